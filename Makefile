@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine with Python >= 3.11:
+#   make demo   set up .venv, run the workflow on config/config.yaml, print where the report is
+#   make test   set up .venv, run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: demo test lint install clean help
+
+help:
+	@echo "make demo   - install into $(VENV) and run the workflow (report: results/report/report.html)"
+	@echo "make test   - install into $(VENV) and run the test suite"
+	@echo "make lint   - ruff and snakemake --lint"
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "utrflow needs Python >= 3.11; set PYTHON=python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "cannot create $(VENV): on Debian/Ubuntu run 'apt-get install python3-venv'"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+demo: install
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
+	@echo
+	@echo "Report: $(abspath results/report/report.html)"
+	@echo "Metrics: $(abspath results/model/metrics.json)"
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/snakemake --lint
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,117 @@
+"""Load and validate config/config.yaml against the JSON schema, filling defaults.
+
+The schema is the single description of every key; validation happens before any job runs so a
+typo costs a second, not an hour of compute. Every error is one line naming the key or file.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from utrflow.errors import InputError
+
+SCHEMA_NAME = "config.schema.yaml"
+
+
+def schema() -> dict[str, Any]:
+    """The configuration JSON schema shipped with the package."""
+    text = resources.files("utrflow").joinpath("schemas", SCHEMA_NAME).read_text()
+    return yaml.safe_load(text)
+
+
+def _with_defaults(validator_class: type) -> type:
+    """A validator that also fills schema defaults in, the recipe from the jsonschema docs."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema_):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema_)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """One line for one schema violation, naming the dotted key."""
+    key = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        where = f" in '{key}'" if key else ""
+        return f"unknown key '{extra[0]}'{where} (allowed: {', '.join(allowed)})"
+    if error.validator == "enum":
+        options = ", ".join(str(o) for o in error.validator_value)
+        return f"key '{key}': {error.instance!r} is not one of {options}"
+    if error.validator == "type":
+        return f"key '{key}': {error.instance!r} is not of type {error.validator_value}"
+    return f"key '{key}': {error.message}"
+
+
+def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
+    """Return a validated copy of `config` with every default filled in.
+
+    Raises InputError with one line naming `source` and the offending key.
+    """
+    instance = copy.deepcopy(dict(config))
+    errors = sorted(
+        _Validator(schema()).iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message)
+    )
+    if errors:
+        raise InputError(f"{source}: {_describe(errors[0])}")
+    simulate = instance["simulate"]
+    if simulate["min_length"] > simulate["max_length"]:
+        raise InputError(
+            f"{source}: key 'simulate.min_length' ({simulate['min_length']}) is larger than "
+            f"'simulate.max_length' ({simulate['max_length']})"
+        )
+    return instance
+
+
+def check_files(config: Mapping[str, Any], base_dir: Path, source: str = "config") -> None:
+    """Stop early when a file the chosen source needs is missing (paths relative to base_dir)."""
+    needed: list[str] = []
+    if config["source"] == "table":
+        needed.append("table")
+    if config["source"] == "reads":
+        raise InputError(
+            f"{source}: key 'source': 'reads' needs the reads pipeline, which this version of "
+            "utrflow does not have yet; use 'simulate' or 'table'"
+        )
+    for key in needed:
+        value = config[key]
+        if not value:
+            raise InputError(
+                f"{source}: key '{key}' must name a file when source is {config['source']!r}"
+            )
+        if not (base_dir / value).is_file():
+            raise InputError(f"{source}: key '{key}': file not found: {value}")
+
+
+def load(path: str | Path, base_dir: str | Path | None = None) -> dict[str, Any]:
+    """Read, validate and check a config file; relative paths resolve against `base_dir`."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    except FileNotFoundError:
+        raise InputError(f"{path}: config file not found") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise InputError(f"{path}:{line} is not valid YAML") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected a mapping of keys, got {type(raw).__name__}")
+    config = validate(raw, source=str(path))
+    check_files(config, Path(base_dir) if base_dir else Path.cwd(), source=str(path))
+    return config

@@ -1,0 +1,114 @@
+"""Read a user's labelled table (source: table) into the labelled-table shape.
+
+Lab tables come from spreadsheets: byte-order marks, stray spaces, lowercase bases and Windows
+line ends are normalized; anything that would silently corrupt the labels stops the run with
+one line naming the file, the row and the problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from utrflow.errors import InputError
+from utrflow.sequences import invalid_characters, normalize
+from utrflow.simulate import LABELLED_COLUMNS
+
+RESERVED = {"sequence", "label", "split", "id", "variant_id", "plate", "well"}
+SPLITS = {"train", "validation", "test"}
+
+
+def _separator(path: Path) -> str:
+    """Tab for .tsv/.txt files, comma otherwise (after an optional .gz)."""
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    return "\t" if suffixes and suffixes[-1] in {".tsv", ".txt", ".tab"} else ","
+
+
+def read_user_table(path: str | Path) -> pd.DataFrame:
+    """Load a labelled CSV/TSV with `sequence` and `label` (+ numeric covariates, optional `split`).
+
+    Returns a frame with the labelled-table columns first (plate/well empty when the table has
+    none), then `split` if given, then the covariate columns in their original order.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(
+            path, sep=_separator(path), dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"{path}: cannot be read as a table: {first}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty") from None
+    raw.columns = [c.strip() for c in raw.columns]
+    for column in ("sequence", "label"):
+        if column not in raw.columns:
+            raise InputError(
+                f"{path}: missing column '{column}' (columns: {', '.join(raw.columns)})"
+            )
+    if raw.empty:
+        raise InputError(f"{path}: the table has a header but no rows")
+    raw = raw.apply(lambda col: col.str.strip())
+
+    def row_of(i: int) -> int:
+        return i + 2  # 1-based line number in the file, after the header
+
+    sequences = raw["sequence"].map(normalize)
+    for i, seq in enumerate(sequences):
+        if not seq:
+            raise InputError(f"{path}: row {row_of(i)}: empty sequence")
+        bad = invalid_characters(seq)
+        if bad:
+            raise InputError(
+                f"{path}: row {row_of(i)}: sequence has non-IUPAC characters "
+                f"{''.join(sorted(bad))!r}"
+            )
+    labels = _numeric(raw["label"], path, "label", row_of)
+    out = pd.DataFrame(
+        {
+            "plate": raw.get("plate", pd.Series([""] * len(raw))).to_numpy(),
+            "well": raw.get("well", pd.Series([""] * len(raw))).to_numpy(),
+            "sequence": sequences.to_numpy(),
+            "variant_id": raw.get(
+                "variant_id", raw.get("id", pd.Series([""] * len(raw)))
+            ).to_numpy(),
+            "match": "",
+            "n_reads": pd.array([pd.NA] * len(raw), dtype="Int64"),
+            "purity": np.nan,
+            "signal": np.nan,
+            "label": labels,
+            "qc": "pass",
+        },
+        columns=LABELLED_COLUMNS,
+    )
+    if "split" in raw.columns:
+        split = raw["split"].str.lower()
+        bad_rows = [row_of(i) for i, s in enumerate(split) if s not in SPLITS]
+        if bad_rows:
+            raise InputError(
+                f"{path}: row {bad_rows[0]}: split must be one of train, validation, test"
+            )
+        out["split"] = split.to_numpy()
+    for column in raw.columns:
+        if column not in RESERVED:
+            out[column] = _numeric(raw[column], path, column, row_of)
+    return out
+
+
+def _numeric(values: pd.Series, path: Path, column: str, row_of) -> np.ndarray:
+    """Parse a numeric column; the first non-number stops the run naming its row."""
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy() | ~np.isfinite(parsed.to_numpy(dtype=float)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"{path}: row {row_of(i)}: column '{column}' value {values.iloc[i]!r} is not a number"
+        )
+    return parsed.to_numpy(dtype=float)
+
+
+def covariate_columns(table: pd.DataFrame) -> list[str]:
+    """Numeric columns beyond the labelled-table contract (and `split`): the model's covariates."""
+    return [c for c in table.columns if c not in set(LABELLED_COLUMNS) | {"split"}]

@@ -1,0 +1,66 @@
+"""Shared fixtures: the repository paths and a runner for the workflow in a scratch directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "workflow" / "Snakefile"
+BIN = Path(sys.executable).parent
+
+
+def run_workflow(workdir: Path, *extra: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run snakemake on `workdir` (which holds config/config.yaml) with the test's Python."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(
+        [
+            str(BIN / "snakemake"),
+            "-s",
+            str(SNAKEFILE),
+            "--directory",
+            str(workdir),
+            "--cores",
+            "2",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def write_config(workdir: Path, config: dict) -> Path:
+    """Write config/config.yaml under `workdir`."""
+    path = workdir / "config" / "config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+TINY_MODEL = {
+    "conv_filters": [16, 16],
+    "kernel_size": 5,
+    "dense_units": 8,
+    "epochs": 4,
+    "patience": 2,
+    "batch_size": 32,
+}
+
+
+@pytest.fixture
+def tiny_config() -> dict:
+    """A configuration that runs the whole simulated workflow in well under a minute."""
+    return {
+        "seed": 7,
+        "simulate": {"n_sequences": 400, "min_length": 20, "max_length": 40},
+        "model": dict(TINY_MODEL),
+        "baselines": {"kmer_max": 3},
+    }

@@ -1,0 +1,82 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from utrflow import config
+from utrflow.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_are_filled_into_an_empty_config():
+    cfg = config.validate({})
+    assert cfg["source"] == "simulate"
+    assert cfg["model"]["conv_filters"] == [128, 128, 64]
+    assert cfg["split"] == {"validation": 0.1, "test": 0.1}
+
+
+def test_the_shipped_config_is_valid_and_equals_the_schema_defaults():
+    shipped = config.load(REPO / "config" / "config.yaml", base_dir=REPO)
+    assert shipped == config.validate({})
+
+
+def test_the_workflow_schema_is_the_package_schema():
+    workflow_schema = yaml.safe_load(
+        (REPO / "workflow" / "schemas" / "config.schema.yaml").read_text()
+    )
+    assert workflow_schema == config.schema()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"modle": {}}, "unknown key 'modle'"),
+        ({"model": {"epoch": 3}}, "unknown key 'epoch' in 'model'"),
+        ({"model": {"epochs": "ten"}}, "key 'model.epochs': 'ten' is not of type integer"),
+        ({"source": "fastq"}, "key 'source': 'fastq' is not one of simulate, reads, table"),
+        ({"split": {"test": 0.7}}, "key 'split.test'"),
+        (
+            {"simulate": {"min_length": 50, "max_length": 40}},
+            "'simulate.min_length' (50) is larger",
+        ),
+        ({"model": {"conv_filters": []}}, "key 'model.conv_filters'"),
+    ],
+)
+def test_bad_values_give_one_line_naming_the_key(raw, expected):
+    with pytest.raises(InputError) as err:
+        config.validate(raw, source="my.yaml")
+    message = str(err.value)
+    assert message.startswith("my.yaml: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_table_file_is_named(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("source: table\ntable: data/mine.csv\n")
+    with pytest.raises(InputError, match=r"key 'table': file not found: data/mine.csv"):
+        config.load(path, base_dir=tmp_path)
+    path.write_text("source: table\n")
+    with pytest.raises(InputError, match="key 'table' must name a file"):
+        config.load(path, base_dir=tmp_path)
+
+
+def test_relative_paths_resolve_against_the_base_directory(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mine.csv").write_text("sequence,label\nACGT,1\n")
+    path = tmp_path / "config.yaml"
+    path.write_text("source: table\ntable: data/mine.csv\n")
+    assert config.load(path, base_dir=tmp_path)["table"] == "data/mine.csv"
+
+
+def test_unreadable_configs_are_named(tmp_path):
+    with pytest.raises(InputError, match="config file not found"):
+        config.load(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(InputError, match=r"bad.yaml: line [12] is not valid YAML"):
+        config.load(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(InputError, match="expected a mapping"):
+        config.load(bad)
