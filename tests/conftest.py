@@ -14,6 +14,12 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 BIN = Path(sys.executable).parent
 
+# The labelled-table contract of DESIGN.md §3, written out here as the specification.
+LABELLED_COLUMNS = [
+    "plate", "well", "sequence", "variant_id", "match",
+    "n_reads", "purity", "signal", "label", "qc",
+]  # fmt: skip
+
 
 def run_workflow(workdir: Path, *extra: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run snakemake on `workdir` (which holds config/config.yaml) with the test's Python."""

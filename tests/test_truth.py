@@ -1,6 +1,7 @@
 """Known answers for the hidden ground truth and the table-level simulation."""
 
 import numpy as np
+from conftest import LABELLED_COLUMNS
 
 from utrflow import truth
 from utrflow.simulate import expected_noise_ceiling, simulate_table
@@ -59,18 +60,7 @@ def test_expected_noise_ceiling_known_values():
 def test_simulated_table_follows_the_contract_and_is_deterministic():
     a = simulate_table(200, 20, 40, 0.3, seed=5, plate_format=96)
     b = simulate_table(200, 20, 40, 0.3, seed=5, plate_format=96)
-    assert list(a.labelled.columns) == [
-        "plate",
-        "well",
-        "sequence",
-        "variant_id",
-        "match",
-        "n_reads",
-        "purity",
-        "signal",
-        "label",
-        "qc",
-    ]
+    assert list(a.labelled.columns) == LABELLED_COLUMNS
     assert a.labelled.equals(b.labelled)
     assert set(a.labelled["plate"]) == {"P01", "P02", "P03"}
     assert not a.labelled.duplicated(["plate", "well"]).any()

@@ -9,20 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, TINY_MODEL, run_workflow, write_config
+from conftest import LABELLED_COLUMNS, REPO, TINY_MODEL, run_workflow, write_config
 
-LABELLED_COLUMNS = [
-    "plate",
-    "well",
-    "sequence",
-    "variant_id",
-    "match",
-    "n_reads",
-    "purity",
-    "signal",
-    "label",
-    "qc",
-]
 METRIC_KEYS = {"n", "pearson_r", "r2", "r2_score", "spearman", "rmse"}
 
 
