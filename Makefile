@@ -5,22 +5,27 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
+EXTRAS ?= dev
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint install clean help
+.PHONY: demo demo-tf test lint install clean help
 
 help:
 	@echo "make demo   - install into $(VENV) and run the workflow (report: results/report/report.html)"
+	@echo "make demo-tf - the lecture's TF-binding classification demo (examples/tf_binding)"
 	@echo "make test   - install into $(VENV) and run the test suite"
 	@echo "make lint   - ruff and snakemake --lint"
 
-install: $(VENV)/.installed
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-$(VENV)/.installed: pyproject.toml
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "utrflow needs Python >= 3.11; set PYTHON=python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "cannot create $(VENV): on Debian/Ubuntu run 'apt-get install python3-venv'"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	@touch $@
 
 demo: install
@@ -28,6 +33,11 @@ demo: install
 	@echo
 	@echo "Report: $(abspath results/report/report.html)"
 	@echo "Metrics: $(abspath results/model/metrics.json)"
+
+demo-tf: install
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --directory examples/tf_binding
+	@echo
+	@echo "Report: $(abspath examples/tf_binding/results/report/report.html)"
 
 test: install
 	$(BIN)/python -m pytest

@@ -16,9 +16,17 @@ BIN = Path(sys.executable).parent
 
 # The labelled-table contract of DESIGN.md §3, written out here as the specification.
 LABELLED_COLUMNS = [
-    "plate", "well", "sequence", "variant_id", "match",
-    "n_reads", "purity", "signal", "label", "qc",
-]  # fmt: skip
+    "plate",
+    "well",
+    "sequence",
+    "variant_id",
+    "match",
+    "n_reads",
+    "purity",
+    "signal",
+    "label",
+    "qc",
+]
 
 
 def run_workflow(workdir: Path, *extra: str, timeout: int = 600) -> subprocess.CompletedProcess:

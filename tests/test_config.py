@@ -13,7 +13,13 @@ def test_defaults_are_filled_into_an_empty_config():
     cfg = config.validate({})
     assert cfg["source"] == "simulate"
     assert cfg["model"]["conv_filters"] == [128, 128, 64]
-    assert cfg["split"] == {"validation": 0.1, "test": 0.1}
+    assert cfg["split"] == {
+        "method": "random",
+        "validation": 0.1,
+        "test": 0.1,
+        "cluster_distance": 3,
+        "folds": 0,
+    }
 
 
 def test_the_shipped_config_is_valid_and_equals_the_schema_defaults():
@@ -41,6 +47,9 @@ def test_the_workflow_schema_is_the_package_schema():
             "'simulate.min_length' (50) is larger",
         ),
         ({"model": {"conv_filters": []}}, "key 'model.conv_filters'"),
+        ({"simulate": {"run": {"n_plate": 2}}}, "unknown key 'n_plate' in 'simulate.run'"),
+        ({"simulate": {"run": {"n_plates": "two"}}}, "key 'simulate.run.n_plates': 'two' is not"),
+        ({"simulate": {"run": {"error_preset": "r11"}}}, "error_preset"),
     ],
 )
 def test_bad_values_give_one_line_naming_the_key(raw, expected):

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utrflow.evaluate import baseline_predictions, kmer_counts, noise_ceiling, regression_metrics
+from utrflow.baselines import baseline_predictions, kmer_counts
+from utrflow.evaluate import classification_metrics, noise_ceiling, regression_metrics
 
 
 def test_perfect_predictions_score_one_everywhere():
@@ -62,6 +63,7 @@ def test_ridge_baseline_recovers_an_additive_kmer_signal_and_never_sees_test_lab
     np.testing.assert_allclose(a["ridge_kmer"], b["ridge_kmer"])
     test = a[a["split"] == "test"]
     assert regression_metrics(test["label"], test["ridge_kmer"])["r2"] > 0.98
+    assert regression_metrics(test["label"], test["gbt_kmer"])["r2"] > 0.8
     assert a["mean"].nunique() == 1
 
 
@@ -80,3 +82,19 @@ def test_noise_ceiling_is_the_squared_correlation_with_the_truth_per_split():
     assert ceiling["validation"] == pytest.approx(1.0)  # r = -1, squared
     with pytest.raises(ValueError):
         noise_ceiling(rows, truth.iloc[:5])
+
+
+def test_classification_metrics_known_answer():
+    y = np.array([0, 0, 1, 1])
+    m = classification_metrics(y, np.array([0.1, 0.6, 0.4, 0.9]), threshold=0.5)
+    assert m["roc_auc"] == pytest.approx(0.75)  # 3 of 4 positive-negative pairs ordered
+    assert m["accuracy"] == pytest.approx(0.5)
+    assert m["confusion"] == {
+        "true_positive": 1,
+        "false_positive": 1,
+        "true_negative": 1,
+        "false_negative": 1,
+    }
+    assert m["positives"] == 2
+    assert classification_metrics(y, np.array([0.1, 0.2, 0.8, 0.9]))["pr_auc"] == pytest.approx(1.0)
+    assert classification_metrics(np.array([1, 1]), np.array([0.2, 0.9]))["roc_auc"] is None

@@ -1,66 +1,206 @@
-"""Model factory and training: known answers on a planted motif, as in the lecture."""
+"""Model factory, export, ensembles and training: known answers on planted motifs."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from utrflow.model import Architecture, Scaler, build_model, predict, train
+from utrflow import config
+from utrflow.model import (
+    OPTIMUS_LAYERS,
+    Scaler,
+    build_network,
+    ensemble,
+    export,
+    layer_specs,
+    load,
+    predict,
+)
 from utrflow.sequences import one_hot, random_sequences
+from utrflow.training import train_member
 
 
-def test_factory_builds_the_configured_stack_with_a_linear_output():
-    arch = Architecture(conv_filters=(12, 6), kernel_size=5, dropout=0.2, dense_units=4)
-    model = build_model(30, arch, learning_rate=1e-3)
-    convs = [layer for layer in model.layers if layer.__class__.__name__ == "Conv1D"]
+def model_config(**model) -> dict:
+    return config.validate({"model": model})["model"]
+
+
+def test_seed_preset_builds_the_configured_stack_with_a_linear_output():
+    cfg = model_config(conv_filters=[12, 6], kernel_size=5, dropout=0.2, dense_units=4)
+    network = build_network(30, layer_specs(cfg), "regression")
+    convs = [layer for layer in network.layers if layer.__class__.__name__ == "Conv1D"]
     assert [c.filters for c in convs] == [12, 6]
     assert all(c.kernel_size == (5,) for c in convs)
-    assert model.input_shape == (None, 30, 4)
-    assert model.output_shape == (None, 1)
-    assert model.layers[-1].get_config()["activation"] == "linear"
+    assert network.input_shape == (None, 30, 4)
+    assert network.output_shape == (None, 1)
+    assert network.layers[-1].get_config()["activation"] == "linear"
     # conv1: 5*4*12+12, conv2: 5*12*6+6, dense: 30*6*4+4, out: 4+1
-    assert model.count_params() == (5 * 4 * 12 + 12) + (5 * 12 * 6 + 6) + (180 * 4 + 4) + 5
+    assert network.count_params() == (5 * 4 * 12 + 12) + (5 * 12 * 6 + 6) + (180 * 4 + 4) + 5
 
 
-def test_factory_without_hidden_dense():
-    model = build_model(10, Architecture(conv_filters=(3,), kernel_size=2, dense_units=0), 1e-3)
-    assert [layer.name for layer in model.layers][-2:] == ["flatten", "expression"]
+def test_optimus_preset_is_the_published_architecture():
+    specs = layer_specs(model_config(preset="optimus"))
+    assert specs == OPTIMUS_LAYERS
+    network = build_network(50, specs, "regression")
+    convs = [layer for layer in network.layers if layer.__class__.__name__ == "Conv1D"]
+    assert [(c.filters, c.kernel_size) for c in convs] == [(120, (8,))] * 3
+    dense = [layer for layer in network.layers if layer.__class__.__name__ == "Dense"]
+    assert [d.units for d in dense] == [40, 1]
 
 
-def test_scaler_round_trip():
+def test_custom_layers_pooling_and_classification_head():
+    cfg = model_config(
+        preset="custom",
+        task="classification",
+        layers=[
+            {"conv": {"filters": 8, "kernel_size": 3}},
+            {"pool": 2},
+            {"batchnorm": True},
+            {"dropout": 0.1},
+            {"dense": 5},
+        ],
+    )
+    network = build_network(20, layer_specs(cfg), "classification")
+    kinds = [layer.__class__.__name__ for layer in network.layers]
+    assert kinds[2:] == [
+        "Conv1D",
+        "MaxPooling1D",
+        "BatchNormalization",
+        "Dropout",
+        "Flatten",
+        "Dense",
+        "Dense",
+    ]
+    assert network.get_layer("pool1").output.shape[1] == 10
+    assert network.layers[-1].get_config()["activation"] == "sigmoid"
+
+
+def test_seed_preset_pooling_halves_the_length():
+    network = build_network(
+        40, layer_specs(model_config(conv_filters=[4], pool_size=4)), "regression"
+    )
+    assert network.get_layer("pool1").output.shape[1] == 10
+
+
+def test_covariates_join_after_flatten_and_are_standardized_inside():
+    network = build_network(
+        10,
+        layer_specs(model_config(conv_filters=[3], dense_units=0)),
+        "regression",
+        np.array([5.0]),
+        np.array([4.0]),
+    )
+    assert [i.name for i in network.inputs] == ["onehot", "covariates"]
+    scaling = network.get_layer("covariate_scaling")
+    out = np.asarray(scaling(np.array([[9.0]], dtype=np.float32)))
+    assert out[0, 0] == pytest.approx(2.0)  # (9 - 5) / sqrt(4)
+
+
+def test_scaler_round_trip_and_weights():
     y = np.array([1.0, 3.0, 5.0])
     s = Scaler.fit(y)
-    np.testing.assert_allclose(s.transform(y).mean(), 0.0, atol=1e-7)
     np.testing.assert_allclose(s.inverse(s.transform(y)), y, rtol=1e-6)
-    assert Scaler.fit(np.array([2.0, 2.0])).sd == 1.0  # constant labels do not divide by zero
+    assert Scaler.fit(np.array([2.0, 2.0])).sd == 1.0
+    assert Scaler.fit(np.array([0.0, 10.0]), np.array([1.0, 0.0])).mean == 0.0
 
 
-def test_cnn_learns_a_planted_motif_and_beats_chance():
-    rng = np.random.default_rng(0)
-    seqs = random_sequences(rng, 1200, 24, 24)
-    has_motif = rng.random(1200) < 0.5
+def test_export_bakes_the_label_scale_into_the_model(tmp_path):
+    network = build_network(
+        8, layer_specs(model_config(conv_filters=[2], dense_units=0)), "regression"
+    )
+    x = one_hot(["ACGTACGT", "GGGGCCCC"])
+    z = np.asarray(network.predict_on_batch(x)).ravel()
+    exported = export(network, Scaler(10.0, 2.0), "regression")
+    exported.save(tmp_path / "m.keras")
+    loaded = load(tmp_path / "m.keras")  # safe mode on
+    np.testing.assert_allclose(predict(loaded, x), 10.0 + 2.0 * z, rtol=1e-5)
+
+
+def test_ensemble_averages_its_members(tmp_path):
+    specs = layer_specs(model_config(conv_filters=[2], dense_units=0))
+    members = [
+        export(build_network(8, specs, "regression"), Scaler(float(i), 1.0), "regression")
+        for i in range(3)
+    ]
+    x = one_hot(["ACGTACGT", "GGGGCCCC", "ATATATAT"])
+    expected = np.mean([predict(m, x) for m in members], axis=0)
+    joined = ensemble(members)
+    joined.save(tmp_path / "e.keras")
+    np.testing.assert_allclose(predict(load(tmp_path / "e.keras"), x), expected, rtol=1e-5)
+
+
+def planted_motif_rows(n: int, seed: int, task: str) -> tuple[np.ndarray, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    seqs = random_sequences(rng, n, 24, 24)
+    has_motif = rng.random(n) < 0.5
     seqs = [s[:8] + "CCGGAA" + s[14:] if m else s for s, m in zip(seqs, has_motif, strict=True)]
-    labels = (has_motif * 2.0 + rng.normal(0, 0.2, 1200)).astype(np.float32)
-    split = np.array(["train"] * 900 + ["validation"] * 150 + ["test"] * 150)
-    config = {
-        "conv_filters": [16],
-        "kernel_size": 6,
-        "dropout": 0.0,
-        "dense_units": 8,
-        "learning_rate": 3e-3,
-        "batch_size": 32,
-        "epochs": 30,
-        "patience": 5,
-    }
-    result = train(one_hot(seqs), labels, split, config, seed=1, threads=2)
-    test = split == "test"
-    pred = predict(result.model, one_hot(seqs)[test], result.scaler)
-    r = np.corrcoef(pred, labels[test])[0, 1]
-    assert r > 0.95
-    assert result.info["device"].startswith(("cpu", "gpu"))
-    assert result.info["best_epoch"] <= result.info["epochs_run"]
-    assert list(result.history.columns[:3]) == ["epoch", "loss", "val_loss"]
+    label = has_motif * 1.0 if task == "classification" else has_motif * 2.0 + rng.normal(0, 0.2, n)
+    split = np.array(["train"] * int(n * 0.75) + ["validation"] * int(n * 0.125))
+    split = np.concatenate([split, ["test"] * (n - len(split))])
+    rows = pd.DataFrame(
+        {
+            "sequence": seqs,
+            "label": label + 5.0 * (task == "regression"),
+            "split": split,
+            "weight": 1.0,
+        }
+    )
+    return one_hot(seqs), rows
+
+
+FAST = {
+    "conv_filters": [16],
+    "kernel_size": 6,
+    "dropout": 0.0,
+    "dense_units": 8,
+    "learning_rate": 3e-3,
+    "batch_size": 32,
+    "epochs": 30,
+    "patience": 5,
+}
+
+
+@pytest.mark.parametrize("in_memory_gb", [4, 0])  # in memory, and streamed from the memory map
+def test_cnn_learns_a_planted_motif(in_memory_gb):
+    x, rows = planted_motif_rows(1200, 0, "regression")
+    member = train_member(
+        x, rows, None, model_config(**FAST, in_memory_gb=in_memory_gb), seed=1, threads=2
+    )
+    assert member.info["data_in_memory"] is (in_memory_gb > 0)
+    test = (rows["split"] == "test").to_numpy()
+    pred = predict(member.model, x[test])
+    assert np.corrcoef(pred, rows["label"][test])[0, 1] > 0.95
+    assert abs(pred.mean() - rows["label"][test].mean()) < 0.3  # predictions in table units
+    assert member.info["best_epoch"] <= member.info["epochs_run"]
+    assert list(member.history.columns[:3]) == ["epoch", "loss", "val_loss"]
+
+
+def test_classifier_learns_the_lecture_motif_with_reverse_complement_augmentation():
+    x, rows = planted_motif_rows(1200, 2, "classification")
+    cfg = model_config(**FAST, task="classification", reverse_complement=True)
+    member = train_member(x, rows, None, cfg, seed=1, threads=2)
+    test = (rows["split"] == "test").to_numpy()
+    probability = predict(member.model, x[test])
+    assert ((probability >= 0) & (probability <= 1)).all()
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(rows["label"][test], probability) > 0.95
+
+
+def test_a_covariate_that_moves_the_label_is_used():
+    rng = np.random.default_rng(4)
+    x, rows = planted_motif_rows(1600, 4, "regression")
+    access = rng.random(len(rows)).astype(np.float32)
+    rows["label"] = rows["label"] + 3.0 * access  # sequence and accessibility both count
+    cov = access[:, None]
+    test = (rows["split"] == "test").to_numpy()
+    with_cov = train_member(x, rows, cov, model_config(**FAST), seed=1, threads=2)
+    without = train_member(x, rows, None, model_config(**FAST), seed=1, threads=2)
+    r_with = np.corrcoef(predict(with_cov.model, x[test], cov[test]), rows["label"][test])[0, 1]
+    r_without = np.corrcoef(predict(without.model, x[test]), rows["label"][test])[0, 1]
+    assert r_with > 0.95 and r_with > r_without + 0.05
 
 
 def test_training_refuses_an_empty_validation_split():
     x = one_hot(["ACGT"] * 10)
+    rows = pd.DataFrame({"sequence": ["ACGT"] * 10, "label": np.arange(10.0), "split": "train"})
     with pytest.raises(ValueError, match="validation"):
-        train(x, np.arange(10, dtype=np.float32), np.array(["train"] * 10), {}, seed=0)
+        train_member(x, rows, None, model_config(), seed=0)

@@ -9,24 +9,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import LABELLED_COLUMNS, REPO, TINY_MODEL, run_workflow, write_config
 
-METRIC_KEYS = {"n", "pearson_r", "r2", "r2_score", "spearman", "rmse"}
+METRIC_KEYS = {
+    "regression": {"n", "pearson_r", "r2", "r2_score", "spearman", "rmse"},
+    "classification": {"n", "roc_auc", "pr_auc", "accuracy", "confusion"},
+}
 
 
-def check_contract(workdir: Path) -> dict:
+def check_contract(workdir: Path, task: str = "regression") -> dict:
     """Assert the output contract of DESIGN.md §3 and return the metrics."""
     results = workdir / "results"
     table = pd.read_csv(results / "table" / "labelled.tsv", sep="\t")
     assert list(table.columns[: len(LABELLED_COLUMNS)]) == LABELLED_COLUMNS
     metrics = json.loads((results / "model" / "metrics.json").read_text())
     for split in ("validation", "test"):
-        assert set(metrics[split]) >= METRIC_KEYS
+        assert set(metrics[split]) >= METRIC_KEYS[task]
         assert metrics[split]["n"] > 0
-        for baseline in ("mean", "ridge_kmer"):
-            assert set(metrics["baselines"][baseline][split]) >= METRIC_KEYS
+        for baseline in ("mean", "ridge_onehot", "ridge_kmer", "gbt_kmer"):
+            assert set(metrics["baselines"][baseline][split]) >= METRIC_KEYS[task]
     predictions = pd.read_csv(results / "model" / "predictions.tsv", sep="\t")
-    assert list(predictions.columns) == ["sequence", "split", "label", "prediction"]
+    assert list(predictions.columns[:4]) == ["sequence", "split", "label", "prediction"]
     assert len(predictions) == (table["qc"] == "pass").sum()
     assert np.isfinite(predictions["prediction"]).all()
     split = pd.read_csv(results / "encode" / "split.tsv", sep="\t")
@@ -37,7 +41,7 @@ def check_contract(workdir: Path) -> dict:
     assert len(re.findall(r'<img src="data:image/png;base64,', report)) >= 4
     # Self-contained: no resource is fetched from anywhere.
     assert not re.search(r'(src|href)="(https?:)?//', report)
-    for rule in ("encode", "train", "baselines", "evaluate", "report"):
+    for rule in ("encode", "train_member0", "ensemble", "baselines", "evaluate", "report"):
         assert (results / "logs" / f"{rule}.log").exists()
         assert (results / "benchmarks" / f"{rule}.tsv").exists()
     return metrics
@@ -45,7 +49,8 @@ def check_contract(workdir: Path) -> dict:
 
 @pytest.mark.slow
 def test_simulated_workflow_from_another_directory(tmp_path, tiny_config):
-    write_config(tmp_path, tiny_config)
+    (tmp_path / "new.fa").write_text(">a\nACGTAGGAGGATATACATG\n>b\nCCCCCCCCCCCCCCC\n")
+    write_config(tmp_path, {**tiny_config, "predict": {"input": "new.fa"}})
     run = run_workflow(tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     metrics = check_contract(tmp_path)
@@ -57,6 +62,9 @@ def test_simulated_workflow_from_another_directory(tmp_path, tiny_config):
     truth = pd.read_csv(tmp_path / "results" / "simulated" / "truth_wells.tsv", sep="\t")
     assert {"plate", "well", "variant_id", "sequence", "mixed", "role", "true_label"} <= set(truth)
     assert "noise ceiling" in (tmp_path / "results" / "report" / "report.html").read_text()
+    scored = pd.read_csv(tmp_path / "results" / "predict" / "predictions.tsv", sep="\t")
+    assert scored["id"].tolist() == ["a", "b"]
+    assert np.isfinite(scored["prediction"]).all() and (scored["prediction_sd"] == 0).all()
     # Nothing changed: nothing reruns.
     again = run_workflow(tmp_path, "--dry-run")
     assert again.returncode == 0
@@ -86,6 +94,75 @@ def test_user_table_with_relative_path(tmp_path):
     metrics = check_contract(tmp_path)
     assert "noise_ceiling" not in metrics
     assert not (tmp_path / "results" / "simulated").exists()
+
+
+@pytest.mark.slow
+def test_covariates_ensemble_cluster_split_and_crossvalidation(tmp_path):
+    rng = np.random.default_rng(1)
+    seqs = ["".join(rng.choice(list("ACGT"), rng.integers(15, 25))) for _ in range(400)]
+    access = rng.random(400)
+    labels = [s.count("GG") + 2 * a + rng.normal(0, 0.3) for s, a in zip(seqs, access, strict=True)]
+    pd.DataFrame({"sequence": seqs, "label": labels, "access": access}).to_csv(
+        tmp_path / "lab.tsv", sep="\t", index=False
+    )
+    model = {**TINY_MODEL, "covariates": ["access"], "ensemble": 2}
+    write_config(
+        tmp_path,
+        {
+            "source": "table",
+            "table": "lab.tsv",
+            "model": model,
+            "split": {"method": "by_cluster", "cluster_distance": 2, "folds": 2},
+            "baselines": {"kmer_max": 2},
+        },
+    )
+    run = run_workflow(tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    metrics = check_contract(tmp_path)
+    assert len(metrics["members"]) == 2
+    assert metrics["ensemble_spread"]["test_mean_sd"] > 0
+    assert set(metrics["without_covariates"]["test"]) >= METRIC_KEYS["regression"]
+    predictions = pd.read_csv(tmp_path / "results" / "model" / "predictions.tsv", sep="\t")
+    assert (predictions["prediction_sd"] >= 0).all()
+    crossval = json.loads((tmp_path / "results" / "model" / "crossval.json").read_text())
+    assert [f["fold"] for f in crossval["folds"]] == [0, 1]
+    assert set(crossval["summary"]) == {"r2_mean", "r2_sd"}
+    report = (tmp_path / "results" / "report" / "report.html").read_text()
+    assert "Cross-validation (2 folds)" in report and "CNN without covariates" in report
+
+
+@pytest.mark.slow
+def test_tf_binding_classification_demo(tmp_path):
+    example = yaml.safe_load(
+        (REPO / "examples" / "tf_binding" / "config" / "config.yaml").read_text()
+    )
+    write_config(tmp_path, example)  # the shipped demo as it is (about 40 s on 2 cores)
+    run = run_workflow(tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    metrics = check_contract(tmp_path, task="classification")
+    auc = metrics["test"]["roc_auc"]
+    assert auc > 0.95  # the lecture's motif plus the accessibility gate is learnable
+    # Accessibility carries what the sequence cannot: without it the CNN must do worse.
+    assert auc > metrics["without_covariates"]["test"]["roc_auc"] + 0.03
+    report = (tmp_path / "results" / "report" / "report.html").read_text()
+    assert "ROC" in report and "Confusion matrix" in report
+
+
+def test_whole_run_simulation_rule_writes_the_input_contract(tmp_path):
+    run_settings = {"n_variants": 60, "n_plates": 1, "reads_per_well_mean": 4, "seed": 3}
+    write_config(tmp_path, {"simulate": {"run": run_settings}})
+    run = run_workflow(tmp_path, "simulate_run", timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = tmp_path / "results" / "simulated" / "run"
+    plates = pd.read_csv(out / "plates.tsv", sep="\t")
+    assert list(plates.columns) == ["plate", "reads", "fluorescence"]
+    assert all((tmp_path / p).exists() for p in plates["reads"])  # relative to the workdir
+    wells = pd.read_csv(out / "wells.tsv", sep="\t")
+    assert list(wells.columns) == ["plate", "well", "fwd_barcode", "rev_barcode", "role"]
+    summary = json.loads((out / "summary.json").read_text())
+    truth_reads = pd.read_csv(out / "truth_reads.tsv.gz", sep="\t")
+    assert len(truth_reads) == summary["reads"] > 0
+    assert summary["barcode_min_distance"] >= 4
 
 
 @pytest.mark.parametrize(

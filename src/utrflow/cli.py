@@ -54,20 +54,36 @@ def check_config(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--summary", "simulation summary with the noise ceiling (JSON)"),
 )
 def simulate_table(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow.simulate import simulate_table as simulate
+    from utrflow import simulate
 
     sim = cfg["simulate"]
-    result = simulate(
-        sim["n_sequences"],
-        sim["min_length"],
-        sim["max_length"],
-        sim["noise_sd"],
-        cfg["seed"],
-        sim["plate_format"],
-    )
+    if sim["kind"] == "tf_binding":
+        result = simulate.simulate_tf_binding(sim["n_sequences"], cfg["seed"], sim["accessibility"])
+    else:
+        result = simulate.simulate_table(
+            sim["n_sequences"],
+            sim["min_length"],
+            sim["max_length"],
+            sim["noise_sd"],
+            cfg["seed"],
+            sim["plate_format"],
+        )
     io.write_tsv(result.labelled, args.labelled)
     io.write_tsv(result.truth, args.truth)
     io.write_json(result.summary, args.summary)
+
+
+@command(
+    "simulate-run",
+    "simulate a whole wet-lab run: library, plates, plate reader, nanopore reads, and the truth",
+    path("--out-dir", "folder to write the input sheets, reads, reader files and truth to"),
+)
+def simulate_run(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow import simulate_run as run
+
+    params = run.from_config({"seed": cfg["seed"], **cfg["simulate"]["run"]})
+    summary = run.simulate_run(params, args.out_dir)
+    print(json.dumps(summary, indent=2))
 
 
 @command(
@@ -84,104 +100,163 @@ def import_table(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
 
 @command(
     "encode",
-    "one-hot encode passing rows (uint8, left-padded) and split them",
+    "split passing rows and one-hot encode them (uint8, left-padded, written in chunks)",
     path("--table", "labelled table (TSV)"),
     path("--onehot", "one-hot array to write (.npy, uint8)"),
-    path("--labels", "labels to write (.npy, float32)"),
-    path("--split", "per-row split to write (TSV)"),
+    path("--split", "per-row split, labels, weights and covariates to write (TSV)"),
+    path("--features", "input length and covariate names to write (JSON)"),
 )
 def encode(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow.encode import encode_table
+    from utrflow import encode as enc
 
     table = io.read_tsv(args.table)
-    if not (table["qc"] == "pass").any():
-        raise InputError(f"{args.table}: no row has qc 'pass'; nothing to train on")
-    encoded = encode_table(
-        table,
-        cfg["encode"]["length"],
-        cfg["split"]["validation"],
-        cfg["split"]["test"],
-        cfg["seed"],
+    features = enc.build_features(table, cfg, source=str(args.table))
+    rows = features.rows.copy()
+    for i, name in enumerate(features.covariate_names):
+        rows[name] = features.covariates[:, i]
+    enc.write_onehot(rows["sequence"].tolist(), features.length, args.onehot)
+    io.write_tsv(rows, args.split)
+    io.write_json(
+        {
+            "length": features.length,
+            "n": len(rows),
+            "covariates": features.covariate_names,
+            "task": cfg["model"]["task"],
+        },
+        args.features,
     )
-    io.write_npy(encoded.onehot, args.onehot)
-    io.write_npy(encoded.labels, args.labels)
-    io.write_tsv(encoded.rows, args.split)
+
+
+def _encoded(args: argparse.Namespace) -> tuple[np.ndarray, pd.DataFrame, np.ndarray | None]:
+    """One-hot (memory-mapped), rows and covariates of an encoded table."""
+    from utrflow.encode import load_onehot
+
+    rows = io.read_tsv(args.split)
+    names = io.read_json(args.features)["covariates"]
+    covariates = rows[names].to_numpy(dtype=np.float32) if names else None
+    return load_onehot(args.onehot), rows, covariates
+
+
+ENCODED = (
+    path("--onehot", "one-hot array (.npy)"),
+    path("--split", "per-row split (TSV)"),
+    path("--features", "encoding summary (JSON)"),
+)
 
 
 @command(
     "train",
-    "train the CNN with early stopping; save model, scaler, history and device info",
-    path("--onehot", "one-hot array (.npy)"),
-    path("--labels", "labels (.npy)"),
-    path("--split", "per-row split (TSV)"),
+    "train one ensemble member with early stopping; save the model, history and device info",
+    *ENCODED,
+    ("--member", {"type": int, "default": 0, "help": "ensemble member (seed = seed + member)"}),
+    ("--without-covariates", {"action": "store_true", "help": "ignore the covariates"}),
     path("--model", "trained model to write (.keras)"),
-    path("--scaler", "label scaler to write (JSON)"),
     path("--history", "per-epoch losses to write (TSV)"),
     path("--info", "training summary to write (JSON)"),
     ("--threads", {"type": int, "default": 1, "help": "CPU threads for training"}),
 )
 def train(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow.training import train_member
+
+    onehot, rows, covariates = _encoded(args)
+    if args.without_covariates:
+        covariates = None
+    member = train_member(
+        onehot, rows, covariates, cfg["model"], cfg["seed"] + args.member, args.threads
+    )
+    with io.atomic_path(args.model) as tmp:
+        member.model.save(tmp)
+    io.write_tsv(member.history, args.history)
+    io.write_json(
+        {**member.info, "member": args.member, "scaler": member.scaler.to_dict()}, args.info
+    )
+
+
+@command(
+    "ensemble",
+    "join the trained members into one model that averages them",
+    ("--members", {"type": Path, "nargs": "+", "required": True, "help": "member models (.keras)"}),
+    ("--infos", {"type": Path, "nargs": "+", "required": True, "help": "member summaries (JSON)"}),
+    ("--histories", {"type": Path, "nargs": "+", "required": True, "help": "member histories"}),
+    path("--model", "ensemble model to write (.keras)"),
+    path("--info", "training summary to write (JSON)"),
+    path("--history", "all members' histories to write (TSV)"),
+)
+def ensemble(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     from utrflow import model as model_module
 
-    onehot = np.load(args.onehot, mmap_mode="r", allow_pickle=False)
-    labels = np.load(args.labels, allow_pickle=False)
-    split = io.read_tsv(args.split)["split"].to_numpy(dtype=str)
-    result = model_module.train(onehot, labels, split, cfg["model"], cfg["seed"], args.threads)
+    joined = model_module.ensemble([model_module.load(p) for p in args.members])
     with io.atomic_path(args.model) as tmp:
-        result.model.save(tmp)
-    io.write_json(result.scaler.to_dict(), args.scaler)
-    io.write_tsv(result.history, args.history)
-    io.write_json(result.info, args.info)
+        joined.save(tmp)
+    infos = [io.read_json(p) for p in args.infos]
+    io.write_json({**infos[0], "ensemble": len(infos), "members": infos}, args.info)
+    histories = [io.read_tsv(p).assign(member=i) for i, p in enumerate(args.histories)]
+    io.write_tsv(pd.concat(histories, ignore_index=True), args.history)
 
 
 @command(
     "baselines",
-    "fit the mean and ridge-on-k-mer baselines on the train split and predict every row",
-    path("--split", "per-row split (TSV)"),
+    "fit the baselines (mean, ridge, boosted trees) on the train split and predict every row",
+    *ENCODED,
     path("--predictions", "baseline predictions to write (TSV)"),
 )
 def baselines(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow.evaluate import baseline_predictions
+    from utrflow.baselines import baseline_predictions
 
-    rows = io.read_tsv(args.split)
-    io.write_tsv(baseline_predictions(rows, cfg["baselines"]["kmer_max"]), args.predictions)
+    _onehot, rows, covariates = _encoded(args)
+    predictions = baseline_predictions(
+        rows, cfg["baselines"]["kmer_max"], cfg["model"]["task"], covariates, cfg["seed"]
+    )
+    io.write_tsv(predictions, args.predictions)
 
 
 @command(
     "evaluate",
-    "score the model and the baselines on validation and test; noise ceiling when truth is known",
-    path("--model", "trained model (.keras)"),
-    path("--scaler", "label scaler (JSON)"),
-    path("--onehot", "one-hot array (.npy)"),
-    path("--split", "per-row split (TSV)"),
+    "score the model, its members and the baselines; noise ceiling when truth is known",
+    *ENCODED,
+    path("--model", "trained (ensemble) model (.keras)"),
+    ("--members", {"type": Path, "nargs": "+", "required": True, "help": "member models"}),
+    path("--without-covariates", "model trained without covariates (.keras)", required=False),
     path("--baselines", "baseline predictions (TSV)"),
     path("--truth", "true labels per well (TSV), simulated data only", required=False),
     path("--metrics", "metrics to write (JSON)"),
     path("--predictions", "predictions to write (TSV)"),
 )
 def evaluate(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow import baselines as bl
     from utrflow import evaluate as ev
     from utrflow import model as model_module
 
-    rows = io.read_tsv(args.split)
-    onehot = np.load(args.onehot, mmap_mode="r", allow_pickle=False)
-    scaler = model_module.Scaler(**io.read_json(args.scaler))
-    prediction = model_module.predict(model_module.load(args.model), onehot, scaler)
-    predictions = pd.DataFrame(
-        {
-            "sequence": rows["sequence"],
-            "split": rows["split"],
-            "label": rows["label"],
-            "prediction": prediction,
-        }
+    onehot, rows, covariates = _encoded(args)
+    task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
+    ensemble_model = model_module.load(args.model)
+    members = np.stack(
+        [model_module.predict(model_module.load(p), onehot, covariates) for p in args.members]
     )
+    predictions = rows[["sequence", "split", "label"]].copy()
+    predictions["prediction"] = model_module.predict(ensemble_model, onehot, covariates)
+    if len(members) > 1:
+        predictions["prediction_sd"] = members.std(axis=0)
+
+    def scores(frame: pd.DataFrame, column: str) -> dict[str, Any]:
+        return ev.split_metrics(frame, column, task, threshold)
+
+    metrics: dict[str, Any] = {"task": task, **scores(predictions, "prediction")}
+    if len(members) > 1:
+        metrics["members"] = [
+            scores(predictions.assign(member=m), "member")["test"] for m in members
+        ]
+        test = (predictions["split"] == "test").to_numpy()
+        metrics["ensemble_spread"] = {"test_mean_sd": float(members[:, test].std(axis=0).mean())}
+    if args.without_covariates:
+        plain = model_module.predict(model_module.load(args.without_covariates), onehot, None)
+        metrics["without_covariates"] = scores(predictions.assign(plain=plain), "plain")
     base = io.read_tsv(args.baselines)
-    metrics: dict[str, Any] = {"task": "regression", **ev.split_metrics(predictions, "prediction")}
+    names = bl.CLASSIFIER_DESCRIPTIONS if task == "classification" else bl.DESCRIPTIONS
     metrics["baselines"] = {
-        name: {"description": text, **ev.split_metrics(base, name)}
-        for name, text in ev.BASELINE_COLUMNS.items()
+        name: {"description": text, **scores(base, name)} for name, text in names.items()
     }
-    if args.truth:
+    if args.truth and task == "regression":
         ceiling = ev.noise_ceiling(rows, io.read_tsv(args.truth))
         metrics["noise_ceiling"] = {"r2": ceiling}
         if metrics.get("test", {}).get("r2") is not None and ceiling.get("test"):
@@ -190,6 +265,63 @@ def evaluate(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
             )
     io.write_json(metrics, args.metrics)
     io.write_tsv(predictions, args.predictions)
+
+
+@command(
+    "crossval",
+    "k-fold cross-validation: one model per fold, each fold the test set once",
+    *ENCODED,
+    path("--output", "per-fold and summary metrics to write (JSON)"),
+    ("--threads", {"type": int, "default": 1, "help": "CPU threads for training"}),
+)
+def crossval(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow import evaluate as ev
+    from utrflow import model as model_module
+    from utrflow.splits import carve_validation
+    from utrflow.training import train_member
+
+    onehot, rows, covariates = _encoded(args)
+    task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
+    folds = []
+    for fold in sorted(rows["fold"].unique()):
+        split = np.where(rows["fold"] == fold, "test", "train")
+        split = carve_validation(
+            split, rows["sequence"].to_numpy(dtype=object), cfg["split"]["validation"], cfg["seed"]
+        )
+        fold_rows = rows.assign(split=split)
+        member = train_member(
+            onehot, fold_rows, covariates, cfg["model"], cfg["seed"], args.threads
+        )
+        fold_rows["prediction"] = model_module.predict(member.model, onehot, covariates)
+        folds.append(
+            {
+                "fold": int(fold),
+                **ev.split_metrics(fold_rows, "prediction", task, threshold)["test"],
+            }
+        )
+    key = "roc_auc" if task == "classification" else "r2"
+    values = np.array([f[key] for f in folds if f.get(key) is not None], dtype=float)
+    summary = {f"{key}_mean": float(values.mean()), f"{key}_sd": float(values.std(ddof=1))}
+    io.write_json({"folds": folds, "summary": summary}, args.output)
+
+
+@command(
+    "predict",
+    "score new sequences (FASTA, CSV or TSV) with trained members: mean and sd per sequence",
+    path("--input", "sequences to score"),
+    ("--members", {"type": Path, "nargs": "+", "required": True, "help": "member models"}),
+    path("--output", "predictions to write (TSV)"),
+)
+def predict(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow import model as model_module
+    from utrflow.predict import predict_sequences, read_sequences
+
+    frame = read_sequences(args.input)
+    members = [model_module.load(p) for p in args.members]
+    if len(members[0].inputs) > 1:
+        raise InputError(f"{args.input}: the model needs covariates; predict takes sequences only")
+    mean, sd = predict_sequences(frame["sequence"].tolist(), members)
+    io.write_tsv(frame.assign(prediction=mean, prediction_sd=sd), args.output)
 
 
 @command(
@@ -202,6 +334,7 @@ def evaluate(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--history", "training history (TSV)"),
     path("--training", "training summary (JSON)"),
     path("--simulation", "simulation summary (JSON)", required=False),
+    path("--crossval", "cross-validation metrics (JSON)", required=False),
     path("--output", "report to write (HTML)"),
 )
 def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
@@ -216,6 +349,7 @@ def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
         history=io.read_tsv(args.history),
         training=io.read_json(args.training),
         simulation=io.read_json(args.simulation) if args.simulation else None,
+        crossval=io.read_json(args.crossval) if args.crossval else None,
     )
     with io.atomic_path(args.output) as tmp:
         tmp.write_text(render(inputs), encoding="utf-8")

@@ -70,6 +70,9 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
     )
     if errors:
         raise InputError(f"{source}: {_describe(errors[0])}")
+    from utrflow.simulate_run import from_config
+
+    from_config(instance["simulate"]["run"], source)  # the run simulation checks its own keys
     simulate = instance["simulate"]
     if simulate["min_length"] > simulate["max_length"]:
         raise InputError(

@@ -1,78 +1,119 @@
 """Encode the passing rows of the labelled table for the model, and split them.
 
-One-hot arrays are stored as uint8 .npy (a quarter of float32, memory-mappable); the split is
-written beside them so every model and baseline sees the same rows in the same split.
+One-hot arrays are written as uint8 .npy in chunks (a quarter of float32, memory-mappable, so a
+million sequences never sit in memory as floats); labels, covariates and sample weights go
+beside them, and the split table says which row is in which split, for every model and baseline.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.lib.format import open_memmap
 
+from utrflow import splits
+from utrflow.errors import InputError
+from utrflow.io import atomic_path
 from utrflow.sequences import one_hot
 
-SPLIT_NAMES = ("train", "validation", "test")
+CHUNK = 100_000
 
 
 @dataclass(frozen=True)
-class Encoded:
-    """One-hot sequences, labels and the per-row split table (row i of each belongs together)."""
+class Features:
+    """Everything but the one-hot array, row-aligned with it."""
 
-    onehot: np.ndarray  # (n, length, 4) uint8
+    rows: pd.DataFrame  # plate, well, sequence, label, weight, split (and fold with k-fold)
     labels: np.ndarray  # (n,) float32
-    rows: pd.DataFrame  # plate, well, sequence, label, split
+    covariates: np.ndarray  # (n, k) float32, k may be 0
+    covariate_names: list[str]
+    length: int
 
 
-def assign_splits(
-    sequences: pd.Series | list[str], validation: float, test: float, seed: int
-) -> np.ndarray:
-    """Random train/validation/test split in which identical sequences always share a split.
-
-    Unique sequences are shuffled with the seed and dealt into test, then validation, until each
-    holds its fraction of rows; replicates of a sequence can therefore never leak across splits.
-    """
-    seqs = np.asarray(sequences, dtype=object)
-    unique, inverse, counts = np.unique(seqs.astype(str), return_inverse=True, return_counts=True)
-    order = np.random.default_rng(seed).permutation(len(unique))
-    cumulative = np.cumsum(counts[order]) / len(seqs)
-    group_split = np.empty(len(unique), dtype=object)
-    group_split[order] = np.where(
-        cumulative <= test, "test", np.where(cumulative <= test + validation, "validation", "train")
-    )
-    # Tiny tables: make sure no split is empty when there are enough distinct sequences.
-    if len(unique) >= 3:
-        for position, name in zip((0, 1), ("test", "validation"), strict=True):
-            if not (group_split == name).any():
-                group_split[order[position]] = name
-    return group_split[inverse].astype(str)
-
-
-def encode_table(
-    table: pd.DataFrame, length: int, validation: float, test: float, seed: int
-) -> Encoded:
-    """Keep rows with qc == 'pass', one-hot encode them (left-padded) and split them.
-
-    `length` 0 means the longest sequence. A `split` column in the table is honoured as given.
-    """
+def passing_rows(table: pd.DataFrame, source: str = "labelled table") -> pd.DataFrame:
+    """Rows with qc == 'pass'; an error naming the source when there are none."""
     passing = table[table["qc"] == "pass"].reset_index(drop=True)
-    width = int(passing["sequence"].str.len().max()) if length == 0 else length
+    if passing.empty:
+        raise InputError(f"{source}: no row has qc 'pass'; nothing to train on")
+    return passing
+
+
+def build_features(
+    table: pd.DataFrame, cfg: dict[str, Any], source: str = "labelled table"
+) -> Features:
+    """Split passing rows and collect labels, covariates and weights (no one-hot yet)."""
+    passing = passing_rows(table, source)
+    split_cfg, model_cfg = cfg["split"], cfg["model"]
+    missing = [c for c in model_cfg["covariates"] if c not in passing.columns]
+    if missing:
+        raise InputError(
+            f"{source}: covariate column '{missing[0]}' (model.covariates) is not in the table"
+        )
+    length = cfg["encode"]["length"] or int(passing["sequence"].str.len().max())
+    if model_cfg["task"] == "classification":
+        bad = ~passing["label"].isin([0, 1])
+        if bad.any():
+            raise InputError(
+                f"{source}: row {int(np.flatnonzero(bad)[0]) + 2}: label "
+                f"{passing['label'][bad].iloc[0]!r} is not 0 or 1 (model.task: classification)"
+            )
+    seed = cfg["seed"]
     if "split" in passing.columns:
-        split = passing["split"].to_numpy(dtype=str)
+        groups = passing["sequence"].to_numpy(dtype=object)
+        split = splits.carve_validation(
+            passing["split"].to_numpy(dtype=str), groups, split_cfg["validation"], seed
+        )
     else:
-        split = assign_splits(passing["sequence"], validation, test, seed)
+        split = splits.assign_splits(
+            passing["sequence"].tolist(),
+            split_cfg["validation"],
+            split_cfg["test"],
+            seed,
+            method=split_cfg["method"],
+            plates=passing["plate"].astype(str).tolist(),
+            cluster_distance=split_cfg["cluster_distance"],
+        )
+    weight = passing["weight"].astype(float) if "weight" in passing.columns else 1.0
     rows = pd.DataFrame(
         {
             "plate": passing["plate"],
             "well": passing["well"],
             "sequence": passing["sequence"],
             "label": passing["label"].astype(float),
+            "weight": weight,
             "split": split,
         }
     )
-    return Encoded(
-        onehot=one_hot(passing["sequence"].tolist(), width),
-        labels=passing["label"].to_numpy(dtype=np.float32),
-        rows=rows,
+    if split_cfg["folds"] >= 2:
+        rows["fold"] = splits.kfold(
+            rows["sequence"].to_numpy(dtype=object), split_cfg["folds"], seed
+        )
+    covariates = (
+        passing[model_cfg["covariates"]].to_numpy(dtype=np.float32).reshape(len(passing), -1)
     )
+    return Features(
+        rows=rows,
+        labels=passing["label"].to_numpy(dtype=np.float32),
+        covariates=covariates,
+        covariate_names=list(model_cfg["covariates"]),
+        length=length,
+    )
+
+
+def write_onehot(sequences: list[str], length: int, path: str | Path) -> None:
+    """One-hot encode into a uint8 .npy on disk, chunk by chunk (memory stays flat)."""
+    with atomic_path(path) as tmp:
+        out = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(sequences), length, 4))
+        for start in range(0, len(sequences), CHUNK):
+            out[start : start + CHUNK] = one_hot(sequences[start : start + CHUNK], length)
+        out.flush()
+        del out
+
+
+def load_onehot(path: str | Path) -> np.ndarray:
+    """Memory-map an encoded one-hot array (no copy, no pickle)."""
+    return np.load(path, mmap_mode="r", allow_pickle=False)

@@ -7,14 +7,11 @@ and a model can have a high r2 with a poor r2_score.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from utrflow.sequences import one_hot
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
@@ -46,57 +43,47 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]
     }
 
 
-def split_metrics(frame: pd.DataFrame, column: str) -> dict[str, dict[str, Any]]:
-    """Metrics of one prediction column on the validation and test splits."""
+def classification_metrics(
+    y_true: np.ndarray, probability: np.ndarray, threshold: float = 0.5
+) -> dict[str, Any]:
+    """n, positives, ROC-AUC, PR-AUC (average precision), accuracy and the confusion matrix."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y_true = np.asarray(y_true).astype(int)
+    probability = np.asarray(probability, dtype=float)
+    called = probability >= threshold
+    both_classes = len(np.unique(y_true)) == 2
     return {
-        name: regression_metrics(part["label"], part[column])
-        for name in ("validation", "test")
-        if not (part := frame[frame["split"] == name]).empty
+        "n": len(y_true),
+        "positives": int(y_true.sum()),
+        "roc_auc": float(roc_auc_score(y_true, probability)) if both_classes else None,
+        "pr_auc": float(average_precision_score(y_true, probability)) if both_classes else None,
+        "accuracy": float((called == y_true.astype(bool)).mean()) if len(y_true) else None,
+        "threshold": threshold,
+        "confusion": {
+            "true_positive": int((called & (y_true == 1)).sum()),
+            "false_positive": int((called & (y_true == 0)).sum()),
+            "true_negative": int((~called & (y_true == 0)).sum()),
+            "false_negative": int((~called & (y_true == 1)).sum()),
+        },
     }
 
 
-def kmer_counts(sequences: Sequence[str], k_max: int) -> np.ndarray:
-    """Counts of every k-mer for k = 1..k_max (k-mers with N skipped): (n, sum 4**k) float32."""
-    x = one_hot(list(sequences))
-    n, width, _ = x.shape
-    base = np.where(x.any(axis=2), x.argmax(axis=2), -1)  # -1 marks padding and N
-    blocks = []
-    for k in range(1, k_max + 1):
-        if width < k:
-            blocks.append(np.zeros((n, 4**k), dtype=np.float32))
-            continue
-        windows = np.lib.stride_tricks.sliding_window_view(base, k, axis=1)  # (n, width-k+1, k)
-        valid = (windows >= 0).all(axis=2)
-        codes = (np.clip(windows, 0, 3) * (4 ** np.arange(k - 1, -1, -1))).sum(axis=2)
-        rows = np.broadcast_to(np.arange(n)[:, None], codes.shape)
-        flat = rows[valid] * 4**k + codes[valid]
-        blocks.append(np.bincount(flat, minlength=n * 4**k).reshape(n, 4**k).astype(np.float32))
-    return np.hstack(blocks)
+def split_metrics(
+    frame: pd.DataFrame, column: str, task: str = "regression", threshold: float = 0.5
+) -> dict[str, dict[str, Any]]:
+    """Metrics of one prediction column on the validation and test splits."""
 
+    def score(part: pd.DataFrame) -> dict[str, Any]:
+        if task == "classification":
+            return classification_metrics(part["label"], part[column], threshold)
+        return regression_metrics(part["label"], part[column])
 
-def baseline_predictions(rows: pd.DataFrame, k_max: int) -> pd.DataFrame:
-    """Mean predictor and ridge regression on k-mer counts, both fitted on the train split only."""
-    from sklearn.linear_model import RidgeCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    train = (rows["split"] == "train").to_numpy()
-    y = rows["label"].to_numpy(dtype=float)
-    features = kmer_counts(rows["sequence"].tolist(), k_max)
-    ridge = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 5, 15)))
-    ridge.fit(features[train], y[train])
-    return pd.DataFrame(
-        {
-            "sequence": rows["sequence"],
-            "split": rows["split"],
-            "label": y,
-            "mean": float(y[train].mean()),
-            "ridge_kmer": ridge.predict(features),
-        }
-    )
-
-
-BASELINE_COLUMNS = {"mean": "mean of the training labels", "ridge_kmer": "ridge on k-mer counts"}
+    return {
+        name: score(part)
+        for name in ("validation", "test")
+        if not (part := frame[frame["split"] == name]).empty
+    }
 
 
 def noise_ceiling(rows: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:

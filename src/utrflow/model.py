@@ -1,23 +1,28 @@
-"""The Conv1D regression CNN: build it from config, train it on standardized targets, predict.
+"""The Conv1D CNN: architecture presets, a free layer list, the task head and the export.
 
 Model code uses Keras layers and `keras.ops` only, so the TensorFlow, JAX and PyTorch backends
-all run it. The target is standardized with the training split's mean and sd (a linear output on
-standardized targets trains well and does not compress the top of the range like a sigmoid); the
-scaler is saved beside the model and undone at prediction time.
+all run it. The network takes the one-hot as uint8 (a Rescaling layer casts it), so data stays
+a quarter of float32 size on its way in. The exported model undoes the label standardization
+itself (a Rescaling to the label scale) and standardizes covariates itself (a Normalization
+layer): a plain Keras file that predicts in the units of the table, with nothing beside it.
 """
 
 from __future__ import annotations
 
-import logging
-import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-log = logging.getLogger(__name__)
+OPTIMUS_LAYERS: list[dict[str, Any]] = [
+    {"conv": {"filters": 120, "kernel_size": 8, "dilation": 1}},
+    {"conv": {"filters": 120, "kernel_size": 8, "dilation": 1}},
+    {"conv": {"filters": 120, "kernel_size": 8, "dilation": 1}},
+    {"dense": 40},
+    {"dropout": 0.2},
+]
 
 
 @dataclass(frozen=True)
@@ -28,9 +33,14 @@ class Scaler:
     sd: float
 
     @classmethod
-    def fit(cls, y: np.ndarray) -> Scaler:
-        sd = float(np.std(y))
-        return cls(float(np.mean(y)), sd if sd > 0 else 1.0)
+    def fit(cls, y: np.ndarray, weights: np.ndarray | None = None) -> Scaler:
+        mean = float(np.average(y, weights=weights))
+        sd = float(np.sqrt(np.average((y - mean) ** 2, weights=weights)))
+        return cls(mean, sd if sd > 0 else 1.0)
+
+    @classmethod
+    def identity(cls) -> Scaler:
+        return cls(0.0, 1.0)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
         return ((y - self.mean) / self.sd).astype(np.float32)
@@ -42,149 +52,120 @@ class Scaler:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Architecture:
-    """Sizes of the seed's Conv1D stack (Conv1D -> ReLU -> Dropout per layer, Flatten, Dense)."""
-
-    conv_filters: tuple[int, ...] = (128, 128, 64)
-    kernel_size: int = 8
-    dropout: float = 0.15
-    dense_units: int = 32
-
-    @classmethod
-    def from_config(cls, model: dict[str, Any]) -> Architecture:
-        return cls(
-            conv_filters=tuple(model["conv_filters"]),
-            kernel_size=model["kernel_size"],
-            dropout=model["dropout"],
-            dense_units=model["dense_units"],
-        )
-
-
-def configure_backend(threads: int, seed: int) -> str:
-    """Seed every generator, cap CPU threads at the job's share, and name the training device."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    device = "cpu"
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(max(threads, 1))
-            tf.config.threading.set_inter_op_parallelism_threads(max(min(threads, 2), 1))
-        except RuntimeError:  # TensorFlow already started in this process: keep its threads
-            log.info("TensorFlow is already initialized; thread counts left as they are")
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            device = f"gpu ({len(gpus)} visible: {', '.join(g.name for g in gpus)})"
-        else:
-            tf.config.experimental.enable_op_determinism()
-    elif keras.backend.backend() == "jax":
-        import jax
-
-        accelerators = [d for d in jax.devices() if d.platform != "cpu"]
-        device = f"gpu ({len(accelerators)} visible)" if accelerators else "cpu"
-    elif keras.backend.backend() == "torch":
-        import torch
-
-        torch.set_num_threads(max(threads, 1))
-        device = "gpu (cuda)" if torch.cuda.is_available() else "cpu"
-    return device
+def layer_specs(model_cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The layer list of the configured preset (seed, optimus) or the user's custom list."""
+    preset = model_cfg.get("preset", "seed")
+    if preset == "optimus":
+        return [dict(spec) for spec in OPTIMUS_LAYERS]
+    if preset == "custom":
+        if not model_cfg["layers"]:
+            raise ValueError("model.preset custom needs model.layers")
+        return [dict(spec) for spec in model_cfg["layers"]]
+    specs: list[dict[str, Any]] = []
+    for filters in model_cfg["conv_filters"]:
+        specs.append({"conv": {"filters": filters, "kernel_size": model_cfg["kernel_size"]}})
+        if model_cfg.get("pool_size", 0) > 1:
+            specs.append({"pool": model_cfg["pool_size"]})
+        specs.append({"dropout": model_cfg["dropout"]})
+    if model_cfg["dense_units"]:
+        specs += [{"dense": model_cfg["dense_units"]}, {"dropout": model_cfg["dropout"]}]
+    return specs
 
 
-def build_model(length: int, arch: Architecture, learning_rate: float):
-    """A compiled Keras regression CNN over (length, 4) one-hot input with a linear output."""
+def build_network(
+    length: int,
+    specs: Sequence[dict[str, Any]],
+    task: str,
+    covariate_mean: np.ndarray | None = None,
+    covariate_variance: np.ndarray | None = None,
+    name: str = "utrflow_cnn",
+    input_dtype: str = "uint8",
+):
+    """The uncompiled network: uint8 one-hot (and raw covariates) in, one standardized output.
+
+    Regression ends in a linear unit on the standardized label; classification in a sigmoid.
+    Covariates, when given, are standardized by a fixed Normalization layer and concatenated
+    right after Flatten, as in the seed's chromatin-accessibility experiment.
+    """
     import keras
     from keras import layers
 
-    inputs = keras.Input(shape=(length, 4), name="onehot")
-    x = inputs
-    for i, filters in enumerate(arch.conv_filters):
-        x = layers.Conv1D(filters, arch.kernel_size, padding="same", name=f"conv{i + 1}")(x)
-        x = layers.Activation("relu", name=f"relu{i + 1}")(x)
-        x = layers.Dropout(arch.dropout, name=f"dropout{i + 1}")(x)
-    x = layers.Flatten(name="flatten")(x)
-    if arch.dense_units:
-        x = layers.Dense(arch.dense_units, activation="relu", name="dense")(x)
-        x = layers.Dropout(arch.dropout, name="dropout_dense")(x)
-    outputs = layers.Dense(1, activation="linear", name="expression")(x)
-    model = keras.Model(inputs, outputs, name="utrflow_cnn")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    return model
+    onehot = keras.Input(shape=(length, 4), dtype=input_dtype, name="onehot")
+    inputs = [onehot]
+    x = layers.Rescaling(1.0, name="as_float")(onehot)
+    flattened = False
+    counts: dict[str, int] = {}
+
+    def named(kind: str) -> str:
+        counts[kind] = counts.get(kind, 0) + 1
+        return f"{kind}{counts[kind]}"
+
+    def flatten(x):
+        x = layers.Flatten(name="flatten")(x)
+        if covariate_mean is not None and len(covariate_mean):
+            covariates = keras.Input(shape=(len(covariate_mean),), name="covariates")
+            inputs.append(covariates)
+            scaled = layers.Normalization(
+                mean=covariate_mean, variance=covariate_variance, name="covariate_scaling"
+            )(covariates)
+            x = layers.Concatenate(name="with_covariates")([x, scaled])
+        return x
+
+    for spec in specs:
+        ((kind, value),) = spec.items()
+        if kind == "conv":
+            x = layers.Conv1D(
+                value["filters"],
+                value["kernel_size"],
+                dilation_rate=value.get("dilation", 1),
+                padding="same",
+                activation="relu",
+                name=named("conv"),
+            )(x)
+        elif kind == "pool":
+            x = layers.MaxPooling1D(value, padding="same", name=named("pool"))(x)
+        elif kind == "dropout":
+            x = layers.Dropout(value, name=named("dropout"))(x)
+        elif kind == "batchnorm":
+            x = layers.BatchNormalization(name=named("batchnorm"))(x)
+        elif kind == "dense":
+            if not flattened:
+                x, flattened = flatten(x), True
+            x = layers.Dense(value, activation="relu", name=named("dense"))(x)
+        else:
+            raise ValueError(f"unknown layer kind {kind!r}")
+    if not flattened:
+        x = flatten(x)
+    activation = "sigmoid" if task == "classification" else "linear"
+    output = layers.Dense(1, activation=activation, dtype="float32", name="output")(x)
+    return keras.Model(inputs, output, name=name)
 
 
-@dataclass
-class TrainingResult:
-    """The trained model with what it takes to use and judge it."""
-
-    model: Any
-    scaler: Scaler
-    history: pd.DataFrame
-    info: dict[str, Any]
-
-
-def train(
-    onehot: np.ndarray,
-    labels: np.ndarray,
-    split: np.ndarray,
-    model_config: dict[str, Any],
-    seed: int,
-    threads: int = 1,
-) -> TrainingResult:
-    """Fit on the train split with early stopping on the validation split (best weights kept)."""
+def export(network, scaler: Scaler, task: str, name: str = "utrflow_model"):
+    """The network with its label scaling baked in: predicts in the units of the table."""
     import keras
+    from keras import layers
 
-    device = configure_backend(threads, seed)
-    log.info("training on %s with the %s backend", device, keras.backend.backend())
-    train_rows, val_rows = split == "train", split == "validation"
-    if not train_rows.any() or not val_rows.any():
-        raise ValueError("training needs rows in both the train and the validation split")
-    scaler = Scaler.fit(labels[train_rows])
-    x_train = onehot[train_rows].astype(np.float32)
-    x_val = onehot[val_rows].astype(np.float32)
-    y_train, y_val = scaler.transform(labels[train_rows]), scaler.transform(labels[val_rows])
+    if task == "classification":
+        return network
+    restored = layers.Rescaling(scaler.sd, offset=scaler.mean, dtype="float32", name="label_scale")
+    return keras.Model(network.inputs, restored(network.outputs[0]), name=name)
 
-    model = build_model(
-        onehot.shape[1], Architecture.from_config(model_config), model_config["learning_rate"]
-    )
-    patience = model_config["patience"]
-    callbacks = [
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=patience, restore_best_weights=True
-        ),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=0.5, patience=max(patience // 2, 1)
-        ),
-    ]
-    fit = model.fit(
-        x_train,
-        y_train,
-        validation_data=(x_val, y_val),
-        epochs=model_config["epochs"],
-        batch_size=model_config["batch_size"],
-        callbacks=callbacks,
-        shuffle=True,
-        verbose=2,
-    )
-    history = pd.DataFrame(fit.history)
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    best_epoch = int(history["val_loss"].idxmin()) + 1
-    info = {
-        "device": device,
-        "backend": keras.backend.backend(),
-        "keras_version": keras.__version__,
-        "epochs_run": len(history),
-        "best_epoch": best_epoch,
-        "best_val_loss": float(history["val_loss"].min()),
-        "n_train": int(train_rows.sum()),
-        "n_validation": int(val_rows.sum()),
-        "parameters": int(model.count_params()),
-        "input_length": int(onehot.shape[1]),
-        "threads": threads,
-        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
-    }
-    return TrainingResult(model, scaler, history, info)
+
+def ensemble(members: Sequence[Any]):
+    """One model averaging the members' predictions (a plain Keras model of Keras models)."""
+    import keras
+    from keras import layers
+
+    if len(members) == 1:
+        return members[0]
+    template = members[0]
+    inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=t.name) for t in template.inputs]
+    outputs = []
+    for i, member in enumerate(members):
+        member.name = f"member_{i}"
+        outputs.append(member(inputs if len(inputs) > 1 else inputs[0]))
+    return keras.Model(inputs, layers.Average(name="mean")(outputs), name="utrflow_ensemble")
 
 
 def load(path: str | Path):
@@ -194,10 +175,14 @@ def load(path: str | Path):
     return keras.models.load_model(path, compile=False, safe_mode=True)
 
 
-def predict(model, onehot: np.ndarray, scaler: Scaler, batch_size: int = 1024) -> np.ndarray:
-    """Predictions on the label scale, in batches so memory stays flat."""
+def predict(
+    model, onehot: np.ndarray, covariates: np.ndarray | None = None, batch_size: int = 4096
+):
+    """Predictions in table units, batch by batch from (possibly memory-mapped) uint8 data."""
     out = np.empty(len(onehot), dtype=np.float64)
+    with_covariates = len(model.inputs) > 1
     for start in range(0, len(onehot), batch_size):
-        batch = onehot[start : start + batch_size].astype(np.float32)
-        out[start : start + batch_size] = np.asarray(model.predict_on_batch(batch)).reshape(-1)
-    return scaler.inverse(out)
+        batch = np.asarray(onehot[start : start + batch_size], dtype=np.uint8)
+        inputs = [batch, covariates[start : start + batch_size]] if with_covariates else batch
+        out[start : start + batch_size] = np.asarray(model.predict_on_batch(inputs)).reshape(-1)
+    return out

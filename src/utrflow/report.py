@@ -40,6 +40,7 @@ class ReportInputs:
     history: pd.DataFrame
     training: dict[str, Any]
     simulation: dict[str, Any] | None = None
+    crossval: dict[str, Any] | None = None
 
 
 def number(value: float | Undefined | None, digits: int = 3) -> str:
@@ -66,21 +67,35 @@ def _style(ax, title: str, xlabel: str, ylabel: str) -> None:
 
 
 def learning_curve(history: pd.DataFrame, best_epoch: int) -> str:
-    """Training and validation loss per epoch, with the restored best epoch marked."""
-    fig, ax = plt.subplots(figsize=(6.2, 3.6))
-    ax.plot(history["epoch"], history["loss"], label="training", color=SPLIT_COLORS["train"], lw=2)
-    ax.plot(
-        history["epoch"],
-        history["val_loss"],
-        label="validation",
-        color=SPLIT_COLORS["validation"],
-        lw=2,
-    )
+    """Training and validation loss per epoch (member 0 bold, others faint), best epoch marked."""
+    fig, ax = plt.subplots(figsize=(5.4, 4.4))
+    members = history["member"].unique() if "member" in history else [None]
+    for member in members:
+        part = history if member is None else history[history["member"] == member]
+        first = member in (None, members[0])
+        alpha, width = (1.0, 2.0) if first else (0.35, 1.0)
+        ax.plot(
+            part["epoch"],
+            part["loss"],
+            color=SPLIT_COLORS["train"],
+            lw=width,
+            alpha=alpha,
+            label="training" if first else None,
+        )
+        ax.plot(
+            part["epoch"],
+            part["val_loss"],
+            color=SPLIT_COLORS["validation"],
+            lw=width,
+            alpha=alpha,
+            label="validation" if first else None,
+        )
     ax.axvline(
         best_epoch, color="#2d3748", ls="--", lw=1, label=f"best epoch ({best_epoch}, weights kept)"
     )
     ax.set_yscale("log")
-    _style(ax, "Learning curves", "epoch", "MSE on standardized label (log scale)")
+    title = "Learning curves" + (f" ({len(members)} members)" if len(members) > 1 else "")
+    _style(ax, title, "epoch", "training loss (log scale)")
     ax.legend(frameon=False, fontsize=8)
     return _figure_to_data_uri(fig)
 
@@ -120,6 +135,26 @@ def scatter(predictions: pd.DataFrame, split_name: str, metrics: dict[str, Any])
     return _figure_to_data_uri(fig)
 
 
+def roc_pr_curves(predictions: pd.DataFrame, split_name: str) -> str:
+    """ROC and precision-recall curves of the classifier on one split."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    part = predictions[predictions["split"] == split_name]
+    y, p = part["label"].astype(int), part["prediction"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, 4.2))
+    if y.nunique() == 2:
+        fpr, tpr, _ = roc_curve(y, p)
+        precision, recall, _ = precision_recall_curve(y, p)
+        left.plot(fpr, tpr, color=PALETTE["model"], lw=2)
+        right.plot(recall, precision, color=PALETTE["model"], lw=2)
+    left.plot([0, 1], [0, 1], color="#a0aec0", ls="--", lw=1)
+    right.axhline(y.mean(), color="#a0aec0", ls="--", lw=1, label="prevalence")
+    _style(left, f"ROC curve ({split_name} set)", "false positive rate", "true positive rate")
+    _style(right, f"Precision-recall ({split_name} set)", "recall", "precision")
+    right.legend(frameon=False, fontsize=8)
+    return _figure_to_data_uri(fig)
+
+
 def label_histogram(split: pd.DataFrame) -> str:
     """Label distribution of each split (they should look alike)."""
     fig, ax = plt.subplots(figsize=(6.2, 3.4))
@@ -140,26 +175,26 @@ def label_histogram(split: pd.DataFrame) -> str:
     return _figure_to_data_uri(fig)
 
 
-def r2_bars(metrics: dict[str, Any]) -> str:
-    """Test r² of the model against the baselines, with the noise ceiling as the target line."""
-    names, values, colors = [], [], []
-    for name, block, color in [
-        ("CNN", metrics.get("test", {}), PALETTE["model"]),
-        *[
-            (b["description"], b.get("test", {}), PALETTE.get(k, "#718096"))
-            for k, b in metrics.get("baselines", {}).items()
-        ],
-    ]:
-        names.append(name)
-        values.append(block.get("r2") or 0.0)
-        colors.append(color)
-    fig, ax = plt.subplots(figsize=(6.2, 0.55 * len(names) + 1.2))
+def metric_bars(metrics: dict[str, Any], key: str, label: str) -> str:
+    """Test score of the model against the baselines; for regression the noise ceiling too."""
+    entries = [("CNN", metrics.get("test", {}), PALETTE["model"])]
+    if "without_covariates" in metrics:
+        entries.append(
+            ("CNN without covariates", metrics["without_covariates"].get("test", {}), "#63b3ed")
+        )
+    entries += [
+        (b["description"], b.get("test", {}), PALETTE.get(k, "#718096"))
+        for k, b in metrics.get("baselines", {}).items()
+    ]
+    names = [e[0] for e in entries]
+    values = [e[1].get(key) or 0.0 for e in entries]
+    fig, ax = plt.subplots(figsize=(7.0, 0.5 * len(names) + 1.3))
     y = np.arange(len(names))[::-1]
-    ax.barh(y, values, color=colors, height=0.6)
+    ax.barh(y, values, color=[e[2] for e in entries], height=0.6)
     for yi, v in zip(y, values, strict=True):
         ax.text(v + 0.01, yi, f"{v:.3f}", va="center", fontsize=9)
     ceiling = metrics.get("noise_ceiling", {}).get("r2", {}).get("test")
-    if ceiling:
+    if ceiling and key == "r2":
         ax.axvline(
             ceiling,
             color=PALETTE["ceiling"],
@@ -169,8 +204,8 @@ def r2_bars(metrics: dict[str, Any]) -> str:
         )
         ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.set_yticks(y, names)
-    ax.set_xlim(0, 1.05)
-    _style(ax, "Test r² against baselines", "squared Pearson r on the test set", "")
+    ax.set_xlim(0, 1.1)
+    _style(ax, f"Test {label} against baselines", f"{label} on the test set", "")
     return _figure_to_data_uri(fig)
 
 
@@ -214,23 +249,124 @@ def provenance(training: dict[str, Any]) -> dict[str, str]:
     }
 
 
+REGRESSION_COLUMNS = [
+    ("n", "n"),
+    ("pearson_r", "Pearson r"),
+    ("r2", "r²"),
+    ("r2_score", "R²"),
+    ("spearman", "Spearman ρ"),
+    ("rmse", "RMSE"),
+]
+CLASSIFICATION_COLUMNS = [
+    ("n", "n"),
+    ("positives", "positives"),
+    ("roc_auc", "ROC-AUC"),
+    ("pr_auc", "PR-AUC"),
+    ("accuracy", "accuracy"),
+]
+
+
+def headline_key(task: str) -> tuple[str, str]:
+    """The one number a task is judged by, and its name."""
+    return ("roc_auc", "ROC-AUC") if task == "classification" else ("r2", "r²")
+
+
+def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(model, split, metrics) rows: the CNN, its members, the no-covariate CNN, baselines."""
+    rows = [
+        ("CNN" + (" ensemble" if "members" in metrics else ""), split, metrics[split])
+        for split in ("validation", "test")
+        if split in metrics
+    ]
+    rows += [(f"CNN member {i}", "test", m) for i, m in enumerate(metrics.get("members", []))]
+    without = metrics.get("without_covariates", {})
+    rows += [
+        ("CNN without covariates", split, without[split])
+        for split in ("validation", "test")
+        if split in without
+    ]
+    for baseline in metrics.get("baselines", {}).values():
+        rows += [
+            (baseline["description"], split, baseline[split])
+            for split in ("validation", "test")
+            if split in baseline
+        ]
+    return rows
+
+
+def best_baseline(metrics: dict[str, Any], key: str) -> tuple[str, float | None]:
+    """The baseline with the highest test score."""
+    scored = [
+        (b["description"], b.get("test", {}).get(key))
+        for b in metrics.get("baselines", {}).values()
+    ]
+    scored = [(name, value) for name, value in scored if value is not None]
+    return max(scored, key=lambda item: item[1]) if scored else ("none", None)
+
+
+def summary_cards(metrics: dict[str, Any], task: str) -> list[tuple[str, str, bool]]:
+    """(value, caption, highlight) cards for the top of the report."""
+    test = metrics.get("test", {})
+    key, name = headline_key(task)
+    baseline_name, baseline_value = best_baseline(metrics, key)
+    if task == "classification":
+        cards = [
+            (number(test.get("roc_auc")), "test ROC-AUC", False),
+            (number(test.get("pr_auc")), "test PR-AUC", False),
+            (number(test.get("accuracy")), f"test accuracy at {test.get('threshold', 0.5)}", False),
+        ]
+    else:
+        cards = [
+            (number(test.get("r2")), "test r² (squared Pearson r)", False),
+            (number(test.get("r2_score")), "test R² (coefficient of determination)", False),
+            (number(test.get("spearman")), "test Spearman ρ", False),
+        ]
+        ceiling = metrics.get("noise_ceiling", {})
+        if ceiling.get("r2", {}).get("test"):
+            reached = ceiling.get("test_fraction_reached", 0.0)
+            cards += [
+                (number(ceiling["r2"]["test"]), "noise ceiling (best reachable test r²)", False),
+                (f"{100 * reached:.0f}%", "of the noise ceiling reached", reached >= 0.8),
+            ]
+    cards.append(
+        (number(baseline_value), f"test {name} of the best baseline ({baseline_name})", False)
+    )
+    if "ensemble_spread" in metrics:
+        cards.append(
+            (
+                number(metrics["ensemble_spread"]["test_mean_sd"]),
+                f"mean sd between the {len(metrics['members'])} members' test predictions",
+                False,
+            )
+        )
+    return cards
+
+
 def warnings_for(inputs: ReportInputs) -> list[str]:
     """Plain-language warnings where something looks wrong."""
     out = []
+    task = inputs.config["model"]["task"]
+    key, name = headline_key(task)
     test = inputs.metrics.get("test", {})
     ceiling = inputs.metrics.get("noise_ceiling", {}).get("r2", {}).get("test")
-    ridge = inputs.metrics.get("baselines", {}).get("ridge_kmer", {}).get("test", {})
     if ceiling and test.get("r2") is not None and test["r2"] < 0.8 * ceiling:
         out.append(
             f"The CNN's test r² ({test['r2']:.3f}) is below 80% of the noise ceiling "
             f"({ceiling:.3f}): more data, more epochs or another architecture may help."
         )
-    if ridge.get("r2") is not None and test.get("r2") is not None and ridge["r2"] >= test["r2"]:
+    baseline_name, baseline_value = best_baseline(inputs.metrics, key)
+    if baseline_value is not None and test.get(key) is not None and baseline_value >= test[key]:
         out.append(
-            "The ridge baseline on k-mer counts does as well as the CNN on the test set: "
-            "the CNN adds nothing here yet."
+            f"A baseline ({baseline_name}) does as well as the CNN on the test set "
+            f"({name} {baseline_value:.3f} against {test[key]:.3f}): the CNN adds nothing here yet."
         )
-    if inputs.training.get("epochs_run") == inputs.config["model"]["epochs"]:
+    without = inputs.metrics.get("without_covariates", {}).get("test", {}).get(key)
+    if without is not None and test.get(key) is not None and without >= test[key]:
+        out.append(
+            f"The covariates do not help: without them the CNN reaches {name} {without:.3f}."
+        )
+    members = inputs.training.get("members", [inputs.training])
+    if any(m.get("epochs_run") == inputs.config["model"]["epochs"] for m in members):
         out.append(
             "Training stopped at the epoch limit, not by early stopping: "
             "raise model.epochs and the model may improve."
@@ -243,7 +379,7 @@ def warnings_for(inputs: ReportInputs) -> list[str]:
 
 def render(inputs: ReportInputs) -> str:
     """The whole report as one HTML string."""
-    metrics, table = inputs.metrics, inputs.table
+    metrics, table, task = inputs.metrics, inputs.table, inputs.config["model"]["task"]
     counts = inputs.split["split"].value_counts()
     lengths = table["sequence"].str.len()
     data_summary = {
@@ -254,21 +390,29 @@ def render(inputs: ReportInputs) -> str:
         "train / validation / test": " / ".join(
             str(int(counts.get(s, 0))) for s in ("train", "validation", "test")
         ),
+        "split method": inputs.config["split"]["method"],
         "label range": f"{table['label'].min():.2f} to {table['label'].max():.2f}",
     }
-    rows = [("CNN", metrics)] + [
-        (b["description"], b) for b in metrics.get("baselines", {}).values()
-    ]
-    ceiling = metrics.get("noise_ceiling", {}).get("r2", {})
+    if inputs.config["model"]["covariates"]:
+        data_summary["covariates"] = ", ".join(inputs.config["model"]["covariates"])
+    key, name = headline_key(task)
+    if task == "classification":
+        performance = [roc_pr_curves(inputs.predictions, "test")]
+    else:
+        performance = [scatter(inputs.predictions, s, metrics) for s in ("test", "validation")]
     env = Environment(loader=PackageLoader("utrflow", "templates"), autoescape=select_autoescape())
     env.filters["num"] = number
     template = env.get_template("report.html")
     return template.render(
         title=inputs.config["report"]["title"],
         source=inputs.config["source"],
+        task=task,
         metrics=metrics,
-        metric_rows=rows,
-        ceiling=ceiling,
+        cards=summary_cards(metrics, task),
+        columns=CLASSIFICATION_COLUMNS if task == "classification" else REGRESSION_COLUMNS,
+        metric_rows=metric_rows(metrics),
+        ceiling=metrics.get("noise_ceiling", {}).get("r2", {}),
+        crossval=inputs.crossval,
         simulation=inputs.simulation,
         training=inputs.training,
         provenance=provenance(inputs.training),
@@ -277,9 +421,8 @@ def render(inputs: ReportInputs) -> str:
         warnings=warnings_for(inputs),
         figures={
             "learning": learning_curve(inputs.history, inputs.training.get("best_epoch", 1)),
-            "scatter_test": scatter(inputs.predictions, "test", metrics),
-            "scatter_validation": scatter(inputs.predictions, "validation", metrics),
+            "performance": performance,
             "labels": label_histogram(inputs.split),
-            "r2_bars": r2_bars(metrics),
+            "bars": metric_bars(metrics, key, name),
         },
     )

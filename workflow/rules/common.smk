@@ -25,13 +25,16 @@ TRUTH_WELLS = "results/simulated/truth_wells.tsv"
 SIMULATION_SUMMARY = "results/simulated/simulation.json"
 
 
-def settings(*sections):
-    """The config sections a rule uses, as the JSON its `utrflow --params` takes.
+def settings(*sections, **parts):
+    """The settings of one step, as the JSON `utrflow --params` takes - whole `sections`, and
+    of the sections named in `parts` only the listed keys.
 
-    Passing them as params (not the config file) makes Snakemake rerun a rule exactly when
-    one of its own settings changes.
+    Passing exactly these as params (not the config file) makes Snakemake rerun a rule when,
+    and only when, one of its own settings changes.
     """
-    return json.dumps({name: config[name] for name in sections}, sort_keys=True)
+    chosen = {name: config[name] for name in sections}
+    chosen.update({name: {k: config[name][k] for k in keys} for name, keys in parts.items()})
+    return json.dumps(chosen, sort_keys=True)
 
 
 def optional_input(flag, path):

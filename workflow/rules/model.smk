@@ -1,15 +1,28 @@
-# Labelled table -> one-hot + split -> CNN and baselines -> metrics and predictions.
+# Labelled table -> one-hot + split -> CNN members (scattered), ensemble, baselines -> metrics.
+
+MEMBERS = list(range(config["model"]["ensemble"]))
+WITH_COVARIATES = bool(config["model"]["covariates"])
+CROSSVAL = config["split"]["folds"] >= 2
+PREDICT = bool(config["predict"]["input"])
+# What one member's training depends on: not the ensemble size, nor the GPU request.
+MEMBER_SETTINGS = settings(
+    "seed", model=[k for k in config["model"] if k not in ("ensemble", "gpus")]
+)
+ENCODED = {
+    "onehot": "results/encode/onehot.npy",
+    "split": "results/encode/split.tsv",
+    "features": "results/encode/features.json",
+}
+ENCODED_ARGS = "--onehot {input.onehot} --split {input.split} --features {input.features}"
 
 
 rule encode:
     input:
         table="results/table/labelled.tsv",
     output:
-        onehot="results/encode/onehot.npy",
-        labels="results/encode/labels.npy",
-        split="results/encode/split.tsv",
+        **ENCODED,
     params:
-        settings=settings("seed", "encode", "split"),
+        settings=settings("seed", "encode", "split", model=["covariates", "task"]),
     log:
         f"{LOGS}/encode.log",
     benchmark:
@@ -22,25 +35,25 @@ rule encode:
         ENV
     shell:
         "utrflow encode --params {params.settings:q} --table {input.table}"
-        " --onehot {output.onehot} --labels {output.labels} --split {output.split} > {log} 2>&1"
+        " --onehot {output.onehot} --split {output.split} --features {output.features}"
+        " > {log} 2>&1"
 
 
 rule train:
     input:
-        onehot=rules.encode.output.onehot,
-        labels=rules.encode.output.labels,
-        split=rules.encode.output.split,
+        **ENCODED,
     output:
-        model="results/model/model.keras",
-        scaler="results/model/scaler.json",
-        history="results/model/history.tsv",
-        info="results/model/training.json",
+        model="results/model/members/{member}/model.keras",
+        history="results/model/members/{member}/history.tsv",
+        info="results/model/members/{member}/training.json",
+    wildcard_constraints:
+        member=r"\d+",
     params:
-        settings=settings("seed", "model"),
+        settings=MEMBER_SETTINGS,
     log:
-        f"{LOGS}/train.log",
+        f"{LOGS}/train_member{{member}}.log",
     benchmark:
-        f"{BENCH}/train.tsv"
+        f"{BENCH}/train_member{{member}}.tsv"
     threads: 8  # capped at --cores locally; training scales with cores when there is no GPU
     resources:
         mem_mb=8000,
@@ -49,19 +62,69 @@ rule train:
     conda:
         ENV
     shell:
-        "utrflow train --params {params.settings:q} --threads {threads}"
-        " --onehot {input.onehot} --labels {input.labels} --split {input.split}"
-        " --model {output.model} --scaler {output.scaler} --history {output.history}"
-        " --info {output.info} > {log} 2>&1"
+        "utrflow train --params {params.settings:q} --threads {threads} --member {wildcards.member}"
+        f" {ENCODED_ARGS}"
+        " --model {output.model} --history {output.history} --info {output.info} > {log} 2>&1"
+
+
+rule train_without_covariates:
+    input:
+        **ENCODED,
+    output:
+        model="results/model/without_covariates/model.keras",
+        history="results/model/without_covariates/history.tsv",
+        info="results/model/without_covariates/training.json",
+    params:
+        settings=MEMBER_SETTINGS,
+    log:
+        f"{LOGS}/train_without_covariates.log",
+    benchmark:
+        f"{BENCH}/train_without_covariates.tsv"
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=config["model"]["gpus"],
+    conda:
+        ENV
+    shell:
+        "utrflow train --params {params.settings:q} --threads {threads} --without-covariates"
+        f" {ENCODED_ARGS}"
+        " --model {output.model} --history {output.history} --info {output.info} > {log} 2>&1"
+
+
+rule ensemble:
+    input:
+        models=expand(rules.train.output.model, member=MEMBERS),
+        infos=expand(rules.train.output.info, member=MEMBERS),
+        histories=expand(rules.train.output.history, member=MEMBERS),
+    output:
+        model="results/model/model.keras",
+        info="results/model/training.json",
+        history="results/model/history.tsv",
+    log:
+        f"{LOGS}/ensemble.log",
+    benchmark:
+        f"{BENCH}/ensemble.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    conda:
+        ENV
+    shell:
+        "utrflow ensemble --members {input.models} --infos {input.infos}"
+        " --histories {input.histories} --model {output.model} --info {output.info}"
+        " --history {output.history} > {log} 2>&1"
 
 
 rule baselines:
     input:
-        split=rules.encode.output.split,
+        **ENCODED,
     output:
         predictions="results/baselines/predictions.tsv",
     params:
-        settings=settings("baselines"),
+        settings=settings("seed", "baselines", model=["covariates", "task"]),
     log:
         f"{LOGS}/baselines.log",
     benchmark:
@@ -69,20 +132,22 @@ rule baselines:
     threads: 1
     resources:
         mem_mb=8000,
-        runtime=60,
+        runtime=120,
     conda:
         ENV
     shell:
-        "utrflow baselines --params {params.settings:q} --split {input.split}"
+        f"utrflow baselines --params {{params.settings:q}} {ENCODED_ARGS}"
         " --predictions {output.predictions} > {log} 2>&1"
 
 
 rule evaluate:
     input:
-        model=rules.train.output.model,
-        scaler=rules.train.output.scaler,
-        onehot=rules.encode.output.onehot,
-        split=rules.encode.output.split,
+        **ENCODED,
+        model=rules.ensemble.output.model,
+        members=expand(rules.train.output.model, member=MEMBERS),
+        without_covariates=(
+            rules.train_without_covariates.output.model if WITH_COVARIATES else []
+        ),
         baselines=rules.baselines.output.predictions,
         truth=TRUTH_WELLS if SIMULATED else [],
     output:
@@ -93,7 +158,13 @@ rule evaluate:
         ),
         predictions="results/model/predictions.tsv",
     params:
+        settings=settings(model=["task", "threshold"]),
         truth=optional_input("--truth", TRUTH_WELLS),
+        without_covariates=(
+            "--without-covariates results/model/without_covariates/model.keras"
+            if WITH_COVARIATES
+            else ""
+        ),
     log:
         f"{LOGS}/evaluate.log",
     benchmark:
@@ -105,6 +176,51 @@ rule evaluate:
     conda:
         ENV
     shell:
-        "utrflow evaluate --model {input.model} --scaler {input.scaler} --onehot {input.onehot}"
-        " --split {input.split} --baselines {input.baselines} {params.truth}"
+        f"utrflow evaluate --params {{params.settings:q}} {ENCODED_ARGS}"
+        " --model {input.model} --members {input.members} {params.without_covariates}"
+        " --baselines {input.baselines} {params.truth}"
         " --metrics {output.metrics} --predictions {output.predictions} > {log} 2>&1"
+
+
+rule crossval:
+    input:
+        **ENCODED,
+    output:
+        metrics="results/model/crossval.json",
+    params:
+        settings=MEMBER_SETTINGS,
+    log:
+        f"{LOGS}/crossval.log",
+    benchmark:
+        f"{BENCH}/crossval.tsv"
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=480,
+        gpu=config["model"]["gpus"],
+    conda:
+        ENV
+    shell:
+        f"utrflow crossval --params {{params.settings:q}} --threads {{threads}} {ENCODED_ARGS}"
+        " --output {output.metrics} > {log} 2>&1"
+
+
+rule predict:
+    input:
+        sequences=config["predict"]["input"] or [],
+        members=expand(rules.train.output.model, member=MEMBERS),
+    output:
+        predictions="results/predict/predictions.tsv",
+    log:
+        f"{LOGS}/predict.log",
+    benchmark:
+        f"{BENCH}/predict.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "utrflow predict --input {input.sequences} --members {input.members}"
+        " --output {output.predictions} > {log} 2>&1"

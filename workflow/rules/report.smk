@@ -7,9 +7,10 @@ rule report:
         split=rules.encode.output.split,
         metrics=rules.evaluate.output.metrics,
         predictions=rules.evaluate.output.predictions,
-        history=rules.train.output.history,
-        training=rules.train.output.info,
+        history=rules.ensemble.output.history,
+        training=rules.ensemble.output.info,
         simulation=SIMULATION_SUMMARY if SIMULATED else [],
+        crossval=rules.crossval.output.metrics if CROSSVAL else [],
     output:
         html=report(
             "results/report/report.html",
@@ -19,6 +20,7 @@ rule report:
     params:
         settings=settings(*config),
         simulation=optional_input("--simulation", SIMULATION_SUMMARY),
+        crossval="--crossval results/model/crossval.json" if CROSSVAL else "",
     log:
         f"{LOGS}/report.log",
     benchmark:
@@ -32,4 +34,4 @@ rule report:
     shell:
         "utrflow report --params {params.settings:q} --table {input.table} --split {input.split}"
         " --metrics {input.metrics} --predictions {input.predictions} --history {input.history}"
-        " --training {input.training} {params.simulation} --output {output.html} > {log} 2>&1"
+        " --training {input.training} {params.simulation} {params.crossval} --output {output.html} > {log} 2>&1"

@@ -1,0 +1,67 @@
+"""Score new sequences with a trained model or ensemble: mean and spread per sequence."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from utrflow import model as model_module
+from utrflow.errors import InputError
+from utrflow.sequences import invalid_characters, normalize, one_hot
+
+
+def read_sequences(path: str | Path) -> pd.DataFrame:
+    """`id` and `sequence` from FASTA (.fa, .fasta, .fna; .gz too) or CSV/TSV with `sequence`."""
+    path = Path(path)
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    if suffixes and suffixes[-1] in {".fa", ".fasta", ".fna"}:
+        opener = gzip.open if path.suffix.lower() == ".gz" else open
+        ids, seqs = [], []
+        with opener(path, "rt", encoding="utf-8-sig") as handle:
+            for number, line in enumerate(handle, start=1):
+                line = line.strip()
+                if not line:
+                    continue
+                if line.startswith(">"):
+                    ids.append(line[1:].split()[0] if len(line) > 1 else f"seq{len(ids) + 1}")
+                    seqs.append("")
+                elif not ids:
+                    raise InputError(f"{path}: line {number}: sequence before the first '>' header")
+                else:
+                    seqs[-1] += line
+        frame = pd.DataFrame({"id": ids, "sequence": seqs})
+    else:
+        sep = "\t" if suffixes and suffixes[-1] in {".tsv", ".txt", ".tab"} else ","
+        try:
+            frame = pd.read_csv(
+                path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise InputError(f"{path}: cannot be read as a table: {type(err).__name__}") from None
+        frame.columns = [c.strip() for c in frame.columns]
+        if "sequence" not in frame.columns:
+            raise InputError(f"{path}: missing column 'sequence'")
+        if "id" not in frame.columns:
+            frame.insert(0, "id", [f"seq{i + 1}" for i in range(len(frame))])
+    frame["sequence"] = frame["sequence"].map(normalize)
+    for i, seq in enumerate(frame["sequence"]):
+        if not seq or invalid_characters(seq):
+            raise InputError(f"{path}: record {i + 1} ({frame['id'].iloc[i]}): not a DNA sequence")
+    return frame
+
+
+def predict_sequences(
+    sequences: Sequence[str],
+    members: Sequence[Any],
+    covariates: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd over ensemble members of each sequence's prediction, in table units."""
+    length = members[0].inputs[0].shape[1]
+    x = one_hot(list(sequences), length)
+    predictions = np.stack([model_module.predict(m, x, covariates) for m in members])
+    return predictions.mean(axis=0), predictions.std(axis=0)

@@ -1,0 +1,270 @@
+"""Training: devices, data feeding from uint8 memory maps, early stopping, one ensemble member.
+
+Data up to `model.in_memory_gb` (as uint8) is handed to Keras in memory; larger data streams
+from the memory-mapped .npy in shuffled batches, so a float32 copy of the whole set never
+exists. On a GPU, bfloat16 mixed precision and, with several GPUs, data-parallel training
+(TensorFlow's MirroredStrategy or Keras' JAX DataParallel) are used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from utrflow import model as model_module
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where training runs, in words for the report, and how many accelerators."""
+
+    description: str
+    accelerators: int
+
+
+def configure_backend(
+    threads: int, seed: int, deterministic: bool, mixed_precision: bool
+) -> Device:
+    """Seed every generator, cap CPU threads at the job's share, pick precision and device."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    backend = keras.backend.backend()
+    accelerators = 0
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(max(threads, 1))
+            tf.config.threading.set_inter_op_parallelism_threads(max(min(threads, 2), 1))
+        except RuntimeError:  # TensorFlow already started in this process: keep its threads
+            log.info("TensorFlow is already initialized; thread counts left as they are")
+        gpus = tf.config.list_physical_devices("GPU")
+        accelerators = len(gpus)
+        names = ", ".join(g.name for g in gpus)
+        if deterministic:
+            tf.config.experimental.enable_op_determinism()
+    elif backend == "jax":
+        import jax
+
+        devices = [d for d in jax.devices() if d.platform != "cpu"]
+        accelerators = len(devices)
+        names = ", ".join(str(d) for d in devices)
+    else:  # torch
+        import torch
+
+        torch.set_num_threads(max(threads, 1))
+        accelerators = torch.cuda.device_count()
+        names = ", ".join(torch.cuda.get_device_name(i) for i in range(accelerators))
+        if deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+    if accelerators and mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    else:
+        keras.mixed_precision.set_global_policy("float32")
+    if accelerators:
+        precision = "bfloat16 mixed precision" if mixed_precision else "float32"
+        return Device(f"gpu x{accelerators} ({names}; {precision})", accelerators)
+    return Device(f"cpu ({threads} threads)", 0)
+
+
+def distribution_scope(device: Device):
+    """A context in which to build the model so that training spreads over all GPUs."""
+    import keras
+
+    if device.accelerators < 2:
+        return contextlib.nullcontext()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope()
+    if keras.backend.backend() == "jax":
+        keras.distribution.set_distribution(keras.distribution.DataParallel())
+    return contextlib.nullcontext()
+
+
+def _batches_class():
+    import keras
+
+    class MemmapBatches(keras.utils.PyDataset):
+        """Shuffled uint8 batches read from a memory-mapped one-hot array."""
+
+        def __init__(
+            self,
+            onehot,
+            rows,
+            targets,
+            covariates,
+            weights,
+            batch_size,
+            seed,
+            shuffle,
+            reverse_complement=False,
+        ):
+            super().__init__()
+            self.onehot, self.rows, self.targets = onehot, rows, targets
+            self.covariates, self.weights = covariates, weights
+            self.batch_size, self.shuffle, self.rc = batch_size, shuffle, reverse_complement
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(rows)) if shuffle else np.arange(len(rows))
+
+        def __len__(self) -> int:
+            return int(np.ceil(len(self.rows) / self.batch_size))
+
+        def __getitem__(self, index: int):
+            pick = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+            rows = self.rows[pick]
+            x = np.asarray(self.onehot[rows])
+            if self.rc:
+                flip = self.rng.random(len(x)) < 0.5
+                x[flip] = x[flip, ::-1, ::-1]
+            inputs = (x, self.covariates[rows]) if self.covariates is not None else x
+            return inputs, self.targets[pick], self.weights[pick]
+
+        def on_epoch_end(self) -> None:
+            if self.shuffle:
+                self.order = self.rng.permutation(len(self.rows))
+
+    return MemmapBatches
+
+
+@dataclass
+class Member:
+    """One trained, exported model with its history and summary."""
+
+    model: Any
+    scaler: model_module.Scaler
+    history: pd.DataFrame
+    info: dict[str, Any]
+
+
+def train_member(
+    onehot: np.ndarray,
+    rows: pd.DataFrame,
+    covariates: np.ndarray | None,
+    model_cfg: dict[str, Any],
+    seed: int,
+    threads: int = 1,
+) -> Member:
+    """Fit one model on the train split, early-stopped on validation, best weights restored."""
+    import keras
+
+    device = configure_backend(
+        threads, seed, model_cfg.get("deterministic", True), model_cfg.get("mixed_precision", True)
+    )
+    log.info("training on %s with the %s backend", device.description, keras.backend.backend())
+    split = rows["split"].to_numpy(dtype=str)
+    train_rows, val_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "validation")
+    if not len(train_rows) or not len(val_rows):
+        raise ValueError("training needs rows in both the train and the validation split")
+    task = model_cfg["task"]
+    labels = rows["label"].to_numpy(dtype=np.float64)
+    weights = (
+        rows["weight"].to_numpy(dtype=np.float32)
+        if "weight" in rows
+        else np.ones(len(rows), np.float32)
+    )
+    scaler = (
+        model_module.Scaler.fit(labels[train_rows], weights[train_rows])
+        if task == "regression"
+        else model_module.Scaler.identity()
+    )
+    targets = scaler.transform(labels)
+    cov_mean = cov_var = None
+    if covariates is not None and covariates.shape[1]:
+        cov_mean = covariates[train_rows].mean(axis=0)
+        cov_var = np.maximum(covariates[train_rows].var(axis=0), 1e-12)
+    else:
+        covariates = None
+
+    with distribution_scope(device):
+        network = model_module.build_network(
+            onehot.shape[1], model_module.layer_specs(model_cfg), task, cov_mean, cov_var
+        )
+        loss = "binary_crossentropy" if task == "classification" else "mse"
+        network.compile(optimizer=keras.optimizers.Adam(model_cfg["learning_rate"]), loss=loss)
+
+    batch_size = model_cfg["batch_size"] * max(device.accelerators, 1)
+    in_memory = onehot.nbytes <= model_cfg.get("in_memory_gb", 4) * 1e9 and not model_cfg.get(
+        "reverse_complement", False
+    )
+    Batches = _batches_class()
+
+    def feed(which: np.ndarray, shuffle: bool):
+        if in_memory:
+            x = np.asarray(onehot[which])
+            inputs = (x, covariates[which]) if covariates is not None else x
+            return inputs, targets[which], weights[which]
+        return Batches(
+            onehot,
+            which,
+            targets[which],
+            covariates,
+            weights[which],
+            batch_size,
+            seed,
+            shuffle,
+            model_cfg.get("reverse_complement", False),
+        )
+
+    patience = model_cfg["patience"]
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=patience, restore_best_weights=True
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=max(patience // 2, 1)
+        ),
+    ]
+    train_data, val_data = feed(train_rows, True), feed(val_rows, False)
+    if in_memory:
+        x, y, w = train_data
+        fit = network.fit(
+            x=x,
+            y=y,
+            sample_weight=w,
+            validation_data=val_data,
+            epochs=model_cfg["epochs"],
+            batch_size=batch_size,
+            callbacks=callbacks,
+            shuffle=True,
+            verbose=2,
+        )
+    else:
+        fit = network.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=model_cfg["epochs"],
+            callbacks=callbacks,
+            verbose=2,
+        )
+    history = pd.DataFrame(fit.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    info = {
+        "device": device.description,
+        "backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "seed": seed,
+        "task": task,
+        "preset": model_cfg.get("preset", "seed"),
+        "epochs_run": len(history),
+        "best_epoch": int(history["val_loss"].idxmin()) + 1,
+        "best_val_loss": float(history["val_loss"].min()),
+        "n_train": len(train_rows),
+        "n_validation": len(val_rows),
+        "parameters": int(network.count_params()),
+        "input_length": int(onehot.shape[1]),
+        "covariates": int(0 if covariates is None else covariates.shape[1]),
+        "data_in_memory": bool(in_memory),
+        "threads": threads,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+    }
+    return Member(model_module.export(network, scaler, task), scaler, history, info)
