@@ -74,22 +74,12 @@ def learning_curve(history: pd.DataFrame, best_epoch: int) -> str:
         part = history if member is None else history[history["member"] == member]
         first = member in (None, members[0])
         alpha, width = (1.0, 2.0) if first else (0.35, 1.0)
-        ax.plot(
-            part["epoch"],
-            part["loss"],
-            color=SPLIT_COLORS["train"],
-            lw=width,
-            alpha=alpha,
-            label="training" if first else None,
-        )
-        ax.plot(
-            part["epoch"],
-            part["val_loss"],
-            color=SPLIT_COLORS["validation"],
-            lw=width,
-            alpha=alpha,
-            label="validation" if first else None,
-        )
+        for column, split, name in (
+            ("loss", "train", "training"),
+            ("val_loss", "validation", "validation"),
+        ):
+            ax.plot(part["epoch"], part[column], color=SPLIT_COLORS[split], lw=width, alpha=alpha,
+                    label=name if first else None)  # fmt: skip
     ax.axvline(
         best_epoch, color="#2d3748", ls="--", lw=1, label=f"best epoch ({best_epoch}, weights kept)"
     )
