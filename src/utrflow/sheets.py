@@ -1,0 +1,292 @@
+"""The user's sheets for real plates: plates.tsv, wells.tsv, library.csv and the construct.
+
+Everything here runs before any job starts (from the Snakefile and from each CLI entry), so a
+bad row stops the run with one line naming the file, the row and the problem. Plates that share
+a reads file (pooled by barcode pairs) form one *read group*: the unit that demultiplexing
+scatters over, so adding a plate (a new group) reruns only its own jobs.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from utrflow.barcodes import close_pairs
+from utrflow.errors import InputError
+from utrflow.plates import normalize_well
+from utrflow.sequences import IUPAC, invalid_characters
+
+ROLES = ("sample", "blank", "control")
+
+PLATES_REQUIRED = ("plate", "reads")
+WELLS_REQUIRED = ("plate", "well", "fwd_barcode")
+
+
+def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = None) -> pd.DataFrame:
+    """A small user table as strings (BOM, CRLF and stray spaces forgiven); one line if bad."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    separator = sep or ("," if path.suffix.lower() == ".csv" else "\t")
+    try:
+        frame = pd.read_csv(
+            path, sep=separator, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not a readable table ({str(err).splitlines()[0]})") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(frame.columns)})"
+        )
+    if frame.empty:
+        raise InputError(f"{path}: no rows")
+    return frame.apply(lambda col: col.str.strip())
+
+
+def _row(index: int) -> str:
+    """Row number as the user sees it in a spreadsheet (header is line 1)."""
+    return f"row {index + 2}"
+
+
+def resolve_reads(pattern: str, base_dir: Path, where: str) -> list[str]:
+    """Read files for one plate: comma-separated paths or globs, sorted, each must exist."""
+    files: list[str] = []
+    for part in (p.strip() for p in pattern.split(",")):
+        if not part:
+            continue
+        full = part if Path(part).is_absolute() else str(base_dir / part)
+        if glob.has_magic(part):
+            matched = sorted(glob.glob(full))
+            if not matched:
+                raise InputError(f"{where}: reads pattern {part!r} matches no file")
+            files.extend(matched)
+        elif Path(full).is_file():
+            files.append(full)
+        else:
+            raise InputError(f"{where}: reads file not found: {part}")
+    if not files:
+        raise InputError(f"{where}: no reads file given")
+    return sorted(dict.fromkeys(files))
+
+
+@dataclass(frozen=True)
+class Construct:
+    """Primers (5'->3' as ordered, IUPAC allowed) and the flanks of the variable region."""
+
+    fwd_primer: str
+    rev_primer: str
+    upstream_flank: str = ""
+    downstream_flank: str = ""
+
+
+def load_construct(values: Mapping[str, str], source: str = "config") -> Construct:
+    """The construct from the config's `construct` mapping, checked."""
+    clean = {k: str(values.get(k, "")).strip().upper() for k in Construct.__dataclass_fields__}
+    for key in ("fwd_primer", "rev_primer"):
+        if not clean[key]:
+            raise InputError(f"{source}: key 'construct.{key}' is required when source is 'reads'")
+    for key, value in clean.items():
+        allowed = IUPAC if key.endswith("primer") else "ACGT"
+        bad = invalid_characters(value, allowed)
+        if bad:
+            raise InputError(
+                f"{source}: key 'construct.{key}' has characters other than {allowed}: "
+                f"{''.join(sorted(bad))}"
+            )
+    return Construct(**clean)
+
+
+@dataclass(frozen=True)
+class ReadGroup:
+    """Plates whose reads come from the same files, demultiplexed together."""
+
+    name: str
+    plates: tuple[str, ...]
+    files: tuple[str, ...]
+
+
+def load_plates(path: str | Path, base_dir: Path | None = None) -> pd.DataFrame:
+    """plates.tsv: plate, reads (paths or globs), fluorescence (may be empty), checked."""
+    frame = read_sheet(path, PLATES_REQUIRED)
+    if "fluorescence" not in frame.columns:
+        frame["fluorescence"] = ""
+    base = base_dir or Path.cwd()
+    seen: dict[str, int] = {}
+    files = []
+    for i, row in frame.iterrows():
+        where = f"{path}: {_row(int(i))}"
+        name = row["plate"]
+        if not name:
+            raise InputError(f"{where}: empty plate name")
+        if any(c in name for c in "/\\ \t+"):
+            raise InputError(f"{where}: plate name {name!r} may not hold '/', '+' or spaces")
+        if name in seen:
+            raise InputError(f"{where}: plate {name!r} already listed in {_row(seen[name])}")
+        seen[name] = int(i)
+        files.append(",".join(resolve_reads(row["reads"], base, f"{where} (plate {name})")))
+        fluorescence = row["fluorescence"]
+        if fluorescence and not (base / fluorescence).is_file():
+            raise InputError(f"{where}: fluorescence file not found: {fluorescence}")
+    frame["files"] = files
+    return frame
+
+
+def read_groups(plates: pd.DataFrame, where: str = "plates") -> list[ReadGroup]:
+    """Group plates by their read files; plates may share all their files, not some of them."""
+    by_files: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}
+    for plate, files in zip(plates["plate"], plates["files"], strict=True):
+        by_files.setdefault(files, []).append(plate)
+        for f in files.split(","):
+            if f in owner and owner[f] != files:
+                other = by_files[owner[f]][0]
+                raise InputError(
+                    f"{where}: plates {other!r} and {plate!r} share the reads file {f} but not "
+                    "all their other files; pooled plates must list the same files"
+                )
+            owner[f] = files
+    return [
+        ReadGroup(name="+".join(members), plates=tuple(members), files=tuple(files.split(",")))
+        for files, members in by_files.items()
+    ]
+
+
+def load_wells(path: str | Path, plates: list[str] | None = None) -> pd.DataFrame:
+    """wells.tsv: plate, well, fwd_barcode, rev_barcode, role; wells normalized (a01 -> A1)."""
+    frame = read_sheet(path, WELLS_REQUIRED)
+    for column, default in (("rev_barcode", ""), ("role", "sample")):
+        if column not in frame.columns:
+            frame[column] = default
+    frame["role"] = frame["role"].replace("", "sample").str.lower()
+    frame["fwd_barcode"] = frame["fwd_barcode"].str.upper()
+    frame["rev_barcode"] = frame["rev_barcode"].str.upper()
+    known = set(plates) if plates is not None else None
+    seen: dict[tuple[str, str], int] = {}
+    wells = []
+    for i, row in frame.iterrows():
+        where = f"{path}: {_row(int(i))}"
+        well = normalize_well(row["well"])
+        if well is None:
+            raise InputError(f"{where}: {row['well']!r} is not a well name (A1 ... P24)")
+        if known is not None and row["plate"] not in known:
+            raise InputError(f"{where}: plate {row['plate']!r} is not in the plates sheet")
+        if row["role"] not in ROLES:
+            raise InputError(f"{where}: role {row['role']!r} is not one of {', '.join(ROLES)}")
+        for column in ("fwd_barcode", "rev_barcode"):
+            bad = invalid_characters(row[column], "ACGT")
+            if bad:
+                raise InputError(
+                    f"{where}: {column} {row[column]!r} has characters other than A, C, G, T: "
+                    f"{''.join(sorted(bad))}"
+                )
+        if not row["fwd_barcode"]:
+            raise InputError(f"{where}: empty fwd_barcode")
+        key = (row["plate"], well)
+        if key in seen:
+            raise InputError(
+                f"{where}: well {well} of plate {row['plate']} already in {_row(seen[key])}"
+            )
+        seen[key] = int(i)
+        wells.append(well)
+    frame["well"] = wells
+    single = frame["rev_barcode"].eq("")
+    if single.any() and not single.all():
+        first = int(single.idxmax()) if single.any() else 0
+        raise InputError(
+            f"{path}: {_row(first)}: empty rev_barcode; give every well a rev_barcode or none"
+        )
+    return frame
+
+
+def check_group_barcodes(
+    wells: pd.DataFrame, group: ReadGroup, min_distance: int, where: str = "wells"
+) -> None:
+    """Stop when a group's barcodes are too close to tell apart, or a pair names two wells."""
+    members = wells[wells["plate"].isin(group.plates)]
+    pairs = members.groupby(["fwd_barcode", "rev_barcode"], sort=False)
+    for (fwd, rev), rows in pairs:
+        if len(rows) > 1:
+            names = ", ".join(f"{p} {w}" for p, w in zip(rows["plate"], rows["well"], strict=True))
+            raise InputError(
+                f"{where}: barcode pair {fwd}/{rev or '-'} names several wells read from the "
+                f"same file(s): {names}"
+            )
+    for column in ("fwd_barcode", "rev_barcode"):
+        codes = [b for b in members[column].unique() if b]
+        if len(codes) < 1 or min_distance <= 0:
+            continue
+        close = close_pairs(codes, min_distance)
+        if close:
+            listed = "; ".join(c.describe() for c in close[:3])
+            more = f" and {len(close) - 3} more" if len(close) > 3 else ""
+            raise InputError(
+                f"{where}: {column}s of plate(s) {', '.join(group.plates)} closer than "
+                f"demux.min_barcode_set_distance={min_distance}: {listed}{more}"
+            )
+
+
+def layout_digest(wells: pd.DataFrame, group: ReadGroup) -> str:
+    """A short hash of one group's rows: a rule param that changes only when they change."""
+    rows = wells[wells["plate"].isin(group.plates)][
+        ["plate", "well", "fwd_barcode", "rev_barcode", "role"]
+    ].values.tolist()
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+
+
+def load_library(path: str | Path) -> pd.DataFrame:
+    """library.csv (or .tsv): id, sequence; unique ids and sequences, ACGT only (U read as T)."""
+    frame = read_sheet(path, ("id", "sequence"))
+    frame["sequence"] = frame["sequence"].str.upper().str.replace("U", "T")
+    ids: dict[str, int] = {}
+    seqs: dict[str, int] = {}
+    for i, (vid, seq) in enumerate(zip(frame["id"], frame["sequence"], strict=True)):
+        where = f"{path}: {_row(i)}"
+        if not vid:
+            raise InputError(f"{where}: empty id")
+        if vid in ids:
+            raise InputError(f"{where}: id {vid!r} already in {_row(ids[vid])}")
+        bad = invalid_characters(seq, "ACGT")
+        if bad or not seq:
+            raise InputError(
+                f"{where}: sequence of {vid!r} is empty or has characters other than A, C, G, T"
+            )
+        if seq in seqs:
+            raise InputError(f"{where}: {vid!r} has the same sequence as {_row(seqs[seq])}")
+        ids[vid] = i
+        seqs[seq] = i
+    return frame[["id", "sequence"]]
+
+
+def load_reads_setup(config: Mapping[str, Any], base_dir: Path | None = None) -> dict[str, Any]:
+    """Every sheet of `source: reads`, checked, as the Snakefile needs them."""
+    base = base_dir or Path.cwd()
+    for key in ("plates", "wells"):
+        if not config[key]:
+            raise InputError(f"config: key '{key}' must name a file when source is 'reads'")
+    construct = load_construct(config["construct"])
+    plates = load_plates(base / config["plates"], base)
+    wells = load_wells(base / config["wells"], plates["plate"].tolist())
+    groups = read_groups(plates, str(config["plates"]))
+    for group in groups:
+        check_group_barcodes(
+            wells, group, config["demux"]["min_barcode_set_distance"], str(config["wells"])
+        )
+    library = load_library(base / config["library"]) if config["library"] else None
+    return {
+        "construct": construct,
+        "plates": plates,
+        "wells": wells,
+        "groups": groups,
+        "library": library,
+    }
