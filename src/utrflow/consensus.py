@@ -1,0 +1,404 @@
+"""Each well's UTR: partial-order consensus of its reads' regions, purity, and the library match.
+
+Per well, abPOA (pyabpoa) builds up to two consensus sequences from the oriented regions. Two
+consensuses that differ mean two colonies grew in the well: the larger one is called and the
+well's purity (the top allele's share of reads) says how mixed it is. Reads farther from the
+call than a per-base-error tolerance also count against purity, which catches minor alleles too
+rare for abPOA to split off.
+
+The consensus is then matched to the designed library: designs within a few edits are found by
+the pigeonhole rule (a sequence within d edits of a design shares one of its d + 1 segments
+exactly, shifted by at most d), and the gap between the best and the second-best design decides
+between `exact`, `synthesis_variant`, `ambiguous` and `unmatched` - mapping quality would be
+useless here, designs often differ by a single base.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import edlib
+import pandas as pd
+import pyabpoa
+
+MATCHES = ("exact", "synthesis_variant", "ambiguous", "unmatched")
+CONSENSUS_COLUMNS = [
+    "plate",
+    "well",
+    "role",
+    "n_reads",
+    "n_regions",
+    "sequence",
+    "purity",
+    "minor_sequence",
+    "variant_id",
+    "match",
+    "edit_distance",
+    "differences",
+    "second_variant_id",
+    "second_distance",
+    "qc",
+]
+
+
+@dataclass(frozen=True)
+class ConsensusSettings:
+    """Thresholds of the well calls (config key `consensus`)."""
+
+    min_reads: int = 3  # regions a well needs for a trusted call
+    min_purity: float = 0.75  # top-allele share below which a well is `mixed`
+    max_reads: int = 200  # regions per well used for the consensus (the first, in file order)
+    polish_reads: int = 40  # reads that score the one-edit polishing of the consensus
+    homopolymer_design_ratio: float = 0.33  # see prefer_design
+    read_tolerance: float = 0.25  # a read within this many edits per base belongs to the call
+    min_allele_share: float = 0.1  # a second allele this common (and coherent) flags `mixed`
+    max_variant_distance: int = 3  # consensus within this many edits of a design matches it
+    min_match_margin: int = 1  # second-best design must be this many edits farther
+
+    @classmethod
+    def from_config(cls, values: dict[str, Any]) -> ConsensusSettings:
+        """Settings from the config's `consensus` mapping."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass(frozen=True)
+class WellCall:
+    """The consensus of one well."""
+
+    sequence: str
+    purity: float
+    minor_sequence: str  # the second allele of a mixed well, else ''
+    n_used: int  # regions that went into the consensus
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Global edit distance."""
+    return int(edlib.align(a, b, mode="NW", task="distance")["editDistance"])
+
+
+def _poa(seqs: Sequence[str]) -> str:
+    """abPOA's single consensus of the sequences (all reads weigh alike)."""
+    if len(seqs) == 1:
+        return seqs[0]
+    result = pyabpoa.msa_aligner().msa(list(seqs), out_cons=True, out_msa=False)
+    return result.cons_seq[0]
+
+
+def _within(seqs: Sequence[str], target: str, tolerance: int) -> list[int]:
+    """Edit distance of each sequence to `target`, -1 beyond `tolerance`."""
+    return [
+        edlib.align(seq, target, mode="NW", task="distance", k=tolerance)["editDistance"]
+        for seq in seqs
+    ]
+
+
+def _total_distance(seqs: Sequence[str], candidate: str, bound: int) -> int:
+    """Summed edit distance of the reads to a candidate; stops once past `bound`."""
+    total = 0
+    for seq in seqs:
+        total += edlib.align(seq, candidate, mode="NW", task="distance")["editDistance"]
+        if total > bound:
+            break
+    return total
+
+
+def single_edits(seq: str) -> set[str]:
+    """Every sequence one substitution, insertion or deletion away from `seq`."""
+    out: set[str] = set()
+    for i in range(len(seq) + 1):
+        for base in "ACGT":
+            out.add(seq[:i] + base + seq[i:])
+            if i < len(seq) and base != seq[i]:
+                out.add(seq[:i] + base + seq[i + 1 :])
+        if i < len(seq):
+            out.add(seq[:i] + seq[i + 1 :])
+    out.discard(seq)
+    return out
+
+
+def polish(seqs: Sequence[str], start: str, extra: Iterable[str] = (), rounds: int = 3) -> str:
+    """The sequence nearest to the reads in summed edit distance, searched from `start` one
+    edit at a time (plus `extra` candidates, e.g. nearby designs).
+
+    POA consensus slips at homopolymers and at the region ends where flank alignments wobble;
+    the reads' own majority, scored base by base, fixes both.
+    """
+    best = start
+    best_total = _total_distance(seqs, best, 10**9)
+    candidates = set(extra)
+    for _ in range(rounds):
+        improved = False
+        for candidate in sorted(candidates | single_edits(best)):
+            total = _total_distance(seqs, candidate, best_total)
+            if total < best_total:
+                best, best_total, improved = candidate, total, True
+        candidates = set()
+        if not improved:
+            break
+    return best
+
+
+def collapse_runs(seq: str) -> str:
+    """A sequence with each homopolymer run shrunk to one base."""
+    return "".join(base for i, base in enumerate(seq) if i == 0 or seq[i - 1] != base)
+
+
+def prefer_design(seqs: Sequence[str], call: str, design: str, min_ratio: float) -> bool:
+    """Call the design instead of a consensus that differs from it only in homopolymer lengths,
+    unless the reads clearly say otherwise.
+
+    Nanopore reads shorten long homopolymers often enough that their majority can be a base
+    short; a true synthesis error in a run leaves few reads with the design's length. So the
+    design wins when the reads closer to it are at least `min_ratio` as many as those closer
+    to the consensus.
+    """
+    if call == design or collapse_runs(call) != collapse_runs(design):
+        return False
+    closer_design = closer_call = 0
+    for seq in seqs:
+        to_design = edlib.align(seq, design, mode="NW", task="distance")["editDistance"]
+        to_call = edlib.align(seq, call, mode="NW", task="distance")["editDistance"]
+        closer_design += to_design < to_call
+        closer_call += to_call < to_design
+    return closer_design >= min_ratio * closer_call
+
+
+def call_well(
+    regions: Sequence[str], settings: ConsensusSettings, library: LibraryIndex | None = None
+) -> WellCall:
+    """Consensus, purity and any second allele of one well's regions.
+
+    One consensus over all reads (abPOA's own two-allele split takes homopolymer-length noise
+    for alleles). Reads farther from it than the tolerance are the candidates for a second
+    allele; it is real when their own consensus explains enough of them.
+    """
+    seqs = [r for r in regions[: settings.max_reads] if r]
+    if not seqs:
+        return WellCall("", 0.0, "", 0)
+    call = _poa(seqs)
+
+    def tolerance(seq: str) -> int:
+        return max(3, math.ceil(settings.read_tolerance * len(seq)))
+
+    distances = _within(seqs, call, tolerance(call))
+    outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
+    inliers = [s for s, d in zip(seqs, distances, strict=True) if d >= 0]
+    if len(inliers) >= 2:
+        designs = (
+            [library.sequences[i] for _, i in library.nearest(call)] if library is not None else []
+        )
+        call = polish(inliers[: settings.polish_reads], call, designs)
+        near = library.nearest(call) if library is not None else []
+        if near and prefer_design(
+            inliers, call, library.sequences[near[0][1]], settings.homopolymer_design_ratio
+        ):
+            call = library.sequences[near[0][1]]
+        distances = _within(seqs, call, tolerance(call))
+        outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
+    explained = len(seqs) - len(outliers)
+    needed = max(2, math.ceil(settings.min_allele_share * len(seqs)))
+    minor = ""
+    if len(outliers) >= needed:
+        second = _poa(outliers)
+        support = sum(d >= 0 for d in _within(outliers, second, tolerance(second)))
+        if support >= needed and edit_distance(second, call) > tolerance(call):
+            minor = second
+    return WellCall(call, explained / len(seqs), minor, len(seqs))
+
+
+class LibraryIndex:
+    """Nearest designs of a sequence, within `max_distance` edits, by the pigeonhole rule."""
+
+    def __init__(self, ids: Sequence[str], sequences: Sequence[str], max_distance: int) -> None:
+        self.ids = list(ids)
+        self.sequences = list(sequences)
+        self.exact = {s: i for i, s in enumerate(self.sequences)}
+        self.max_distance = max_distance
+        pieces = max_distance + 1
+        shortest = min(len(s) for s in self.sequences)
+        self.size = max(shortest // pieces, 1)
+        self.pieces = pieces
+        self.index: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for i, seq in enumerate(self.sequences):
+            for j in range(pieces):
+                start = j * self.size
+                self.index[(j, seq[start : start + self.size])].append(i)
+
+    def candidates(self, query: str) -> set[int]:
+        """Designs sharing a segment with `query` at a shift of at most max_distance."""
+        found: set[int] = set()
+        d, size = self.max_distance, self.size
+        for j in range(self.pieces):
+            start = j * size
+            for shift in range(-d, d + 1):
+                at = start + shift
+                if at < 0 or at + size > len(query):
+                    continue
+                found.update(self.index.get((j, query[at : at + size]), ()))
+        return found
+
+    def nearest(self, query: str) -> list[tuple[int, int]]:
+        """Up to two (distance, design index), best first, within max_distance (+1 for the
+        runner-up, so a margin can be judged)."""
+        bound = self.max_distance + 1
+        scored = []
+        for i in self.candidates(query):
+            target = self.sequences[i]
+            if abs(len(target) - len(query)) > bound:
+                continue
+            d = edlib.align(query, target, mode="NW", task="distance", k=bound)["editDistance"]
+            if d >= 0:
+                scored.append((d, i))
+        scored.sort()
+        return scored[:2]
+
+
+def differences(consensus: str, design: str) -> str:
+    """Edits from the design to the consensus, 1-based design positions: '12A>G;30delT'."""
+    cigar = edlib.align(consensus, design, mode="NW", task="path")["cigar"] or ""
+    edits = []
+    pos = 0  # design bases consumed
+    at = 0  # consensus bases consumed
+    number = ""
+    for char in cigar:
+        if char.isdigit():
+            number += char
+            continue
+        count, number = int(number), ""
+        if char == "=":
+            pos += count
+            at += count
+        elif char == "X":
+            for k in range(count):
+                edits.append(f"{pos + k + 1}{design[pos + k]}>{consensus[at + k]}")
+            pos += count
+            at += count
+        elif char == "I":  # bases in the consensus only
+            edits.append(f"{pos}_{pos + 1}ins{consensus[at : at + count]}")
+            at += count
+        elif char == "D":  # design bases missing from the consensus
+            edits.append(f"{pos + 1}del{design[pos : pos + count]}")
+            pos += count
+    return ";".join(edits)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A consensus against the library."""
+
+    variant_id: str
+    match: str
+    distance: int
+    differences: str
+    second_variant_id: str
+    second_distance: int
+
+
+def match_library(sequence: str, library: LibraryIndex, margin: int) -> Match:
+    """exact / synthesis_variant / ambiguous / unmatched, with the two nearest designs."""
+    exact = library.exact.get(sequence)
+    near = library.nearest(sequence)
+    if exact is not None:
+        second = next(((d, i) for d, i in near if i != exact), None)
+        return Match(
+            library.ids[exact],
+            "exact",
+            0,
+            "",
+            library.ids[second[1]] if second else "",
+            second[0] if second else -1,
+        )
+    if not near or near[0][0] > library.max_distance:
+        return Match("", "unmatched", -1, "", "", -1)
+    best_d, best = near[0]
+    second = near[1] if len(near) > 1 else None
+    close = second is not None and second[0] - best_d < margin
+    return Match(
+        library.ids[best],
+        "ambiguous" if close else "synthesis_variant",
+        best_d,
+        differences(sequence, library.sequences[best]),
+        library.ids[second[1]] if second else "",
+        second[0] if second else -1,
+    )
+
+
+def read_plate_regions(
+    paths: Iterable[str | Path], plate: str, max_reads: int, chunk_rows: int = 200_000
+) -> dict[str, list[str]]:
+    """Regions of one plate's wells from regions.tsv.gz files, at most `max_reads` per well,
+    read in chunks so a pooled file of millions of reads never sits in memory."""
+    regions: dict[str, list[str]] = defaultdict(list)
+    for path in paths:
+        reader = pd.read_csv(
+            path,
+            sep="\t",
+            dtype=str,
+            keep_default_na=False,
+            usecols=["plate", "well", "region"],
+            chunksize=chunk_rows,
+        )
+        for chunk in reader:
+            mine = chunk[chunk["plate"] == plate]
+            for well, region in zip(mine["well"], mine["region"], strict=True):
+                kept = regions[well]
+                if len(kept) < max_reads:
+                    kept.append(region)
+    return regions
+
+
+def call_plate(
+    plate: str,
+    counts: pd.DataFrame,
+    regions: dict[str, list[str]],
+    library: LibraryIndex | None,
+    settings: ConsensusSettings,
+) -> pd.DataFrame:
+    """One row per well of the plate (CONSENSUS_COLUMNS), every well of the layout listed."""
+    rows = []
+    mine = counts[counts["plate"] == plate]
+    for well, role, n_reads, n_regions in mine[["well", "role", "reads", "regions"]].itertuples(
+        index=False
+    ):
+        call = call_well(regions.get(well, []), settings, library)
+        match = (
+            match_library(call.sequence, library, settings.min_match_margin)
+            if library is not None and call.sequence
+            else None
+        )
+        if n_reads == 0:
+            qc = "no_reads"
+        elif call.n_used < settings.min_reads:
+            qc = "low_reads"
+        elif call.purity < settings.min_purity or call.minor_sequence:
+            qc = "mixed"
+        else:
+            qc = "pass"
+        rows.append(
+            {
+                "plate": plate,
+                "well": well,
+                "role": role,
+                "n_reads": int(n_reads),
+                "n_regions": int(n_regions),
+                "sequence": call.sequence,
+                "purity": round(call.purity, 4) if call.n_used else None,
+                "minor_sequence": call.minor_sequence,
+                "variant_id": match.variant_id if match else "",
+                "match": match.match if match else "",
+                "edit_distance": match.distance if match and match.distance >= 0 else None,
+                "differences": match.differences if match else "",
+                "second_variant_id": match.second_variant_id if match else "",
+                "second_distance": (
+                    match.second_distance if match and match.second_distance >= 0 else None
+                ),
+                "qc": qc,
+            }
+        )
+    return pd.DataFrame(rows, columns=CONSENSUS_COLUMNS)
