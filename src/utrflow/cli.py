@@ -306,6 +306,60 @@ def crossval(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
 
 
 @command(
+    "demux",
+    "demultiplex one read group's reads to wells and extract each read's variable region",
+    path("--plates", "plates sheet (TSV)"),
+    path("--wells", "wells sheet (TSV)"),
+    ("--group", {"required": True, "help": "read group: a plate, or plates sharing files (A+B)"}),
+    path(
+        "--out-dir", "folder for assignments.tsv.gz, regions.tsv.gz, well_counts.tsv, funnel.json"
+    ),
+    ("--threads", {"type": int, "default": 1, "help": "processes (default 1)"}),
+)
+def demux(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow import demux as demux_module
+    from utrflow import sheets
+
+    construct = sheets.load_construct(cfg["construct"])
+    plates = sheets.load_plates(args.plates)
+    wells = sheets.load_wells(args.wells, plates["plate"].tolist())
+    groups = {g.name: g for g in sheets.read_groups(plates, str(args.plates))}
+    if args.group not in groups:
+        raise InputError(f"{args.plates}: no read group {args.group!r} (has: {', '.join(groups)})")
+    group = groups[args.group]
+    settings = demux_module.DemuxSettings.from_config(cfg["demux"])
+    sheets.check_group_barcodes(wells, group, settings.min_barcode_set_distance, str(args.wells))
+    funnel = demux_module.run_group(group, wells, construct, settings, args.out_dir, args.threads)
+    logging.getLogger("utrflow.demux").info("funnel: %s", json.dumps(funnel["status"]))
+
+
+@command(
+    "consensus",
+    "call each well's UTR from its reads' regions and match it to the library",
+    ("--plate", {"required": True, "help": "plate to call"}),
+    path("--counts", "well_counts.tsv of the plate's read group"),
+    path("--regions", "regions.tsv.gz of the plate's read group"),
+    path("--library", "designed library (CSV: id, sequence)", required=False),
+    path("--output", "per-well consensus table to write (TSV)"),
+)
+def consensus(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow import consensus as consensus_module
+    from utrflow import sheets
+
+    settings = consensus_module.ConsensusSettings.from_config(cfg["consensus"])
+    library = None
+    if args.library:
+        designs = sheets.load_library(args.library)
+        library = consensus_module.LibraryIndex(
+            designs["id"], designs["sequence"], settings.max_variant_distance
+        )
+    counts = io.read_tsv(args.counts).fillna("")
+    regions = consensus_module.read_plate_regions([args.regions], args.plate, settings.max_reads)
+    table = consensus_module.call_plate(args.plate, counts, regions, library, settings)
+    io.write_tsv(table, args.output)
+
+
+@command(
     "predict",
     "score new sequences (FASTA, CSV or TSV) with trained members: mean and sd per sequence",
     path("--input", "sequences to score"),

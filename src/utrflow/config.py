@@ -88,10 +88,9 @@ def check_files(config: Mapping[str, Any], base_dir: Path, source: str = "config
     if config["source"] == "table":
         needed.append("table")
     if config["source"] == "reads":
-        raise InputError(
-            f"{source}: key 'source': 'reads' needs the reads pipeline, which this version of "
-            "utrflow does not have yet; use 'simulate' or 'table'"
-        )
+        from utrflow.sheets import load_reads_setup
+
+        load_reads_setup(config, base_dir, source)
     for key in needed:
         value = config[key]
         if not value:

@@ -268,13 +268,15 @@ def load_library(path: str | Path) -> pd.DataFrame:
     return frame[["id", "sequence"]]
 
 
-def load_reads_setup(config: Mapping[str, Any], base_dir: Path | None = None) -> dict[str, Any]:
+def load_reads_setup(
+    config: Mapping[str, Any], base_dir: Path | None = None, source: str = "config"
+) -> dict[str, Any]:
     """Every sheet of `source: reads`, checked, as the Snakefile needs them."""
     base = base_dir or Path.cwd()
     for key in ("plates", "wells"):
         if not config[key]:
-            raise InputError(f"config: key '{key}' must name a file when source is 'reads'")
-    construct = load_construct(config["construct"])
+            raise InputError(f"{source}: key '{key}' must name a file when source is 'reads'")
+    construct = load_construct(config["construct"], source)
     plates = load_plates(base / config["plates"], base)
     wells = load_wells(base / config["wells"], plates["plate"].tolist())
     groups = read_groups(plates, str(config["plates"]))

@@ -10,12 +10,38 @@ CONFIG_SOURCE = ", ".join(str(p) for p in workflow.configfiles) or "config"
 
 try:
     _validated = utrflow_config.validate(config, source=CONFIG_SOURCE)
-    utrflow_config.check_files(_validated, Path.cwd(), source=CONFIG_SOURCE)
+    if _validated["source"] != "reads":  # the reads sheets are checked once, below
+        utrflow_config.check_files(_validated, Path.cwd(), source=CONFIG_SOURCE)
 except InputError as _error:
     sys.stderr.write(f"utrflow: error: {_error}\n")
     sys.exit(1)
 config.clear()
 config.update(_validated)
+
+READS = config["source"] == "reads"
+READ_GROUPS = {}
+PLATE_GROUP = {}
+if READS:
+    from utrflow import sheets as utrflow_sheets
+
+    try:
+        _setup = utrflow_sheets.load_reads_setup(config, Path.cwd(), CONFIG_SOURCE)
+    except InputError as _error:
+        sys.stderr.write(f"utrflow: error: {_error}\n")
+        sys.exit(1)
+    READ_GROUPS = {group.name: group for group in _setup["groups"]}
+    PLATE_GROUP = {plate: group.name for group in _setup["groups"] for plate in group.plates}
+    _WELLS = _setup["wells"]
+
+
+wildcard_constraints:
+    group=r"[^/]+",
+    plate=r"[^/+]+",
+
+
+def layout_digest(group):
+    """Hash of one read group's wells rows: its demux job reruns when (only) they change."""
+    return utrflow_sheets.layout_digest(_WELLS, READ_GROUPS[group])
 
 ENV = "../envs/utrflow.yaml"
 LOGS = "results/logs"
