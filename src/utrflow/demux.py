@@ -178,8 +178,12 @@ class Demultiplexer:
         self.k_rev = math.floor(settings.max_primer_error * len(self.rev_primer))
         # The interior search: both primers, both orientations, each with its threshold.
         inner = settings.max_interior_primer_error
+        self.strict_fwd = math.floor(inner * len(self.fwd_primer))
+        self.strict_rev = math.floor(inner * len(self.rev_primer))
+        # Two hits must each stay under a quarter of the primer: looser ones turn up by chance
+        # in kilobases of interior.
         self.interior_queries = [
-            (query, math.floor(inner * len(query)), k)
+            (query, math.floor(inner * len(query)), min(k, len(query) // 4))
             for primer, k in ((self.fwd_primer, self.k_fwd), (self.rev_primer, self.k_rev))
             for query in (primer, reverse_complement(primer))
         ]
@@ -254,6 +258,11 @@ class Demultiplexer:
             loose_hits += d >= 0
         return loose_hits >= 2
 
+    @staticmethod
+    def _both_strict(a: tuple[int, int, int], b: tuple[int, int, int], k: int) -> bool:
+        """Both hits found and within the strict (interior) threshold."""
+        return 0 <= a[0] <= k and 0 <= b[0] <= k
+
     def _holds_flank(self, region: str) -> bool:
         """A flank inside an extracted region means it spans a second amplicon."""
         for query, k in self.flank_queries:
@@ -303,10 +312,9 @@ class Demultiplexer:
         hits_r = sum(h[0] >= 0 for h in reverse)
         if hits_f == 0 and hits_r == 0:
             return Call("no_barcode")
-        if (
-            hits_f
-            and hits_r
-            and ((f_head[0] >= 0 and f_tail[0] >= 0) or (r_head[0] >= 0 and r_tail[0] >= 0))
+        if self.settings.chimera_check and (
+            self._both_strict(f_head, f_tail, self.strict_fwd)
+            or self._both_strict(r_head, r_tail, self.strict_rev)
         ):
             return Call("chimera")  # the same primer at both ends: an inverted dimer
         if (hits_f, -_total(forward)) >= (hits_r, -_total(reverse)):

@@ -1,0 +1,357 @@
+"""Demultiplexing: known-answer reads, every status, both strands, IUPAC primers, and the
+accuracy targets against the run simulator's truth."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from utrflow import demux, sheets
+from utrflow.errors import InputError
+from utrflow.sequences import reverse_complement
+from utrflow.simulate_run import RunSimulation, simulate_run
+
+FWD_PRIMER = "TGCCACCTGACGTCTAAGAA"
+REV_PRIMER = "CTTCACCCTCTCCACTGACAGA"
+UP = "GTCCTAGGTATAATGCTAGC"
+DOWN = "ATGCGTAAAGGAGAAGAACT"
+FWD_BARCODES = ["ACGTTGCAGTCA", "TGCAGTACCAGT"]
+REV_BARCODES = ["GATCCTAGGACT", "CTAGTCAGTGAC"]
+UTR = "AGGAGGTTTCACATGCCAACTTTAGCAGATTCGA"
+RNG = np.random.default_rng(0)
+
+
+def junk(n: int) -> str:
+    return "".join(RNG.choice(list("ACGT"), n))
+
+
+def amplicon(fwd: str, rev: str, utr: str = UTR, fwd_primer: str = FWD_PRIMER) -> str:
+    return (
+        fwd
+        + fwd_primer
+        + "GAATTCGCGGCCGCTTCTAG"
+        + UP
+        + utr
+        + DOWN
+        + "TTTCACTGGAGTTGTCCCAATTC"
+        + reverse_complement(REV_PRIMER)
+        + reverse_complement(rev)
+    )
+
+
+def read(fwd: int, rev: int, utr: str = UTR) -> str:
+    return junk(15) + amplicon(FWD_BARCODES[fwd], REV_BARCODES[rev], utr) + junk(10)
+
+
+def layout(pairs: list[tuple[int, int]] | None = None) -> demux.Layout:
+    pairs = pairs if pairs is not None else [(0, 0), (0, 1), (1, 0), (1, 1)]
+    wells = pd.DataFrame(
+        {
+            "plate": "P1",
+            "well": [f"A{i + 1}" for i in range(len(pairs))],
+            "fwd_barcode": [FWD_BARCODES[f] for f, _ in pairs],
+            "rev_barcode": [REV_BARCODES[r] for _, r in pairs],
+            "role": "sample",
+        }
+    )
+    return demux.Layout.from_wells(wells, ["P1"])
+
+
+CONSTRUCT = sheets.Construct(FWD_PRIMER, REV_PRIMER, UP, DOWN)
+
+
+@pytest.fixture
+def demultiplexer() -> demux.Demultiplexer:
+    return demux.Demultiplexer(CONSTRUCT, layout(), demux.DemuxSettings())
+
+
+def well_of(d: demux.Demultiplexer, call: demux.Call) -> str:
+    return d.layout.wells[call.well][1]
+
+
+def test_read_and_its_reverse_complement_get_the_same_well_and_region(demultiplexer) -> None:
+    seq = read(1, 0)
+    forward = demultiplexer.classify(seq)
+    backward = demultiplexer.classify(reverse_complement(seq))
+    assert forward.status == backward.status == "assigned"
+    assert well_of(demultiplexer, forward) == well_of(demultiplexer, backward) == "A3"
+    assert (forward.strand, backward.strand) == ("+", "-")
+    assert forward.region == backward.region == UTR
+    assert forward.fwd_distance == forward.rev_distance == 0
+
+
+def test_errors_in_barcodes_primers_and_flanks_are_tolerated(demultiplexer) -> None:
+    seq = read(0, 1)
+    # one substitution in the forward barcode, a deletion in the primer, one in a flank
+    i_bc = seq.index(FWD_BARCODES[0]) + 4
+    seq = seq[:i_bc] + ("A" if seq[i_bc] != "A" else "C") + seq[i_bc + 1 :]
+    i_pr = seq.index(FWD_PRIMER[:10]) + 5
+    seq = seq[:i_pr] + seq[i_pr + 1 :]
+    i_up = seq.index(UP) + 8
+    seq = seq[:i_up] + seq[i_up + 1 :]
+    call = demultiplexer.classify(seq)
+    assert call.status == "assigned" and well_of(demultiplexer, call) == "A2"
+    assert call.fwd_distance == 1
+    assert call.region == UTR
+
+
+def test_iupac_primer_matches_any_of_its_bases() -> None:
+    degenerate = FWD_PRIMER[:5] + "R" + FWD_PRIMER[6:]  # R = A or G
+    construct = sheets.Construct(degenerate, REV_PRIMER, UP, DOWN)
+    d = demux.Demultiplexer(construct, layout(), demux.DemuxSettings(max_primer_error=0.0))
+    for base in "AG":
+        primer = FWD_PRIMER[:5] + base + FWD_PRIMER[6:]
+        seq = junk(10) + amplicon(FWD_BARCODES[0], REV_BARCODES[0], fwd_primer=primer) + junk(5)
+        assert d.classify(seq).status == "assigned"
+    primer = FWD_PRIMER[:5] + "C" + FWD_PRIMER[6:]
+    seq = junk(10) + amplicon(FWD_BARCODES[0], REV_BARCODES[0], fwd_primer=primer) + junk(5)
+    assert d.classify(seq).status != "assigned"
+
+
+def test_every_failure_gets_its_own_status(demultiplexer) -> None:
+    full = read(0, 0)
+    assert demultiplexer.classify(full[:40]).status == "too_short"
+    assert demultiplexer.classify(junk(300)).status == "no_barcode"
+    # truncated: the far end is lost
+    assert demultiplexer.classify(full[: len(full) // 2]).status == "one_end"
+    # two amplicons joined, in either orientation of the second
+    for second in (read(1, 1), reverse_complement(read(1, 1))):
+        assert demultiplexer.classify(full + second).status == "chimera"
+    # a designed pair missing from the layout
+    partial = demux.Demultiplexer(CONSTRUCT, layout([(0, 0), (1, 1)]), demux.DemuxSettings())
+    assert partial.classify(read(0, 1)).status == "pair_not_in_layout"
+
+
+def test_barcode_too_close_to_two_candidates_is_ambiguous() -> None:
+    near = ["ACGTTGCAGTCA", "ACGTTGCTGTCA"]  # one substitution apart
+    wells = pd.DataFrame(
+        {
+            "plate": "P1",
+            "well": ["A1", "A2"],
+            "fwd_barcode": near,
+            "rev_barcode": REV_BARCODES[0],
+        }
+    )
+    d = demux.Demultiplexer(
+        CONSTRUCT, demux.Layout.from_wells(wells, ["P1"]), demux.DemuxSettings()
+    )
+    between = "ACGTTGCGGTCA"  # one from each
+    seq = junk(12) + amplicon(between, REV_BARCODES[0]) + junk(8)
+    assert d.classify(seq).status == "ambiguous"
+
+
+def test_one_end_suffices_when_it_names_a_single_well() -> None:
+    pairs = [(0, 0), (1, 0)]  # a shared reverse barcode, as in the minibar data
+    lenient = demux.Demultiplexer(
+        CONSTRUCT, layout(pairs), demux.DemuxSettings(require_both_ends=False)
+    )
+    seq = read(1, 0)
+    head_only = seq[: len(seq) // 2]
+    call = lenient.classify(head_only)
+    assert call.status == "assigned" and well_of(lenient, call) == "A2"
+    tail_only = seq[len(seq) // 2 :]  # only the shared reverse barcode: cannot tell
+    assert lenient.classify(tail_only).status == "one_end"
+
+
+# --------------------------------------------------------------------------------------------
+# Against the simulator's truth
+
+
+def simulate(tmp: Path, **overrides) -> Path:
+    params = RunSimulation(n_variants=1500, **overrides)
+    simulate_run(params, tmp)
+    return tmp
+
+
+def demultiplex_run(run: Path, threads: int = 1, **settings) -> pd.DataFrame:
+    plates = sheets.load_plates(run / "plates.tsv", Path("/"))
+    wells = sheets.load_wells(run / "wells.tsv")
+    construct = sheets.load_construct(yaml.safe_load((run / "construct.yaml").read_text()))
+    frames = []
+    for group in sheets.read_groups(plates):
+        out = run / "demux" / group.name
+        demux.run_group(group, wells, construct, demux.DemuxSettings(**settings), out, threads)
+        frames.append(pd.read_csv(out / "assignments.tsv.gz", sep="\t", keep_default_na=False))
+    return pd.concat(frames, ignore_index=True)
+
+
+def score(run: Path, got: pd.DataFrame) -> dict[str, float]:
+    truth = pd.read_csv(run / "truth_reads.tsv.gz", sep="\t", keep_default_na=False)
+    assert len(got) == len(truth) and got["read_id"].is_unique  # every read exactly once
+    merged = truth.merge(got, on="read_id", suffixes=("_true", ""), validate="one_to_one")
+    assigned = merged["status"] == "assigned"
+    correct = assigned & (merged["plate"] == merged["plate_true"])
+    correct &= merged["well"] == merged["well_true"]
+    full = merged["kind"] == "full"
+    return {
+        "precision": correct.sum() / assigned.sum(),
+        "recall": (correct & full).sum() / full.sum(),
+        "chimeras_assigned": int((assigned & (merged["kind"] == "chimera")).sum()),
+    }
+
+
+@pytest.mark.parametrize(
+    ("preset", "min_precision", "min_recall"), [("r10", 0.999, 0.98), ("r9", 0.995, 0.95)]
+)
+def test_accuracy_against_simulated_truth(
+    tmp_path: Path, preset: str, min_precision: float, min_recall: float
+) -> None:
+    run = simulate(tmp_path, error_preset=preset, n_plates=2, seed=11)
+    figures = score(run, demultiplex_run(run))
+    assert figures["precision"] >= min_precision
+    assert figures["recall"] >= min_recall
+    assert figures["chimeras_assigned"] == 0
+
+
+def test_pooled_plates_bam_input_and_two_processes_match_one(tmp_path: Path) -> None:
+    run = simulate(
+        tmp_path,
+        n_plates=2,
+        plate_separation="pooled",
+        reads_format="both",
+        seed=5,
+        chunk_reads=3000,
+    )
+    one = demultiplex_run(run, threads=1, chunk_reads=1000)
+    two = demultiplex_run(run, threads=2, chunk_reads=1000)
+    pd.testing.assert_frame_equal(one, two)
+    figures = score(run, one)
+    assert figures["precision"] >= 0.999 and figures["recall"] >= 0.98
+    assert set(one.loc[one["status"] == "assigned", "plate"]) == {"P01", "P02"}
+    # the same reads from the unaligned BAM give the same answers
+    plates = pd.read_csv(run / "plates.tsv", sep="\t")
+    plates["reads"] = plates["reads"].str.replace(".fastq.gz", ".bam")
+    plates.to_csv(run / "plates.tsv", sep="\t", index=False)
+    from_bam = demultiplex_run(run, threads=1, chunk_reads=1000)
+    pd.testing.assert_frame_equal(one, from_bam)
+
+
+def test_funnel_and_well_counts_add_up(tmp_path: Path) -> None:
+    run = simulate(tmp_path, n_plates=1, seed=3)
+    got = demultiplex_run(run)
+    funnel = yaml.safe_load((run / "demux" / "P01" / "funnel.json").read_text())
+    assert funnel["reads"] == len(got) == sum(funnel["status"].values())
+    counts = pd.read_csv(run / "demux" / "P01" / "well_counts.tsv", sep="\t")
+    assert len(counts) == 96
+    assert counts["reads"].sum() == funnel["status"]["assigned"]
+    assert (counts["regions"] <= counts["reads"]).all()
+    with gzip.open(run / "demux" / "P01" / "regions.tsv.gz", "rt") as handle:
+        assert sum(1 for _ in handle) - 1 == counts["regions"].sum()
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input stops with one line naming the file
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_bad_reads_files_name_the_file_and_record(tmp_path: Path) -> None:
+    from utrflow.reads import iter_records
+
+    good = "@r1\nACGTACGT\n+\nIIIIIIII\n@r2\nACGTAC\n+\nIIIIII\n"
+    truncated = tmp_path / "cut.fastq.gz"
+    data = gzip.compress(good.encode() * 200)
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"cut\.fastq\.gz: damaged after record \d+"):
+        list(iter_records(truncated))
+    bad_quality = write(tmp_path / "q.fastq", "@r1\nACGTACGT\n+\nIII\n")
+    with pytest.raises(InputError, match=r"q\.fastq.*record 1 \(r1\)|q\.fastq: damaged"):
+        list(iter_records(bad_quality))
+    empty = write(tmp_path / "empty.fastq", "")
+    with pytest.raises(InputError, match=r"empty\.fastq: the reads file is empty"):
+        list(iter_records(empty))
+    binary = tmp_path / "x.bin"
+    binary.write_bytes(b"\x00\x01\x02")
+    with pytest.raises(InputError, match=r"x\.bin: not FASTQ, FASTA or BAM"):
+        list(iter_records(binary))
+    fasta = write(tmp_path / "ok.fa", ">a\nacgt\n>b\nGGCC\n")
+    assert list(iter_records(fasta)) == [("a", "ACGT"), ("b", "GGCC")]
+
+
+def test_bad_sheets_name_the_file_row_and_problem(tmp_path: Path) -> None:
+    reads = write(tmp_path / "r.fastq", "@r1\nACGT\n+\nIIII\n")
+    plates = write(tmp_path / "plates.tsv", f"plate\treads\nP1\t{tmp_path}/nothing_*.fastq\n")
+    with pytest.raises(InputError, match=r"plates\.tsv: row 2 \(plate P1\).*matches no file"):
+        sheets.load_plates(plates)
+    plates = write(tmp_path / "plates.tsv", f"plate\treads\nP1\t{reads}\n")
+    assert sheets.load_plates(plates)["files"].tolist() == [str(reads)]
+    wells = write(tmp_path / "w.tsv", "plate\twell\tfwd_barcode\trev_barcode\nP1\tA1\tACGN\tACGT\n")
+    with pytest.raises(InputError, match=r"w\.tsv: row 2: fwd_barcode 'ACGN'.*: N"):
+        sheets.load_wells(wells)
+    wells = write(tmp_path / "w.tsv", "plate\twell\tfwd_barcode\nP1\tZ9\tACGT\n")
+    with pytest.raises(InputError, match=r"w\.tsv: row 2: 'Z9' is not a well name"):
+        sheets.load_wells(wells)
+    rows = (
+        "plate\twell\tfwd_barcode\trev_barcode\nP1\tA1\tACGTACGTAC\tTTT\nP1\tA2\tACGTACGTAA\tTTT\n"
+    )
+    wells = sheets.load_wells(write(tmp_path / "w.tsv", rows))
+    group = sheets.ReadGroup("P1", ("P1",), (str(reads),))
+    with pytest.raises(InputError, match=r"fwd_barcodes .* closer than .*ACGTACGTAC ~ ACGTACGTAA"):
+        sheets.check_group_barcodes(wells, group, 3)
+    rows = (
+        "plate\twell\tfwd_barcode\trev_barcode\nP1\tA1\tACGTACGTAC\tTTT\nP1\tA2\tACGTACGTAC\tTTT\n"
+    )
+    wells = sheets.load_wells(write(tmp_path / "w.tsv", rows))
+    with pytest.raises(InputError, match=r"pair ACGTACGTAC/TTT names several wells.*P1 A1, P1 A2"):
+        sheets.check_group_barcodes(wells, group, 0)
+
+
+def test_pooled_plates_must_share_all_files(tmp_path: Path) -> None:
+    a = write(tmp_path / "a.fastq", "@r\nA\n+\nI\n")
+    b = write(tmp_path / "b.fastq", "@r\nA\n+\nI\n")
+    plates = write(tmp_path / "plates.tsv", f"plate\treads\nP1\t{a},{b}\nP2\t{b},{a}\nP3\t{b}\n")
+    with pytest.raises(InputError, match=r"share the reads file .*b\.fastq but not all"):
+        sheets.read_groups(sheets.load_plates(plates))
+    plates = write(tmp_path / "plates.tsv", f"plate\treads\nP1\t{a},{b}\nP2\t{tmp_path}/*.fastq\n")
+    groups = sheets.read_groups(sheets.load_plates(plates))
+    assert [(g.name, g.plates) for g in groups] == [("P1+P2", ("P1", "P2"))]
+
+
+# --------------------------------------------------------------------------------------------
+# Real MinION reads (minibar's test set)
+
+PEPEROMIA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ont_minibar_peperomia"
+
+
+@pytest.mark.skipif(not PEPEROMIA.is_dir(), reason="shared real data not present")
+def test_real_minion_reads_match_minibar(tmp_path: Path) -> None:
+    """750 real R9 reads, three samples sharing a reverse index: the forward index decides.
+
+    minibar (index distance 4, primer distance 11 of 27) assigns 741 reads, none to several
+    samples. Samples are mapped to wells A1-A3 (Jun_38, Jun_39, Jun_40)."""
+    index = pd.read_csv(PEPEROMIA / "IndexCombinationPeperomonia.txt", sep="\t")
+    wells = pd.DataFrame(
+        {
+            "plate": "pep",
+            "well": ["A1", "A2", "A3"],
+            "fwd_barcode": index["FwIndex"].str.upper(),
+            "rev_barcode": index["RvIndex"].str.upper(),
+        }
+    )
+    wells.to_csv(tmp_path / "wells.tsv", sep="\t", index=False)
+    reads = PEPEROMIA / "PeperomiaTestSet.fasta"
+    write(tmp_path / "plates.tsv", f"plate\treads\npep\t{reads}\n")
+    plates = sheets.load_plates(tmp_path / "plates.tsv")
+    wells = sheets.load_wells(tmp_path / "wells.tsv")
+    (group,) = sheets.read_groups(plates)
+    sheets.check_group_barcodes(wells, group, 3)
+    construct = sheets.Construct(index["FwPrimer"][0], index["RvPrimer"][0])
+    settings = demux.DemuxSettings(
+        require_both_ends=False, max_barcode_distance=4, max_primer_error=0.3
+    )
+    funnel = demux.run_group(group, wells, construct, settings, tmp_path / "out")
+    got = pd.read_csv(tmp_path / "out" / "assignments.tsv.gz", sep="\t", keep_default_na=False)
+    assert funnel["reads"] == len(got) == 750
+    per_well = got.loc[got["status"] == "assigned", "well"].value_counts()
+    assert per_well.sum() >= 0.97 * 741  # within 3 % of minibar
+    # every sample gets reads, in minibar's proportions (911 : 683 : 909 KB of reads)
+    shares = per_well.reindex(["A1", "A2", "A3"]) / per_well.sum()
+    assert np.allclose(shares, np.array([911, 683, 909]) / 2503, atol=0.03)
