@@ -1,0 +1,144 @@
+"""Well consensus: known answers for the call, purity, mixed wells and the library match, and
+the accuracy targets against the run simulator's truth."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from utrflow import config, consensus, demux, sheets
+from utrflow.consensus import ConsensusSettings
+from utrflow.nanopore import PRESETS, apply_errors, split_text, to_array
+from utrflow.simulate_run import RunSimulation, simulate_run
+
+RNG = np.random.default_rng(1)
+
+
+def random_seq(n: int) -> str:
+    return "".join(RNG.choice(list("ACGT"), n))
+
+
+def noisy_reads(seq: str, n: int, preset: str = "r10", seed: int = 0) -> list[str]:
+    """n nanopore-like copies of seq from the simulator's own error model."""
+    rng = np.random.default_rng(seed)
+    pool = to_array(seq * n)
+    reads = apply_errors(rng, pool, np.full(n, len(seq)), PRESETS[preset])
+    return split_text(reads.seq, reads.lengths)
+
+
+def test_consensus_recovers_the_sequence_from_noisy_reads() -> None:
+    truth = random_seq(45)
+    call = consensus.call_well(noisy_reads(truth, 30, "r9"), ConsensusSettings())
+    assert call.sequence == truth
+    assert call.purity >= 0.9 and call.minor_sequence == ""
+
+
+def test_mixed_well_is_flagged_with_its_minor_allele() -> None:
+    major, minor = random_seq(40), random_seq(44)
+    reads = noisy_reads(major, 21, seed=1) + noisy_reads(minor, 9, seed=2)
+    call = consensus.call_well(reads, ConsensusSettings())
+    assert call.sequence == major
+    assert call.minor_sequence == minor
+    assert call.purity == pytest.approx(0.7, abs=0.05)
+
+
+def test_homopolymer_shortened_by_the_reads_is_called_as_designed() -> None:
+    design = "ACGTAGCTTTTTTTTGACGATCGATGCAGT"
+    shortened = design.replace("TTTTTTTT", "TTTTTTT")
+    # 12 reads carry the design's run, 18 are one T short: the reads' majority is wrong
+    reads = [design] * 12 + [shortened] * 18
+    library = consensus.LibraryIndex(["v1", "v2"], [design, random_seq(30)], 3)
+    call = consensus.call_well(reads, ConsensusSettings(), library)
+    assert call.sequence == design
+    # a real synthesis error in the run: almost no read has the design's length
+    reads = [design] * 2 + [shortened] * 28
+    assert consensus.call_well(reads, ConsensusSettings(), library).sequence == shortened
+
+
+def test_differences_list_substitutions_insertions_and_deletions() -> None:
+    design = "ACGTACGTAC"
+    assert consensus.differences("ACGAACGTAC", design) == "4T>A"
+    assert consensus.differences("ACGTCGTAC", design) == "5delA"
+    assert consensus.differences("ACGTACCGTAC", design) == "6_7insC"
+
+
+def test_library_match_statuses() -> None:
+    base = random_seq(40)
+    sibling = base[:20] + ("A" if base[20] != "A" else "C") + base[21:]  # one substitution away
+    far = random_seq(40)
+    index = consensus.LibraryIndex(["v1", "v2", "v3"], [base, sibling, far], 3)
+    exact = consensus.match_library(base, index, 1)
+    assert (exact.variant_id, exact.match, exact.second_variant_id) == ("v1", "exact", "v2")
+    variant = far[:10] + far[11:]
+    m = consensus.match_library(variant, index, 1)
+    assert (m.variant_id, m.match, m.distance) == ("v3", "synthesis_variant", 1)
+    assert m.differences == f"11del{far[10]}"
+    # one edit from both siblings: too close to call
+    both = base[:20] + "G" + base[21:] if "G" not in (base[20], sibling[20]) else None
+    if both is None:
+        both = base[:20] + "T" + base[21:]
+    assert consensus.match_library(both, index, 1).match == "ambiguous"
+    assert consensus.match_library(random_seq(40), index, 1).match == "unmatched"
+
+
+def test_library_index_finds_every_design_within_the_bound() -> None:
+    designs = [random_seq(int(n)) for n in RNG.integers(30, 60, size=300)]
+    index = consensus.LibraryIndex([f"v{i}" for i in range(300)], designs, 3)
+    for i in range(0, 300, 7):
+        seq = designs[i]
+        edited = (
+            seq[:5] + seq[6:15] + "A" + seq[15:25] + ("C" if seq[25] != "C" else "G") + seq[26:]
+        )
+        nearest = index.nearest(edited)
+        assert nearest[0][1] == i
+        assert nearest[0][0] == consensus.edit_distance(edited, seq) <= 3
+
+
+@pytest.mark.parametrize("section", ["demux", "consensus"])
+def test_schema_defaults_match_the_settings_classes(section: str) -> None:
+    defaults = config.validate({})[section]
+    cls = demux.DemuxSettings if section == "demux" else ConsensusSettings
+    for f in fields(cls):
+        assert defaults[f.name] == f.default, f.name
+
+
+def test_well_calls_against_simulated_truth(tmp_path: Path) -> None:
+    """Default (R10) error rate: the right sequence for >= 99.5 % of non-mixed wells with >= 5
+    reads, >= 90 % of mixed wells flagged, and every library match right."""
+    run = tmp_path / "run"
+    simulate_run(RunSimulation(n_variants=2000, n_plates=4, seed=21), run)
+    plates = sheets.load_plates(run / "plates.tsv", Path("/"))
+    wells = sheets.load_wells(run / "wells.tsv")
+    construct = sheets.load_construct(yaml.safe_load((run / "construct.yaml").read_text()))
+    library = sheets.load_library(run / "library.csv")
+    index = consensus.LibraryIndex(library["id"], library["sequence"], 3)
+    calls = []
+    for group in sheets.read_groups(plates):
+        out = tmp_path / "demux" / group.name
+        demux.run_group(group, wells, construct, demux.DemuxSettings(), out, threads=2)
+        counts = pd.read_csv(out / "well_counts.tsv", sep="\t", keep_default_na=False)
+        regions = consensus.read_plate_regions([out / "regions.tsv.gz"], group.name, 200)
+        calls.append(consensus.call_plate(group.name, counts, regions, index, ConsensusSettings()))
+    got = pd.concat(calls, ignore_index=True)
+    truth = pd.read_csv(run / "truth_wells.tsv", sep="\t", keep_default_na=False)
+    merged = truth.merge(got, on=["plate", "well"], suffixes=("_true", ""), validate="one_to_one")
+    colony = merged["sequence_true"] != ""
+    pure = colony & ~merged["mixed"] & (merged["n_regions"] >= 5)
+    assert pure.sum() > 300
+    right = merged.loc[pure, "sequence"] == merged.loc[pure, "sequence_true"]
+    assert right.mean() >= 0.995
+    assert (merged.loc[pure, "variant_id"] == merged.loc[pure, "variant_id_true"]).mean() >= 0.995
+    mixed = merged["mixed"]
+    assert mixed.sum() >= 10
+    assert (merged.loc[mixed, "qc"] == "mixed").mean() >= 0.9
+    assert (merged.loc[pure, "qc"] == "mixed").mean() <= 0.01
+    variants = pure & merged["synthesis_variant"]
+    # Homopolymer-length synthesis errors may be called as the design (see prefer_design).
+    assert variants.sum() >= 30
+    assert (merged.loc[variants, "match"] == "synthesis_variant").mean() >= 0.95
+    assert merged.loc[merged["n_reads"] == 0, "qc"].eq("no_reads").all()
