@@ -171,6 +171,7 @@ def test_whole_run_simulation_rule_writes_the_input_contract(tmp_path):
         ({"modle": {}}, "utrflow: error: config/config.yaml: unknown key 'modle'"),
         ({"model": {"epochs": "many"}}, "key 'model.epochs': 'many' is not of type integer"),
         ({"source": "table", "table": "missing.csv"}, "key 'table': file not found: missing.csv"),
+        ({"source": "reads"}, "key 'plates' must name a file when source is 'reads'"),
     ],
 )
 def test_bad_config_stops_before_any_job_with_one_line(tmp_path, config, message):
@@ -187,3 +188,83 @@ def test_workflow_lint_is_clean():
     run = run_workflow(REPO, "--lint", timeout=120)
     assert run.returncode == 0
     assert "Congratulations" in run.stdout + run.stderr
+
+
+def reads_config(run: Path) -> dict:
+    construct = yaml.safe_load((run / "construct.yaml").read_text())
+    return {
+        "source": "reads",
+        "plates": "run/plates.tsv",
+        "wells": "run/wells.tsv",
+        "library": "run/library.csv",
+        "construct": construct,
+        "demux": {"threads": 2},
+    }
+
+
+def jobs_planned(workdir: Path) -> dict[str, int]:
+    """Rule -> job count of a dry run."""
+    dry = run_workflow(workdir, "-n", timeout=120)
+    assert dry.returncode == 0, dry.stderr
+    counts = {}
+    for line in (dry.stdout + dry.stderr).splitlines():
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if match and match.group(1) not in ("total", "job", "count"):
+            counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+@pytest.mark.slow
+def test_reads_to_well_consensus_and_a_new_plate_reruns_only_its_jobs(tmp_path):
+    from utrflow.simulate_run import RunSimulation, simulate_run
+
+    run = tmp_path / "run"
+    simulate_run(RunSimulation(n_variants=400, n_plates=3, reads_per_well_mean=15, seed=2), run)
+    plates = pd.read_csv(run / "plates.tsv", sep="\t")
+    wells = pd.read_csv(run / "wells.tsv", sep="\t")
+    # paths in plates.tsv are relative to the working directory: make them so
+    plates["reads"] = plates["reads"].map(lambda p: str(Path(p).relative_to(tmp_path)))
+    plates.to_csv(run / "plates.tsv", sep="\t", index=False)
+    plates.iloc[:2].to_csv(run / "plates.tsv", sep="\t", index=False)
+    wells[wells["plate"] != "P03"].to_csv(run / "wells.tsv", sep="\t", index=False)
+    write_config(tmp_path, reads_config(run))
+
+    first = run_workflow(tmp_path)
+    assert first.returncode == 0, first.stderr
+    for plate in ("P01", "P02"):
+        table = pd.read_csv(tmp_path / f"results/consensus/{plate}.tsv", sep="\t")
+        assert len(table) == 96 and table["qc"].eq("pass").mean() > 0.8
+        assert table.loc[table["qc"] == "pass", "match"].isin(["exact", "synthesis_variant"]).all()
+        funnel = json.loads((tmp_path / f"results/demux/{plate}/funnel.json").read_text())
+        assert funnel["status"]["assigned"] == table["n_reads"].sum()
+
+    # The third plate arrives: its rows join the sheets, and only its jobs run.
+    plates.to_csv(run / "plates.tsv", sep="\t", index=False)
+    wells.to_csv(run / "wells.tsv", sep="\t", index=False)
+    assert jobs_planned(tmp_path) == {"all": 1, "demux": 1, "consensus": 1}
+    second = run_workflow(tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert (tmp_path / "results/consensus/P03.tsv").is_file()
+
+    # Editing one row of P01 reruns P01's jobs only.
+    wells.loc[0, "role"] = "control"
+    wells.to_csv(run / "wells.tsv", sep="\t", index=False)
+    assert jobs_planned(tmp_path) == {"all": 1, "demux": 1, "consensus": 1}
+
+
+def test_reads_sheet_errors_stop_before_any_job(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "construct.yaml").write_text("fwd_primer: ACGTACGTAC\nrev_primer: TTGGCCAATT\n")
+    (run / "plates.tsv").write_text("plate\treads\nP1\treads/*.fastq.gz\n")
+    (run / "wells.tsv").write_text("plate\twell\tfwd_barcode\nP1\tA1\tACGT\n")
+    (run / "library.csv").write_text("id,sequence\nv1,ACGT\n")
+    write_config(tmp_path, reads_config(run))
+    result = run_workflow(tmp_path, timeout=120)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("utrflow: error:")]
+    assert len(lines) == 1
+    assert (
+        "plates.tsv: row 2 (plate P1): reads pattern 'reads/*.fastq.gz' matches no file" in lines[0]
+    )
+    assert not (tmp_path / "results").exists()
