@@ -138,7 +138,7 @@ def test_well_calls_against_simulated_truth(tmp_path: Path) -> None:
     assert (merged.loc[mixed, "qc"] == "mixed").mean() >= 0.9
     assert (merged.loc[pure, "qc"] == "mixed").mean() <= 0.01
     variants = pure & merged["synthesis_variant"]
-    # Homopolymer-length synthesis errors may be called as the design (see prefer_design).
+    # Homopolymer-length synthesis errors may be called as the design (see toward_design).
     assert variants.sum() >= 30
     assert (merged.loc[variants, "match"] == "synthesis_variant").mean() >= 0.95
     assert merged.loc[merged["n_reads"] == 0, "qc"].eq("no_reads").all()

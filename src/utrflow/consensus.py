@@ -54,7 +54,7 @@ class ConsensusSettings:
     min_purity: float = 0.75  # top-allele share below which a well is `mixed`
     max_reads: int = 200  # regions per well used for the consensus (the first, in file order)
     polish_reads: int = 40  # reads that score the one-edit polishing of the consensus
-    homopolymer_design_ratio: float = 0.33  # see prefer_design
+    homopolymer_design_ratio: float = 0.33  # see toward_design
     read_tolerance: float = 0.25  # a read within this many edits per base belongs to the call
     min_allele_share: float = 0.1  # a second allele this common (and coherent) flags `mixed`
     max_variant_distance: int = 3  # consensus within this many edits of a design matches it
@@ -144,29 +144,54 @@ def polish(seqs: Sequence[str], start: str, extra: Iterable[str] = (), rounds: i
     return best
 
 
-def collapse_runs(seq: str) -> str:
-    """A sequence with each homopolymer run shrunk to one base."""
-    return "".join(base for i, base in enumerate(seq) if i == 0 or seq[i - 1] != base)
+def homopolymer_steps(seq: str) -> set[str]:
+    """Sequences one base longer in a run of 2 or more, or one base shorter in a run of 3+."""
+    out: set[str] = set()
+    start = 0
+    for end in range(1, len(seq) + 1):
+        if end < len(seq) and seq[end] == seq[start]:
+            continue
+        length = end - start
+        if length >= 2:
+            out.add(seq[:end] + seq[start] + seq[end:])
+        if length >= 3:
+            out.add(seq[:start] + seq[start + 1 :])
+        start = end
+    return out
 
 
-def prefer_design(seqs: Sequence[str], call: str, design: str, min_ratio: float) -> bool:
-    """Call the design instead of a consensus that differs from it only in homopolymer lengths,
-    unless the reads clearly say otherwise.
-
-    Nanopore reads shorten long homopolymers often enough that their majority can be a base
-    short; a true synthesis error in a run leaves few reads with the design's length. So the
-    design wins when the reads closer to it are at least `min_ratio` as many as those closer
-    to the consensus.
-    """
-    if call == design or collapse_runs(call) != collapse_runs(design):
-        return False
-    closer_design = closer_call = 0
+def reads_prefer(seqs: Sequence[str], candidate: str, call: str, min_ratio: float) -> bool:
+    """Do at least `min_ratio` as many reads sit closer to `candidate` as to `call`?"""
+    closer_candidate = closer_call = 0
     for seq in seqs:
-        to_design = edlib.align(seq, design, mode="NW", task="distance")["editDistance"]
+        to_candidate = edlib.align(seq, candidate, mode="NW", task="distance")["editDistance"]
         to_call = edlib.align(seq, call, mode="NW", task="distance")["editDistance"]
-        closer_design += to_design < to_call
-        closer_call += to_call < to_design
-    return closer_design >= min_ratio * closer_call
+        closer_candidate += to_candidate < to_call
+        closer_call += to_call < to_candidate
+    return closer_candidate >= min_ratio * closer_call
+
+
+def toward_design(seqs: Sequence[str], call: str, design: str, min_ratio: float) -> str:
+    """Give the call the design's homopolymer lengths where the reads allow it.
+
+    Nanopore reads shorten long runs often enough that their majority can be a base short; a
+    true synthesis error in a run leaves few reads with the design's length. So each one-base
+    run step that brings the call closer to the design is taken when the reads closer to it are
+    at least `min_ratio` as many as those closer to the call. Other differences (real synthesis
+    errors elsewhere) stay.
+    """
+    distance = edit_distance(call, design)
+    for _ in range(distance):
+        steps = [
+            candidate
+            for candidate in sorted(homopolymer_steps(call))
+            if edit_distance(candidate, design) < distance
+        ]
+        chosen = next((c for c in steps if reads_prefer(seqs, c, call, min_ratio)), None)
+        if chosen is None:
+            break
+        call, distance = chosen, edit_distance(chosen, design)
+    return call
 
 
 def call_well(
@@ -195,10 +220,9 @@ def call_well(
         )
         call = polish(inliers[: settings.polish_reads], call, designs)
         near = library.nearest(call) if library is not None else []
-        if near and prefer_design(
-            inliers, call, library.sequences[near[0][1]], settings.homopolymer_design_ratio
-        ):
-            call = library.sequences[near[0][1]]
+        if near:
+            design = library.sequences[near[0][1]]
+            call = toward_design(inliers, call, design, settings.homopolymer_design_ratio)
         distances = _within(seqs, call, tolerance(call))
         outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
     explained = len(seqs) - len(outliers)
