@@ -13,6 +13,7 @@ full-length reads assigned to their true well (the simulator's truth).
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import tempfile
@@ -140,7 +141,9 @@ def main() -> None:
         )
         c_seconds, c_ids, c_calls = run_cutadapt(run, args.sample, args.threads)
         theirs = score(truth[truth["read_id"].isin(set(c_ids))], c_ids, c_calls)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.preset} error preset, 96 well pairs, {args.threads} cores")
+    print(f"peak memory of the main process (simulation included): {peak:,.0f} MB")
     print(f"{'tool':<28}{'reads':>9}{'reads/s':>10}{'precision':>11}{'recall':>9}")
     rows = [
         ("utrflow demux + extract", mine, mine["reads"] / seconds),

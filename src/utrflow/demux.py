@@ -21,7 +21,7 @@ from __future__ import annotations
 import gzip
 import math
 import multiprocessing
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, fields
@@ -450,8 +450,15 @@ def demultiplex_chunks(
         return
     context = multiprocessing.get_context("spawn" if _threads_started() else "fork")
     with context.Pool(threads, _init_worker, (construct, layout, settings)) as pool:
-        # imap keeps order; a few chunks in flight per worker keep every core busy.
-        yield from pool.imap(_worker_chunk, chunks, chunksize=1)
+        # Pool.imap would read the whole file ahead into its queue; a window of two chunks per
+        # worker keeps every core busy and memory flat, and popping in order keeps file order.
+        window: deque = deque()
+        for chunk in chunks:
+            window.append(pool.apply_async(_worker_chunk, (chunk,)))
+            if len(window) >= 2 * threads:
+                yield window.popleft().get()
+        while window:
+            yield window.popleft().get()
 
 
 def _threads_started() -> bool:
