@@ -318,7 +318,15 @@ def test_pooled_plates_must_share_all_files(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 # Real MinION reads (minibar's test set)
 
-PEPEROMIA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ont_minibar_peperomia"
+SHARED = next(
+    (
+        p
+        for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared"))
+        if p.is_dir()
+    ),
+    Path("shared"),
+)
+PEPEROMIA = SHARED / "data" / "ont_minibar_peperomia"
 
 
 @pytest.mark.skipif(not PEPEROMIA.is_dir(), reason="shared real data not present")
