@@ -327,7 +327,7 @@ def demux(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     if args.group not in groups:
         raise InputError(f"{args.plates}: no read group {args.group!r} (has: {', '.join(groups)})")
     group = groups[args.group]
-    settings = demux_module.DemuxSettings.from_config(cfg["demux"])
+    settings = config_module.settings_from(demux_module.DemuxSettings, cfg["demux"])
     sheets.check_group_barcodes(wells, group, settings.min_barcode_set_distance, str(args.wells))
     funnel = demux_module.run_group(group, wells, construct, settings, args.out_dir, args.threads)
     logging.getLogger("utrflow.demux").info("funnel: %s", json.dumps(funnel["status"]))
@@ -346,7 +346,7 @@ def consensus(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     from utrflow import consensus as consensus_module
     from utrflow import sheets
 
-    settings = consensus_module.ConsensusSettings.from_config(cfg["consensus"])
+    settings = config_module.settings_from(consensus_module.ConsensusSettings, cfg["consensus"])
     library = None
     if args.library:
         designs = sheets.load_library(args.library)

@@ -7,10 +7,11 @@ typo costs a second, not an hour of compute. Every error is one line naming the 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
 import yaml
@@ -18,6 +19,7 @@ import yaml
 from utrflow.errors import InputError
 
 SCHEMA_NAME = "config.schema.yaml"
+Settings = TypeVar("Settings")
 
 
 def schema() -> dict[str, Any]:
@@ -117,3 +119,10 @@ def load(path: str | Path, base_dir: str | Path | None = None) -> dict[str, Any]
     config = validate(raw, source=str(path))
     check_files(config, Path(base_dir) if base_dir else Path.cwd(), source=str(path))
     return config
+
+
+def settings_from(cls: type[Settings], section: Mapping[str, Any]) -> Settings:
+    """A settings dataclass from a validated config section; keys it has no field for (such as a
+    job's `threads`) are the workflow's, not the stage's."""
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in section.items() if k in known})

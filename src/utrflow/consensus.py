@@ -18,13 +18,14 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import edlib
 import pandas as pd
 import pyabpoa
+
+from utrflow.barcodes import edit_distance
 
 MATCHES = ("exact", "synthesis_variant", "ambiguous", "unmatched")
 CONSENSUS_COLUMNS = [
@@ -60,12 +61,6 @@ class ConsensusSettings:
     max_variant_distance: int = 3  # consensus within this many edits of a design matches it
     min_match_margin: int = 1  # second-best design must be this many edits farther
 
-    @classmethod
-    def from_config(cls, values: dict[str, Any]) -> ConsensusSettings:
-        """Settings from the config's `consensus` mapping."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
-
 
 @dataclass(frozen=True)
 class WellCall:
@@ -75,11 +70,6 @@ class WellCall:
     purity: float
     minor_sequence: str  # the second allele of a mixed well, else ''
     n_used: int  # regions that went into the consensus
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Global edit distance."""
-    return int(edlib.align(a, b, mode="NW", task="distance")["editDistance"])
 
 
 def _poa(seqs: Sequence[str]) -> str:

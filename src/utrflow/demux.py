@@ -18,13 +18,12 @@ Every read gets exactly one status (STATUSES), so the funnel accounts for every 
 
 from __future__ import annotations
 
-import gzip
 import math
 import multiprocessing
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import edlib
 import pandas as pd
 
 from utrflow.errors import InputError
-from utrflow.io import atomic_path, write_json, write_tsv
+from utrflow.io import open_gzip_out, write_json, write_tsv
 from utrflow.reads import Record, iter_chunks
 from utrflow.sequences import reverse_complement
 from utrflow.sheets import Construct, ReadGroup
@@ -90,12 +89,6 @@ class DemuxSettings:
     max_flank_error: float = 0.2  # flank edits allowed, as a fraction of its length
     min_barcode_set_distance: int = 3  # start-up check of each barcode set (rc included)
     chunk_reads: int = 4000  # reads per work unit sent to a core
-
-    @classmethod
-    def from_config(cls, values: dict[str, Any]) -> DemuxSettings:
-        """Settings from the config's `demux` mapping (validated by the schema already)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -503,8 +496,8 @@ def run_group(
     tally = GroupTally()
     out_dir = Path(out_dir)
     with ExitStack() as stack:
-        assignments = _gzip_out(stack, out_dir / "assignments.tsv.gz")
-        regions = _gzip_out(stack, out_dir / "regions.tsv.gz")
+        assignments = open_gzip_out(stack, out_dir / "assignments.tsv.gz")
+        regions = open_gzip_out(stack, out_dir / "regions.tsv.gz")
         assignments.write(("\t".join(ASSIGNMENT_COLUMNS) + "\n").encode())
         regions.write(("\t".join(REGION_COLUMNS) + "\n").encode())
         chunks = iter_chunks(list(group.files), settings.chunk_reads)
@@ -517,15 +510,6 @@ def run_group(
     funnel = group_funnel(group, layout, tally, settings)
     write_json(funnel, out_dir / "funnel.json")
     return funnel
-
-
-def _gzip_out(stack: ExitStack, path: Path) -> gzip.GzipFile:
-    """An atomic gzip stream (level 1: these files are written once and read once)."""
-    tmp = stack.enter_context(atomic_path(path))
-    raw = stack.enter_context(open(tmp, "wb"))  # noqa: SIM115 (closed by the stack)
-    return stack.enter_context(
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0)
-    )
 
 
 def well_counts(layout: Layout, wells: pd.DataFrame, tally: GroupTally) -> pd.DataFrame:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -73,3 +74,14 @@ def read_json(path: str | Path) -> Any:
 def read_tsv(path: str | Path) -> pd.DataFrame:
     """Read a tab-separated table written by this package (empty strings stay empty)."""
     return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
+
+
+def open_gzip_out(stack: ExitStack, path: str | Path) -> BinaryIO:
+    """A gzip stream written atomically (renamed into place when `stack` closes cleanly), at
+    level 1 for speed, with no name or time in the header so the same content gives the same
+    bytes."""
+    tmp = stack.enter_context(atomic_path(path))
+    raw = stack.enter_context(open(tmp, "wb"))  # noqa: SIM115 (closed by the stack)
+    return stack.enter_context(
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0)
+    )

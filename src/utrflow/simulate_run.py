@@ -12,7 +12,6 @@ records chunk by chunk, so memory stays flat however many reads are asked for.
 
 from __future__ import annotations
 
-import gzip
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, fields
@@ -26,7 +25,7 @@ import yaml
 from utrflow import nanopore, truth
 from utrflow.barcodes import LAYOUTS, min_pairwise_distance, plate_barcodes
 from utrflow.errors import InputError
-from utrflow.io import atomic_path, write_json, write_tsv
+from utrflow.io import atomic_path, open_gzip_out, write_json, write_tsv
 from utrflow.plates import FORMATS, plate_name, well_names
 from utrflow.sequences import invalid_characters, reverse_complement
 
@@ -651,16 +650,6 @@ class ReadTally:
         self.per_well = counts if self.per_well is None else self.per_well + counts
 
 
-def _open_gzip(stack: ExitStack, path: Path) -> BinaryIO:
-    """A gzip stream written atomically, level 1 (speed), no name or time in the header so the
-    same content gives the same bytes."""
-    tmp = stack.enter_context(atomic_path(path))
-    raw = stack.enter_context(open(tmp, "wb"))  # noqa: SIM115 (closed by the stack)
-    return stack.enter_context(
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0)
-    )
-
-
 def write_read_file(
     group: str,
     wells_in_file: np.ndarray,
@@ -687,7 +676,7 @@ def write_read_file(
         fastq = bam = None
         if params.reads_format in ("fastq", "both"):
             path = out_dir / "reads" / f"{group}.fastq.gz"
-            fastq = _open_gzip(stack, path)
+            fastq = open_gzip_out(stack, path)
             paths["fastq"] = str(path)
         if params.reads_format in ("bam", "both"):
             path = out_dir / "reads" / f"{group}.bam"
@@ -894,7 +883,7 @@ def simulate_run(params: RunSimulation, out_dir: Path) -> dict[str, Any]:
     tally = ReadTally(kinds=np.zeros(len(KINDS), dtype=np.int64))
     read_paths: dict[str, str] = {}
     with ExitStack() as stack:
-        truth_out = _open_gzip(stack, out_dir / "truth_reads.tsv.gz")
+        truth_out = open_gzip_out(stack, out_dir / "truth_reads.tsv.gz")
         truth_out.write(("\t".join(TRUTH_READS_COLUMNS) + "\n").encode())
         for group, members in groups:
             paths = write_read_file(
