@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from utrflow import consensus, demux, sheets
+from utrflow import pipeline
 from utrflow.simulate_run import RunSimulation, simulate_run
 
 
@@ -27,31 +26,16 @@ def evaluate(preset: str, n_plates: int, threads: int, seed: int) -> dict[str, f
         simulate_run(
             RunSimulation(n_variants=5000, n_plates=n_plates, error_preset=preset, seed=seed), run
         )
-        plates = sheets.load_plates(run / "plates.tsv", Path("/"))
-        wells = sheets.load_wells(run / "wells.tsv")
-        construct = sheets.load_construct(yaml.safe_load((run / "construct.yaml").read_text()))
-        library = sheets.load_library(run / "library.csv")
-        settings = consensus.ConsensusSettings()
-        index = consensus.LibraryIndex(
-            library["id"], library["sequence"], settings.max_variant_distance
-        )
-        reads, calls = [], []
         started = time.perf_counter()
-        for group in sheets.read_groups(plates):
-            out = run / "demux" / group.name
-            demux.run_group(group, wells, construct, demux.DemuxSettings(), out, threads)
-            reads.append(pd.read_csv(out / "assignments.tsv.gz", sep="\t", keep_default_na=False))
-            counts = pd.read_csv(out / "well_counts.tsv", sep="\t", keep_default_na=False)
-            regions = consensus.read_plate_regions([out / "regions.tsv.gz"], group.name, 200)
-            calls.append(consensus.call_plate(group.name, counts, regions, index, settings))
+        called = pipeline.call_wells(run, run, threads)
         seconds = time.perf_counter() - started
         truth_reads = pd.read_csv(run / "truth_reads.tsv.gz", sep="\t", keep_default_na=False)
         truth_wells = pd.read_csv(run / "truth_wells.tsv", sep="\t", keep_default_na=False)
-    got = truth_reads.merge(pd.concat(reads), on="read_id", suffixes=("_true", ""))
+    got = truth_reads.merge(called.assignments, on="read_id", suffixes=("_true", ""))
     assigned = got["status"] == "assigned"
     correct = assigned & (got["plate"] == got["plate_true"]) & (got["well"] == got["well_true"])
     full = got["kind"] == "full"
-    wells_ = truth_wells.merge(pd.concat(calls), on=["plate", "well"], suffixes=("_true", ""))
+    wells_ = truth_wells.merge(called.calls, on=["plate", "well"], suffixes=("_true", ""))
     pure = (wells_["sequence_true"] != "") & ~wells_["mixed"] & (wells_["n_regions"] >= 5)
     mixed = wells_["mixed"]
     return {

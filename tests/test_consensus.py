@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from utrflow import config, consensus, demux, sheets
+from utrflow import config, consensus, demux, pipeline
 from utrflow.consensus import ConsensusSettings
 from utrflow.nanopore import PRESETS, apply_errors, split_text, to_array
 from utrflow.simulate_run import RunSimulation, simulate_run
@@ -112,19 +111,7 @@ def test_well_calls_against_simulated_truth(tmp_path: Path) -> None:
     reads, >= 90 % of mixed wells flagged, and every library match right."""
     run = tmp_path / "run"
     simulate_run(RunSimulation(n_variants=2000, n_plates=4, seed=21), run)
-    plates = sheets.load_plates(run / "plates.tsv", Path("/"))
-    wells = sheets.load_wells(run / "wells.tsv")
-    construct = sheets.load_construct(yaml.safe_load((run / "construct.yaml").read_text()))
-    library = sheets.load_library(run / "library.csv")
-    index = consensus.LibraryIndex(library["id"], library["sequence"], 3)
-    calls = []
-    for group in sheets.read_groups(plates):
-        out = tmp_path / "demux" / group.name
-        demux.run_group(group, wells, construct, demux.DemuxSettings(), out, threads=2)
-        counts = pd.read_csv(out / "well_counts.tsv", sep="\t", keep_default_na=False)
-        regions = consensus.read_plate_regions([out / "regions.tsv.gz"], group.name, 200)
-        calls.append(consensus.call_plate(group.name, counts, regions, index, ConsensusSettings()))
-    got = pd.concat(calls, ignore_index=True)
+    got = pipeline.call_wells(run, tmp_path).calls
     truth = pd.read_csv(run / "truth_wells.tsv", sep="\t", keep_default_na=False)
     merged = truth.merge(got, on=["plate", "well"], suffixes=("_true", ""), validate="one_to_one")
     colony = merged["sequence_true"] != ""

@@ -199,6 +199,8 @@ def reads_config(run: Path) -> dict:
         "library": "run/library.csv",
         "construct": construct,
         "demux": {"threads": 2},
+        "model": dict(TINY_MODEL),
+        "baselines": {"kmer_max": 3},
     }
 
 
@@ -214,17 +216,27 @@ def jobs_planned(workdir: Path) -> dict[str, int]:
     return counts
 
 
+# Jobs after the labelled table: they rerun whenever the table changes.
+MODEL_JOBS = {"encode": 1, "train": 1, "ensemble": 1, "baselines": 1, "evaluate": 1, "report": 1}
+
+
 @pytest.mark.slow
-def test_reads_to_well_consensus_and_a_new_plate_reruns_only_its_jobs(tmp_path):
+def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
     from utrflow.simulate_run import RunSimulation, simulate_run
 
     run = tmp_path / "run"
-    simulate_run(RunSimulation(n_variants=400, n_plates=3, reads_per_well_mean=15, seed=2), run)
+    simulate_run(
+        RunSimulation(
+            n_variants=400, n_plates=3, reads_per_well_mean=15, seed=2, reader_format="grid"
+        ),
+        run,
+    )
     plates = pd.read_csv(run / "plates.tsv", sep="\t")
     wells = pd.read_csv(run / "wells.tsv", sep="\t")
     # paths in plates.tsv are relative to the working directory: make them so
-    plates["reads"] = plates["reads"].map(lambda p: str(Path(p).relative_to(tmp_path)))
-    plates.to_csv(run / "plates.tsv", sep="\t", index=False)
+    for column in ("reads", "fluorescence"):
+        plates[column] = plates[column].map(lambda p: str(Path(p).relative_to(tmp_path)))
+    plates.loc[1, "fluorescence"] = None  # a plate not read yet: sequences only
     plates.iloc[:2].to_csv(run / "plates.tsv", sep="\t", index=False)
     wells[wells["plate"] != "P03"].to_csv(run / "wells.tsv", sep="\t", index=False)
     write_config(tmp_path, reads_config(run))
@@ -237,19 +249,44 @@ def test_reads_to_well_consensus_and_a_new_plate_reruns_only_its_jobs(tmp_path):
         assert table.loc[table["qc"] == "pass", "match"].isin(["exact", "synthesis_variant"]).all()
         funnel = json.loads((tmp_path / f"results/demux/{plate}/funnel.json").read_text())
         assert funnel["status"]["assigned"] == table["n_reads"].sum()
+    labelled = check_contract(tmp_path)
+    table = pd.read_csv(tmp_path / "results/table/labelled.tsv", sep="\t", keep_default_na=False)
+    assert len(table) == 192
+    by_plate = table.groupby("plate")["qc"]
+    assert by_plate.apply(lambda q: (q == "pass").mean())["P01"] > 0.8
+    assert set(by_plate.get_group("P02")) <= {
+        "no_fluorescence",
+        "blank",
+        "no_reads",
+        "low_reads",
+        "mixed",
+    }
+    assert table.loc[table["role"] == "blank", "qc"].eq("blank").all()
+    assert labelled["test"]["n"] > 0
+    summary = json.loads((tmp_path / "results/table/summary.json").read_text())
+    assert sum(summary["qc"].values()) == 192
 
-    # The third plate arrives: its rows join the sheets, and only its jobs run.
+    # The third plate arrives: its rows join the sheets, and only its jobs and the gathers run.
     plates.to_csv(run / "plates.tsv", sep="\t", index=False)
     wells.to_csv(run / "wells.tsv", sep="\t", index=False)
-    assert jobs_planned(tmp_path) == {"all": 1, "demux": 1, "consensus": 1}
+    per_plate = {"demux": 1, "consensus": 1, "fluorescence": 1, "link": 1}
+    assert jobs_planned(tmp_path) == {"all": 1, **per_plate, **MODEL_JOBS}
     second = run_workflow(tmp_path)
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "results/consensus/P03.tsv").is_file()
+    assert jobs_planned(tmp_path) == {}
 
-    # Editing one row of P01 reruns P01's jobs only.
+    # Plate centring is the gather's setting: the per-plate jobs stay as they are.
+    config = reads_config(run)
+    config["fluorescence"] = {"plate_centering": "median"}
+    write_config(tmp_path, config)
+    assert jobs_planned(tmp_path) == {"all": 1, "link": 1, **MODEL_JOBS}
+    write_config(tmp_path, reads_config(run))
+
+    # Editing one row of P01 reruns P01's jobs only, and the gathers after them.
     wells.loc[0, "role"] = "control"
     wells.to_csv(run / "wells.tsv", sep="\t", index=False)
-    assert jobs_planned(tmp_path) == {"all": 1, "demux": 1, "consensus": 1}
+    assert jobs_planned(tmp_path) == {"all": 1, **per_plate, **MODEL_JOBS}
 
 
 def test_reads_sheet_errors_stop_before_any_job(tmp_path):

@@ -219,6 +219,7 @@ def baselines(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--without-covariates", "model trained without covariates (.keras)", required=False),
     path("--baselines", "baseline predictions (TSV)"),
     path("--truth", "true labels per well (TSV), simulated data only", required=False),
+    path("--table-summary", "labelled-table summary with the replicate ceiling", required=False),
     path("--metrics", "metrics to write (JSON)"),
     path("--predictions", "predictions to write (TSV)"),
 )
@@ -256,13 +257,23 @@ def evaluate(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     metrics["baselines"] = {
         name: {"description": text, **scores(base, name)} for name, text in names.items()
     }
-    if args.truth and task == "regression":
-        ceiling = ev.noise_ceiling(rows, io.read_tsv(args.truth))
-        metrics["noise_ceiling"] = {"r2": ceiling}
-        if metrics.get("test", {}).get("r2") is not None and ceiling.get("test"):
-            metrics["noise_ceiling"]["test_fraction_reached"] = (
-                metrics["test"]["r2"] / ceiling["test"]
-            )
+    if task == "regression":
+        ceiling = None
+        if args.truth:
+            ceiling = {"r2": ev.noise_ceiling(rows, io.read_tsv(args.truth)), "source": "truth"}
+        elif args.table_summary:
+            replicate = io.read_json(args.table_summary)["noise_ceiling"]
+            if replicate.get("r2") is not None:
+                value = replicate["r2"]
+                ceiling = {
+                    "r2": {"validation": value, "test": value},
+                    "source": "replicate wells",
+                    "ci95": replicate.get("ci95"),
+                }
+        if ceiling:
+            metrics["noise_ceiling"] = ceiling
+            if metrics.get("test", {}).get("r2") is not None and ceiling["r2"].get("test"):
+                ceiling["test_fraction_reached"] = metrics["test"]["r2"] / ceiling["r2"]["test"]
     io.write_json(metrics, args.metrics)
     io.write_tsv(predictions, args.predictions)
 
@@ -357,6 +368,87 @@ def consensus(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     regions = consensus_module.read_plate_regions([args.regions], args.plate, settings.max_reads)
     table = consensus_module.call_plate(args.plate, counts, regions, library, settings)
     io.write_tsv(table, args.output)
+
+
+@command(
+    "fluorescence",
+    "normalize one plate's reader file: blank subtraction, division by OD, log2, flags",
+    ("--plate", {"required": True, "help": "plate to normalize"}),
+    path("--reader", "the plate's reader file (tidy CSV or grids)"),
+    path("--wells", "wells sheet (TSV)"),
+    path("--output", "per-well readings and labels to write (TSV)"),
+    path("--summary", "blank levels and reader wells not in the layout (JSON)"),
+)
+def fluorescence(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow import fluorescence as fluorescence_module
+    from utrflow import sheets
+    from utrflow.fluorescence import FluorescenceSettings
+
+    settings = config_module.settings_from(FluorescenceSettings, cfg["fluorescence"])
+    wells = sheets.load_wells(args.wells)
+    if not (wells["plate"] == args.plate).any():
+        raise InputError(f"{args.wells}: no wells of plate {args.plate!r}")
+    table, unlisted = fluorescence_module.load_plate(args.plate, wells, args.reader, settings)
+    if unlisted:
+        logging.getLogger("utrflow.fluorescence").warning(
+            "%s: %d reader wells not in the layout, ignored: %s",
+            args.reader,
+            len(unlisted),
+            ", ".join(unlisted),
+        )
+    io.write_tsv(table, args.output)
+    summary = {
+        "plate": args.plate,
+        "reader": str(args.reader),
+        "blank_wells": int((table["role"] == "blank").sum()),
+        "unlisted_wells": unlisted,
+        "flags": {
+            flag: int(table["flags"].str.split(";").apply(lambda f, k=flag: k in f).sum())
+            for flag in fluorescence_module.FLAGS
+        },
+    }
+    io.write_json(summary, args.summary)
+
+
+@command(
+    "link",
+    "join well calls with fluorescence: labelled table, replicates, noise ceiling, plate QC",
+    ("--consensus", {"type": Path, "nargs": "+", "required": True, "help": "per-plate calls"}),
+    ("--fluorescence", {"type": Path, "nargs": "*", "default": [], "help": "per-plate readings"}),
+    ("--reader-summaries", {"type": Path, "nargs": "*", "default": [], "help": "their JSONs"}),
+    path("--labelled", "labelled table to write (TSV)"),
+    path("--replicates", "sequences in several passing wells to write (TSV)"),
+    path("--plate-qc", "one row per plate to write (TSV)"),
+    path("--summary", "QC counts, noise ceiling and flagged plates to write (JSON)"),
+)
+def link(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow import link as link_module
+    from utrflow.fluorescence import FluorescenceSettings
+
+    settings = config_module.settings_from(FluorescenceSettings, cfg["fluorescence"])
+    calls = [io.read_tsv(p) for p in args.consensus]
+    readings = {str(f["plate"].iloc[0]): f for f in map(io.read_tsv, args.fluorescence) if len(f)}
+    unlisted = {s["plate"]: s["unlisted_wells"] for s in map(io.read_json, args.reader_summaries)}
+    table, shifts = link_module.link(calls, readings, settings)
+    combined = pd.concat(readings.values(), ignore_index=True) if readings else None
+    plates = link_module.plate_summary(table, combined, shifts, settings, unlisted)
+    ceiling = link_module.noise_ceiling(table, seed=cfg["seed"])
+    io.write_tsv(table, args.labelled)
+    io.write_tsv(link_module.replicates(table), args.replicates)
+    io.write_tsv(plates, args.plate_qc)
+    io.write_json(
+        {
+            "wells": len(table),
+            "qc": link_module.qc_counts(table),
+            "noise_ceiling": ceiling,
+            "plate_centering": settings.plate_centering,
+            "flagged_plates": dict(plates.loc[plates["flag"] != "", ["plate", "flag"]].values),
+        },
+        args.summary,
+    )
+    log = logging.getLogger("utrflow.link")
+    log.info("wells per qc: %s", json.dumps(link_module.qc_counts(table)))
+    log.info("noise ceiling: %s", json.dumps(ceiling))
 
 
 @command(

@@ -236,9 +236,9 @@ def check_group_barcodes(
             )
 
 
-def layout_digest(wells: pd.DataFrame, group: ReadGroup) -> str:
-    """A short hash of one group's rows: a rule param that changes only when they change."""
-    rows = wells[wells["plate"].isin(group.plates)][
+def layout_digest(wells: pd.DataFrame, plates: tuple[str, ...]) -> str:
+    """A short hash of some plates' rows: a rule param that changes only when they change."""
+    rows = wells[wells["plate"].isin(plates)][
         ["plate", "well", "fwd_barcode", "rev_barcode", "role"]
     ].values.tolist()
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
@@ -268,6 +268,24 @@ def load_library(path: str | Path) -> pd.DataFrame:
     return frame[["id", "sequence"]]
 
 
+def check_readers(
+    plates: pd.DataFrame, wells: pd.DataFrame, settings: Mapping[str, Any], base_dir: Path
+) -> dict[str, str]:
+    """Parse and normalize every plate's reader file once, up front, so a missing channel, text
+    in a number column or a file of another plate format stops the run before any job; returns
+    plate -> reader file for the plates that have one."""
+    from utrflow import config as config_module
+    from utrflow import fluorescence
+
+    chosen = config_module.settings_from(fluorescence.FluorescenceSettings, settings)
+    readers = {}
+    for plate, reader in zip(plates["plate"], plates["fluorescence"], strict=True):
+        if reader:
+            fluorescence.load_plate(plate, wells, base_dir / reader, chosen)
+            readers[plate] = reader
+    return readers
+
+
 def load_reads_setup(
     config: Mapping[str, Any], base_dir: Path | None = None, source: str = "config"
 ) -> dict[str, Any]:
@@ -285,10 +303,12 @@ def load_reads_setup(
             wells, group, config["demux"]["min_barcode_set_distance"], str(config["wells"])
         )
     library = load_library(base / config["library"]) if config["library"] else None
+    readers = check_readers(plates, wells, config["fluorescence"], base)
     return {
         "construct": construct,
         "plates": plates,
         "wells": wells,
         "groups": groups,
         "library": library,
+        "readers": readers,
     }

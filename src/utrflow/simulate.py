@@ -12,20 +12,8 @@ import numpy as np
 import pandas as pd
 
 from utrflow import truth
+from utrflow.link import LABELLED_COLUMNS
 from utrflow.plates import plate_name, well_names
-
-LABELLED_COLUMNS = [
-    "plate",
-    "well",
-    "sequence",
-    "variant_id",
-    "match",
-    "n_reads",
-    "purity",
-    "signal",
-    "label",
-    "qc",
-]
 
 
 @dataclass(frozen=True)

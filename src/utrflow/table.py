@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from utrflow.errors import InputError
+from utrflow.link import LABELLED_COLUMNS
 from utrflow.sequences import invalid_characters, normalize
-from utrflow.simulate import LABELLED_COLUMNS
 
 RESERVED = {"sequence", "label", "split", "id", "variant_id", "plate", "well"}
 SPLITS = {"train", "validation", "test"}

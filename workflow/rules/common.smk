@@ -21,6 +21,7 @@ config.update(_validated)
 READS = config["source"] == "reads"
 READ_GROUPS = {}
 PLATE_GROUP = {}
+READERS = {}
 if READS:
     from utrflow import sheets as utrflow_sheets
 
@@ -32,6 +33,7 @@ if READS:
     READ_GROUPS = {group.name: group for group in _setup["groups"]}
     PLATE_GROUP = {plate: group.name for group in _setup["groups"] for plate in group.plates}
     _WELLS = _setup["wells"]
+    READERS = _setup["readers"]
 
 
 wildcard_constraints:
@@ -39,9 +41,9 @@ wildcard_constraints:
     plate=r"[^/+]+",
 
 
-def layout_digest(group):
-    """Hash of one read group's wells rows: its demux job reruns when (only) they change."""
-    return utrflow_sheets.layout_digest(_WELLS, READ_GROUPS[group])
+def layout_digest(plates):
+    """Hash of some plates' wells rows: their jobs rerun when (only) those rows change."""
+    return utrflow_sheets.layout_digest(_WELLS, tuple(plates))
 
 ENV = "../envs/utrflow.yaml"
 LOGS = "results/logs"
@@ -49,6 +51,8 @@ BENCH = "results/benchmarks"
 SIMULATED = config["source"] == "simulate"
 TRUTH_WELLS = "results/simulated/truth_wells.tsv"
 SIMULATION_SUMMARY = "results/simulated/simulation.json"
+TABLE_SUMMARY = "results/table/summary.json"
+PLATE_QC = "results/table/plate_qc.tsv"
 
 
 def settings(*sections, **parts):
@@ -63,6 +67,6 @@ def settings(*sections, **parts):
     return json.dumps(chosen, sort_keys=True)
 
 
-def optional_input(flag, path):
-    """A command-line flag for an input that exists only for simulated data."""
-    return f"{flag} {path}" if SIMULATED else ""
+def optional_input(flag, path, present=SIMULATED):
+    """A command-line flag for an input that exists only for some sources (simulated data)."""
+    return f"{flag} {path}" if present else ""

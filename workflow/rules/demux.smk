@@ -17,7 +17,7 @@ if READS:
             funnel="results/demux/{group}/funnel.json",
         params:
             settings=settings("construct", "demux"),
-            layout=lambda wildcards: layout_digest(wildcards.group),
+            layout=lambda wildcards: layout_digest(READ_GROUPS[wildcards.group].plates),
             out_dir=lambda wildcards, output: Path(output.funnel).parent,
         log:
             f"{LOGS}/demux/{{group}}.log",

@@ -150,6 +150,7 @@ rule evaluate:
         ),
         baselines=rules.baselines.output.predictions,
         truth=TRUTH_WELLS if SIMULATED else [],
+        table_summary=TABLE_SUMMARY if READS else [],
     output:
         metrics=report(
             "results/model/metrics.json",
@@ -160,6 +161,7 @@ rule evaluate:
     params:
         settings=settings(model=["task", "threshold"]),
         truth=optional_input("--truth", TRUTH_WELLS),
+        table_summary=optional_input("--table-summary", TABLE_SUMMARY, READS),
         without_covariates=(
             "--without-covariates results/model/without_covariates/model.keras"
             if WITH_COVARIATES
@@ -178,7 +180,7 @@ rule evaluate:
     shell:
         f"utrflow evaluate --params {{params.settings:q}} {ENCODED_ARGS}"
         " --model {input.model} --members {input.members} {params.without_covariates}"
-        " --baselines {input.baselines} {params.truth}"
+        " --baselines {input.baselines} {params.truth} {params.table_summary}"
         " --metrics {output.metrics} --predictions {output.predictions} > {log} 2>&1"
 
 

@@ -1,0 +1,236 @@
+"""Join each well's called UTR with its normalized fluorescence into the labelled table.
+
+Every well of the layout gets one row and a `qc` that is `pass` or the first reason it can't
+train the model (`qc_detail` lists them all), so a biologist can audit every row. Replicate
+wells of one sequence give the experiment's noise ceiling: the intraclass correlation of single
+wells, which is the best test r² any model can reach against single-well labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from utrflow.fluorescence import FluorescenceSettings
+
+LABELLED_COLUMNS = [
+    "plate",
+    "well",
+    "sequence",
+    "variant_id",
+    "match",
+    "n_reads",
+    "purity",
+    "signal",
+    "label",
+    "qc",
+]  # the contract (DESIGN.md §3), which the simulated and imported tables follow too
+LINK_COLUMNS = [*LABELLED_COLUMNS, "role", "qc_detail", "differences"]
+# First reason wins `qc`; the order runs from what the well is, to its sequence, to its reading.
+QC_REASONS = (
+    "blank",
+    "control",
+    "no_reads",
+    "low_reads",
+    "mixed",
+    "unmatched",
+    "ambiguous",
+    "no_fluorescence",
+    "saturated",
+    "low_od",
+    "nonpositive",
+)
+REPLICATE_COLUMNS = ["sequence", "variant_id", "n", "mean", "sd", "wells"]
+
+
+def _reasons(consensus: pd.DataFrame, fluorescence: pd.DataFrame | None) -> list[list[str]]:
+    """Every QC reason of every well, in QC_REASONS order."""
+    role = consensus["role"].fillna("sample").to_numpy()
+    calls = consensus["qc"].fillna("").to_numpy()
+    match = consensus["match"].fillna("").to_numpy()
+    flags = (
+        fluorescence["flags"].fillna("").to_numpy()
+        if fluorescence is not None
+        else np.full(len(consensus), "no_fluorescence", dtype=object)
+    )
+    out = []
+    for i in range(len(consensus)):
+        found = {role[i], calls[i], match[i], *str(flags[i]).split(";")}
+        out.append([reason for reason in QC_REASONS if reason in found])
+    return out
+
+
+def join_plate(consensus: pd.DataFrame, fluorescence: pd.DataFrame | None) -> pd.DataFrame:
+    """One plate's consensus table (consensus.CONSENSUS_COLUMNS) and normalized readings
+    (fluorescence.FLUORESCENCE_COLUMNS, or None when the plate was not read) -> labelled rows."""
+    calls = consensus.reset_index(drop=True)
+    reading = None
+    if fluorescence is not None:
+        reading = calls[["well"]].merge(
+            fluorescence[["well", "signal", "label", "flags"]],
+            on="well",
+            how="left",
+            indicator=True,
+        )
+        unread = reading["_merge"] == "left_only"
+        reading["flags"] = reading["flags"].fillna("").mask(unread, "no_fluorescence")
+    reasons = _reasons(calls, reading)
+    return pd.DataFrame(
+        {
+            "plate": calls["plate"],
+            "well": calls["well"],
+            "sequence": calls["sequence"].fillna(""),
+            "variant_id": calls["variant_id"].fillna(""),
+            "match": calls["match"].fillna(""),
+            "n_reads": calls["n_reads"].astype("Int64"),
+            "purity": calls["purity"],
+            "signal": reading["signal"] if reading is not None else np.nan,
+            "label": reading["label"] if reading is not None else np.nan,
+            "qc": [r[0] if r else "pass" for r in reasons],
+            "role": calls["role"].fillna("sample"),
+            "qc_detail": [";".join(r) for r in reasons],
+            "differences": calls["differences"].fillna(""),
+        },
+        columns=LINK_COLUMNS,
+    )
+
+
+def center_plates(table: pd.DataFrame, method: str) -> tuple[pd.DataFrame, dict[str, float]]:
+    """With `median`, shift each plate's labels so its passing wells share the overall median
+    (plates read on different days differ in gain); returns the table and the shift per plate."""
+    if method == "none":
+        return table, {}
+    passing = table["qc"] == "pass"
+    overall = float(table.loc[passing, "label"].median())
+    medians = table[passing].groupby("plate")["label"].median()
+    shifts = {str(p): overall - float(m) for p, m in medians.items()}
+    out = table.copy()
+    out["label"] = out["label"] + out["plate"].map(shifts).fillna(0.0)
+    return out, shifts
+
+
+def replicates(table: pd.DataFrame) -> pd.DataFrame:
+    """Sequences measured in two or more passing wells: mean, sd and n of their labels."""
+    passing = table[table["qc"] == "pass"]
+    groups = passing.groupby("sequence", sort=True)
+    sizes = groups.size()
+    repeated = passing[passing["sequence"].isin(sizes[sizes >= 2].index)]
+    if repeated.empty:
+        return pd.DataFrame(columns=REPLICATE_COLUMNS)
+    by_sequence = repeated.groupby("sequence", sort=True)
+    out = by_sequence["label"].agg(n="size", mean="mean", sd="std").reset_index()
+    out["variant_id"] = by_sequence["variant_id"].first().to_numpy()
+    out["wells"] = (
+        by_sequence[["plate", "well"]]
+        .apply(lambda g: ",".join(f"{p}:{w}" for p, w in zip(g["plate"], g["well"], strict=True)))
+        .to_numpy()
+    )
+    return out[REPLICATE_COLUMNS]
+
+
+def intraclass_correlation(values: Sequence[np.ndarray]) -> float:
+    """ICC(1) from a one-way ANOVA over groups of replicate measurements (sizes may differ):
+    the share of a single measurement's variance that is true signal."""
+    groups = [np.asarray(v, dtype=float) for v in values if len(v) >= 2]
+    k = len(groups)
+    sizes = np.array([len(g) for g in groups], dtype=float)
+    total = sizes.sum()
+    if k < 2:
+        return float("nan")
+    grand = np.concatenate(groups).mean()
+    means = np.array([g.mean() for g in groups])
+    between = float((sizes * (means - grand) ** 2).sum() / (k - 1))
+    within = float(sum(((g - g.mean()) ** 2).sum() for g in groups) / (total - k))
+    n0 = (total - (sizes**2).sum() / total) / (k - 1)
+    denominator = between + (n0 - 1) * within
+    return (between - within) / denominator if denominator > 0 else float("nan")
+
+
+def noise_ceiling(
+    table: pd.DataFrame, seed: int = 0, resamples: int = 1000, min_sequences: int = 5
+) -> dict[str, object]:
+    """The replicate noise ceiling (best reachable r² on single-well labels), with a bootstrap
+    95% interval over sequences; `r2` is None (and `reason` says why) with too few replicates."""
+    passing = table[(table["qc"] == "pass") & table["label"].notna()]
+    groups = [g.to_numpy() for _, g in passing.groupby("sequence")["label"] if len(g) >= 2]
+    result: dict[str, object] = {
+        "method": "intraclass correlation of replicate wells (ICC(1))",
+        "sequences": len(groups),
+        "wells": int(sum(len(g) for g in groups)),
+    }
+    if len(groups) < min_sequences:
+        result.update(
+            r2=None,
+            reason=f"{len(groups)} sequences measured in 2+ passing wells; "
+            f"{min_sequences} or more are needed",
+        )
+        return result
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(groups), size=(resamples, len(groups)))
+    boot = np.array([intraclass_correlation([groups[i] for i in row]) for row in draws])
+    boot = boot[np.isfinite(boot)]
+    result["r2"] = float(np.clip(intraclass_correlation(groups), 0.0, 1.0))
+    if boot.size:
+        low, high = np.quantile(np.clip(boot, 0.0, 1.0), [0.025, 0.975])
+        result["ci95"] = [float(low), float(high)]
+    return result
+
+
+def plate_summary(
+    table: pd.DataFrame,
+    fluorescence: pd.DataFrame | None,
+    shifts: dict[str, float],
+    settings: FluorescenceSettings,
+    unlisted: dict[str, list[str]] | None = None,
+) -> pd.DataFrame:
+    """One row per plate: wells, passing wells, count per QC reason, reads per well, blank
+    levels, median label; `flag` says when a plate's median is far from the median plate's."""
+    rows = []
+    for plate, wells in table.groupby("plate", sort=False):
+        passing = wells[wells["qc"] == "pass"]
+        row: dict[str, object] = {
+            "plate": plate,
+            "wells": len(wells),
+            "samples": int((wells["role"] == "sample").sum()),
+            "pass": len(passing),
+            **{reason: int((wells["qc"] == reason).sum()) for reason in QC_REASONS},
+            "median_reads": float(wells.loc[wells["role"] == "sample", "n_reads"].median()),
+            "median_label": float(passing["label"].median()) if len(passing) else np.nan,
+            "centering_shift": shifts.get(str(plate), 0.0),
+            "unlisted_reader_wells": len((unlisted or {}).get(str(plate), [])),
+        }
+        if fluorescence is not None and plate in set(fluorescence["plate"]):
+            reads = fluorescence[fluorescence["plate"] == plate]
+            row["blank_signal"] = float(reads["blank_signal"].iloc[0])
+            row["blank_normalizer"] = float(reads["blank_normalizer"].iloc[0])
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    medians = summary["median_label"]
+    centre = float(medians.median()) if medians.notna().any() else np.nan
+    off = (medians - centre).abs().fillna(0.0)
+    flags = [
+        f"median label {d:.2f} log2 off the median plate" if d > settings.plate_flag_log2 else ""
+        for d in off
+    ]
+    summary["flag"] = flags
+    return summary
+
+
+def qc_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Wells per qc value, `pass` first then reasons in QC_REASONS order (zeros left out)."""
+    counts = table["qc"].value_counts()
+    return {k: int(counts[k]) for k in ("pass", *QC_REASONS) if k in counts}
+
+
+def link(
+    consensus: Sequence[pd.DataFrame],
+    fluorescence: dict[str, pd.DataFrame],
+    settings: FluorescenceSettings,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """All plates' labelled rows (fluorescence keyed by plate; a plate without is unread),
+    centred per plate when asked; returns the table and the centring shift per plate."""
+    parts = [join_plate(c, fluorescence.get(str(c["plate"].iloc[0]))) for c in consensus if len(c)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LINK_COLUMNS)
+    return center_plates(table, settings.plate_centering)
