@@ -265,6 +265,8 @@ def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
     assert labelled["test"]["n"] > 0
     summary = json.loads((tmp_path / "results/table/summary.json").read_text())
     assert sum(summary["qc"].values()) == 192
+    report = (tmp_path / "results/report/report.html").read_text()
+    assert '<section id="plates">' in report and report.count('alt="Plate map"') == 2
 
     # The third plate arrives: its rows join the sheets, and only its jobs and the gathers run.
     plates.to_csv(run / "plates.tsv", sep="\t", index=False)

@@ -481,6 +481,8 @@ def predict(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--training", "training summary (JSON)"),
     path("--simulation", "simulation summary (JSON)", required=False),
     path("--crossval", "cross-validation metrics (JSON)", required=False),
+    path("--plate-qc", "per-plate QC of the labelled table (TSV), plates only", required=False),
+    path("--table-summary", "labelled-table summary (JSON), plates only", required=False),
     path("--output", "report to write (HTML)"),
 )
 def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
@@ -496,6 +498,8 @@ def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
         training=io.read_json(args.training),
         simulation=io.read_json(args.simulation) if args.simulation else None,
         crossval=io.read_json(args.crossval) if args.crossval else None,
+        plate_qc=io.read_tsv(args.plate_qc) if args.plate_qc else None,
+        table_summary=io.read_json(args.table_summary) if args.table_summary else None,
     )
     with io.atomic_path(args.output) as tmp:
         tmp.write_text(render(inputs), encoding="utf-8")

@@ -6,26 +6,21 @@ fetched from the network, so the file opens offline and can be mailed as it is.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import io as stdio
 import subprocess
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import yaml
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 
-PALETTE = {"model": "#2b6cb0", "ridge_kmer": "#dd6b20", "mean": "#718096", "ceiling": "#2f855a"}
-SPLIT_COLORS = {"train": "#a0aec0", "validation": "#dd6b20", "test": "#2b6cb0"}
+from utrflow import report_table
+from utrflow.report_figures import PALETTE, SPLIT_COLORS, corner_note, figure_to_data_uri, style
 
 
 @dataclass(frozen=True)
@@ -41,6 +36,8 @@ class ReportInputs:
     training: dict[str, Any]
     simulation: dict[str, Any] | None = None
     crossval: dict[str, Any] | None = None
+    plate_qc: pd.DataFrame | None = None  # plates only: results/table/plate_qc.tsv
+    table_summary: dict[str, Any] | None = None  # plates only: results/table/summary.json
 
 
 def number(value: float | Undefined | None, digits: int = 3) -> str:
@@ -49,21 +46,6 @@ def number(value: float | Undefined | None, digits: int = 3) -> str:
         return "–"
     text = f"{value:.{digits}f}"
     return text.lstrip("-") if float(text) == 0 else text
-
-
-def _figure_to_data_uri(fig) -> str:
-    buffer = stdio.BytesIO()
-    fig.savefig(buffer, format="png", dpi=144, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _style(ax, title: str, xlabel: str, ylabel: str) -> None:
-    ax.set_title(title, fontsize=11, loc="left", fontweight="bold")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(alpha=0.25, linewidth=0.6)
 
 
 def learning_curve(history: pd.DataFrame, best_epoch: int) -> str:
@@ -85,9 +67,9 @@ def learning_curve(history: pd.DataFrame, best_epoch: int) -> str:
     )
     ax.set_yscale("log")
     title = "Learning curves" + (f" ({len(members)} members)" if len(members) > 1 else "")
-    _style(ax, title, "epoch", "training loss (log scale)")
+    style(ax, title, "epoch", "training loss (log scale)")
     ax.legend(frameon=False, fontsize=8)
-    return _figure_to_data_uri(fig)
+    return figure_to_data_uri(fig)
 
 
 def scatter(predictions: pd.DataFrame, split_name: str, metrics: dict[str, Any]) -> str:
@@ -105,24 +87,19 @@ def scatter(predictions: pd.DataFrame, split_name: str, metrics: dict[str, Any])
     ax.plot([low, high], [low, high], color="#2d3748", lw=1, ls="--", label="y = x")
     m = metrics.get(split_name, {})
     if m.get("r2") is not None:
-        ax.text(
-            0.03,
-            0.97,
+        corner_note(
+            ax,
             f"n = {m['n']}\nr² = {m['r2']:.3f}\nR² = {m['r2_score']:.3f}\n"
             f"Spearman ρ = {m['spearman']:.3f}",
-            transform=ax.transAxes,
-            va="top",
-            fontsize=9,
-            bbox={"facecolor": "white", "edgecolor": "#cbd5e0", "boxstyle": "round"},
         )
-    _style(
+    style(
         ax,
         f"Predicted vs measured ({split_name} set)",
         "measured label (log2 expression)",
         "predicted label (log2 expression)",
     )
     ax.set_aspect("equal", adjustable="datalim")
-    return _figure_to_data_uri(fig)
+    return figure_to_data_uri(fig)
 
 
 def roc_pr_curves(predictions: pd.DataFrame, split_name: str) -> str:
@@ -139,10 +116,10 @@ def roc_pr_curves(predictions: pd.DataFrame, split_name: str) -> str:
         right.plot(recall, precision, color=PALETTE["model"], lw=2)
     left.plot([0, 1], [0, 1], color="#a0aec0", ls="--", lw=1)
     right.axhline(y.mean(), color="#a0aec0", ls="--", lw=1, label="prevalence")
-    _style(left, f"ROC curve ({split_name} set)", "false positive rate", "true positive rate")
-    _style(right, f"Precision-recall ({split_name} set)", "recall", "precision")
+    style(left, f"ROC curve ({split_name} set)", "false positive rate", "true positive rate")
+    style(right, f"Precision-recall ({split_name} set)", "recall", "precision")
     right.legend(frameon=False, fontsize=8)
-    return _figure_to_data_uri(fig)
+    return figure_to_data_uri(fig)
 
 
 def label_histogram(split: pd.DataFrame) -> str:
@@ -160,9 +137,9 @@ def label_histogram(split: pd.DataFrame) -> str:
             color=SPLIT_COLORS[name],
             label=f"{name} (n = {len(part)})",
         )
-    _style(ax, "Label distribution per split", "label (log2 expression)", "density")
+    style(ax, "Label distribution per split", "label (log2 expression)", "density")
     ax.legend(frameon=False, fontsize=8)
-    return _figure_to_data_uri(fig)
+    return figure_to_data_uri(fig)
 
 
 def metric_bars(metrics: dict[str, Any], key: str, label: str) -> str:
@@ -195,8 +172,8 @@ def metric_bars(metrics: dict[str, Any], key: str, label: str) -> str:
         ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.set_yticks(y, names)
     ax.set_xlim(0, 1.1)
-    _style(ax, f"Test {label} against baselines", f"{label} on the test set", "")
-    return _figure_to_data_uri(fig)
+    style(ax, f"Test {label} against baselines", f"{label} on the test set", "")
+    return figure_to_data_uri(fig)
 
 
 def _git_commit() -> str:
@@ -369,12 +346,13 @@ def warnings_for(inputs: ReportInputs) -> list[str]:
 
 def render(inputs: ReportInputs) -> str:
     """The whole report as one HTML string."""
-    metrics, table, task = inputs.metrics, inputs.table, inputs.config["model"]["task"]
+    metrics, task = inputs.metrics, inputs.config["model"]["task"]
+    table = inputs.table[inputs.table["qc"] == "pass"]
     counts = inputs.split["split"].value_counts()
     lengths = table["sequence"].str.len()
     data_summary = {
-        "wells in the labelled table": len(table),
-        "rows passing QC (used for training)": int((table["qc"] == "pass").sum()),
+        "wells in the labelled table": len(inputs.table),
+        "rows passing QC (used for training)": len(table),
         "distinct sequences": int(table["sequence"].nunique()),
         "sequence length": f"{lengths.min()}–{lengths.max()} nt (median {lengths.median():.0f})",
         "train / validation / test": " / ".join(
@@ -408,7 +386,9 @@ def render(inputs: ReportInputs) -> str:
         provenance=provenance(inputs.training),
         data_summary=data_summary,
         config_yaml=yaml.safe_dump(inputs.config, sort_keys=False),
-        warnings=warnings_for(inputs),
+        warnings=warnings_for(inputs)
+        + report_table.table_warnings(inputs.table, inputs.plate_qc, inputs.table_summary),
+        plates=report_table.section(inputs.table, inputs.plate_qc, inputs.table_summary),
         figures={
             "learning": learning_curve(inputs.history, inputs.training.get("best_epoch", 1)),
             "performance": performance,

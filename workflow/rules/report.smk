@@ -11,6 +11,8 @@ rule report:
         training=rules.ensemble.output.info,
         simulation=SIMULATION_SUMMARY if SIMULATED else [],
         crossval=rules.crossval.output.metrics if CROSSVAL else [],
+        plate_qc=PLATE_QC if READS else [],
+        table_summary=TABLE_SUMMARY if READS else [],
     output:
         html=report(
             "results/report/report.html",
@@ -20,7 +22,8 @@ rule report:
     params:
         settings=settings(*config),
         simulation=optional_input("--simulation", SIMULATION_SUMMARY),
-        crossval="--crossval results/model/crossval.json" if CROSSVAL else "",
+        crossval=optional_input("--crossval", "results/model/crossval.json", CROSSVAL),
+        plates=optional_input(f"--plate-qc {PLATE_QC} --table-summary", TABLE_SUMMARY, READS),
     log:
         f"{LOGS}/report.log",
     benchmark:
@@ -34,4 +37,5 @@ rule report:
     shell:
         "utrflow report --params {params.settings:q} --table {input.table} --split {input.split}"
         " --metrics {input.metrics} --predictions {input.predictions} --history {input.history}"
-        " --training {input.training} {params.simulation} {params.crossval} --output {output.html} > {log} 2>&1"
+        " --training {input.training} {params.simulation} {params.crossval} {params.plates}"
+        " --output {output.html} > {log} 2>&1"

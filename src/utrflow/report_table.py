@@ -1,0 +1,195 @@
+"""The report's "Plates and labels" section: where wells were lost, how each plate looks, and the
+replicate noise ceiling the model is measured against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from utrflow.link import QC_REASONS
+from utrflow.plates import FORMATS, normalize_well
+from utrflow.report_figures import PALETTE, corner_note, figure_to_data_uri, style
+
+MAX_PLATE_FIGURES = 12  # more plates are summarized in the plate table only
+QC_COLORS = {
+    "pass": "#2f855a",
+    "blank": "#cbd5e0",
+    "control": "#a0aec0",
+    "no_reads": "#4a5568",
+    "low_reads": "#f6ad55",
+    "mixed": "#805ad5",
+    "unmatched": "#e53e3e",
+    "ambiguous": "#ed64a6",
+    "no_fluorescence": "#90cdf4",
+    "saturated": "#ecc94b",
+    "low_od": "#975a16",
+    "nonpositive": "#319795",
+}
+_MIXED_SHARE_WARNING = 0.2
+
+
+def plate_grid(wells: pd.DataFrame, column: str, plate_format: int) -> np.ndarray:
+    """One plate's values of `column` as a rows x columns array (NaN where a well is absent)."""
+    rows, cols = FORMATS[plate_format]
+    grid = np.full((rows, cols), np.nan)
+    for well, value in zip(wells["well"], wells[column], strict=True):
+        name = normalize_well(str(well), plate_format)
+        if name is not None and pd.notna(value):
+            grid[ord(name[0]) - ord("A"), int(name[1:]) - 1] = float(value)
+    return grid
+
+
+def plate_format_of(table: pd.DataFrame) -> int:
+    """96 unless a well lies outside A1..H12."""
+    return 96 if all(normalize_well(str(w), 96) for w in table["well"]) else 384
+
+
+def plate_heatmaps(wells: pd.DataFrame, plate: str, plate_format: int) -> str:
+    """Reads per well, normalized signal and label of one plate; wells not passing QC hatched."""
+    rows, cols = FORMATS[plate_format]
+    width = 4.6 if plate_format == 96 else 6.4
+    fig, axes = plt.subplots(1, 3, figsize=(3 * width, 0.8 * width * rows / cols + 0.4))
+    failing = plate_grid(
+        wells.assign(fail=(wells["qc"] != "pass").astype(float)), "fail", plate_format
+    )
+    panels = (
+        ("n_reads", "reads per well", "viridis", None),
+        ("signal", "signal / OD (log10)", "magma", np.log10),
+        ("label", "label (log2)", "RdYlBu_r", None),
+    )
+    for ax, (column, title, cmap, transform) in zip(axes, panels, strict=True):
+        values = pd.to_numeric(wells[column], errors="coerce")
+        if transform is not None:
+            values = transform(values.where(values > 0))
+        grid = plate_grid(wells.assign(value=values), "value", plate_format)
+        image = ax.imshow(grid, cmap=cmap, aspect="equal")
+        ys, xs = np.nonzero(failing == 1)
+        size = 14 if plate_format == 96 else 5
+        ax.scatter(xs, ys, marker="x", s=size, color="#1a202c", lw=0.8, alpha=0.6)
+        ax.set_xticks(range(cols), [str(c + 1) for c in range(cols)], fontsize=6)
+        ax.set_yticks(range(rows), [chr(ord("A") + r) for r in range(rows)], fontsize=6)
+        ax.set_title(f"{plate}: {title}", fontsize=10, loc="left", fontweight="bold")
+        fig.colorbar(image, ax=ax, shrink=0.75)
+    axes[0].set_xlabel("× : not passing QC (reason in labelled.tsv)", fontsize=8, loc="left")
+    return figure_to_data_uri(fig)
+
+
+def qc_bars(table: pd.DataFrame) -> str:
+    """Wells per QC outcome, per plate stacked: where wells were lost."""
+    order = [q for q in ("pass", *QC_REASONS) if (table["qc"] == q).any()]
+    counts = table.groupby(["plate", "qc"]).size().unstack(fill_value=0)[order]
+    fig, ax = plt.subplots(figsize=(7.0, 0.35 * len(counts) + 1.6))
+    left = np.zeros(len(counts))
+    for q in order:
+        ax.barh(counts.index.astype(str), counts[q], left=left, color=QC_COLORS[q], label=q,
+                height=0.7)  # fmt: skip
+        left += counts[q].to_numpy()
+    ax.invert_yaxis()
+    style(ax, "Wells per QC outcome and plate", "wells", "")
+    ax.legend(frameon=False, fontsize=8, ncol=min(len(order), 6), loc="upper center",
+              bbox_to_anchor=(0.5, -0.18))  # fmt: skip
+    return figure_to_data_uri(fig)
+
+
+def replicate_pairs(table: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of passing wells holding the same sequence (first, second label)."""
+    passing = table[(table["qc"] == "pass") & table["label"].notna()]
+    pairs = []
+    for _, labels in passing.groupby("sequence")["label"]:
+        values = labels.to_numpy()
+        for i in range(len(values)):
+            for j in range(i + 1, len(values)):
+                pairs.append((values[i], values[j]))
+    return pd.DataFrame(pairs, columns=["first", "second"])
+
+
+def replicate_scatter(table: pd.DataFrame, ceiling: dict[str, Any]) -> str | None:
+    """One replicate well's label against another's: the spread no model can explain."""
+    pairs = replicate_pairs(table)
+    if pairs.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(4.8, 4.6))
+    ax.scatter(pairs["first"], pairs["second"], s=12, alpha=0.6, color=PALETTE["model"], lw=0)
+    low = float(pairs.min().min())
+    high = float(pairs.max().max())
+    ax.plot([low, high], [low, high], color="#2d3748", lw=1, ls="--")
+    if ceiling.get("r2") is not None:
+        corner_note(ax, f"{len(pairs)} pairs\nceiling r² = {ceiling['r2']:.3f}")
+    style(ax, "Replicate wells", "label of one well (log2)", "label of another well (log2)")
+    ax.set_aspect("equal", adjustable="datalim")
+    return figure_to_data_uri(fig)
+
+
+def table_warnings(
+    table: pd.DataFrame, plate_qc: pd.DataFrame | None, summary: dict[str, Any] | None
+) -> list[str]:
+    """Plain-language warnings about the plates and labels."""
+    out = []
+    if plate_qc is not None:
+        for plate, flag in zip(plate_qc["plate"], plate_qc["flag"].fillna(""), strict=True):
+            if flag:
+                out.append(
+                    f"Plate {plate}: {flag}. Check its reader settings, or set "
+                    "fluorescence.plate_centering: median."
+                )
+    samples = table[table["role"] == "sample"] if "role" in table else table
+    for plate, wells in samples.groupby("plate"):
+        share = float((wells["qc"] == "mixed").mean())
+        if share > _MIXED_SHARE_WARNING:
+            out.append(
+                f"Plate {plate}: {share:.0%} of its sample wells hold two sequences (mixed): "
+                "pick single colonies, or check for cross-contamination."
+            )
+    ceiling = (summary or {}).get("noise_ceiling", {})
+    if summary is not None and ceiling.get("r2") is None:
+        out.append(
+            f"No replicate noise ceiling: {ceiling.get('reason', 'too few replicate wells')}. "
+            "Pick some colonies twice to learn how reproducible the measurement is."
+        )
+    return out
+
+
+def _cell(value: object) -> str:
+    """A table cell: integers as they are, other numbers to 4 significant digits, a dash if none."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return "–"
+    if isinstance(value, (int, np.integer)) or (isinstance(value, float) and value.is_integer()):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def section(
+    table: pd.DataFrame, plate_qc: pd.DataFrame | None, summary: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """What the template's plates section shows; None when the table did not come from plates."""
+    if plate_qc is None or summary is None:
+        return None
+    plate_format = plate_format_of(table)
+    flagged = set(plate_qc.loc[plate_qc["flag"].fillna("") != "", "plate"].astype(str))
+    plates = sorted(table["plate"].astype(str).unique(), key=lambda p: (p not in flagged, p))
+    shown = plates[:MAX_PLATE_FIGURES]
+    columns = ["plate", "wells", "pass", *[q for q in QC_REASONS if plate_qc[q].sum() > 0]]
+    columns += ["median_reads", "median_label", "blank_signal", "blank_normalizer", "flag"]
+    return {
+        "qc_counts": summary.get("qc", {}),
+        "ceiling": summary.get("noise_ceiling", {}),
+        "plate_columns": [c.replace("_", " ") for c in columns if c in plate_qc],
+        "plate_rows": [
+            [_cell(v) for v in row]
+            for row in plate_qc[[c for c in columns if c in plate_qc]].itertuples(index=False)
+        ],
+        "hidden_plates": len(plates) - len(shown),
+        "figures": {
+            "qc": qc_bars(table),
+            "replicates": replicate_scatter(table, summary.get("noise_ceiling", {})),
+            "plates": [
+                plate_heatmaps(table[table["plate"].astype(str) == p], p, plate_format)
+                for p in shown
+            ],
+        },
+    }
