@@ -29,24 +29,28 @@ LABELLED_COLUMNS = [
 ]
 
 
-def run_workflow(workdir: Path, *extra: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def workflow_command(workdir: Path, *extra: str, timeout: int = 600) -> list[str]:
+    """snakemake on `workdir`, under `timeout -k 10`: past `timeout` seconds its whole process
+    group (jobs included) gets SIGTERM, and SIGKILL 10 s later; the exit status is then 124."""
+    snakemake = [str(BIN / "snakemake"), "-s", str(SNAKEFILE), "--directory", str(workdir)]
+    return ["timeout", "-k", "10", str(timeout), *snakemake, "--cores", "2", *extra]
+
+
+def workflow_env(**extra: str) -> dict[str, str]:
+    """The environment for a workflow run: the test's Python (and `utrflow`) first on PATH."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra}
+
+
+def run_workflow(
+    workdir: Path, *extra: str, timeout: int = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run snakemake on `workdir` (which holds config/config.yaml) with the test's Python."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(
-        [
-            str(BIN / "snakemake"),
-            "-s",
-            str(SNAKEFILE),
-            "--directory",
-            str(workdir),
-            "--cores",
-            "2",
-            *extra,
-        ],
+        workflow_command(workdir, *extra, timeout=timeout),
         capture_output=True,
         text=True,
-        env=env,
-        timeout=timeout,
+        env=env or workflow_env(),
+        timeout=timeout + 30,  # a backstop: `timeout -k 10` ends the run before this
         check=False,
     )
 
@@ -77,4 +81,5 @@ def tiny_config() -> dict:
         "simulate": {"n_sequences": 400, "min_length": 20, "max_length": 40},
         "model": dict(TINY_MODEL),
         "baselines": {"kmer_max": 3},
+        "design": {"n_designs": 8, "steps": 40},
     }

@@ -61,7 +61,18 @@ def test_simulated_workflow_from_another_directory(tmp_path, tiny_config):
     )
     truth = pd.read_csv(tmp_path / "results" / "simulated" / "truth_wells.tsv", sep="\t")
     assert {"plate", "well", "variant_id", "sequence", "mixed", "role", "true_label"} <= set(truth)
-    assert "noise ceiling" in (tmp_path / "results" / "report" / "report.html").read_text()
+    report = (tmp_path / "results" / "report" / "report.html").read_text()
+    assert "noise ceiling" in report
+    designs = pd.read_csv(tmp_path / "results" / "design" / "next_library.csv")
+    assert len(designs) == tiny_config["design"]["n_designs"]
+    assert {"id", "sequence", "predicted", "predicted_sd", "target_bin", "nearest_measured",
+            "distance"} <= set(designs)  # fmt: skip
+    order = pd.read_csv(tmp_path / "results" / "design" / "oligo_order.csv")
+    assert all(u in o for u, o in zip(order["utr"], order["oligo"], strict=True))
+    assert (order["length"] > order["utr"].str.len()).all()  # flanks added
+    summary = json.loads((tmp_path / "results" / "design" / "summary.json").read_text())
+    assert "measured_top5_true_mean" in summary["simulated_truth"]
+    assert '<section id="design">' in report
     scored = pd.read_csv(tmp_path / "results" / "predict" / "predictions.tsv", sep="\t")
     assert scored["id"].tolist() == ["a", "b"]
     assert np.isfinite(scored["prediction"]).all() and (scored["prediction_sd"] == 0).all()

@@ -471,6 +471,59 @@ def predict(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
 
 
 @command(
+    "design",
+    "propose the next library with the trained model: designs per target bin and the oligo order",
+    path("--table", "labelled table (TSV): its passing rows are the measured library"),
+    ("--members", {"type": Path, "nargs": "+", "required": True, "help": "member models"}),
+    path("--truth", "true labels per well (TSV), simulated data only", required=False),
+    path("--next-library", "designs to write (CSV)"),
+    path("--oligo-order", "oligos with their flanks to write (CSV)"),
+    path("--summary", "bins, constraints and (simulated data) true expression (JSON)"),
+)
+def design(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow import design as design_module
+    from utrflow import model as model_module
+    from utrflow.encode import passing_rows
+
+    settings = config_module.settings_from(
+        design_module.DesignSettings, {**cfg["design"], "seed": cfg["seed"]}
+    )
+    table = passing_rows(io.read_tsv(args.table).fillna({"variant_id": ""}), str(args.table))
+    names = [
+        v or f"{p}:{w}"
+        for v, p, w in zip(table["variant_id"], table["plate"], table["well"], strict=True)
+    ]
+    members = [model_module.load(p) for p in args.members]
+    if len(members[0].inputs) > 1:
+        raise InputError("design: the model needs covariates; design works on sequence alone")
+    width = members[0].inputs[0].shape[1]
+    if settings.max_length > width:
+        raise InputError(f"design.max_length {settings.max_length} exceeds the model's {width} nt")
+    prefix, suffix = design_module.oligo_flanks(settings, cfg["construct"], cfg["source"])
+    designs, summary = design_module.design_library(
+        table.assign(name=names),
+        design_module.ensemble_scorer(members),
+        settings,
+        prefix,
+        suffix,
+    )
+    if args.truth:
+        summary["simulated_truth"] = design_module.truth_check(
+            designs, table, io.read_tsv(args.truth)
+        )
+    with io.atomic_path(args.next_library) as tmp:
+        designs.to_csv(tmp, index=False, float_format="%.4f", lineterminator="\n")
+    with io.atomic_path(args.oligo_order) as tmp:
+        design_module.oligo_order(designs, prefix, suffix).to_csv(
+            tmp, index=False, lineterminator="\n"
+        )
+    io.write_json(summary, args.summary)
+    logging.getLogger("utrflow.design").info(
+        "%d designs (%d exploratory)", summary["designed"], summary["exploratory"]
+    )
+
+
+@command(
     "report",
     "render the self-contained HTML evaluation report",
     path("--table", "labelled table (TSV)"),
@@ -483,6 +536,8 @@ def predict(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--crossval", "cross-validation metrics (JSON)", required=False),
     path("--plate-qc", "per-plate QC of the labelled table (TSV), plates only", required=False),
     path("--table-summary", "labelled-table summary (JSON), plates only", required=False),
+    path("--designs", "the next library (CSV)", required=False),
+    path("--design-summary", "the design summary (JSON)", required=False),
     path("--output", "report to write (HTML)"),
 )
 def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
@@ -500,6 +555,8 @@ def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
         crossval=io.read_json(args.crossval) if args.crossval else None,
         plate_qc=io.read_tsv(args.plate_qc) if args.plate_qc else None,
         table_summary=io.read_json(args.table_summary) if args.table_summary else None,
+        designs=pd.read_csv(args.designs) if args.designs else None,
+        design_summary=io.read_json(args.design_summary) if args.design_summary else None,
     )
     with io.atomic_path(args.output) as tmp:
         tmp.write_text(render(inputs), encoding="utf-8")

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 
-from utrflow import report_table
+from utrflow import report_design, report_table
 from utrflow.report_figures import PALETTE, SPLIT_COLORS, corner_note, figure_to_data_uri, style
 
 
@@ -38,6 +38,8 @@ class ReportInputs:
     crossval: dict[str, Any] | None = None
     plate_qc: pd.DataFrame | None = None  # plates only: results/table/plate_qc.tsv
     table_summary: dict[str, Any] | None = None  # plates only: results/table/summary.json
+    designs: pd.DataFrame | None = None  # results/design/next_library.csv
+    design_summary: dict[str, Any] | None = None  # results/design/summary.json
 
 
 def number(value: float | Undefined | None, digits: int = 3) -> str:
@@ -389,6 +391,7 @@ def render(inputs: ReportInputs) -> str:
         warnings=warnings_for(inputs)
         + report_table.table_warnings(inputs.table, inputs.plate_qc, inputs.table_summary),
         plates=report_table.section(inputs.table, inputs.plate_qc, inputs.table_summary),
+        design=report_design.section(inputs.designs, inputs.design_summary, inputs.predictions),
         figures={
             "learning": learning_curve(inputs.history, inputs.training.get("best_epoch", 1)),
             "performance": performance,

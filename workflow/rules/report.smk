@@ -13,6 +13,7 @@ rule report:
         crossval=rules.crossval.output.metrics if CROSSVAL else [],
         plate_qc=PLATE_QC if READS else [],
         table_summary=TABLE_SUMMARY if READS else [],
+        design=list(DESIGNED.values()) if DESIGN else [],
     output:
         html=report(
             "results/report/report.html",
@@ -24,6 +25,9 @@ rule report:
         simulation=optional_input("--simulation", SIMULATION_SUMMARY),
         crossval=optional_input("--crossval", "results/model/crossval.json", CROSSVAL),
         plates=optional_input(f"--plate-qc {PLATE_QC} --table-summary", TABLE_SUMMARY, READS),
+        design=optional_input(
+            f"--designs {DESIGNED['next_library']} --design-summary", DESIGNED["summary"], DESIGN
+        ),
     log:
         f"{LOGS}/report.log",
     benchmark:
@@ -38,4 +42,5 @@ rule report:
         "utrflow report --params {params.settings:q} --table {input.table} --split {input.split}"
         " --metrics {input.metrics} --predictions {input.predictions} --history {input.history}"
         " --training {input.training} {params.simulation} {params.crossval} {params.plates}"
+        " {params.design}"
         " --output {output.html} > {log} 2>&1"

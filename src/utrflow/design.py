@@ -1,0 +1,461 @@
+"""Design the next library: new UTRs that the trained model expects to cover the expression range.
+
+One turn of design -> build -> test -> learn ends here. Chains of simulated annealing start from
+measured sequences and take one edit at a time, scored by the model (or ensemble) in batches;
+every proposal must keep the synthesis and cloning constraints, and stay within `max_edits` of
+its start, so designs stay where the model has seen data. Target levels are quantile bins of the
+model's predictions on the measured library; the lowest and highest bins are open-ended (their
+chains minimize or maximize), so the library reaches beyond what was measured. Designs are then
+picked greedily per bin, at least `min_distance_designs` apart and `min_distance_measured` from
+anything measured, and marked exploratory when far from the data or uncertain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from utrflow.barcodes import edit_distance
+from utrflow.errors import InputError
+from utrflow.sequences import gc_fraction, reverse_complement
+
+NEXT_LIBRARY_COLUMNS = [
+    "id",
+    "sequence",
+    "predicted",
+    "predicted_sd",
+    "target_bin",
+    "nearest_measured",
+    "distance",
+    "exploratory",
+    "length",
+    "gc",
+]
+ORDER_COLUMNS = ["name", "oligo", "length", "utr"]
+Scorer = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]  # sequences -> (mean, sd)
+_BASES = np.array(list("ACGT"))
+
+
+@dataclass(frozen=True)
+class DesignSettings:
+    """What to design and under which constraints (config key `design`)."""
+
+    n_designs: int = 96  # UTRs to propose; 0 turns the design step off
+    objective: str = "bins"  # bins (cover the range), maximize or minimize
+    bins: int = 4  # target bins (objective bins); the outer two are open-ended
+    steps: int = 300  # annealing steps per chain
+    chains_per_design: int = 3  # chains run per design wanted (spares for the distance rules)
+    temperature: float = 0.3  # starting temperature in label units; cools 100-fold
+    max_edits: int = 8  # a chain stays within this many edits of its measured start
+    distance_weight: float = 0.02  # energy per edit from the start: stay near the data
+    min_length: int = 0  # 0: the shortest measured sequence
+    max_length: int = 0  # 0: the longest measured sequence
+    gc_min: float = 0.2
+    gc_max: float = 0.8
+    max_homopolymer: int = 6  # longest run of one base allowed
+    forbidden_motifs: tuple[str, ...] = ()  # e.g. restriction sites; both strands, flanks included
+    no_upstream_atg: bool = False  # forbid ATG inside the UTR (and across its 5' junction)
+    min_distance_designs: int = 3  # edits between any two designs
+    min_distance_measured: int = 2  # edits from every measured sequence
+    exploratory_distance: int = 6  # farther than this from all measured: exploratory
+    exploratory_sd: float = 0.0  # ensemble sd above this: exploratory; 0 = the measured 90th pct
+    oligo_prefix: str = ""  # bases before the UTR in the oligo; '' = construct.upstream_flank
+    oligo_suffix: str = ""  # bases after it; '' = construct.downstream_flank
+    seed: int = 42
+    motifs: tuple[str, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        if self.objective not in ("bins", "maximize", "minimize"):
+            raise InputError(f"design.objective: {self.objective!r} is not bins/maximize/minimize")
+        motifs = tuple(m.strip().upper() for m in self.forbidden_motifs if m.strip())
+        for motif in motifs:
+            if set(motif) - set("ACGT"):
+                raise InputError(f"design.forbidden_motifs: {motif!r} has characters besides ACGT")
+        both = {m for motif in motifs for m in (motif, reverse_complement(motif))}
+        object.__setattr__(self, "motifs", tuple(sorted(both)))
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """The checks every design passes, with the flanks it will sit between."""
+
+    min_length: int
+    max_length: int
+    gc_min: float
+    gc_max: float
+    max_homopolymer: int
+    motifs: tuple[str, ...]
+    no_upstream_atg: bool
+    prefix: str
+    suffix: str
+
+    def violations(self, seq: str) -> list[str]:
+        """Every rule `seq` breaks, in words (empty when it is a valid design)."""
+        out = []
+        if not self.min_length <= len(seq) <= self.max_length:
+            out.append(f"length {len(seq)} outside {self.min_length}-{self.max_length}")
+        gc = float(gc_fraction([seq])[0]) if seq else 0.0
+        if not self.gc_min <= gc <= self.gc_max:
+            out.append(f"GC {gc:.2f} outside {self.gc_min}-{self.gc_max}")
+        run = longest_run(seq)
+        if run > self.max_homopolymer:
+            out.append(f"homopolymer of {run}")
+        context = self._context(seq, max((len(m) for m in self.motifs), default=1) - 1)
+        out += [f"motif {m}" for m in self.motifs if m in context]
+        if self.no_upstream_atg and "ATG" in self.prefix[-2:] + seq:
+            out.append("upstream ATG")
+        return out
+
+    def _context(self, seq: str, overlap: int) -> str:
+        """The UTR with as much flank as a motif could reach into."""
+        left = self.prefix[len(self.prefix) - overlap :] if overlap else ""
+        return left + seq + self.suffix[:overlap]
+
+    def ok(self, seq: str) -> bool:
+        return not self.violations(seq)
+
+
+_RUNS = re.compile(r"(A+|C+|G+|T+)")
+
+
+def longest_run(seq: str) -> int:
+    """Length of the longest single-base run."""
+    return max((len(m) for m in _RUNS.findall(seq)), default=0)
+
+
+def constraints_for(
+    settings: DesignSettings, measured: Sequence[str], prefix: str, suffix: str
+) -> Constraints:
+    """Length bounds default to the measured library's."""
+    lengths = [len(s) for s in measured]
+    return Constraints(
+        min_length=settings.min_length or min(lengths),
+        max_length=settings.max_length or max(lengths),
+        gc_min=settings.gc_min,
+        gc_max=settings.gc_max,
+        max_homopolymer=settings.max_homopolymer,
+        motifs=settings.motifs,
+        no_upstream_atg=settings.no_upstream_atg,
+        prefix=prefix,
+        suffix=suffix,
+    )
+
+
+def mutate(seq: str, rng: np.random.Generator, min_length: int, max_length: int) -> str:
+    """One random edit: a substitution (70 %), an insertion or a deletion within the bounds."""
+    kind = rng.random()
+    at = int(rng.integers(0, len(seq)))
+    if kind < 0.15 and len(seq) < max_length:
+        return seq[:at] + str(rng.choice(_BASES)) + seq[at:]
+    if kind < 0.30 and len(seq) > min_length:
+        return seq[:at] + seq[at + 1 :]
+    others = [b for b in "ACGT" if b != seq[at]]
+    return seq[:at] + others[int(rng.integers(0, 3))] + seq[at + 1 :]
+
+
+def nearest_measured(
+    designs: Sequence[str], measured: Sequence[str], bound: int
+) -> list[tuple[int, int]]:
+    """(distance, index of the nearest measured sequence) per design; distances above `bound`
+    are not searched for (reported as bound + 1, index -1)."""
+    lengths = np.array([len(s) for s in measured])
+    out = []
+    for design in designs:
+        best = (bound + 1, -1)
+        for i in np.flatnonzero(np.abs(lengths - len(design)) <= bound):
+            d = edit_distance(design, measured[i], best[0] - 1)
+            if d < best[0]:
+                best = (d, int(i))
+                if d == 0:
+                    break
+        out.append(best)
+    return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """One chain's goal: a bin of predicted values; open ends minimize or maximize."""
+
+    bin: int
+    low: float  # -inf for the open bottom bin
+    high: float  # +inf for the open top bin
+
+    def energy(self, predicted: np.ndarray) -> np.ndarray:
+        """Lower is better: distance outside the bin, pulled toward its centre when finite."""
+        if np.isinf(self.low) and np.isinf(self.high):
+            return np.zeros_like(predicted)
+        if np.isinf(self.high):
+            return -predicted
+        if np.isinf(self.low):
+            return predicted
+        centre = 0.5 * (self.low + self.high)
+        outside = np.maximum(self.low - predicted, 0) + np.maximum(predicted - self.high, 0)
+        return outside + 0.1 * np.abs(predicted - centre)
+
+    def label(self) -> str:
+        if np.isinf(self.low) and np.isinf(self.high):
+            return "all"
+        if np.isinf(self.low):
+            return f"{self.bin} (< {self.high:.2f})"
+        if np.isinf(self.high):
+            return f"{self.bin} (> {self.low:.2f})"
+        return f"{self.bin} ({self.low:.2f} to {self.high:.2f})"
+
+
+def targets(settings: DesignSettings, measured_predictions: np.ndarray) -> list[Target]:
+    """The bins designs aim at, from the model's predictions on the measured library."""
+    if settings.objective == "maximize":
+        return [Target(1, float(np.max(measured_predictions)), np.inf)]
+    if settings.objective == "minimize":
+        return [Target(1, -np.inf, float(np.min(measured_predictions)))]
+    k = max(settings.bins, 1)
+    edges = np.quantile(measured_predictions, np.linspace(0, 1, k + 1)[1:-1])
+    bounds = [-np.inf, *edges.tolist(), np.inf]
+    return [Target(i + 1, bounds[i], bounds[i + 1]) for i in range(k)]
+
+
+def starts_for(target: Target, measured: Sequence[str], predictions: np.ndarray, n: int,
+               ok: Callable[[str], bool], rng: np.random.Generator) -> list[str]:  # fmt: skip
+    """Measured sequences that keep the constraints, those the model puts best for the target
+    first (a chain needs few edits from them)."""
+    order = np.argsort(target.energy(predictions), kind="stable")
+    chosen = [measured[i] for i in order[: 5 * n] if ok(measured[i])]
+    if not chosen:
+        raise InputError(
+            "design: no measured sequence meets the design constraints; loosen design.gc_min, "
+            "gc_max, max_homopolymer, forbidden_motifs or no_upstream_atg"
+        )
+    return [chosen[int(i)] for i in rng.integers(0, min(len(chosen), 2 * n), size=n)]
+
+
+@dataclass
+class Chain:
+    """One annealing chain: where it started, where it is, and the best distinct states seen."""
+
+    start: str
+    target: Target
+    current: str
+    energy: float
+    distance: int = 0  # edits from the start
+    archive: dict[str, float] = field(default_factory=dict)
+
+    def remember(self, seq: str, energy: float, keep: int = 4) -> None:
+        self.archive[seq] = energy
+        if len(self.archive) > keep:
+            worst = max(self.archive, key=self.archive.__getitem__)
+            del self.archive[worst]
+
+
+def anneal(
+    chains: list[Chain],
+    score: Scorer,
+    constraints: Constraints,
+    settings: DesignSettings,
+    measured_set: set[str],
+    rng: np.random.Generator,
+) -> None:
+    """All chains one edit per step, scored together in one batch per step (Metropolis)."""
+    for step in range(settings.steps):
+        temperature = settings.temperature * 0.01 ** (step / max(settings.steps - 1, 1))
+        proposals, distances = [], []
+        for chain in chains:
+            proposal, distance = chain.current, chain.distance
+            for _ in range(10):  # a few tries for an edit that keeps every rule
+                candidate = mutate(
+                    chain.current, rng, constraints.min_length, constraints.max_length
+                )
+                if candidate in measured_set or not constraints.ok(candidate):
+                    continue
+                d = edit_distance(candidate, chain.start, settings.max_edits)
+                if d <= settings.max_edits:
+                    proposal, distance = candidate, d
+                    break
+            proposals.append(proposal)
+            distances.append(distance)
+        predicted, _sd = score(proposals)
+        energies = [
+            float(chain.target.energy(np.array([value]))[0]) + settings.distance_weight * d
+            for chain, value, d in zip(chains, predicted, distances, strict=True)
+        ]
+        for chain, proposal, energy, d in zip(chains, proposals, energies, distances, strict=True):
+            accept = energy <= chain.energy or rng.random() < np.exp(
+                (chain.energy - energy) / max(temperature, 1e-9)
+            )
+            if accept and proposal != chain.current:
+                chain.current, chain.energy, chain.distance = proposal, energy, d
+                chain.remember(proposal, energy)
+
+
+def pick(candidates: pd.DataFrame, per_bin: dict[int, int], min_distance: int) -> pd.DataFrame:
+    """Greedy per bin, best energy first: each design at least `min_distance` from those kept."""
+    kept: list[str] = []
+    rows = []
+    for target_bin, wanted in per_bin.items():
+        taken = 0
+        pool = candidates[candidates["bin"] == target_bin].sort_values("energy", kind="stable")
+        for row in pool.itertuples(index=False):
+            if taken == wanted:
+                break
+            if all(edit_distance(row.sequence, k, min_distance) >= min_distance for k in kept):
+                kept.append(row.sequence)
+                rows.append(row._asdict())
+                taken += 1
+    return pd.DataFrame(rows, columns=candidates.columns)
+
+
+def design_library(
+    measured: pd.DataFrame,
+    score: Scorer,
+    settings: DesignSettings,
+    prefix: str = "",
+    suffix: str = "",
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Propose `settings.n_designs` UTRs from the passing rows of a labelled table.
+
+    `measured` holds `sequence` and a name per row (`name`); `score` maps sequences to the
+    model's (mean, sd). Returns NEXT_LIBRARY_COLUMNS and a summary with the bins.
+    """
+    rng = np.random.default_rng(settings.seed)
+    sequences = measured["sequence"].tolist()
+    predictions, spreads = score(sequences)
+    constraints = constraints_for(settings, sequences, prefix, suffix)
+    goals = targets(settings, predictions)
+    per_bin = {
+        t.bin: settings.n_designs // len(goals) + (i < settings.n_designs % len(goals))
+        for i, t in enumerate(goals)
+    }
+    chains = []
+    for goal in goals:
+        n = per_bin[goal.bin] * settings.chains_per_design
+        for start in starts_for(goal, sequences, predictions, n, constraints.ok, rng):
+            chains.append(Chain(start, goal, start, np.inf))
+    anneal(chains, score, constraints, settings, set(sequences), rng)
+    archived = [(c.target.bin, s, e) for c in chains for s, e in c.archive.items()]
+    candidates = pd.DataFrame(archived, columns=["bin", "sequence", "energy"]).drop_duplicates(
+        "sequence"
+    )
+    near = nearest_measured(candidates["sequence"].tolist(), sequences, settings.max_edits)
+    candidates["distance"] = [d for d, _ in near]
+    candidates["nearest"] = [i for _, i in near]
+    candidates = candidates[candidates["distance"] >= settings.min_distance_measured]
+    chosen = pick(candidates, per_bin, settings.min_distance_designs)
+    mean, sd = score(chosen["sequence"].tolist()) if len(chosen) else (np.zeros(0), np.zeros(0))
+    sd_limit = settings.exploratory_sd or float(np.quantile(spreads, 0.9))
+    labels = {t.bin: t.label() for t in goals}
+    names = measured["name"].tolist()
+    table = pd.DataFrame(
+        {
+            "id": [f"design_{i + 1:04d}" for i in range(len(chosen))],
+            "sequence": chosen["sequence"].to_numpy(),
+            "predicted": mean,
+            "predicted_sd": sd,
+            "target_bin": [labels[b] for b in chosen["bin"]],
+            "nearest_measured": [names[i] for i in chosen["nearest"]],
+            "distance": chosen["distance"].to_numpy(),
+            "exploratory": (chosen["distance"].to_numpy() > settings.exploratory_distance)
+            | ((sd > sd_limit) if sd_limit > 0 else False),
+            "length": chosen["sequence"].str.len().to_numpy(),
+            "gc": gc_fraction(chosen["sequence"].tolist()),
+        },
+        columns=NEXT_LIBRARY_COLUMNS,
+    )
+    summary = {
+        "objective": settings.objective,
+        "requested": settings.n_designs,
+        "designed": len(table),
+        "bins": [
+            {
+                "bin": t.bin,
+                "label": t.label(),
+                "low": None if np.isinf(t.low) else t.low,
+                "high": None if np.isinf(t.high) else t.high,
+                "requested": per_bin[t.bin],
+                "designed": int((chosen["bin"] == t.bin).sum()),
+                "predicted_mean": float(np.mean(mean[(chosen["bin"] == t.bin).to_numpy()]))
+                if (chosen["bin"] == t.bin).any()
+                else None,
+            }
+            for t in goals
+        ],
+        "measured_predicted": {
+            "min": float(predictions.min()),
+            "median": float(np.median(predictions)),
+            "max": float(predictions.max()),
+        },
+        "exploratory": int(table["exploratory"].sum()),
+        "exploratory_sd_limit": sd_limit,
+        "constraints": {
+            "length": [constraints.min_length, constraints.max_length],
+            "gc": [constraints.gc_min, constraints.gc_max],
+            "max_homopolymer": constraints.max_homopolymer,
+            "forbidden_motifs": list(constraints.motifs),
+            "no_upstream_atg": constraints.no_upstream_atg,
+            "min_distance_designs": settings.min_distance_designs,
+            "min_distance_measured": settings.min_distance_measured,
+            "max_edits": settings.max_edits,
+        },
+    }
+    return table, summary
+
+
+def ensemble_scorer(members: Sequence[object]) -> Scorer:
+    """Mean and sd over the members' predictions (table units) of a list of sequences."""
+    from utrflow.predict import predict_sequences
+
+    def score(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        return predict_sequences(sequences, members)
+
+    return score
+
+
+def truth_check(
+    designs: pd.DataFrame, measured: pd.DataFrame, truth_wells: pd.DataFrame
+) -> dict[str, object]:
+    """Simulated data only: the hidden expression of each bin's designs beside the true
+    expression of the measured library's top 5 % by label (what a lab would pick from)."""
+    from utrflow import truth
+
+    true = truth.expression(designs["sequence"].tolist()) if len(designs) else np.zeros(0)
+    known = measured.merge(truth_wells[["plate", "well", "true_label"]], on=["plate", "well"])
+    top = known[known["label"] >= known["label"].quantile(0.95)]
+    by_bin = pd.Series(true).groupby(designs["target_bin"].to_numpy()).mean()
+    return {
+        "design_true_mean": {str(k): float(v) for k, v in by_bin.items()},
+        "design_true": [float(v) for v in true],
+        "measured_top5_true_mean": float(top["true_label"].mean()),
+        "measured_true_max": float(known["true_label"].max()),
+    }
+
+
+def oligo_flanks(
+    settings: DesignSettings, construct: dict[str, str], source: str
+) -> tuple[str, str]:
+    """Bases around the UTR in the ordered oligo: the settings', else the construct's flanks,
+    else (simulated data) the simulated construct's."""
+    from utrflow.simulate_run import RunSimulation
+
+    simulated = RunSimulation() if source == "simulate" else None
+    prefix = settings.oligo_prefix or construct.get("upstream_flank", "")
+    suffix = settings.oligo_suffix or construct.get("downstream_flank", "")
+    if simulated is not None:
+        prefix = prefix or simulated.upstream_flank
+        suffix = suffix or simulated.downstream_flank
+    return prefix.upper(), suffix.upper()
+
+
+def oligo_order(designs: pd.DataFrame, prefix: str, suffix: str) -> pd.DataFrame:
+    """The designs with the flanks synthesis and cloning need, ready to send."""
+    oligos = [prefix + s + suffix for s in designs["sequence"]]
+    return pd.DataFrame(
+        {
+            "name": designs["id"],
+            "oligo": oligos,
+            "length": [len(o) for o in oligos],
+            "utr": designs["sequence"],
+        },
+        columns=ORDER_COLUMNS,
+    )

@@ -1,0 +1,180 @@
+"""Designing the next library: constraints, bins, distances, and the simulator's truth."""
+
+from __future__ import annotations
+
+import re
+
+import edlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from utrflow import config, design, truth
+from utrflow.design import Constraints, DesignSettings
+from utrflow.errors import InputError
+from utrflow.sequences import random_sequences, reverse_complement
+
+
+def constraints(**changes) -> Constraints:
+    values = {
+        "min_length": 10,
+        "max_length": 20,
+        "gc_min": 0.3,
+        "gc_max": 0.7,
+        "max_homopolymer": 4,
+        "motifs": ("GAATTC",),
+        "no_upstream_atg": True,
+        "prefix": "CCAT",
+        "suffix": "TTCC",
+    }
+    values.update(changes)
+    return Constraints(**values)
+
+
+@pytest.mark.parametrize(
+    ("seq", "broken"),
+    [
+        ("ACGTCAGTCAGC", []),
+        ("ACGTCAGTC", ["length 9 outside 10-20"]),
+        ("AAAATTTTAAAC", ["GC 0.08 outside 0.3-0.7"]),
+        ("ACGGGGGTAATC", ["homopolymer of 5"]),
+        ("ACGAATTCAGCG", ["motif GAATTC"]),
+        ("ACGTCAGTCGAA", ["motif GAATTC"]),  # ...GAA + TTCC flank: GAATTC across the junction
+        ("GCAGTCAGTCAG", ["upstream ATG"]),  # CCAT + G... makes an ATG across the 5' junction
+        ("ACGTCATGCAGC", ["upstream ATG"]),
+    ],
+)
+def test_each_constraint_catches_what_it_should(seq: str, broken: list[str]) -> None:
+    assert constraints().violations(seq) == broken
+
+
+def test_forbidden_motifs_are_checked_on_both_strands_and_must_be_dna() -> None:
+    settings = DesignSettings(forbidden_motifs=("ggtctc",))  # BsaI
+    assert set(settings.motifs) == {"GGTCTC", "GAGACC"}
+    with pytest.raises(InputError, match=r"design\.forbidden_motifs"):
+        DesignSettings(forbidden_motifs=("GGNCC",))
+
+
+def test_bins_split_the_measured_predictions_and_the_outer_bins_are_open() -> None:
+    predictions = np.arange(100, dtype=float)
+    goals = design.targets(DesignSettings(bins=4), predictions)
+    assert [g.bin for g in goals] == [1, 2, 3, 4]
+    assert np.isinf(goals[0].low) and np.isinf(goals[-1].high)
+    assert [g.high for g in goals[:-1]] == pytest.approx([24.75, 49.5, 74.25])
+    top, middle = goals[-1], goals[1]
+    assert top.energy(np.array([200.0]))[0] < top.energy(np.array([100.0]))[0]  # maximizes
+    inside = middle.energy(np.array([(middle.low + middle.high) / 2]))[0]
+    assert inside == 0 and middle.energy(np.array([90.0]))[0] > 1
+    maximize = design.targets(DesignSettings(objective="maximize"), predictions)
+    assert len(maximize) == 1 and maximize[0].low == 99 and np.isinf(maximize[0].high)
+
+
+def gc_scorer(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A stand-in model: expression = number of G and C bases."""
+    counts = np.array([s.count("G") + s.count("C") for s in sequences], dtype=float)
+    return counts, np.zeros(len(sequences))
+
+
+def check_designs(
+    designs: pd.DataFrame, measured: list[str], rules: Constraints, settings: DesignSettings
+) -> None:
+    """Every design keeps every rule, checked here without the package's own checker."""
+    for seq in designs["sequence"]:
+        assert rules.min_length <= len(seq) <= rules.max_length
+        gc = (seq.count("G") + seq.count("C")) / len(seq)
+        assert rules.gc_min <= gc <= rules.gc_max
+        too_long = rules.max_homopolymer + 1
+        assert not re.search("|".join(f"{b}{{{too_long}}}" for b in "ACGT"), seq)
+        oligo = rules.prefix + seq + rules.suffix
+        for motif in rules.motifs:
+            assert motif not in oligo and reverse_complement(motif) not in oligo
+        if rules.no_upstream_atg:
+            assert "ATG" not in rules.prefix[-2:] + seq
+        distances = [edlib.align(seq, m, task="distance")["editDistance"] for m in measured]
+        assert min(distances) >= settings.min_distance_measured
+    seqs = designs["sequence"].tolist()
+    for i, a in enumerate(seqs):
+        for b in seqs[i + 1 :]:
+            assert (
+                edlib.align(a, b, task="distance")["editDistance"] >= settings.min_distance_designs
+            )
+
+
+def test_designs_keep_every_constraint_and_cover_the_bins() -> None:
+    rng = np.random.default_rng(4)
+    measured = random_sequences(rng, 300, 25, 40)
+    table = pd.DataFrame({"sequence": measured, "name": [f"m{i}" for i in range(300)]})
+    settings = DesignSettings(
+        n_designs=16, steps=120, forbidden_motifs=("GGTCTC",), no_upstream_atg=True, seed=3
+    )
+    designs, summary = design.design_library(table, gc_scorer, settings, "GCAT", "ATGAAA")
+    rules = design.constraints_for(settings, measured, "GCAT", "ATGAAA")
+    assert len(designs) == 16 and summary["designed"] == 16
+    check_designs(designs, measured, rules, settings)
+    assert (designs["predicted"] == [gc_scorer([s])[0][0] for s in designs["sequence"]]).all()
+    bins = {b["bin"]: b for b in summary["bins"]}
+    for b in (2, 3):  # the closed bins: designs inside them
+        part = designs[designs["target_bin"] == bins[b]["label"]]
+        assert len(part) == 4
+        assert part["predicted"].between(bins[b]["low"], bins[b]["high"]).all()
+    top = designs[designs["target_bin"] == bins[4]["label"]]["predicted"]
+    assert top.mean() > max(gc_scorer(measured)[0])  # the open top bin goes beyond the data
+    assert (designs["distance"] <= settings.max_edits).all()
+    assert designs["nearest_measured"].str.match(r"^m\d+$").all()
+    again, _ = design.design_library(table, gc_scorer, settings, "GCAT", "ATGAAA")
+    assert again.equals(designs)  # same seed, same library
+
+
+def test_oligo_order_puts_the_flanks_around_each_design() -> None:
+    designs = pd.DataFrame({"id": ["d1"], "sequence": ["ACGT"]})
+    order = design.oligo_order(designs, "GGG", "TTT")
+    assert order.to_dict("records") == [
+        {"name": "d1", "oligo": "GGGACGTTTT", "length": 10, "utr": "ACGT"}
+    ]
+    flanks = design.oligo_flanks(DesignSettings(), {"upstream_flank": "aa"}, "reads")
+    assert flanks == ("AA", "")
+
+
+def test_schema_defaults_match_the_settings_class() -> None:
+    from dataclasses import fields
+
+    defaults = config.validate({})["design"]
+    for f in fields(DesignSettings):
+        if f.name in ("seed", "motifs"):
+            continue
+        value = tuple(defaults[f.name]) if f.name == "forbidden_motifs" else defaults[f.name]
+        assert value == f.default, f.name
+
+
+@pytest.mark.slow
+def test_top_bin_designs_beat_the_measured_top_five_percent_in_truth() -> None:
+    """A CNN trained on a simulated library designs UTRs whose hidden (true) expression beats
+    the best 5 % of what was measured, and every design keeps every constraint."""
+    from utrflow.sequences import one_hot
+    from utrflow.simulate import simulate_table
+    from utrflow.training import train_member
+
+    sim = simulate_table(4000, 30, 60, 0.4, seed=3)
+    table = sim.labelled
+    split = np.where(np.random.default_rng(0).random(len(table)) < 0.8, "train", "validation")
+    rows = table[["sequence", "label"]].assign(split=split)
+    model_cfg = config.validate(
+        {"model": {"conv_filters": [32, 32], "kernel_size": 6, "dense_units": 16, "epochs": 20}}
+    )["model"]
+    member = train_member(one_hot(rows["sequence"].tolist()), rows, None, model_cfg, seed=1)
+    settings = DesignSettings(n_designs=24, steps=150, forbidden_motifs=("GAATTC",), seed=5)
+    measured = table.assign(name=table["variant_id"])
+    designs, summary = design.design_library(
+        measured, design.ensemble_scorer([member.model]), settings
+    )
+    check_designs(
+        designs,
+        table["sequence"].tolist(),
+        design.constraints_for(settings, table["sequence"], "", ""),
+        settings,
+    )
+    report = design.truth_check(designs, table, sim.truth)
+    top_bin = summary["bins"][-1]["label"]
+    assert report["design_true_mean"][top_bin] > report["measured_top5_true_mean"]
+    true = truth.expression(designs["sequence"].tolist())
+    assert np.allclose(true, report["design_true"])

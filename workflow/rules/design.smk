@@ -1,0 +1,45 @@
+# The trained model proposes the next library: designs per target bin and the oligo order.
+# Off with design.n_designs: 0, and for models that need covariates (sequence alone is designed).
+
+DESIGN = config["design"]["n_designs"] > 0 and not WITH_COVARIATES
+DESIGNED = {
+    "next_library": "results/design/next_library.csv",
+    "oligo_order": "results/design/oligo_order.csv",
+    "summary": "results/design/summary.json",
+}
+# Only the hidden truth of the UTR simulation can score designs.
+TRUTH_SCORES = SIMULATED and config["simulate"]["kind"] == "utr"
+
+
+if DESIGN:
+
+    rule design:
+        input:
+            table="results/table/labelled.tsv",
+            members=expand(rules.train.output.model, member=MEMBERS),
+            truth=TRUTH_WELLS if TRUTH_SCORES else [],
+        output:
+            next_library=report(
+                DESIGNED["next_library"],
+                caption="../report/design.rst",
+                category="Next library",
+            ),
+            oligo_order=DESIGNED["oligo_order"],
+            summary=DESIGNED["summary"],
+        params:
+            settings=settings("source", "seed", "design", "construct"),
+            truth=optional_input("--truth", TRUTH_WELLS, TRUTH_SCORES),
+        log:
+            f"{LOGS}/design.log",
+        benchmark:
+            f"{BENCH}/design.tsv"
+        threads: 2
+        resources:
+            mem_mb=4000,
+            runtime=60,
+        conda:
+            ENV
+        shell:
+            "utrflow design --params {params.settings:q} --table {input.table}"
+            " --members {input.members} {params.truth} --next-library {output.next_library}"
+            " --oligo-order {output.oligo_order} --summary {output.summary} > {log} 2>&1"
