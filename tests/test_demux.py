@@ -265,9 +265,8 @@ def test_bad_reads_files_name_the_file_and_record(tmp_path: Path) -> None:
     bad_quality = write(tmp_path / "q.fastq", "@r1\nACGTACGT\n+\nIII\n")
     with pytest.raises(InputError, match=r"q\.fastq.*record 1 \(r1\)|q\.fastq: damaged"):
         list(iter_records(bad_quality))
-    empty = write(tmp_path / "empty.fastq", "")
-    with pytest.raises(InputError, match=r"empty\.fastq: the reads file is empty"):
-        list(iter_records(empty))
+    empty = write(tmp_path / "empty.fastq", "")  # valid: a barcode that sequenced nothing
+    assert list(iter_records(empty)) == []
     binary = tmp_path / "x.bin"
     binary.write_bytes(b"\x00\x01\x02")
     with pytest.raises(InputError, match=r"x\.bin: not FASTQ, FASTA or BAM"):
@@ -284,7 +283,7 @@ def test_bad_sheets_name_the_file_row_and_problem(tmp_path: Path) -> None:
     plates = write(tmp_path / "plates.tsv", f"plate\treads\nP1\t{reads}\n")
     assert sheets.load_plates(plates)["files"].tolist() == [str(reads)]
     wells = write(tmp_path / "w.tsv", "plate\twell\tfwd_barcode\trev_barcode\nP1\tA1\tACGN\tACGT\n")
-    with pytest.raises(InputError, match=r"w\.tsv: row 2: fwd_barcode 'ACGN'.*: N"):
+    with pytest.raises(InputError, match=r"w\.tsv: row 2: fwd_barcode 'ACGN'.*: 'N'"):
         sheets.load_wells(wells)
     wells = write(tmp_path / "w.tsv", "plate\twell\tfwd_barcode\nP1\tZ9\tACGT\n")
     with pytest.raises(InputError, match=r"w\.tsv: row 2: 'Z9' is not a well name"):

@@ -84,23 +84,33 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
     return instance
 
 
+def _named_file(config: Mapping[str, Any], key: str, base_dir: Path, source: str) -> Path:
+    """The file a dotted config key names (relative to base_dir); one line when absent."""
+    section, _, name = key.rpartition(".")
+    value = config[section][name] if section else config[name]
+    if not value:
+        raise InputError(
+            f"{source}: key '{key}' must name a file when source is {config['source']!r}"
+        )
+    if not (base_dir / value).is_file():
+        raise InputError(f"{source}: key '{key}': file not found: {value}")
+    return base_dir / value
+
+
 def check_files(config: Mapping[str, Any], base_dir: Path, source: str = "config") -> None:
-    """Stop early when a file the chosen source needs is missing (paths relative to base_dir)."""
-    needed: list[str] = []
-    if config["source"] == "table":
-        needed.append("table")
+    """Stop early when a file the chosen source needs is missing or bad (paths relative to
+    base_dir): the reads sheets, or the whole user table, are read here, before any job."""
     if config["source"] == "reads":
         from utrflow.sheets import load_reads_setup
 
         load_reads_setup(config, base_dir, source)
-    for key in needed:
-        value = config[key]
-        if not value:
-            raise InputError(
-                f"{source}: key '{key}' must name a file when source is {config['source']!r}"
-            )
-        if not (base_dir / value).is_file():
-            raise InputError(f"{source}: key '{key}': file not found: {value}")
+    if config["source"] == "table":
+        from utrflow.table import check_for_model, read_user_table
+
+        path = _named_file(config, "table", base_dir, source)
+        check_for_model(read_user_table(path), config["model"], path, source)
+    if config["predict"]["input"]:
+        _named_file(config, "predict.input", base_dir, source)
 
 
 def load(path: str | Path, base_dir: str | Path | None = None) -> dict[str, Any]:

@@ -1,15 +1,24 @@
 """Stream nanopore reads from FASTQ, FASTQ.gz, FASTA(.gz) or (unaligned) BAM, in chunks.
 
-pysam reads every format through htslib, so a multi-gigabyte run never sits in memory: callers
-get lists of (name, sequence) a chunk at a time. Damaged input (a truncated gzip, a record
-without a sequence line, a binary file) stops with one line naming the file and the record.
+A multi-gigabyte run never sits in memory: callers get lists of (name, sequence) a chunk at a
+time. FASTQ and FASTA are parsed here, strictly, because htslib's reader forgives too much: a
+record without its '+' line silently gains the quality string as bases, and a truncated last
+record or a stray text line passes unnoticed. BAM goes through pysam. Damaged input (a truncated
+gzip, a broken record, a binary file) stops with one line naming the file and the record; a file
+without reads is valid (a barcode that sequenced nothing) and only warned about.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
+import logging
+import re
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import pysam
 
@@ -18,23 +27,27 @@ from utrflow.sequences import reverse_complement
 
 Record = tuple[str, str]
 _BAM_MAGIC = b"BAM\x01"
+_GZIP_MAGIC = b"\x1f\x8b"
 _TEXT_STARTS = (ord(">"), ord("@"))
+_NOT_BASE = re.compile(rb"[^ACGTURYSWKMBDHVNacgturyswkmbdhvn]")
+_UNREADABLE = (OSError, EOFError, zlib.error)
+log = logging.getLogger(__name__)
 
 
 def detect_format(path: str | Path) -> str:
-    """'bam', 'fastx' or raise: by content, not by name (gzip or plain text both fine)."""
+    """'bam', 'fastx', 'empty' or raise: by content, not by name (gzip or plain text both fine)."""
     path = Path(path)
     try:
         with open(path, "rb") as raw:
             head = raw.read(2)
-        if head == b"\x1f\x8b":
+        if head == _GZIP_MAGIC:
             with gzip.open(path, "rb") as handle:
                 first = handle.read(4)
             if first == _BAM_MAGIC:
                 return "bam"
         else:
             first = head
-    except (OSError, EOFError) as err:
+    except _UNREADABLE as err:
         raise InputError(f"{path}: cannot read ({err})") from None
     if not first:
         return "empty"
@@ -43,32 +56,104 @@ def detect_format(path: str | Path) -> str:
     raise InputError(f"{path}: not FASTQ, FASTA or BAM (first byte {first[:1]!r})")
 
 
-def _fastx_records(path: Path) -> Iterator[Record]:
-    """FASTQ/FASTA records via pysam, with the problems htslib only hints at named."""
+@contextmanager
+def _open_text(path: Path) -> Iterator[BinaryIO]:
+    """A plain or gzipped text file as one buffered binary stream (big reads: gzip is the cost)."""
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        if not gzipped:
+            yield raw
+            return
+        with gzip.GzipFile(fileobj=raw) as unzipped, io.BufferedReader(unzipped, 1 << 20) as text:
+            yield text
+
+
+def _checked(path: Path, number: int, name: str, seq: bytes) -> str:
+    """The record's bases as text, or a one-line error when there are none or some aren't bases."""
+    where = f"{path}: record {number} ({name})"
+    if not seq:
+        raise InputError(f"{where}: empty sequence")
+    bad = _NOT_BASE.search(seq)
+    if bad:
+        char = bad.group().decode("latin-1")
+        raise InputError(f"{where}: {char!r} at position {bad.start() + 1} is not a base")
+    return seq.decode("ascii")
+
+
+def _name(header: bytes) -> str:
+    """The read id: the header's first word, without its '@' or '>'."""
+    words = header[1:].split(maxsplit=1)
+    return words[0].decode("utf-8", "replace") if words else ""
+
+
+def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterator[Record]:
+    """Four-line FASTQ records (what every basecaller writes), each line checked."""
+    readline = handle.readline
     number = 0
+    while header:
+        header = header.rstrip(b"\r\n")
+        if not header:  # blank lines between records or at the end
+            header, line_no = readline(), line_no + 1
+            continue
+        number += 1
+        if header[:1] != b"@":
+            raise InputError(
+                f"{path}: record {number} (line {line_no}): expected a '@' header, found "
+                f"{header[:30].decode('latin-1')!r}"
+            )
+        name = _name(header)
+        seq, plus, quality = readline(), readline(), readline()
+        if not quality:
+            raise InputError(f"{path}: record {number} ({name}): the file ends inside the record")
+        if plus[:1] != b"+":
+            raise InputError(f"{path}: record {number} ({name}): no '+' line after the sequence")
+        seq, quality = seq.rstrip(b"\r\n"), quality.rstrip(b"\r\n")
+        if len(quality) != len(seq):
+            raise InputError(
+                f"{path}: record {number} ({name}): {len(seq)} bases but {len(quality)} "
+                "quality values"
+            )
+        yield name, _checked(path, number, name, seq)
+        header, line_no = readline(), line_no + 4
+
+
+def _fasta(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterator[Record]:
+    """FASTA records; sequences may span several lines."""
+    number, name, parts = 1, _name(header), list[bytes]()
+    for line in handle:
+        if line[:1] == b">":
+            yield name, _checked(path, number, name, b"".join(parts))
+            number, name, parts = number + 1, _name(line), []
+        else:
+            parts.append(line.strip())
+    yield name, _checked(path, number, name, b"".join(parts))
+
+
+def _fastx_records(path: Path) -> Iterator[Record]:
+    """FASTQ or FASTA (by the first character), plain or gzipped; damage named by record."""
+    count = 0
     try:
-        with pysam.FastxFile(str(path), persist=False) as handle:
-            for entry in handle:
-                number += 1
-                seq = entry.sequence
-                if not seq:
-                    raise InputError(f"{path}: record {number} ({entry.name}): empty sequence")
-                quality = entry.quality
-                if quality is not None and len(quality) != len(seq):
-                    raise InputError(
-                        f"{path}: record {number} ({entry.name}): {len(seq)} bases but "
-                        f"{len(quality)} quality values"
-                    )
-                yield entry.name, seq
-    except (OSError, ValueError, EOFError) as err:
+        with _open_text(path) as handle:
+            line_no, first = 1, handle.readline()
+            while first and not first.strip():
+                line_no, first = line_no + 1, handle.readline()
+            if not first:
+                return
+            parser = _fastq if first[:1] == b"@" else _fasta
+            for record in parser(path, handle, first, line_no):
+                count += 1
+                yield record
+    except _UNREADABLE as err:
         raise InputError(
-            f"{path}: damaged after record {number} ({err}); a truncated download or gzip?"
+            f"{path}: damaged after record {count} ({err}); a truncated download or gzip?"
         ) from None
 
 
 def _bam_records(path: Path) -> Iterator[Record]:
     """Unaligned or aligned BAM records; secondary/supplementary copies are skipped."""
     number = 0
+    pysam.set_verbosity(0)  # htslib's own stderr lines would break the one-line error
     try:
         with pysam.AlignmentFile(str(path), "rb", check_sq=False) as handle:
             for segment in handle.fetch(until_eof=True):
@@ -81,19 +166,37 @@ def _bam_records(path: Path) -> Iterator[Record]:
                 if segment.is_reverse:  # aligned BAMs store the reference strand
                     seq = reverse_complement(seq)
                 yield segment.query_name, seq
+    except InputError:
+        raise
     except (OSError, ValueError) as err:
         raise InputError(f"{path}: damaged after record {number} ({err})") from None
 
 
+def _records(path: Path) -> Iterator[Record]:
+    """The records of one file in the parser its content calls for."""
+    return _bam_records(path) if detect_format(path) == "bam" else _fastx_records(path)
+
+
+def first_record(path: str | Path) -> Record | None:
+    """The first read of a file, or None when it holds none: the cheap check before any job."""
+    records = _records(Path(path))
+    try:
+        return next(records, None)
+    finally:
+        records.close()
+
+
 def iter_records(path: str | Path) -> Iterator[Record]:
-    """Every read of one file as (name, sequence), upper case, in file order."""
+    """Every read of one file as (name, sequence), upper case with U read as T, in file order.
+
+    A file without reads is warned about, not refused: its plate's wells end as `no_reads`."""
     path = Path(path)
-    kind = detect_format(path)
-    if kind == "empty":
-        raise InputError(f"{path}: the reads file is empty")
-    records = _bam_records(path) if kind == "bam" else _fastx_records(path)
-    for name, seq in records:
-        yield name, seq.upper()
+    count = 0
+    for name, seq in _records(path):
+        count += 1
+        yield name, seq.upper().replace("U", "T")
+    if count == 0:
+        log.warning("%s: the reads file holds no reads", path)
 
 
 def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Record]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,9 @@ ROLES = ("sample", "blank", "control")
 
 PLATES_REQUIRED = ("plate", "reads")
 WELLS_REQUIRED = ("plate", "well", "fwd_barcode")
+# Plate names become file and folder names under results/ and job arguments: letters, digits,
+# '_', '.', '-', starting with a letter or digit (so no '..', '/', leading '-' or shell syntax).
+PLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = None) -> pd.DataFrame:
@@ -52,6 +56,11 @@ def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = No
     if frame.empty:
         raise InputError(f"{path}: no rows")
     return frame.apply(lambda col: col.str.strip())
+
+
+def _listed(characters: set[str]) -> str:
+    """Offending characters quoted, so a space or a tab shows: 'N', ' '."""
+    return ", ".join(repr(c) for c in sorted(characters))
 
 
 def _row(index: int) -> str:
@@ -102,7 +111,7 @@ def load_construct(values: Mapping[str, str], source: str = "config") -> Constru
         if bad:
             raise InputError(
                 f"{source}: key 'construct.{key}' has characters other than {allowed}: "
-                f"{''.join(sorted(bad))}"
+                f"{_listed(bad)}"
             )
     return Construct(**clean)
 
@@ -129,8 +138,11 @@ def load_plates(path: str | Path, base_dir: Path | None = None) -> pd.DataFrame:
         name = row["plate"]
         if not name:
             raise InputError(f"{where}: empty plate name")
-        if any(c in name for c in "/\\ \t+"):
-            raise InputError(f"{where}: plate name {name!r} may not hold '/', '+' or spaces")
+        if not PLATE_NAME.fullmatch(name):
+            raise InputError(
+                f"{where}: plate name {name!r} may hold only letters, digits, '_', '.' and '-', "
+                "starting with a letter or digit (it names files under results/)"
+            )
         if name in seen:
             raise InputError(f"{where}: plate {name!r} already listed in {_row(seen[name])}")
         seen[name] = int(i)
@@ -188,7 +200,7 @@ def load_wells(path: str | Path, plates: list[str] | None = None) -> pd.DataFram
             if bad:
                 raise InputError(
                     f"{where}: {column} {row[column]!r} has characters other than A, C, G, T: "
-                    f"{''.join(sorted(bad))}"
+                    f"{_listed(bad)}"
                 )
         if not row["fwd_barcode"]:
             raise InputError(f"{where}: empty fwd_barcode")
@@ -224,6 +236,13 @@ def check_group_barcodes(
             )
     for column in ("fwd_barcode", "rev_barcode"):
         codes = [b for b in members[column].unique() if b]
+        by_length = {len(b): b for b in codes}
+        if len(by_length) > 1:
+            shown = ", ".join(f"{b} ({n} nt)" for n, b in sorted(by_length.items()))
+            raise InputError(
+                f"{where}: {column}s of plate(s) {', '.join(group.plates)} differ in length "
+                f"({shown}); each end's barcodes are searched at one length"
+            )
         if len(codes) < 1 or min_distance <= 0:
             continue
         close = close_pairs(codes, min_distance)
@@ -234,6 +253,35 @@ def check_group_barcodes(
                 f"{where}: {column}s of plate(s) {', '.join(group.plates)} closer than "
                 f"demux.min_barcode_set_distance={min_distance}: {listed}{more}"
             )
+
+
+def check_every_plate_has_wells(
+    plates: pd.DataFrame, wells: pd.DataFrame, plates_path: str | Path, wells_path: str | Path
+) -> None:
+    """A plate without rows in the wells sheet would fail its demultiplexing job: stop now."""
+    listed = set(wells["plate"])
+    for i, name in enumerate(plates["plate"]):
+        if name not in listed:
+            raise InputError(
+                f"{plates_path}: {_row(i)}: plate {name!r} has no rows in the wells sheet "
+                f"{wells_path}"
+            )
+
+
+def check_reads_files(groups: list[ReadGroup]) -> list[str]:
+    """Open every reads file and parse its first record, so a file that is not reads or is
+    broken from the start stops the run now, not hours in; returns a warning per file without
+    reads (valid: a barcode that sequenced nothing, whose wells end as `no_reads`)."""
+    from utrflow.reads import first_record
+
+    warnings = [
+        f"{path}: the reads file holds no reads; plate(s) {', '.join(group.plates)} get none "
+        "from it"
+        for group in groups
+        for path in group.files
+        if first_record(path) is None
+    ]
+    return warnings
 
 
 def layout_digest(wells: pd.DataFrame, plates: tuple[str, ...]) -> str:
@@ -297,7 +345,9 @@ def load_reads_setup(
     construct = load_construct(config["construct"], source)
     plates = load_plates(base / config["plates"], base)
     wells = load_wells(base / config["wells"], plates["plate"].tolist())
+    check_every_plate_has_wells(plates, wells, base / config["plates"], config["wells"])
     groups = read_groups(plates, str(config["plates"]))
+    empty = check_reads_files(groups)
     for group in groups:
         check_group_barcodes(
             wells, group, config["demux"]["min_barcode_set_distance"], str(config["wells"])
@@ -311,4 +361,5 @@ def load_reads_setup(
         "groups": groups,
         "library": library,
         "readers": readers,
+        "warnings": empty,
     }

@@ -7,7 +7,9 @@ one line naming the file, the row and the problem.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,6 +109,28 @@ def _numeric(values: pd.Series, path: Path, column: str, row_of) -> np.ndarray:
             f"{path}: row {row_of(i)}: column '{column}' value {values.iloc[i]!r} is not a number"
         )
     return parsed.to_numpy(dtype=float)
+
+
+def check_for_model(
+    table: pd.DataFrame, model_cfg: Mapping[str, Any], path: str | Path, source: str = "config"
+) -> None:
+    """What the model settings ask of a user table, checked before any job: the covariate
+    columns exist, and classification labels are 0 or 1 (row numbers are the file's)."""
+    present = covariate_columns(table)
+    for name in model_cfg["covariates"]:
+        if name not in present:
+            raise InputError(
+                f"{source}: key 'model.covariates': column {name!r} is not in {path} "
+                f"(numeric columns: {', '.join(present) or 'none'})"
+            )
+    if model_cfg["task"] == "classification":
+        bad = np.flatnonzero(~np.isin(table["label"].to_numpy(), (0.0, 1.0)))
+        if bad.size:
+            i = int(bad[0])
+            raise InputError(
+                f"{path}: row {i + 2}: label {table['label'].iloc[i]:g} is not 0 or 1 "
+                "(model.task: classification)"
+            )
 
 
 def covariate_columns(table: pd.DataFrame) -> list[str]:
