@@ -30,6 +30,8 @@ if READS:
     except InputError as _error:
         sys.stderr.write(f"utrflow: error: {_error}\n")
         sys.exit(1)
+    for _warning in _setup["warnings"]:  # valid but empty inputs: said once, up front
+        sys.stderr.write(f"utrflow: warning: {_warning}\n")
     READ_GROUPS = {group.name: group for group in _setup["groups"]}
     PLATE_GROUP = {plate: group.name for group in _setup["groups"] for plate in group.plates}
     _WELLS = _setup["wells"]
