@@ -92,6 +92,8 @@ def check_designs(
             assert "ATG" not in rules.prefix[-2:] + seq
         distances = [edlib.align(seq, m, task="distance")["editDistance"] for m in measured]
         assert min(distances) >= settings.min_distance_measured
+        reported = designs.loc[designs["sequence"] == seq, "distance"].iloc[0]
+        assert reported == min(distances)  # the nearest measured sequence, exactly
     seqs = designs["sequence"].tolist()
     for i, a in enumerate(seqs):
         for b in seqs[i + 1 :]:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from utrflow.barcodes import edit_distance
+from utrflow.consensus import LibraryIndex
 from utrflow.errors import InputError
 from utrflow.sequences import gc_fraction, reverse_complement
 
@@ -157,23 +158,41 @@ def mutate(seq: str, rng: np.random.Generator, min_length: int, max_length: int)
     return seq[:at] + others[int(rng.integers(0, 3))] + seq[at + 1 :]
 
 
-def nearest_measured(
-    designs: Sequence[str], measured: Sequence[str], bound: int
-) -> list[tuple[int, int]]:
-    """(distance, index of the nearest measured sequence) per design; distances above `bound`
-    are not searched for (reported as bound + 1, index -1)."""
-    lengths = np.array([len(s) for s in measured])
-    out = []
-    for design in designs:
-        best = (bound + 1, -1)
-        for i in np.flatnonzero(np.abs(lengths - len(design)) <= bound):
-            d = edit_distance(design, measured[i], best[0] - 1)
+class Measured:
+    """The measured library, for the nearest measured sequence of a design within a bound.
+
+    A design is within `bound` of the measured sequence its chain started from, so only closer
+    ones need looking for: small bounds use the pigeonhole index (a few candidates each), larger
+    ones a length-filtered scan.
+    """
+
+    _INDEXED = 3  # bounds up to this use a pigeonhole index
+
+    def __init__(self, sequences: Sequence[str]) -> None:
+        self.sequences = list(sequences)
+        self.lengths = np.array([len(s) for s in self.sequences])
+        self.position = {s: i for i, s in enumerate(self.sequences)}
+        self._indexes: dict[int, LibraryIndex] = {}
+
+    def nearest(self, seq: str, start: int, bound: int) -> tuple[int, int]:
+        """(distance, index) of the nearest measured sequence; `start` is one `bound` away."""
+        if seq in self.position:
+            return 0, self.position[seq]
+        best = (bound, start)
+        if bound <= 1:
+            return best
+        if bound - 1 <= self._INDEXED:
+            index = self._indexes.get(bound - 1)
+            if index is None:
+                index = LibraryIndex(self.sequences, self.sequences, bound - 1)
+                self._indexes[bound - 1] = index
+            hits = index.nearest(seq)
+            return hits[0] if hits and hits[0][0] < bound else best
+        for i in np.flatnonzero(np.abs(self.lengths - len(seq)) < best[0]):
+            d = edit_distance(seq, self.sequences[i], best[0] - 1)
             if d < best[0]:
                 best = (d, int(i))
-                if d == 0:
-                    break
-        out.append(best)
-    return out
+        return best
 
 
 @dataclass(frozen=True)
@@ -241,12 +260,12 @@ class Chain:
     current: str
     energy: float
     distance: int = 0  # edits from the start
-    archive: dict[str, float] = field(default_factory=dict)
+    archive: dict[str, tuple[float, int]] = field(default_factory=dict)  # seq: energy, distance
 
-    def remember(self, seq: str, energy: float, keep: int = 4) -> None:
-        self.archive[seq] = energy
+    def remember(self, seq: str, energy: float, distance: int, keep: int = 4) -> None:
+        self.archive[seq] = (energy, distance)
         if len(self.archive) > keep:
-            worst = max(self.archive, key=self.archive.__getitem__)
+            worst = max(self.archive, key=lambda k: self.archive[k][0])
             del self.archive[worst]
 
 
@@ -287,24 +306,36 @@ def anneal(
             )
             if accept and proposal != chain.current:
                 chain.current, chain.energy, chain.distance = proposal, energy, d
-                chain.remember(proposal, energy)
+                chain.remember(proposal, energy, d)
 
 
-def pick(candidates: pd.DataFrame, per_bin: dict[int, int], min_distance: int) -> pd.DataFrame:
-    """Greedy per bin, best energy first: each design at least `min_distance` from those kept."""
+def pick(
+    candidates: pd.DataFrame,
+    per_bin: dict[int, int],
+    settings: DesignSettings,
+    measured: Measured,
+) -> pd.DataFrame:
+    """Greedy per bin, best energy first: each design `min_distance_designs` from those kept
+    and `min_distance_measured` from every measured sequence (searched only for the candidates
+    looked at); adds the nearest measured sequence and its distance."""
     kept: list[str] = []
     rows = []
+    gap = settings.min_distance_designs
     for target_bin, wanted in per_bin.items():
         taken = 0
         pool = candidates[candidates["bin"] == target_bin].sort_values("energy", kind="stable")
         for row in pool.itertuples(index=False):
             if taken == wanted:
                 break
-            if all(edit_distance(row.sequence, k, min_distance) >= min_distance for k in kept):
-                kept.append(row.sequence)
-                rows.append(row._asdict())
-                taken += 1
-    return pd.DataFrame(rows, columns=candidates.columns)
+            if any(edit_distance(row.sequence, k, gap) < gap for k in kept):
+                continue
+            distance, nearest = measured.nearest(row.sequence, row.start, row.start_distance)
+            if distance < settings.min_distance_measured:
+                continue
+            kept.append(row.sequence)
+            rows.append({**row._asdict(), "distance": distance, "nearest": nearest})
+            taken += 1
+    return pd.DataFrame(rows, columns=[*candidates.columns, "distance", "nearest"])
 
 
 def design_library(
@@ -334,15 +365,16 @@ def design_library(
         for start in starts_for(goal, sequences, predictions, n, constraints.ok, rng):
             chains.append(Chain(start, goal, start, np.inf))
     anneal(chains, score, constraints, settings, set(sequences), rng)
-    archived = [(c.target.bin, s, e) for c in chains for s, e in c.archive.items()]
-    candidates = pd.DataFrame(archived, columns=["bin", "sequence", "energy"]).drop_duplicates(
-        "sequence"
-    )
-    near = nearest_measured(candidates["sequence"].tolist(), sequences, settings.max_edits)
-    candidates["distance"] = [d for d, _ in near]
-    candidates["nearest"] = [i for _, i in near]
-    candidates = candidates[candidates["distance"] >= settings.min_distance_measured]
-    chosen = pick(candidates, per_bin, settings.min_distance_designs)
+    library = Measured(sequences)
+    archived = [
+        (c.target.bin, seq, energy, library.position[c.start], distance)
+        for c in chains
+        for seq, (energy, distance) in c.archive.items()
+    ]
+    candidates = pd.DataFrame(
+        archived, columns=["bin", "sequence", "energy", "start", "start_distance"]
+    ).drop_duplicates("sequence")
+    chosen = pick(candidates, per_bin, settings, library)
     mean, sd = score(chosen["sequence"].tolist()) if len(chosen) else (np.zeros(0), np.zeros(0))
     sd_limit = settings.exploratory_sd or float(np.quantile(spreads, 0.9))
     labels = {t.bin: t.label() for t in goals}
