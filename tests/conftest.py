@@ -73,8 +73,7 @@ TINY_MODEL = {
 }
 
 
-@pytest.fixture
-def tiny_config() -> dict:
+def tiny_settings() -> dict:
     """A configuration that runs the whole simulated workflow in well under a minute."""
     return {
         "seed": 7,
@@ -83,3 +82,9 @@ def tiny_config() -> dict:
         "baselines": {"kmer_max": 3},
         "design": {"n_designs": 8, "steps": 40},
     }
+
+
+@pytest.fixture
+def tiny_config() -> dict:
+    """A fresh copy of tiny_settings() for one test."""
+    return tiny_settings()

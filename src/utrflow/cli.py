@@ -471,6 +471,35 @@ def predict(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
 
 
 @command(
+    "interpret",
+    "what the model learned: first-layer filters as motifs, in-silico mutagenesis of extremes",
+    path("--onehot", "one-hot sequences (.npy)"),
+    path("--member", "one member model: its first-layer filters (.keras)"),
+    path("--model", "the (ensemble) model scored by mutagenesis (.keras)"),
+    path("--predictions", "model predictions (TSV): the extremes of the test set"),
+    path("--output", "filters, planted-motif matches and mutagenesis to write (JSON)"),
+)
+def interpret(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow import interpret as interpret_module
+    from utrflow import model as model_module
+    from utrflow.encode import load_onehot
+
+    onehot = load_onehot(args.onehot)
+    rows = interpret_module.sample_rows(len(onehot), cfg["seed"])
+    member = model_module.load(args.member)
+    planted = interpret_module.planted_motifs(cfg["source"], cfg["simulate"]["kind"])
+    result = interpret_module.filter_motifs(member, np.asarray(onehot[rows]), planted)
+    result["rows_scanned"] = len(rows)
+    model = model_module.load(args.model)
+    if len(model.inputs) == 1:
+        extremes = interpret_module.extremes(io.read_tsv(args.predictions))
+        result["mutagenesis"] = interpret_module.saturation_mutagenesis(
+            model, extremes, onehot.shape[1]
+        )
+    io.write_json(result, args.output)
+
+
+@command(
     "design",
     "propose the next library with the trained model: designs per target bin and the oligo order",
     path("--table", "labelled table (TSV): its passing rows are the measured library"),
@@ -536,6 +565,7 @@ def design(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--crossval", "cross-validation metrics (JSON)", required=False),
     path("--plate-qc", "per-plate QC of the labelled table (TSV), plates only", required=False),
     path("--table-summary", "labelled-table summary (JSON), plates only", required=False),
+    path("--interpretation", "filters and mutagenesis (JSON)", required=False),
     path("--designs", "the next library (CSV)", required=False),
     path("--design-summary", "the design summary (JSON)", required=False),
     path("--output", "report to write (HTML)"),
@@ -555,6 +585,7 @@ def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
         crossval=io.read_json(args.crossval) if args.crossval else None,
         plate_qc=io.read_tsv(args.plate_qc) if args.plate_qc else None,
         table_summary=io.read_json(args.table_summary) if args.table_summary else None,
+        interpretation=io.read_json(args.interpretation) if args.interpretation else None,
         designs=pd.read_csv(args.designs) if args.designs else None,
         design_summary=io.read_json(args.design_summary) if args.design_summary else None,
     )

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 
-from utrflow import report_design, report_table
+from utrflow import report_design, report_interpret, report_table
 from utrflow.report_figures import PALETTE, SPLIT_COLORS, corner_note, figure_to_data_uri, style
 
 
@@ -38,6 +38,7 @@ class ReportInputs:
     crossval: dict[str, Any] | None = None
     plate_qc: pd.DataFrame | None = None  # plates only: results/table/plate_qc.tsv
     table_summary: dict[str, Any] | None = None  # plates only: results/table/summary.json
+    interpretation: dict[str, Any] | None = None  # results/interpret/interpretation.json
     designs: pd.DataFrame | None = None  # results/design/next_library.csv
     design_summary: dict[str, Any] | None = None  # results/design/summary.json
 
@@ -101,6 +102,22 @@ def scatter(predictions: pd.DataFrame, split_name: str, metrics: dict[str, Any])
         "predicted label (log2 expression)",
     )
     ax.set_aspect("equal", adjustable="datalim")
+    return figure_to_data_uri(fig)
+
+
+def residuals(predictions: pd.DataFrame, split_name: str) -> str:
+    """Measured minus predicted against predicted: bias, and where the model is least sure."""
+    part = predictions[predictions["split"] == split_name]
+    residual = part["label"] - part["prediction"]
+    fig, ax = plt.subplots(figsize=(4.8, 4.6))
+    if len(part) > 3000:
+        ax.hexbin(part["prediction"], residual, gridsize=60, cmap="Blues", mincnt=1, bins="log")
+    else:
+        ax.scatter(part["prediction"], residual, s=9, alpha=0.55, color=PALETTE["model"], lw=0)
+    ax.axhline(0, color="#2d3748", lw=1, ls="--")
+    corner_note(ax, f"mean {residual.mean():+.3f}\nsd {residual.std():.3f}")
+    style(ax, f"Residuals ({split_name} set)", "predicted label (log2 expression)",
+          "measured − predicted (log2)")  # fmt: skip
     return figure_to_data_uri(fig)
 
 
@@ -370,6 +387,7 @@ def render(inputs: ReportInputs) -> str:
         performance = [roc_pr_curves(inputs.predictions, "test")]
     else:
         performance = [scatter(inputs.predictions, s, metrics) for s in ("test", "validation")]
+        performance.append(residuals(inputs.predictions, "test"))
     env = Environment(loader=PackageLoader("utrflow", "templates"), autoescape=select_autoescape())
     env.filters["num"] = number
     template = env.get_template("report.html")
@@ -392,6 +410,12 @@ def render(inputs: ReportInputs) -> str:
         + report_table.table_warnings(inputs.table, inputs.plate_qc, inputs.table_summary),
         plates=report_table.section(inputs.table, inputs.plate_qc, inputs.table_summary),
         design=report_design.section(inputs.designs, inputs.design_summary, inputs.predictions),
+        interpretation=report_interpret.section(inputs.interpretation),
+        design_off_reason=(
+            "the model uses covariates, and designs are scored on sequence alone"
+            if inputs.config["model"]["covariates"]
+            else "design.n_designs is 0"
+        ),
         figures={
             "learning": learning_curve(inputs.history, inputs.training.get("best_epoch", 1)),
             "performance": performance,

@@ -14,6 +14,7 @@ rule report:
         plate_qc=PLATE_QC if READS else [],
         table_summary=TABLE_SUMMARY if READS else [],
         design=list(DESIGNED.values()) if DESIGN else [],
+        interpretation=INTERPRETATION,
     output:
         html=report(
             "results/report/report.html",
@@ -41,6 +42,7 @@ rule report:
     shell:
         "utrflow report --params {params.settings:q} --table {input.table} --split {input.split}"
         " --metrics {input.metrics} --predictions {input.predictions} --history {input.history}"
-        " --training {input.training} {params.simulation} {params.crossval} {params.plates}"
+        " --training {input.training} --interpretation {input.interpretation}"
+        " {params.simulation} {params.crossval} {params.plates}"
         " {params.design}"
         " --output {output.html} > {log} 2>&1"

@@ -1,0 +1,30 @@
+# What the model learned: first-layer filters as motifs (planted ones found on simulated data),
+# and in-silico mutagenesis of the highest and lowest predicted test sequences.
+
+INTERPRETATION = "results/interpret/interpretation.json"
+
+
+rule interpret:
+    input:
+        onehot=ENCODED["onehot"],
+        member=expand(rules.train.output.model, member=MEMBERS[:1]),
+        model=rules.ensemble.output.model,
+        predictions=rules.evaluate.output.predictions,
+    output:
+        interpretation=INTERPRETATION,
+    params:
+        settings=settings("source", "seed", simulate=["kind"]),
+    log:
+        f"{LOGS}/interpret.log",
+    benchmark:
+        f"{BENCH}/interpret.tsv"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "utrflow interpret --params {params.settings:q} --onehot {input.onehot}"
+        " --member {input.member} --model {input.model} --predictions {input.predictions}"
+        " --output {output.interpretation} > {log} 2>&1"
