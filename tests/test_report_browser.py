@@ -7,6 +7,7 @@ reason, where they are missing.
 
 from __future__ import annotations
 
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -43,9 +44,10 @@ def finished_run(tmp_path_factory) -> Path:
 def open_report(html: Path, screenshot: Path) -> dict:
     """Load the report in Chromium; what the page says about itself, and a full-page PNG."""
     if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip(
-            "Chromium or chromedriver not installed (apt-get install chromium chromium-driver)"
-        )
+        reason = "Chromium or chromedriver not installed (apt-get install chromium chromium-driver)"
+        if os.environ.get("UTRFLOW_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
