@@ -50,7 +50,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
     key = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
+        extra = sorted(str(k) for k in set(error.instance) - set(allowed))  # YAML keys: any type
         where = f" in '{key}'" if key else ""
         return f"unknown key '{extra[0]}'{where} (allowed: {', '.join(allowed)})"
     if error.validator == "enum":

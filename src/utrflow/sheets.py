@@ -8,6 +8,7 @@ scatters over, so adding a plate (a new group) reruns only its own jobs.
 
 from __future__ import annotations
 
+import csv
 import glob
 import hashlib
 import json
@@ -34,28 +35,45 @@ PLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = None) -> pd.DataFrame:
-    """A small user table as strings (BOM, CRLF and stray spaces forgiven); one line if bad."""
+    """A small user table as stripped strings, one line if bad. BOM, CRLF, stray spaces, blank
+    lines and empty trailing cells are forgiven; a row with more filled cells than the header
+    is not (pandas would shift every column by one or drop the extra cell without a word).
+    The frame's index is each row's line number less 2, so `_row(index)` names the file's line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     separator = sep or ("," if path.suffix.lower() == ".csv" else "\t")
     try:
-        frame = pd.read_csv(
-            path, sep=separator, dtype=str, keep_default_na=False, encoding="utf-8-sig"
-        )
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, delimiter=separator)
+            lines = [(reader.line_num, [c.strip() for c in row]) for row in reader]
+    except (UnicodeDecodeError, csv.Error) as err:
         raise InputError(f"{path}: not a readable table ({str(err).splitlines()[0]})") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: the file is empty") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in required if c not in frame.columns]
+    lines = [(number, cells) for number, cells in lines if any(cells)]
+    if not lines:
+        raise InputError(f"{path}: the file is empty")
+    header = lines[0][1]
+    while header and not header[-1]:
+        header.pop()
+    named = [c for c in header if c]
+    if len(named) < len(header) or len(set(header)) < len(header):
+        raise InputError(f"{path}: the header needs distinct, non-empty column names: {header}")
+    missing = [c for c in required if c not in header]
     if missing:
         raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(frame.columns)})"
+            f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(header)})"
         )
-    if frame.empty:
+    rows = []
+    for number, cells in lines[1:]:
+        if any(cells[len(header) :]):
+            raise InputError(
+                f"{path}: row {number}: {len(cells)} cells but the header names {len(header)} "
+                "columns"
+            )
+        rows.append(cells[: len(header)] + [""] * (len(header) - len(cells)))
+    if not rows:
         raise InputError(f"{path}: no rows")
-    return frame.apply(lambda col: col.str.strip())
+    return pd.DataFrame(rows, columns=header, index=[n - 2 for n, _ in lines[1:]], dtype=str)
 
 
 def _listed(characters: set[str]) -> str:
@@ -151,7 +169,7 @@ def load_plates(path: str | Path, base_dir: Path | None = None) -> pd.DataFrame:
         if fluorescence and not (base / fluorescence).is_file():
             raise InputError(f"{where}: fluorescence file not found: {fluorescence}")
     frame["files"] = files
-    return frame
+    return frame.reset_index(drop=True)
 
 
 def read_groups(plates: pd.DataFrame, where: str = "plates") -> list[ReadGroup]:
@@ -218,7 +236,7 @@ def load_wells(path: str | Path, plates: list[str] | None = None) -> pd.DataFram
         raise InputError(
             f"{path}: {_row(first)}: empty rev_barcode; give every well a rev_barcode or none"
         )
-    return frame
+    return frame.reset_index(drop=True)
 
 
 def check_group_barcodes(
@@ -298,7 +316,7 @@ def load_library(path: str | Path) -> pd.DataFrame:
     frame["sequence"] = frame["sequence"].str.upper().str.replace("U", "T")
     ids: dict[str, int] = {}
     seqs: dict[str, int] = {}
-    for i, (vid, seq) in enumerate(zip(frame["id"], frame["sequence"], strict=True)):
+    for i, vid, seq in zip(frame.index, frame["id"], frame["sequence"], strict=True):
         where = f"{path}: {_row(i)}"
         if not vid:
             raise InputError(f"{where}: empty id")
@@ -313,7 +331,7 @@ def load_library(path: str | Path) -> pd.DataFrame:
             raise InputError(f"{where}: {vid!r} has the same sequence as {_row(seqs[seq])}")
         ids[vid] = i
         seqs[seq] = i
-    return frame[["id", "sequence"]]
+    return frame[["id", "sequence"]].reset_index(drop=True)
 
 
 def check_readers(
