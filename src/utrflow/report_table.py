@@ -135,6 +135,12 @@ def table_warnings(
                     f"Plate {plate}: {flag}. Check its reader settings, or set "
                     "fluorescence.plate_centering: median."
                 )
+        for plate, reads in table.groupby("plate")["n_reads"]:
+            if not reads.fillna(0).any():  # a valid but empty reads file, or no barcode found
+                out.append(
+                    f"Plate {plate}: no reads at all. Its reads file is empty, or none of its "
+                    "reads carried its barcodes."
+                )
     samples = table[table["role"] == "sample"] if "role" in table else table
     for plate, wells in samples.groupby("plate"):
         share = float((wells["qc"] == "mixed").mean())
