@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import gzip
-import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,6 +155,7 @@ CASES = [
     # config
     Case("unknown-key", "config/config.yaml: unknown key 'fwd_primr' in 'construct'",
          config={"construct": {"fwd_primr": "ACGT"}}),
+    Case("numeric-key", "config/config.yaml: unknown key '7'", config={7: "seven"}),
     Case("wrong-type", "config/config.yaml: key 'demux.threads': 'two' is not of type integer",
          config={"demux": {"threads": "two"}}),
     Case("out-of-range", "config/config.yaml: key 'demux.end_window': -5 is less than",
@@ -217,6 +217,8 @@ CASES = [
          files=wells_with("TGCAGTACCAGT", "ACGTTGCAGTCC")),
     Case("barcodes-differ-in-length", "wells.tsv: fwd_barcodes of plate(s) P1 differ in length",
          files=wells_with("TGCAGTACCAGT", "TGCAGTACCAGTTGA")),
+    Case("wells-extra-cell", "wells.tsv: row 3: 6 cells but the header names 5 columns",
+         files=wells_with("CTAGTCAGTGAC\tsample", "CTAGTCAGTGAC\tsample\tP1")),
     Case("wells-no-barcode-column", "wells.tsv: missing column(s) fwd_barcode",
          files={"wells.tsv": "plate\twell\nP1\tA1\n"}),
     # library
@@ -362,13 +364,11 @@ def test_damaged_reads_give_one_line_from_the_command_itself(tmp_path: Path, cas
     """htslib and zlib write their own complaints to stderr; the user must see only ours."""
     case = next(c for c in CASES if c.id == case_id)
     experiment(tmp_path, case.files, case.config)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     run = subprocess.run(
         [str(BIN / "utrflow"), *DEMUX, "--out-dir", DEMUX_OUT],
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env=env,
         timeout=120,
         check=False,
     )

@@ -1,0 +1,265 @@
+"""Property-based tests (hypothesis) of the parsers and the demultiplexer.
+
+Parsers: whatever bytes a user hands over, the only way out is an InputError of one line (or a
+result); well-formed records come back exactly, whatever their case and line ends. Demultiplexer:
+a read and its reverse complement get the same well, and bases beyond the end windows that are
+searched for primers and barcodes do not change which well a read goes to.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from utrflow import config, demux, fluorescence, sheets
+from utrflow.errors import InputError
+from utrflow.reads import iter_records
+from utrflow.sequences import reverse_complement
+from utrflow.table import read_user_table
+
+FWD_PRIMER = "TGCCACCTGACGTCTAAGAA"
+REV_PRIMER = "CTTCACCCTCTCCACTGACAGA"
+UP = "GTCCTAGGTATAATGCTAGC"
+DOWN = "ATGCGTAAAGGAGAAGAACT"
+FWD_BARCODES = ["ACGTTGCAGTCA", "TGCAGTACCAGT", "CAGTACGTTCGA"]
+REV_BARCODES = ["GATCCTAGGACT", "CTAGTCAGTGAC"]
+CONSTRUCT = sheets.Construct(FWD_PRIMER, REV_PRIMER, UP, DOWN)
+SETTINGS = demux.DemuxSettings()
+WELLS = pd.DataFrame(
+    [
+        ("P1", f"{'AB'[r]}{f + 1}", fwd, rev, "sample")
+        for f, fwd in enumerate(FWD_BARCODES)
+        for r, rev in enumerate(REV_BARCODES)
+    ],
+    columns=["plate", "well", "fwd_barcode", "rev_barcode", "role"],
+)
+DEMUX = demux.Demultiplexer(CONSTRUCT, demux.Layout.from_wells(WELLS, ["P1"]), SETTINGS)
+
+CHECKS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+DNA = st.text("ACGT", min_size=0, max_size=60)
+
+
+def in_file(data: bytes | str, name: str) -> Path:
+    """`data` written to a fresh file (hypothesis runs many examples per test)."""
+    path = Path(tempfile.mkdtemp()) / name
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8", errors="surrogatepass")
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def refused_in_one_line(parse, *args) -> None:
+    """Run a parser: any outcome but an exception other than a one-line InputError is fine."""
+    try:
+        parse(*args)
+    except InputError as err:
+        assert "\n" not in str(err) and str(err)
+
+
+# --------------------------------------------------------------------------------------------
+# Parsers never crash
+
+
+fastx_bytes = st.one_of(
+    st.binary(max_size=300),
+    st.builds(lambda head, rest: head + rest, st.sampled_from([b"@", b">"]), st.binary()),
+    st.builds(
+        lambda lines: "\n".join(lines).encode(),
+        st.lists(st.one_of(st.sampled_from(["@r", "+", ">r", "", "ACGT", "IIII"]), st.text())),
+    ),
+)
+
+
+@CHECKS
+@given(data=fastx_bytes, compressed=st.booleans())
+def test_reads_parser_never_crashes(data: bytes, compressed: bool) -> None:
+    path = in_file(gzip.compress(data) if compressed else data, "reads.fastq")
+    refused_in_one_line(lambda p: list(iter_records(p)), path)
+
+
+record = st.tuples(
+    st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=20),
+    st.text("ACGTNacgtn", min_size=1, max_size=80),
+)
+
+
+@CHECKS
+@given(
+    records=st.lists(record, min_size=1, max_size=8),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    fasta=st.booleans(),
+    compressed=st.booleans(),
+)
+def test_well_formed_records_come_back_exactly(records, newline, fasta, compressed) -> None:
+    if fasta:
+        lines = [line for name, seq in records for line in (f">{name} x=1", seq[:40], seq[40:])]
+        lines = [line for line in lines if line]
+    else:
+        lines = [x for name, seq in records for x in (f"@{name} x=1", seq, "+", "#" * len(seq))]
+    text = newline.join(lines) + newline
+    path = in_file(gzip.compress(text.encode()) if compressed else text.encode(), "r.fq")
+    assert list(iter_records(path)) == [(name, seq.upper()) for name, seq in records]
+
+
+cell = st.text(max_size=12)
+sheet_text = st.lists(st.lists(cell, min_size=1, max_size=6), min_size=1, max_size=6).map(
+    lambda rows: "\n".join("\t".join(row) for row in rows)
+)
+
+
+@CHECKS
+@given(text=st.one_of(sheet_text, st.text(max_size=200)))
+def test_sheet_readers_never_crash(text: str) -> None:
+    header = "plate\twell\tfwd_barcode\trev_barcode\trole\n"
+    for content in (text, header + text):
+        path = in_file(content, "wells.tsv")
+        refused_in_one_line(sheets.load_wells, path)
+        refused_in_one_line(sheets.load_plates, in_file(content, "plates.tsv"), path.parent)
+        refused_in_one_line(sheets.load_library, in_file(content.replace("\t", ","), "lib.csv"))
+
+
+@CHECKS
+@given(text=st.one_of(sheet_text.map(lambda t: t.replace("\t", ",")), st.text(max_size=200)))
+@example(text="well,gfp\nA1,1e400\n")
+@example(text="gfp\n,1,2,3,4,5,6,7,8,9,10,11,12\nA,1\n")
+def test_reader_and_table_parsers_never_crash(text: str) -> None:
+    reader = in_file(text, "reader.csv")
+    refused_in_one_line(
+        lambda p: fluorescence.load_plate(
+            "P1", WELLS, p, fluorescence.FluorescenceSettings(normalize_by="")
+        ),
+        reader,
+    )
+    refused_in_one_line(read_user_table, in_file("sequence,label\n" + text, "t.csv"))
+    refused_in_one_line(read_user_table, in_file(text, "t.csv"))
+
+
+yaml_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(st.text(max_size=8), st.integers()), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+config_keys = st.sampled_from(["source", "seed", "model", "demux", "construct", "split", "x"])
+
+
+@CHECKS
+@given(
+    raw=st.one_of(
+        st.dictionaries(config_keys, yaml_values, max_size=4),
+        st.dictionaries(st.one_of(st.integers(), st.text(max_size=5)), yaml_values, max_size=3),
+    )
+)
+@example(raw={1: "a", "b": 2})
+def test_config_validation_never_crashes(raw: dict) -> None:
+    path = in_file(yaml.safe_dump(raw), "config.yaml")
+    refused_in_one_line(config.load, path, path.parent)
+
+
+# --------------------------------------------------------------------------------------------
+# The demultiplexer
+
+
+def amplicon(fwd: int, rev: int, utr: str) -> str:
+    return (
+        FWD_BARCODES[fwd]
+        + FWD_PRIMER
+        + UP
+        + utr
+        + DOWN
+        + reverse_complement(REV_PRIMER)
+        + reverse_complement(REV_BARCODES[rev])
+    )
+
+
+def mutate(seq: str, edits: list[tuple[int, str, str]]) -> str:
+    """Apply (position, kind, base) substitutions, insertions and deletions, left to right."""
+    out = list(seq)
+    for position, kind, base in edits:
+        i = position % (len(out) + 1)
+        if kind == "sub" and i < len(out):
+            out[i] = base
+        elif kind == "ins":
+            out.insert(i, base)
+        elif kind == "del" and i < len(out):
+            del out[i]
+    return "".join(out)
+
+
+edits = st.lists(
+    st.tuples(st.integers(0, 400), st.sampled_from(["sub", "ins", "del"]), st.sampled_from("ACGT")),
+    max_size=6,
+)
+
+
+@CHECKS
+@given(
+    fwd=st.integers(0, len(FWD_BARCODES) - 1),
+    rev=st.integers(0, len(REV_BARCODES) - 1),
+    utr=st.text("ACGT", min_size=0, max_size=120),
+    head=DNA,
+    tail=DNA,
+    errors=edits,
+)
+def test_a_read_and_its_reverse_complement_get_the_same_well(
+    fwd, rev, utr, head, tail, errors
+) -> None:
+    """Any read, however damaged: its two strands are one molecule, so one answer."""
+    read = mutate(head + amplicon(fwd, rev, utr) + tail, errors)
+    one, other = DEMUX.classify(read), DEMUX.classify(reverse_complement(read))
+    assert (one.status, one.well, one.region) == (other.status, other.well, other.region)
+    assert (one.fwd_distance, one.rev_distance) == (other.fwd_distance, other.rev_distance)
+    if one.strand:
+        assert {one.strand, other.strand} == {"+", "-"}
+
+
+@CHECKS
+@given(
+    fwd=st.integers(0, len(FWD_BARCODES) - 1),
+    rev=st.integers(0, len(REV_BARCODES) - 1),
+    head=st.text("AG", max_size=20),
+    tail=st.text("AG", max_size=20),
+    junk=st.text("AG", min_size=1, max_size=200),
+    where=st.floats(0, 1),
+)
+def test_junk_beyond_the_search_windows_changes_nothing(fwd, rev, head, tail, junk, where) -> None:
+    """Bases between the two end windows never decide the well: primers and barcodes are only
+    searched at the ends. Junk (there and at the read ends) is drawn from A and G only, so it
+    cannot pose as a primer or flank (each has more C/T than the checks allow edits)."""
+    utr = "ACGTTGCA" * 30  # a long insert: the middle of the read lies beyond both windows
+    read = head + amplicon(fwd, rev, utr) + tail
+    window = SETTINGS.end_window
+    middle = (window, len(read) - window)
+    at = middle[0] + round(where * (middle[1] - middle[0]))
+    utr_start = read.index(UP) + len(UP)
+    assert utr_start < at < utr_start + len(utr)  # inside the insert, far from both windows
+    longer = read[:at] + junk + read[at:]
+    before, after = DEMUX.classify(read), DEMUX.classify(longer)
+    assert before.status == "assigned"
+    assert (after.status, after.well, after.strand) == (before.status, before.well, before.strand)
+    assert (after.fwd_distance, after.rev_distance) == (before.fwd_distance, before.rev_distance)
+    assert len(after.region) == len(before.region) + len(junk)
+
+
+def test_the_junk_alphabet_cannot_imitate_a_primer_or_flank() -> None:
+    """The premise of the junk property: every query, either strand, has more bases outside
+    {A, G} than the edits the demultiplexer allows it (primers: the end threshold, which bounds
+    the interior ones; flanks: the flank threshold)."""
+    queries = [(p, SETTINGS.max_primer_error) for p in (FWD_PRIMER, REV_PRIMER)]
+    queries += [(f, SETTINGS.max_flank_error) for f in (UP, DOWN)]
+    for query, error in queries:
+        for strand in (query, reverse_complement(query)):
+            outside = sum(base not in "AG" for base in strand)
+            assert outside > math.floor(error * len(query)), strand
