@@ -5,9 +5,9 @@
 Trains the default CNN on a simulated table, designs a library (utrflow.design, 4 bins), and
 scores every design with the simulator's hidden expression function. The plain way, with the
 same number of model calls: random mutants (up to `max_edits` edits) of the measured sequences
-the model puts highest, the best-predicted kept. Printed: true mean of the top-bin designs, of
-the plain way's picks, and of the measured library's top 5 % (by label); the designs' spread
-over the bins; and that every design keeps every constraint.
+the model puts highest, the best-predicted kept under the same distance rules. Printed: true
+mean of the top-bin designs, of the plain way's picks, and of the measured library's top 5 %
+(by label); the designs' spread over the bins; and that every design keeps every constraint.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ import json
 import time
 
 import numpy as np
+import pandas as pd
 
 from utrflow import config, design, truth
+from utrflow.barcodes import edit_distance
 from utrflow.sequences import one_hot
 from utrflow.simulate import simulate_table
 from utrflow.training import train_member
@@ -28,19 +30,26 @@ def plain_mutants(
     measured: list[str], score: design.Scorer, settings: design.DesignSettings, budget: int,
     keep: int,
 ) -> list[str]:  # fmt: skip
-    """Random mutants of the top-predicted measured sequences; the `keep` best-predicted."""
+    """Random mutants (1..max_edits edits) of the top-predicted measured sequences, picked
+    best-predicted first under the same distance rules as the designs."""
     rng = np.random.default_rng(settings.seed)
     predicted, _ = score(measured)
-    parents = [measured[i] for i in np.argsort(-predicted)[:keep]]
+    parents = np.argsort(-predicted)[:keep]
     lengths = [len(s) for s in measured]
-    mutants = []
+    rows = []
     for i in range(budget):
-        seq = parents[i % len(parents)]
+        parent = int(parents[i % len(parents)])
+        seq = measured[parent]
         for _ in range(int(rng.integers(1, settings.max_edits + 1))):
             seq = design.mutate(seq, rng, min(lengths), max(lengths))
-        mutants.append(seq)
-    scores, _ = score(mutants)
-    return [mutants[i] for i in np.argsort(-scores)[:keep]]
+        distance = edit_distance(seq, measured[parent])
+        rows.append((1, seq, 0.0, parent, distance))
+    candidates = pd.DataFrame(
+        rows, columns=["bin", "sequence", "energy", "start", "start_distance"]
+    ).drop_duplicates("sequence")
+    candidates["energy"] = -score(candidates["sequence"].tolist())[0]
+    picked = design.pick(candidates, {1: keep}, settings, design.Measured(measured))
+    return picked["sequence"].tolist()
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from utrflow.errors import InputError
 from utrflow.io import open_gzip_out, write_json, write_tsv
-from utrflow.reads import Record, iter_chunks
+from utrflow.reads import Read, iter_chunks
 from utrflow.sequences import reverse_complement
 from utrflow.sheets import Construct, ReadGroup
 
@@ -369,6 +369,11 @@ def _total(hits: tuple[tuple[int, int, int], ...]) -> int:
 # Chunks across cores
 
 
+LENGTH_BIN = 50  # nt per bin of the read-length histograms
+LENGTH_MAX = 5000  # longer reads count in the last bin
+UNASSIGNED = "unassigned"  # the read-QC key of reads that reach no plate
+
+
 @dataclass
 class ChunkResult:
     """A chunk's output rows (already formatted) and its tallies."""
@@ -378,6 +383,8 @@ class ChunkResult:
     status: Counter
     reads_per_well: Counter
     regions_per_well: Counter
+    lengths: Counter = field(default_factory=Counter)  # (plate or UNASSIGNED, length bin)
+    qualities: Counter = field(default_factory=Counter)  # (plate or UNASSIGNED, mean Phred)
 
 
 _WORKER: Demultiplexer | None = None
@@ -392,7 +399,7 @@ def _number(value: int) -> str:
     return "" if value < 0 else str(value)
 
 
-def process_chunk(demux: Demultiplexer, records: list[Record]) -> ChunkResult:
+def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
     """Classify a chunk; rows as TSV bytes so little crosses between processes."""
     layout = demux.layout
     group_plate = layout.plates[0] if len(layout.plates) == 1 else ""
@@ -401,10 +408,16 @@ def process_chunk(demux: Demultiplexer, records: list[Record]) -> ChunkResult:
     status: Counter = Counter()
     reads_per_well: Counter = Counter()
     regions_per_well: Counter = Counter()
-    for name, seq in records:
+    lengths: Counter = Counter()
+    qualities: Counter = Counter()
+    for name, seq, quality in records:
         call = demux.classify(seq)
         status[call.status] += 1
         plate, well = layout.wells[call.well] if call.well >= 0 else (group_plate, "")
+        qc_key = plate if call.well >= 0 else UNASSIGNED
+        lengths[qc_key, min(len(seq), LENGTH_MAX) // LENGTH_BIN * LENGTH_BIN] += 1
+        if quality is not None:
+            qualities[qc_key, int(quality)] += 1
         lines.append(
             f"{name}\t{plate}\t{well}\t{call.status}\t{call.strand}\t"
             f"{_number(call.fwd_distance)}\t{_number(call.rev_distance)}\n"
@@ -420,16 +433,18 @@ def process_chunk(demux: Demultiplexer, records: list[Record]) -> ChunkResult:
         status,
         reads_per_well,
         regions_per_well,
+        lengths,
+        qualities,
     )
 
 
-def _worker_chunk(records: list[Record]) -> ChunkResult:
+def _worker_chunk(records: list[Read]) -> ChunkResult:
     assert _WORKER is not None
     return process_chunk(_WORKER, records)
 
 
 def demultiplex_chunks(
-    chunks: Iterable[list[Record]],
+    chunks: Iterable[list[Read]],
     construct: Construct,
     layout: Layout,
     settings: DemuxSettings,
@@ -472,11 +487,15 @@ class GroupTally:
     status: Counter = field(default_factory=Counter)
     reads_per_well: Counter = field(default_factory=Counter)
     regions_per_well: Counter = field(default_factory=Counter)
+    lengths: Counter = field(default_factory=Counter)
+    qualities: Counter = field(default_factory=Counter)
 
     def add(self, result: ChunkResult) -> None:
         self.status.update(result.status)
         self.reads_per_well.update(result.reads_per_well)
         self.regions_per_well.update(result.regions_per_well)
+        self.lengths.update(result.lengths)
+        self.qualities.update(result.qualities)
 
 
 def run_group(
@@ -522,6 +541,14 @@ def well_counts(layout: Layout, wells: pd.DataFrame, tally: GroupTally) -> pd.Da
     return frame
 
 
+def _histograms(counts: Counter) -> dict[str, dict[str, int]]:
+    """{plate or 'unassigned': {bin: reads}} from a Counter keyed by (plate, bin)."""
+    out: dict[str, dict[str, int]] = {}
+    for (key, value), n in sorted(counts.items()):
+        out.setdefault(key, {})[str(value)] = int(n)
+    return out
+
+
 def group_funnel(
     group: ReadGroup, layout: Layout, tally: GroupTally, settings: DemuxSettings
 ) -> dict[str, Any]:
@@ -542,6 +569,11 @@ def group_funnel(
         "assigned_per_plate": {p: int(assigned_by_plate[p]) for p in group.plates},
         "regions_per_plate": {p: int(regions_by_plate[p]) for p in group.plates},
         "wells_with_reads": int(sum(1 for v in tally.reads_per_well.values() if v > 0)),
+        "read_qc": {
+            "length_bin": LENGTH_BIN,
+            "lengths": _histograms(tally.lengths),
+            "mean_quality": _histograms(tally.qualities),
+        },
         "wells": len(layout.wells),
         "settings": asdict(settings),
     }

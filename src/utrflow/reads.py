@@ -20,12 +20,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pysam
 
 from utrflow.errors import InputError
 from utrflow.sequences import reverse_complement
 
-Record = tuple[str, str]
+Record = tuple[str, str]  # name, sequence
+Read = tuple[str, str, float | None]  # name, sequence, mean quality (None for FASTA)
+_ERROR_PROBABILITY = 10 ** (-np.arange(94) / 10)  # Phred 0..93
 _BAM_MAGIC = b"BAM\x01"
 _GZIP_MAGIC = b"\x1f\x8b"
 _TEXT_STARTS = (ord(">"), ord("@"))
@@ -87,7 +90,7 @@ def _name(header: bytes) -> str:
     return words[0].decode("utf-8", "replace") if words else ""
 
 
-def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterator[Record]:
+def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterator[Read]:
     """Four-line FASTQ records (what every basecaller writes), each line checked."""
     readline = handle.readline
     number = 0
@@ -114,23 +117,33 @@ def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
                 f"{path}: record {number} ({name}): {len(seq)} bases but {len(quality)} "
                 "quality values"
             )
-        yield name, _checked(path, number, name, seq)
+        phred = np.frombuffer(quality, dtype=np.uint8).astype(np.int16) - 33
+        yield name, _checked(path, number, name, seq), mean_quality(phred)
         header, line_no = readline(), line_no + 4
 
 
-def _fasta(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterator[Record]:
+def mean_quality(phred: np.ndarray) -> float | None:
+    """A read's mean quality as basecallers report it: the Phred value of the mean error
+    probability (not the mean Phred value, which flatters reads with a few bad stretches)."""
+    if not len(phred):
+        return None
+    error = _ERROR_PROBABILITY[np.clip(phred, 0, 93)].mean()
+    return float(-10 * np.log10(error))
+
+
+def _fasta(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterator[Read]:
     """FASTA records; sequences may span several lines."""
     number, name, parts = 1, _name(header), list[bytes]()
     for line in handle:
         if line[:1] == b">":
-            yield name, _checked(path, number, name, b"".join(parts))
+            yield name, _checked(path, number, name, b"".join(parts)), None
             number, name, parts = number + 1, _name(line), []
         else:
             parts.append(line.strip())
-    yield name, _checked(path, number, name, b"".join(parts))
+    yield name, _checked(path, number, name, b"".join(parts)), None
 
 
-def _fastx_records(path: Path) -> Iterator[Record]:
+def _fastx_records(path: Path) -> Iterator[Read]:
     """FASTQ or FASTA (by the first character), plain or gzipped; damage named by record."""
     count = 0
     try:
@@ -150,7 +163,7 @@ def _fastx_records(path: Path) -> Iterator[Record]:
         ) from None
 
 
-def _bam_records(path: Path) -> Iterator[Record]:
+def _bam_records(path: Path) -> Iterator[Read]:
     """Unaligned or aligned BAM records; secondary/supplementary copies are skipped."""
     number = 0
     pysam.set_verbosity(0)  # htslib's own stderr lines would break the one-line error
@@ -165,14 +178,16 @@ def _bam_records(path: Path) -> Iterator[Record]:
                     raise InputError(f"{path}: record {number} ({segment.query_name}): no sequence")
                 if segment.is_reverse:  # aligned BAMs store the reference strand
                     seq = reverse_complement(seq)
-                yield segment.query_name, seq
+                phred = segment.query_qualities
+                quality = mean_quality(np.asarray(phred)) if phred is not None else None
+                yield segment.query_name, seq, quality
     except InputError:
         raise
     except (OSError, ValueError) as err:
         raise InputError(f"{path}: damaged after record {number} ({err})") from None
 
 
-def _records(path: Path) -> Iterator[Record]:
+def _records(path: Path) -> Iterator[Read]:
     """The records of one file in the parser its content calls for."""
     return _bam_records(path) if detect_format(path) == "bam" else _fastx_records(path)
 
@@ -181,30 +196,38 @@ def first_record(path: str | Path) -> Record | None:
     """The first read of a file, or None when it holds none: the cheap check before any job."""
     records = _records(Path(path))
     try:
-        return next(records, None)
+        first = next(records, None)
     finally:
         records.close()
+    return None if first is None else (first[0], first[1])
 
 
-def iter_records(path: str | Path) -> Iterator[Record]:
-    """Every read of one file as (name, sequence), upper case with U read as T, in file order.
+def iter_reads(path: str | Path) -> Iterator[Read]:
+    """Every read of one file as (name, sequence, mean quality), upper case with U read as T,
+    in file order; the quality is None for FASTA.
 
     A file without reads is warned about, not refused: its plate's wells end as `no_reads`."""
     path = Path(path)
     count = 0
-    for name, seq in _records(path):
+    for name, seq, quality in _records(path):
         count += 1
-        yield name, seq.upper().replace("U", "T")
+        yield name, seq.upper().replace("U", "T"), quality
     if count == 0:
         log.warning("%s: the reads file holds no reads", path)
 
 
-def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Record]]:
+def iter_records(path: str | Path) -> Iterator[Record]:
+    """Every read of one file as (name, sequence): iter_reads without the quality."""
+    for name, seq, _quality in iter_reads(path):
+        yield name, seq
+
+
+def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
     """Reads of several files in file order, `chunk_size` at a time (the last may be short)."""
-    chunk: list[Record] = []
+    chunk: list[Read] = []
     for path in paths:
-        for record in iter_records(path):
-            chunk.append(record)
+        for read in iter_reads(path):
+            chunk.append(read)
             if len(chunk) >= chunk_size:
                 yield chunk
                 chunk = []

@@ -1,0 +1,56 @@
+"""Read QC: mean quality as basecallers compute it, and the length and quality histograms of
+every read, per plate, in the demultiplexing funnel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from utrflow import demux, sheets
+from utrflow.reads import iter_reads, mean_quality
+from utrflow.simulate_run import RunSimulation, simulate_run
+
+
+def test_mean_quality_averages_error_probabilities_not_phred_values() -> None:
+    assert mean_quality(np.array([10, 30])) == pytest.approx(-10 * np.log10((0.1 + 0.001) / 2))
+    assert mean_quality(np.array([20, 20, 20])) == pytest.approx(20.0)
+    assert mean_quality(np.array([], dtype=int)) is None
+
+
+def test_fastq_reads_carry_their_quality_and_fasta_reads_none(tmp_path: Path) -> None:
+    fastq = tmp_path / "r.fastq"
+    fastq.write_text("@a\nACGT\n+\n5555\n")  # '5' is Phred 20
+    fasta = tmp_path / "r.fasta"
+    fasta.write_text(">b\nacgu\n")
+    assert list(iter_reads(fastq)) == [("a", "ACGT", pytest.approx(20.0))]
+    assert list(iter_reads(fasta)) == [("b", "ACGT", None)]
+
+
+@pytest.mark.parametrize("reads_format", ["fastq", "bam"])
+def test_funnel_histograms_count_every_read_once_per_plate(tmp_path: Path, reads_format) -> None:
+    run = tmp_path / "run"
+    simulate_run(
+        RunSimulation(n_variants=200, n_plates=2, reads_per_well_mean=8, seed=4,
+                      reads_format=reads_format, plate_separation="pooled"),
+        run,
+    )  # fmt: skip
+    plates = sheets.load_plates(run / "plates.tsv", Path("/"))
+    wells = sheets.load_wells(run / "wells.tsv")
+    construct = sheets.load_construct({"fwd_primer": RunSimulation().fwd_primer,
+                                       "rev_primer": RunSimulation().rev_primer})  # fmt: skip
+    (group,) = sheets.read_groups(plates)
+    funnel = demux.run_group(group, wells, construct, demux.DemuxSettings(), tmp_path / "d", 2)
+    qc = funnel["read_qc"]
+    assert sum(sum(h.values()) for h in qc["lengths"].values()) == funnel["reads"]
+    assert sum(sum(h.values()) for h in qc["mean_quality"].values()) == funnel["reads"]
+    for plate in group.plates:
+        assert sum(qc["lengths"][plate].values()) == funnel["assigned_per_plate"][plate]
+    assigned = pd.read_csv(tmp_path / "d" / "assignments.tsv.gz", sep="\t")
+    assert sum(qc["lengths"].get("unassigned", {}).values()) == (assigned["well"].isna()).sum()
+    qualities = [int(q) for h in qc["mean_quality"].values() for q in h]
+    assert min(qualities) >= 5 and max(qualities) <= 60
+    assert json.loads((tmp_path / "d" / "funnel.json").read_text())["read_qc"] == qc
