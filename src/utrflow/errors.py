@@ -3,3 +3,10 @@
 
 class InputError(ValueError):
     """Bad user input. The message is a single line meant for the person who made the input."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (its type if it has none): for one-line errors
+    that quote what a library said."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

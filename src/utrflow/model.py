@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from utrflow.errors import InputError, first_line
+
 OPTIMUS_LAYERS: list[dict[str, Any]] = [
     {"conv": {"filters": 120, "kernel_size": 8, "dilation": 1}},
     {"conv": {"filters": 120, "kernel_size": 8, "dilation": 1}},
@@ -169,10 +171,14 @@ def ensemble(members: Sequence[Any]):
 
 
 def load(path: str | Path):
-    """Load a saved model with Keras safe mode on (no arbitrary code from the file)."""
+    """Load a saved model with Keras safe mode on (no arbitrary code from the file); a file
+    that holds code, or is no Keras model, stops with one line instead of a traceback."""
     import keras
 
-    return keras.models.load_model(path, compile=False, safe_mode=True)
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except (ValueError, OSError) as err:
+        raise InputError(f"{path}: not loaded as a Keras model: {first_line(err)}") from None
 
 
 def predict(
