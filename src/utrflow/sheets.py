@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from utrflow.barcodes import close_pairs
-from utrflow.errors import InputError
+from utrflow.errors import InputError, first_line
 from utrflow.plates import normalize_well
 from utrflow.sequences import IUPAC, invalid_characters
 
@@ -48,7 +48,7 @@ def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = No
             reader = csv.reader(handle, delimiter=separator)
             lines = [(reader.line_num, [c.strip() for c in row]) for row in reader]
     except (UnicodeDecodeError, csv.Error) as err:
-        raise InputError(f"{path}: not a readable table ({str(err).splitlines()[0]})") from None
+        raise InputError(f"{path}: not a readable table ({first_line(err)})") from None
     lines = [(number, cells) for number, cells in lines if any(cells)]
     if not lines:
         raise InputError(f"{path}: the file is empty")

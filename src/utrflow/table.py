@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utrflow.errors import InputError
+from utrflow.errors import InputError, first_line
 from utrflow.link import LABELLED_COLUMNS
 from utrflow.sequences import invalid_characters, normalize
 
@@ -40,8 +40,7 @@ def read_user_table(path: str | Path) -> pd.DataFrame:
             path, sep=_separator(path), dtype=str, keep_default_na=False, encoding="utf-8-sig"
         )
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise InputError(f"{path}: cannot be read as a table: {first}") from None
+        raise InputError(f"{path}: cannot be read as a table: {first_line(err)}") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty") from None
     raw.columns = [c.strip() for c in raw.columns]
