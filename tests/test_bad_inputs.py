@@ -12,6 +12,7 @@ valid and only warned about.
 
 from __future__ import annotations
 
+import ast
 import copy
 import gzip
 import subprocess
@@ -22,7 +23,7 @@ import pandas as pd
 import pysam
 import pytest
 import yaml
-from conftest import BIN, run_workflow
+from conftest import BIN, REPO, run_workflow
 
 from utrflow import cli, sheets
 from utrflow.config import load as load_config
@@ -430,3 +431,78 @@ def test_an_empty_reads_file_is_warned_about_before_any_job(tmp_path: Path) -> N
     assert len(warnings) == 1
     assert warnings[0].startswith("utrflow: warning: ")
     assert "p2.fastq.gz: the reads file holds no reads; plate(s) P2" in warnings[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Safety: data files never run code
+
+
+def calls(name: str) -> list[tuple[str, ast.Call]]:
+    """(file, call) for every call of a function or method `name` in the package."""
+    found = []
+    for path in sorted((REPO / "src" / "utrflow").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if called == name:
+                    found.append((path.name, node))
+    return found
+
+
+def keyword(call: ast.Call, name: str) -> object:
+    return next(
+        (
+            k.value.value
+            for k in call.keywords
+            if k.arg == name and isinstance(k.value, ast.Constant)
+        ),
+        None,
+    )
+
+
+def test_numpy_and_keras_loads_never_unpickle_or_run_code() -> None:
+    numpy_loads = [
+        (f, c) for f, c in calls("load") if ast.unparse(c.func) in ("np.load", "numpy.load")
+    ]
+    keras_loads = calls("load_model")
+    assert numpy_loads and keras_loads  # the scan sees them
+    for file, call in numpy_loads:
+        assert keyword(call, "allow_pickle") is False, f"{file}: {ast.unparse(call)}"
+    for file, call in keras_loads:
+        assert keyword(call, "safe_mode") is True, f"{file}: {ast.unparse(call)}"
+
+
+def test_a_pickled_array_is_refused(tmp_path: Path) -> None:
+    import numpy as np
+
+    from utrflow.encode import load_onehot
+
+    path = tmp_path / "onehot.npy"
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r"allow_pickle=False|Python objects"):
+        load_onehot(path)
+
+
+def test_a_model_file_holding_code_is_refused_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    """A .keras file with a Lambda layer would run its code on loading; safe mode refuses it."""
+    import keras
+
+    monkeypatch.chdir(tmp_path)
+    inputs = keras.Input((10, 4))
+    flat = keras.layers.Flatten()(inputs)
+    touched = keras.layers.Lambda(lambda x: x * float(bool(open("ran", "w"))))(flat)  # noqa: SIM115
+    keras.Model(inputs, keras.layers.Dense(1)(touched)).save("evil.keras")
+    Path("ran").unlink()  # building the model ran it once; loading must not
+    Path("new.fa").write_text(">a\nACGTACGTAC\n")
+    command = ["predict", "--params", "{}", "--input", "new.fa", "--members", "evil.keras"]
+    run = subprocess.run(
+        [str(BIN / "utrflow"), *command, "--output", "out.tsv"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    errors = [line for line in run.stderr.splitlines() if line.startswith(("utrflow:", "Trace"))]
+    assert_one_line(run.returncode, errors, "evil.keras: ")
+    assert not Path("ran").exists() and not Path("out.tsv").exists()

@@ -1,0 +1,178 @@
+"""The same config gives the same bytes, no read is lost, and a killed job leaves nothing that
+looks finished.
+
+One simulated experiment (two plates with reads, a third whose reads file is empty) runs through
+the whole workflow twice, in two directories, on 2 cores with demultiplexing over 2 processes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import BIN, TINY_MODEL, run_workflow, write_config
+
+from utrflow import io
+from utrflow.reads import iter_records
+from utrflow.simulate_run import RunSimulation, simulate_run
+
+EMPTY_PLATE = "P03"
+
+
+def reads_experiment(workdir: Path, run: Path) -> None:
+    """Copy the simulated inputs into `workdir` and point a reads config at them."""
+    shutil.copytree(run, workdir / "run")
+    plates = pd.read_csv(workdir / "run" / "plates.tsv", sep="\t", keep_default_na=False)
+    for column in ("reads", "fluorescence"):
+        plates[column] = "run/" + plates[column].map(lambda p: Path(p).relative_to(run).as_posix())
+    plates.to_csv(workdir / "run" / "plates.tsv", sep="\t", index=False)
+    construct = yaml.safe_load((run / "construct.yaml").read_text())
+    write_config(
+        workdir,
+        {
+            "source": "reads",
+            "plates": "run/plates.tsv",
+            "wells": "run/wells.tsv",
+            "library": "run/library.csv",
+            "construct": construct,
+            "demux": {"threads": 2, "chunk_reads": 500},
+            "model": dict(TINY_MODEL),
+            "baselines": {"kmer_max": 2},
+            "design": {"n_designs": 0},  # proposing a library is not what is compared here
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> Path:
+    """A small three-plate run whose third plate's reads file holds no reads."""
+    run = tmp_path_factory.mktemp("sim") / "run"
+    simulate_run(
+        RunSimulation(n_variants=300, n_plates=3, reads_per_well_mean=12, seed=21),
+        run,
+    )
+    plates = pd.read_csv(run / "plates.tsv", sep="\t")
+    empty = Path(plates.loc[plates["plate"] == EMPTY_PLATE, "reads"].item())
+    empty.write_bytes(gzip.compress(b""))
+    return run
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, simulated: Path) -> list[tuple[Path, str]]:
+    """(working directory, stderr) of two whole runs of the same config."""
+    out = []
+    for name, targets in (("first", []), ("second", ["results/model/metrics.json"])):
+        workdir = tmp_path_factory.mktemp(name)
+        reads_experiment(workdir, simulated)
+        result = run_workflow(workdir, *targets)  # the second stops at the metrics
+        assert result.returncode == 0, result.stderr[-3000:]
+        out.append((workdir, result.stderr))
+    return out
+
+
+@pytest.mark.slow
+def test_the_same_config_gives_byte_identical_tables_and_metrics(two_runs) -> None:
+    (first, _), (second, _) = two_runs
+    for output in (
+        "results/table/labelled.tsv",
+        "results/model/metrics.json",
+        "results/model/predictions.tsv",
+        "results/encode/split.tsv",
+        "results/demux/P01/assignments.tsv.gz",
+        "results/consensus/P02.tsv",
+    ):
+        assert (first / output).read_bytes() == (second / output).read_bytes(), output
+    metrics = json.loads((first / "results/model/metrics.json").read_text())
+    assert metrics["test"]["n"] > 0  # a real model was scored, not two empty files compared
+
+
+@pytest.mark.slow
+def test_every_read_appears_exactly_once_in_the_assignments(two_runs, simulated) -> None:
+    workdir, _ = two_runs[0]
+    truth = pd.read_csv(simulated / "truth_reads.tsv.gz", sep="\t", keep_default_na=False)
+    plates = pd.read_csv(workdir / "run" / "plates.tsv", sep="\t")
+    total = 0
+    for plate, reads in zip(plates["plate"], plates["reads"], strict=True):
+        given = [name for name, _ in iter_records(workdir / reads)]
+        assignments = pd.read_csv(
+            workdir / f"results/demux/{plate}/assignments.tsv.gz", sep="\t", keep_default_na=False
+        )
+        funnel = json.loads((workdir / f"results/demux/{plate}/funnel.json").read_text())
+        assert assignments["read_id"].tolist() == given  # each once, in file order
+        assert funnel["reads"] == len(given) == sum(funnel["status"].values())
+        total += len(given)
+    emptied = truth["plate"] == EMPTY_PLATE
+    assert total == (~emptied).sum() > 0
+
+
+@pytest.mark.slow
+def test_an_empty_reads_file_is_warned_about_and_reported(two_runs) -> None:
+    workdir, stderr = two_runs[0]
+    warnings = [line for line in stderr.splitlines() if line.startswith("utrflow: warning:")]
+    assert len(warnings) == 1 and "holds no reads; plate(s) P03" in warnings[0]
+    table = pd.read_csv(workdir / "results/table/labelled.tsv", sep="\t", keep_default_na=False)
+    assert table.loc[table["plate"] == EMPTY_PLATE, "qc"].isin(["no_reads", "blank"]).all()
+    report = (workdir / "results/report/report.html").read_text()
+    assert f"Plate {EMPTY_PLATE}: no reads at all" in report
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic outputs
+
+
+def test_a_failing_writer_leaves_neither_the_file_nor_its_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "table.tsv"
+    with pytest.raises(RuntimeError), io.atomic_path(target) as tmp:
+        tmp.write_text("half a table")
+        raise RuntimeError("killed")
+    assert not target.exists() and list(target.parent.iterdir()) == []
+    io.write_tsv(pd.DataFrame({"a": [1]}), target)
+    with pytest.raises(RuntimeError), io.atomic_path(target) as tmp:
+        tmp.write_text("a newer half")
+        raise RuntimeError("killed")
+    assert target.read_text() == "a\n1\n"  # the complete old file stays, untouched
+
+
+def test_a_killed_demultiplexing_job_leaves_no_output_that_looks_complete(
+    tmp_path: Path, simulated: Path
+) -> None:
+    """SIGKILL while the reads stream: no finally block runs, yet no output has its final name."""
+    reads_experiment(tmp_path, simulated)
+    plates = tmp_path / "run" / "plates.tsv"
+    frame = pd.read_csv(plates, sep="\t")
+    big = tmp_path / "run" / "many.fastq.gz"
+    source = tmp_path / frame.loc[frame["plate"] == "P01", "reads"].item()
+    with gzip.open(source, "rb") as handle:
+        data = handle.read()
+    with gzip.open(big, "wb", compresslevel=1) as handle:
+        for _ in range(30):  # about 40,000 reads: seconds of work on one core
+            handle.write(data)
+    frame.loc[frame["plate"] == "P01", "reads"] = "run/many.fastq.gz"
+    frame.to_csv(plates, sep="\t", index=False)
+    out = tmp_path / "results" / "demux" / "P01"
+    command = ["demux", "--plates", str(plates), "--wells", "run/wells.tsv", "--group", "P01"]
+    job = subprocess.Popen(
+        [str(BIN / "utrflow"), *command, "--out-dir", str(out), "--threads", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not any(out.glob(".assignments.tsv.gz.*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # well into the stream
+    assert job.poll() is None, "the job ended before it could be killed: give it more reads"
+    job.send_signal(signal.SIGKILL)
+    job.wait(timeout=30)
+    finished = {"assignments.tsv.gz", "regions.tsv.gz", "well_counts.tsv", "funnel.json"}
+    left = {p.name for p in out.iterdir()}
+    assert not left & finished, left
+    assert left and all(name.startswith(".") and ".tmp" in name for name in left)
