@@ -19,7 +19,9 @@ def test_plate_grid_places_each_well_in_its_row_and_column() -> None:
 
 def test_warnings_name_the_flagged_plate_the_mixed_plate_and_a_missing_ceiling() -> None:
     qc = ["mixed"] * 3 + ["pass"] * 7 + ["pass"] * 10
-    table = pd.DataFrame({"plate": ["P1"] * 10 + ["P2"] * 10, "role": "sample", "qc": qc})
+    table = pd.DataFrame(
+        {"plate": ["P1"] * 10 + ["P2"] * 10, "role": "sample", "qc": qc, "n_reads": 5}
+    )
     plate_qc = pd.DataFrame({"plate": ["P1", "P2"], "flag": ["", "median label 1.5 log2 off"]})
     summary = {"noise_ceiling": {"r2": None, "reason": "2 sequences measured in 2+ wells"}}
     warnings = report_table.table_warnings(table, plate_qc, summary)

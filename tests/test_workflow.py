@@ -212,12 +212,13 @@ def reads_config(run: Path) -> dict:
         "demux": {"threads": 2},
         "model": dict(TINY_MODEL),
         "baselines": {"kmer_max": 3},
+        "design": {"n_designs": 8, "steps": 40},
     }
 
 
-def jobs_planned(workdir: Path) -> dict[str, int]:
-    """Rule -> job count of a dry run."""
-    dry = run_workflow(workdir, "-n", timeout=120)
+def jobs_planned(workdir: Path, *extra: str) -> dict[str, int]:
+    """Rule -> job count of a dry run (with `extra` options, e.g. --forcerun RULE)."""
+    dry = run_workflow(workdir, "-n", *extra, timeout=120)
     assert dry.returncode == 0, dry.stderr
     counts = {}
     for line in (dry.stdout + dry.stderr).splitlines():
@@ -228,7 +229,16 @@ def jobs_planned(workdir: Path) -> dict[str, int]:
 
 
 # Jobs after the labelled table: they rerun whenever the table changes.
-MODEL_JOBS = {"encode": 1, "train": 1, "ensemble": 1, "baselines": 1, "evaluate": 1, "report": 1}
+MODEL_JOBS = {
+    "encode": 1,
+    "train": 1,
+    "ensemble": 1,
+    "baselines": 1,
+    "evaluate": 1,
+    "interpret": 1,
+    "design": 1,
+    "report": 1,
+}
 
 
 @pytest.mark.slow
@@ -278,6 +288,8 @@ def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
     assert sum(summary["qc"].values()) == 192
     report = (tmp_path / "results/report/report.html").read_text()
     assert '<section id="plates">' in report and report.count('alt="Plate map"') == 2
+    for figure in ("Demultiplexing funnel", "Read length and quality", "Purity and library match"):
+        assert f'alt="{figure}"' in report
 
     # The third plate arrives: its rows join the sheets, and only its jobs and the gathers run.
     plates.to_csv(run / "plates.tsv", sep="\t", index=False)

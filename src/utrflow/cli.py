@@ -566,6 +566,7 @@ def design(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--plate-qc", "per-plate QC of the labelled table (TSV), plates only", required=False),
     path("--table-summary", "labelled-table summary (JSON), plates only", required=False),
     path("--interpretation", "filters and mutagenesis (JSON)", required=False),
+    ("--funnels", {"type": Path, "nargs": "*", "default": [], "help": "demux funnel.json files"}),
     path("--designs", "the next library (CSV)", required=False),
     path("--design-summary", "the design summary (JSON)", required=False),
     path("--output", "report to write (HTML)"),
@@ -586,6 +587,7 @@ def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
         plate_qc=io.read_tsv(args.plate_qc) if args.plate_qc else None,
         table_summary=io.read_json(args.table_summary) if args.table_summary else None,
         interpretation=io.read_json(args.interpretation) if args.interpretation else None,
+        funnels=[io.read_json(p) for p in args.funnels] or None,
         designs=pd.read_csv(args.designs) if args.designs else None,
         design_summary=io.read_json(args.design_summary) if args.design_summary else None,
     )

@@ -369,7 +369,7 @@ def _total(hits: tuple[tuple[int, int, int], ...]) -> int:
 # Chunks across cores
 
 
-LENGTH_BIN = 50  # nt per bin of the read-length histograms
+LENGTH_BIN = 10  # nt per bin of the read-length histograms
 LENGTH_MAX = 5000  # longer reads count in the last bin
 UNASSIGNED = "unassigned"  # the read-QC key of reads that reach no plate
 

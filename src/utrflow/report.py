@@ -38,6 +38,7 @@ class ReportInputs:
     crossval: dict[str, Any] | None = None
     plate_qc: pd.DataFrame | None = None  # plates only: results/table/plate_qc.tsv
     table_summary: dict[str, Any] | None = None  # plates only: results/table/summary.json
+    funnels: list[dict[str, Any]] | None = None  # plates only: results/demux/*/funnel.json
     interpretation: dict[str, Any] | None = None  # results/interpret/interpretation.json
     designs: pd.DataFrame | None = None  # results/design/next_library.csv
     design_summary: dict[str, Any] | None = None  # results/design/summary.json
@@ -408,7 +409,9 @@ def render(inputs: ReportInputs) -> str:
         config_yaml=yaml.safe_dump(inputs.config, sort_keys=False),
         warnings=warnings_for(inputs)
         + report_table.table_warnings(inputs.table, inputs.plate_qc, inputs.table_summary),
-        plates=report_table.section(inputs.table, inputs.plate_qc, inputs.table_summary),
+        plates=report_table.section(
+            inputs.table, inputs.plate_qc, inputs.table_summary, inputs.funnels
+        ),
         design=report_design.section(inputs.designs, inputs.design_summary, inputs.predictions),
         interpretation=report_interpret.section(inputs.interpretation),
         design_off_reason=(

@@ -123,6 +123,81 @@ def replicate_scatter(table: pd.DataFrame, ceiling: dict[str, Any]) -> str | Non
     return figure_to_data_uri(fig)
 
 
+STATUS_COLORS = {
+    "assigned": "#2f855a",
+    "one_end": "#f6ad55",
+    "no_barcode": "#a0aec0",
+    "ambiguous": "#ed64a6",
+    "pair_not_in_layout": "#805ad5",
+    "chimera": "#e53e3e",
+    "too_short": "#4a5568",
+}
+
+
+def funnel_bars(funnels: list[dict[str, Any]]) -> str:
+    """Where every read went, per read group: the statuses of the demultiplexing funnel."""
+    fig, ax = plt.subplots(figsize=(7.0, 0.45 * len(funnels) + 1.7))
+    names = [f["group"] for f in funnels]
+    left = np.zeros(len(funnels))
+    for status, color in STATUS_COLORS.items():
+        values = np.array([f["status"].get(status, 0) for f in funnels], dtype=float)
+        ax.barh(names, values, left=left, color=color, label=status, height=0.6)
+        left += values
+    ax.invert_yaxis()
+    style(ax, "Demultiplexing funnel: every read's status", "reads", "")
+    ax.legend(frameon=False, fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    return figure_to_data_uri(fig)
+
+
+def read_histograms(funnels: list[dict[str, Any]]) -> str | None:
+    """Read length and mean quality per plate (and of the reads no plate claimed)."""
+    lengths: dict[str, dict[int, int]] = {}
+    qualities: dict[str, dict[int, int]] = {}
+    for funnel in funnels:
+        qc = funnel.get("read_qc", {})
+        for target, source in (
+            (lengths, qc.get("lengths", {})),
+            (qualities, qc.get("mean_quality", {})),
+        ):
+            for key, histogram in source.items():
+                merged = target.setdefault(key, {})
+                for value, n in histogram.items():
+                    merged[int(value)] = merged.get(int(value), 0) + int(n)
+    if not lengths:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.4, 3.6))
+    for ax, data, xlabel in (
+        (left, lengths, "read length (nt)"),
+        (right, qualities, "mean read quality (Phred)"),
+    ):
+        for key in sorted(data, key=lambda k: (k == "unassigned", k))[:13]:
+            xs = sorted(data[key])
+            ax.plot(xs, [data[key][x] for x in xs], lw=1.2, label=key, drawstyle="steps-mid",
+                    color="#a0aec0" if key == "unassigned" else None,
+                    ls="--" if key == "unassigned" else "-")  # fmt: skip
+        ax.set_yscale("log")
+        style(ax, "Reads per " + ("length bin" if ax is left else "quality"), xlabel, "reads")
+    left.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return figure_to_data_uri(fig)
+
+
+def consensus_figure(table: pd.DataFrame) -> str | None:
+    """Well calls: purity of the wells with reads, and how their sequences matched the library."""
+    samples = table[(table.get("role", "sample") == "sample") & (table["n_reads"].fillna(0) > 0)]
+    if samples.empty or samples["purity"].isna().all():
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.4, 3.4))
+    left.hist(samples["purity"].dropna(), bins=np.linspace(0, 1, 21), color=PALETTE["model"])
+    style(left, "Purity of sample wells", "top allele's share of reads", "wells")
+    matches = samples["match"].fillna("").replace("", "no library / no call").value_counts()
+    right.barh(matches.index.astype(str), matches.to_numpy(), color="#4a5568", height=0.6)
+    right.invert_yaxis()
+    style(right, "Library match of the calls", "wells", "")
+    fig.tight_layout()
+    return figure_to_data_uri(fig)
+
+
 def table_warnings(
     table: pd.DataFrame, plate_qc: pd.DataFrame | None, summary: dict[str, Any] | None
 ) -> list[str]:
@@ -170,7 +245,10 @@ def _cell(value: object) -> str:
 
 
 def section(
-    table: pd.DataFrame, plate_qc: pd.DataFrame | None, summary: dict[str, Any] | None
+    table: pd.DataFrame,
+    plate_qc: pd.DataFrame | None,
+    summary: dict[str, Any] | None,
+    funnels: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any] | None:
     """What the template's plates section shows; None when the table did not come from plates."""
     if plate_qc is None or summary is None:
@@ -190,7 +268,19 @@ def section(
             for row in plate_qc[[c for c in columns if c in plate_qc]].itertuples(index=False)
         ],
         "hidden_plates": len(plates) - len(shown),
+        "funnels": [
+            {
+                "group": f["group"],
+                "reads": f["reads"],
+                "assigned": f["status"].get("assigned", 0),
+                "share": f["status_fraction"].get("assigned", 0.0),
+            }
+            for f in funnels or []
+        ],
         "figures": {
+            "funnel": funnel_bars(funnels) if funnels else None,
+            "reads": read_histograms(funnels or []),
+            "consensus": consensus_figure(table),
             "qc": qc_bars(table),
             "replicates": replicate_scatter(table, summary.get("noise_ceiling", {})),
             "plates": [

@@ -13,6 +13,7 @@ rule report:
         crossval=rules.crossval.output.metrics if CROSSVAL else [],
         plate_qc=PLATE_QC if READS else [],
         table_summary=TABLE_SUMMARY if READS else [],
+        funnels=expand("results/demux/{group}/funnel.json", group=list(READ_GROUPS)),
         design=list(DESIGNED.values()) if DESIGN else [],
         interpretation=INTERPRETATION,
     output:
@@ -44,5 +45,5 @@ rule report:
         " --metrics {input.metrics} --predictions {input.predictions} --history {input.history}"
         " --training {input.training} --interpretation {input.interpretation}"
         " {params.simulation} {params.crossval} {params.plates}"
-        " {params.design}"
+        " {params.design} --funnels {input.funnels}"
         " --output {output.html} > {log} 2>&1"
