@@ -1,0 +1,203 @@
+"""Incremental reruns and resuming a killed run, on one small simulated reads experiment.
+
+Each rerun case edits the config, asks Snakemake for the jobs it would run (a dry run), and puts
+the config back. A new plate is tested in test_workflow.py (reads pipeline); here: nothing
+changed, a model parameter, the ensemble size, the GPU request, a demultiplexing threshold and a
+consensus threshold. Resume: SIGKILL the whole run during demultiplexing, then again during
+training, finish with --rerun-incomplete, and compare with the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import run_workflow, workflow_command, workflow_env, write_config
+from test_workflow import jobs_planned, reads_config
+
+from utrflow.simulate_run import RunSimulation, simulate_run
+
+pytestmark = pytest.mark.slow  # one whole run of the reads pipeline, and a killed one
+
+PLATES = ("P01", "P02")
+SIMULATION = RunSimulation(n_variants=150, n_plates=len(PLATES), reads_per_well_mean=8, seed=5)
+
+
+def make_experiment(workdir: Path) -> None:
+    """A simulated reads experiment under `workdir` (paths in its sheets relative to it)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with contextlib.chdir(workdir):
+        simulate_run(SIMULATION, Path("run"))
+    # Without the next-library design: a minute less, and nothing here is about it.
+    write_config(workdir, {**reads_config(workdir / "run"), "design": {"n_designs": 0}})
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory) -> Path:
+    """The experiment, run once to the end without interruption."""
+    workdir = tmp_path_factory.mktemp("reruns")
+    make_experiment(workdir)
+    run = run_workflow(workdir)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return workdir
+
+
+@contextlib.contextmanager
+def edited_config(workdir: Path, edit: Callable[[dict], None]) -> Iterator[None]:
+    path = workdir / "config" / "config.yaml"
+    original = path.read_text()
+    config = yaml.safe_load(original)
+    edit(config)
+    path.write_text(yaml.safe_dump(config))
+    try:
+        yield
+    finally:
+        path.write_text(original)
+
+
+def planned_after(workdir: Path, edit: Callable[[dict], None]) -> dict[str, int]:
+    with edited_config(workdir, edit):
+        return jobs_planned(workdir)
+
+
+def set_key(section: str, key: str, value) -> Callable[[dict], None]:
+    return lambda config: config.setdefault(section, {}).__setitem__(key, value)
+
+
+def rerun_from(workdir: Path, rule: str) -> dict[str, int]:
+    """The jobs of `rule` and of everything downstream of it (the DAG's own answer)."""
+    return jobs_planned(workdir, "--forcerun", rule)
+
+
+def test_nothing_changed_nothing_runs(experiment):
+    assert jobs_planned(experiment) == {}
+
+
+def test_a_model_parameter_reruns_only_training_evaluation_and_report(experiment):
+    planned = planned_after(experiment, set_key("model", "epochs", 3))
+    assert planned == rerun_from(experiment, "train")
+    assert {"train", "ensemble", "evaluate", "report"} <= planned.keys()
+    # Not the encoding, the baselines, or anything before the labelled table.
+    assert not planned.keys() & {"encode", "baselines", "demux", "consensus", "link"}
+
+
+def test_a_larger_ensemble_trains_only_the_new_member(experiment):
+    planned = planned_after(experiment, set_key("model", "ensemble", 2))
+    assert planned["train"] == 1
+    assert planned == rerun_from(experiment, "train")
+
+
+def test_a_gpu_request_retrains_nothing(experiment):
+    # Where a job runs is not what it computes: at most the report, which prints the settings.
+    assert planned_after(experiment, set_key("model", "gpus", 1)).keys() <= {"report", "all"}
+
+
+def test_a_demultiplexing_threshold_reruns_demultiplexing_onward(experiment):
+    planned = planned_after(experiment, set_key("demux", "max_barcode_distance", 2))
+    assert planned == rerun_from(experiment, "demux")
+    assert planned["demux"] == planned["consensus"] == len(PLATES)
+    assert {"link", "encode", "train", "report"} <= planned.keys()
+    assert "fluorescence" not in planned  # the plate-reader jobs don't read the reads
+
+
+def test_a_consensus_threshold_reruns_consensus_onward(experiment):
+    planned = planned_after(experiment, set_key("consensus", "min_reads", 4))
+    assert planned == rerun_from(experiment, "consensus")
+    assert planned["consensus"] == len(PLATES) and {"link", "report"} <= planned.keys()
+    assert not planned.keys() & {"demux", "fluorescence"}
+
+
+# -- resume -----------------------------------------------------------------------------------
+
+
+def start_workflow(workdir: Path, *extra: str) -> subprocess.Popen:
+    """snakemake in a session of its own: its process group holds every job it starts."""
+    log = (workdir / "snakemake.out").open("a")
+    return subprocess.Popen(
+        workflow_command(workdir, *extra, timeout=300),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=workflow_env(),
+        start_new_session=True,
+    )
+
+
+def kill_when_running(run: subprocess.Popen, workdir: Path, job_log: str, output: str) -> None:
+    """SIGKILL the run's whole process group once the job logging to `job_log` has started and
+    before it wrote `output`; return when every process of the group is gone."""
+    deadline = time.monotonic() + 240
+    while not (workdir / job_log).exists():
+        if run.poll() is not None:
+            said = " | ".join((workdir / "snakemake.out").read_text().splitlines()[-15:])
+            pytest.fail(f"the run ended (exit {run.returncode}) before {job_log}: {said}")
+        assert time.monotonic() < deadline, f"{job_log} never appeared"
+        time.sleep(0.02)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait(timeout=30)
+    while True:  # the jobs die with it: none is left to finish its output later
+        try:
+            os.killpg(run.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "processes of the killed run are still alive"
+        time.sleep(0.02)
+    assert not (workdir / output).exists(), f"{output} was written before the kill"
+
+
+def unlock(workdir: Path) -> None:
+    """A killed snakemake leaves its lock on the directory: the next run needs --unlock first."""
+    unlocked = run_workflow(workdir, "--unlock", timeout=120)
+    assert unlocked.returncode == 0, unlocked.stderr[-2000:]
+
+
+def counted(funnel: Path) -> dict:
+    """A demux funnel without its absolute file paths (the two runs are in two directories)."""
+    return {k: v for k, v in json.loads(funnel.read_text()).items() if k != "files"}
+
+
+def gunzipped(path: Path) -> bytes:
+    with gzip.open(path) as handle:
+        return handle.read()
+
+
+def test_a_run_killed_during_demux_and_training_resumes_to_the_same_outputs(experiment, tmp_path):
+    workdir = tmp_path / "killed"
+    make_experiment(workdir)
+    results = workdir / "results"
+
+    run = start_workflow(workdir)
+    kill_when_running(run, workdir, "results/logs/demux/P01.log", "results/demux/P01/funnel.json")
+    unlock(workdir)
+    run = start_workflow(workdir, "--rerun-incomplete")
+    kill_when_running(
+        run, workdir, "results/logs/train_member0.log", "results/model/members/0/training.json"
+    )
+    assert (results / "demux/P01/funnel.json").exists()  # the first resume got past demux
+    unlock(workdir)
+
+    resumed = run_workflow(workdir, "--rerun-incomplete")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert jobs_planned(workdir) == {}
+
+    reference = experiment / "results"
+    for plate in PLATES:
+        demux = Path("demux") / plate
+        counts = demux / "well_counts.tsv"
+        assert (results / counts).read_bytes() == (reference / counts).read_bytes()
+        assignments = demux / "assignments.tsv.gz"
+        assert gunzipped(results / assignments) == gunzipped(reference / assignments)
+        funnel = demux / "funnel.json"
+        assert counted(results / funnel) == counted(reference / funnel)
+    for table in ("table/labelled.tsv", "encode/split.tsv", "model/predictions.tsv"):
+        assert (results / table).read_bytes() == (reference / table).read_bytes(), table
+    metrics = json.loads((results / "model/metrics.json").read_text())
+    assert metrics == json.loads((reference / "model/metrics.json").read_text())
