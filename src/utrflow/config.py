@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -22,10 +23,16 @@ SCHEMA_NAME = "config.schema.yaml"
 Settings = TypeVar("Settings")
 
 
-def schema() -> dict[str, Any]:
-    """The configuration JSON schema shipped with the package."""
+@functools.cache
+def _shipped_schema() -> dict[str, Any]:
+    """Parsed once per process: parsing the YAML is most of what validating a config costs."""
     text = resources.files("utrflow").joinpath("schemas", SCHEMA_NAME).read_text()
     return yaml.safe_load(text)
+
+
+def schema() -> dict[str, Any]:
+    """The configuration JSON schema shipped with the package (a copy the caller may change)."""
+    return copy.deepcopy(_shipped_schema())
 
 
 def _with_defaults(validator_class: type) -> type:
@@ -67,8 +74,9 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
     Raises InputError with one line naming `source` and the offending key.
     """
     instance = copy.deepcopy(dict(config))
+    validator = _Validator(_shipped_schema())
     errors = sorted(
-        _Validator(schema()).iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message)
+        validator.iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message)
     )
     if errors:
         raise InputError(f"{source}: {_describe(errors[0])}")
