@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine with Python >= 3.11:
-#   make demo   set up .venv, run the workflow on config/config.yaml, print where the report is
+#   make demo   set up .venv, run the workflow on config/config.yaml and on simulated plates
+#               (examples/whole_run), print where the reports are
 #   make test   set up .venv, run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,11 +9,12 @@ CORES ?= all
 EXTRAS ?= dev
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo demo-tf test lint install clean help
+.PHONY: demo demo-tf demo-run test lint install clean help
 
 help:
-	@echo "make demo   - install into $(VENV) and run the workflow (report: results/report/report.html)"
+	@echo "make demo   - install into $(VENV), run the workflow and the whole-run example (two reports)"
 	@echo "make demo-tf - the lecture's TF-binding classification demo (examples/tf_binding)"
+	@echo "make demo-run - the whole chain on simulated plates: reads, wells, plate reader (examples/whole_run)"
 	@echo "make test   - install into $(VENV) and run the test suite"
 	@echo "make lint   - ruff and snakemake --lint"
 
@@ -30,14 +32,21 @@ $(STAMP): pyproject.toml
 
 demo: install
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --directory examples/whole_run
 	@echo
-	@echo "Report: $(abspath results/report/report.html)"
+	@echo "Report (30,000 simulated UTRs, the model): $(abspath results/report/report.html)"
 	@echo "Metrics: $(abspath results/model/metrics.json)"
+	@echo "Report (simulated plates, reads to the next library): $(abspath examples/whole_run/results/report/report.html)"
 
 demo-tf: install
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --directory examples/tf_binding
 	@echo
 	@echo "Report: $(abspath examples/tf_binding/results/report/report.html)"
+
+demo-run: install
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --directory examples/whole_run
+	@echo
+	@echo "Report: $(abspath examples/whole_run/results/report/report.html)"
 
 test: install
 	$(BIN)/python -m pytest

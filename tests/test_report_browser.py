@@ -31,9 +31,15 @@ FLAGS = (
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
-    """A tiny simulated run of the whole chain (ensemble, interpretation, design, report)."""
+    """A tiny simulated wet-lab run through the whole chain: reads, wells, plate reader,
+    an ensemble, interpretation, design, report."""
     config = tiny_settings()
     config["model"]["ensemble"] = 2
+    config["simulate"] = {
+        "level": "run",
+        "run": {"n_variants": 400, "n_plates": 3, "reads_per_well_mean": 12,
+                "replicate_fraction": 0.3},
+    }  # fmt: skip
     workdir = tmp_path_factory.mktemp("browser")
     write_config(workdir, config)
     run = run_workflow(workdir)
@@ -100,6 +106,12 @@ def test_report_opens_in_a_real_browser_complete_and_offline(finished_run: Path,
         assert section["heading"], f"section {section['id']} has no title"
         assert section["text"] > 80, f"section {section['id']} is empty"
     assert shot.stat().st_size > 50_000  # a real page, not a blank one
+    html = (finished_run / "results/report/report.html").read_text()
+    assert "Not run" not in html  # every stage ran, so every section is filled from the run
+    for figure in ("Demultiplexing funnel", "Read length and quality", "Purity and library match",
+                   "Plate map", "Replicate wells", "First-layer filter logos", "Mutagenesis map",
+                   "Designs against the measured library"):  # fmt: skip
+        assert f'alt="{figure}"' in html, figure
 
 
 @pytest.mark.slow

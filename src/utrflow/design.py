@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -99,17 +100,22 @@ class Constraints:
         out = []
         if not self.min_length <= len(seq) <= self.max_length:
             out.append(f"length {len(seq)} outside {self.min_length}-{self.max_length}")
-        gc = float(gc_fraction([seq])[0]) if seq else 0.0
+        gc = (seq.count("G") + seq.count("C")) / len(seq) if seq else 0.0  # designs are ACGT
         if not self.gc_min <= gc <= self.gc_max:
             out.append(f"GC {gc:.2f} outside {self.gc_min}-{self.gc_max}")
-        run = longest_run(seq)
-        if run > self.max_homopolymer:
-            out.append(f"homopolymer of {run}")
+        if self._too_long_run.search(seq):
+            out.append(f"homopolymer of {longest_run(seq)}")
         context = self._context(seq, max((len(m) for m in self.motifs), default=1) - 1)
         out += [f"motif {m}" for m in self.motifs if m in context]
         if self.no_upstream_atg and "ATG" in self.prefix[-2:] + seq:
             out.append("upstream ATG")
         return out
+
+    @cached_property
+    def _too_long_run(self) -> re.Pattern[str]:
+        """One search finds any run longer than allowed (the check runs for every proposal)."""
+        n = self.max_homopolymer + 1
+        return re.compile("|".join(f"{base}{{{n}}}" for base in "ACGT"))
 
     def _context(self, seq: str, overlap: int) -> str:
         """The UTR with as much flank as a motif could reach into."""

@@ -716,12 +716,7 @@ def write_sheets(
     sheet = wells.assign(role=wells["role"].replace({"empty": "sample"}))[WELLS_COLUMNS]
     write_tsv(sheet, out_dir / "wells.tsv")
     write_tsv(plates[PLATES_COLUMNS], out_dir / "plates.tsv")
-    construct = {
-        "fwd_primer": params.fwd_primer,
-        "rev_primer": params.rev_primer,
-        "upstream_flank": params.upstream_flank,
-        "downstream_flank": params.downstream_flank,
-    }
+    construct = run_layout(params, out_dir).construct
     with atomic_path(out_dir / "construct.yaml") as tmp:
         tmp.write_text(yaml.safe_dump(construct, sort_keys=False))
 
@@ -920,6 +915,41 @@ def simulate_run(params: RunSimulation, out_dir: Path) -> dict[str, Any]:
     summary = _summary(params, tally, truth_wells, all_barcodes, time.perf_counter() - started)
     write_json(summary, out_dir / "summary.json")
     return summary
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The files a simulated run will write, known before it runs (the workflow plans its
+    per-plate jobs from them): read groups with their reads file, and each plate's reader."""
+
+    groups: dict[str, tuple[tuple[str, ...], str]]  # group -> (plates, reads file)
+    readers: dict[str, str]  # plate -> reader file
+    construct: dict[str, str]
+
+
+def run_layout(params: RunSimulation, out_dir: str | Path) -> RunLayout:
+    """Where `simulate_run(params, out_dir)` puts the reads and reader files."""
+    plates = tuple(plate_name(p) for p in range(params.n_plates))
+    suffix = ".bam" if params.reads_format == "bam" else ".fastq.gz"
+
+    def reads(group: str) -> str:
+        return str(Path(out_dir) / "reads" / f"{group}{suffix}")
+
+    groups = (
+        {plate: ((plate,), reads(plate)) for plate in plates}
+        if params.plate_separation == "files"
+        else {"+".join(plates): (plates, reads("pooled"))}
+    )
+    return RunLayout(
+        groups=groups,
+        readers={plate: str(Path(out_dir) / "reader" / f"{plate}.csv") for plate in plates},
+        construct={
+            "fwd_primer": params.fwd_primer,
+            "rev_primer": params.rev_primer,
+            "upstream_flank": params.upstream_flank,
+            "downstream_flank": params.downstream_flank,
+        },
+    )
 
 
 def from_config(values: dict[str, Any], source: str = "config") -> RunSimulation:

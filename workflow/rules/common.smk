@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from utrflow import config as utrflow_config
+from utrflow import simulate_run as utrflow_simulate_run
 from utrflow.errors import InputError
 
 CONFIG_SOURCE = ", ".join(str(p) for p in workflow.configfiles) or "config"
@@ -18,11 +19,33 @@ except InputError as _error:
 config.clear()
 config.update(_validated)
 
-READS = config["source"] == "reads"
+SIMULATED = config["source"] == "simulate"
+# simulate.level run: the simulated plates go through the same jobs as real ones.
+SIMULATED_RUN = SIMULATED and config["simulate"]["level"] == "run"
+SIMULATED_RUN_DIR = "results/simulated/run"
+READS = config["source"] == "reads" or SIMULATED_RUN
 READ_GROUPS = {}
 PLATE_GROUP = {}
 READERS = {}
-if READS:
+_WELLS = None
+# Where `simulate_run` writes its reads and reader files: known before it runs.
+RUN_LAYOUT = utrflow_simulate_run.run_layout(
+    utrflow_simulate_run.from_config({"seed": config["seed"], **config["simulate"]["run"]}),
+    SIMULATED_RUN_DIR,
+)
+if SIMULATED_RUN:
+    from utrflow.sheets import ReadGroup
+
+    READ_GROUPS = {
+        name: ReadGroup(name, plates, (reads,))
+        for name, (plates, reads) in RUN_LAYOUT.groups.items()
+    }
+    PLATE_GROUP = {plate: name for name, group in READ_GROUPS.items() for plate in group.plates}
+    READERS = RUN_LAYOUT.readers
+    for _key in ("plates", "wells", "library"):
+        config[_key] = f"{SIMULATED_RUN_DIR}/{_key}.{'csv' if _key == 'library' else 'tsv'}"
+    config["construct"] = RUN_LAYOUT.construct
+elif READS:
     from utrflow import sheets as utrflow_sheets
 
     try:
@@ -44,14 +67,19 @@ wildcard_constraints:
 
 
 def layout_digest(plates):
-    """Hash of some plates' wells rows: their jobs rerun when (only) those rows change."""
+    """Hash of some plates' wells rows: their jobs rerun when (only) those rows change (a
+    simulated run's rows change only with its settings, which its jobs depend on already)."""
+    if _WELLS is None:
+        return ""
     return utrflow_sheets.layout_digest(_WELLS, tuple(plates))
 
 ENV = "../envs/utrflow.yaml"
 LOGS = "results/logs"
 BENCH = "results/benchmarks"
-SIMULATED = config["source"] == "simulate"
+# Table-level simulation: the true label of every row is known, so is the noise ceiling.
+SIMULATED_TABLE = SIMULATED and not SIMULATED_RUN
 TRUTH_WELLS = "results/simulated/truth_wells.tsv"
+RUN_TRUTH_WELLS = f"{SIMULATED_RUN_DIR}/truth_wells.tsv"
 SIMULATION_SUMMARY = "results/simulated/simulation.json"
 TABLE_SUMMARY = "results/table/summary.json"
 PLATE_QC = "results/table/plate_qc.tsv"
@@ -69,6 +97,6 @@ def settings(*sections, **parts):
     return json.dumps(chosen, sort_keys=True)
 
 
-def optional_input(flag, path, present=SIMULATED):
+def optional_input(flag, path, present=SIMULATED_TABLE):
     """A command-line flag for an input that exists only for some sources (simulated data)."""
     return f"{flag} {path}" if present else ""

@@ -9,6 +9,7 @@ DESIGNED = {
 }
 # Only the hidden truth of the UTR simulation can score designs.
 TRUTH_SCORES = SIMULATED and config["simulate"]["kind"] == "utr"
+DESIGN_TRUTH = RUN_TRUTH_WELLS if SIMULATED_RUN else TRUTH_WELLS
 
 
 if DESIGN:
@@ -17,7 +18,7 @@ if DESIGN:
         input:
             table="results/table/labelled.tsv",
             members=expand(rules.train.output.model, member=MEMBERS),
-            truth=TRUTH_WELLS if TRUTH_SCORES else [],
+            truth=DESIGN_TRUTH if TRUTH_SCORES else [],
         output:
             next_library=report(
                 DESIGNED["next_library"],
@@ -28,7 +29,7 @@ if DESIGN:
             summary=DESIGNED["summary"],
         params:
             settings=settings("source", "seed", "design", "construct"),
-            truth=optional_input("--truth", TRUTH_WELLS, TRUTH_SCORES),
+            truth=optional_input("--truth", DESIGN_TRUTH, TRUTH_SCORES),
         log:
             f"{LOGS}/design.log",
         benchmark:

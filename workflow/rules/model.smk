@@ -149,7 +149,7 @@ rule evaluate:
             rules.train_without_covariates.output.model if WITH_COVARIATES else []
         ),
         baselines=rules.baselines.output.predictions,
-        truth=TRUTH_WELLS if SIMULATED else [],
+        truth=TRUTH_WELLS if SIMULATED_TABLE else [],
         table_summary=TABLE_SUMMARY if READS else [],
     output:
         metrics=report(

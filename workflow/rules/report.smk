@@ -9,7 +9,7 @@ rule report:
         predictions=rules.evaluate.output.predictions,
         history=rules.ensemble.output.history,
         training=rules.ensemble.output.info,
-        simulation=SIMULATION_SUMMARY if SIMULATED else [],
+        simulation=SIMULATION_SUMMARY if SIMULATED_TABLE else [],
         crossval=rules.crossval.output.metrics if CROSSVAL else [],
         plate_qc=PLATE_QC if READS else [],
         table_summary=TABLE_SUMMARY if READS else [],

@@ -1,7 +1,7 @@
 # Without real data: simulate the labelled table from a hidden ground truth (kept beside it).
 
 
-if SIMULATED:
+if SIMULATED_TABLE:
 
     rule simulate_table:
         output:
@@ -25,8 +25,8 @@ if SIMULATED:
             " --truth {output.truth} --summary {output.summary} > {log} 2>&1"
 
 
-# The whole wet-lab run (plates, reader files, nanopore reads, truth) for the reads pipeline.
-# Not part of `all` yet: run it with `snakemake simulate_run`.
+# The whole wet-lab run (plates, reader files, nanopore reads, truth): the input of the reads
+# pipeline with simulate.level run, or on its own with `snakemake simulate_run`.
 rule simulate_run:
     output:
         summary="results/simulated/run/summary.json",
@@ -36,6 +36,8 @@ rule simulate_run:
         construct="results/simulated/run/construct.yaml",
         truth_reads="results/simulated/run/truth_reads.tsv.gz",
         truth_wells="results/simulated/run/truth_wells.tsv",
+        reads=[reads for _plates, reads in RUN_LAYOUT.groups.values()],
+        readers=list(RUN_LAYOUT.readers.values()),
     params:
         settings=settings("seed", simulate=["run"]),
         out_dir=lambda wildcards, output: Path(output.summary).parent,
