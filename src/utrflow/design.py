@@ -48,7 +48,7 @@ class DesignSettings:
 
     n_designs: int = 96  # UTRs to propose; 0 turns the design step off
     objective: str = "bins"  # bins (cover the range), maximize or minimize
-    bins: int = 4  # target bins (objective bins); the outer two are open-ended
+    bins: int = 4  # target bins (objective bins), 2 or more; the outer two are open-ended
     steps: int = 300  # annealing steps per chain
     chains_per_design: int = 3  # chains run per design wanted (spares for the distance rules)
     temperature: float = 0.3  # starting temperature in label units; cools 100-fold
@@ -73,6 +73,8 @@ class DesignSettings:
     def __post_init__(self) -> None:
         if self.objective not in ("bins", "maximize", "minimize"):
             raise InputError(f"design.objective: {self.objective!r} is not bins/maximize/minimize")
+        if self.bins < 2:
+            raise InputError(f"design.bins: {self.bins} bins; 2 or more (one low, one high)")
         motifs = tuple(m.strip().upper() for m in self.forbidden_motifs if m.strip())
         for motif in motifs:
             if set(motif) - set("ACGT"):
@@ -211,8 +213,6 @@ class Target:
 
     def energy(self, predicted: np.ndarray) -> np.ndarray:
         """Lower is better: distance outside the bin, pulled toward its centre when finite."""
-        if np.isinf(self.low) and np.isinf(self.high):
-            return np.zeros_like(predicted)
         if np.isinf(self.high):
             return -predicted
         if np.isinf(self.low):
@@ -222,8 +222,6 @@ class Target:
         return outside + 0.1 * np.abs(predicted - centre)
 
     def label(self) -> str:
-        if np.isinf(self.low) and np.isinf(self.high):
-            return "all"
         if np.isinf(self.low):
             return f"{self.bin} (< {self.high:.2f})"
         if np.isinf(self.high):
@@ -237,7 +235,7 @@ def targets(settings: DesignSettings, measured_predictions: np.ndarray) -> list[
         return [Target(1, float(np.max(measured_predictions)), np.inf)]
     if settings.objective == "minimize":
         return [Target(1, -np.inf, float(np.min(measured_predictions)))]
-    k = max(settings.bins, 1)
+    k = settings.bins
     edges = np.quantile(measured_predictions, np.linspace(0, 1, k + 1)[1:-1])
     bounds = [-np.inf, *edges.tolist(), np.inf]
     return [Target(i + 1, bounds[i], bounds[i + 1]) for i in range(k)]
