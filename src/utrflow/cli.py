@@ -56,18 +56,7 @@ def check_config(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
 def simulate_table(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     from utrflow import simulate
 
-    sim = cfg["simulate"]
-    if sim["kind"] == "tf_binding":
-        result = simulate.simulate_tf_binding(sim["n_sequences"], cfg["seed"], sim["accessibility"])
-    else:
-        result = simulate.simulate_table(
-            sim["n_sequences"],
-            sim["min_length"],
-            sim["max_length"],
-            sim["noise_sd"],
-            cfg["seed"],
-            sim["plate_format"],
-        )
+    result = simulate.simulate_from_config(cfg["simulate"], cfg["seed"])
     io.write_tsv(result.labelled, args.labelled)
     io.write_tsv(result.truth, args.truth)
     io.write_json(result.summary, args.summary)

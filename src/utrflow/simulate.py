@@ -135,3 +135,17 @@ def simulate_tf_binding(
         "accessibility": accessibility,
     }
     return SimulatedTable(table, truth, summary)
+
+
+def simulate_from_config(sim_cfg: dict, seed: int) -> SimulatedTable:
+    """The table the `simulate` config section asks for (UTRs or the lecture's TF binding)."""
+    if sim_cfg["kind"] == "tf_binding":
+        return simulate_tf_binding(sim_cfg["n_sequences"], seed, sim_cfg["accessibility"])
+    return simulate_table(
+        sim_cfg["n_sequences"],
+        sim_cfg["min_length"],
+        sim_cfg["max_length"],
+        sim_cfg["noise_sd"],
+        seed,
+        sim_cfg["plate_format"],
+    )
