@@ -79,7 +79,8 @@ def main() -> None:
         env=env,
     )
     metrics = json.loads((args.workdir / "results" / "model" / "metrics.json").read_text())
-    rows = [("CNN (seed preset)", metrics["test"])] + [
+    trained = json.loads((args.workdir / "results" / "model" / "training.json").read_text())
+    rows = [(f"CNN ({trained['preset']} preset)", metrics["test"])] + [
         (b["description"], b["test"]) for b in metrics["baselines"].values()
     ]
     print(f"test set: n = {metrics['test']['n']}")
