@@ -255,6 +255,11 @@ CASES = [
          files=fastq_plus("oops\n" + FASTQ), stage="demux"),
     Case("fastq-not-bases", "p1.fastq: record 3 (r3): '!' at position 3 is not a base",
          files=fastq_plus("@r3\nAC!T\n+\nIIII\n"), stage="demux"),
+    Case("reads-file-copy", "p1_copy.fastq: read r0 is also in ",
+         files={"plates.tsv": "plate\treads\nP1\treads/p1*.fastq\n", "reads/p1_copy.fastq": FASTQ}),
+    Case("merged-file-beside-its-part", "p1.fastq: the files overlap",
+         files={"plates.tsv": "plate\treads\nP1\treads/p1.fastq,reads/all.fastq\n",
+                "reads/all.fastq": "@x\nACGT\n+\nIIII\n" + FASTQ}, stage="demux"),
     Case("truncated-gzip", "p1.fastq: damaged after record",
          files={"reads/p1.fastq": cut_in_half(gzip.compress(FASTQ.encode() * 400))}, stage="demux"),
     # plate-reader file

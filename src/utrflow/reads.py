@@ -222,11 +222,34 @@ def iter_records(path: str | Path) -> Iterator[Record]:
         yield name, seq
 
 
+def overlap_error(path: str | Path, name: str, other: str | Path) -> InputError:
+    """One line for two files of a read group that hold the same read."""
+    return InputError(
+        f"{path}: read {name} is also in {other}: the files overlap (a merged file listed or "
+        "matched along with its parts, or one file twice); give each read once"
+    )
+
+
 def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
-    """Reads of several files in file order, `chunk_size` at a time (the last may be short)."""
+    """Reads of several files in file order, `chunk_size` at a time (the last may be short).
+
+    Every file's first read is a sentinel: met in another file, the files overlap (a merged
+    file beside its parts) and every read would count twice, so the run stops. A dictionary
+    of one name per file keeps memory flat where a set of all read names would not.
+    """
+    sentinels: dict[str, str] = {}
+    for path in paths:
+        first = first_record(path)
+        if first is not None:
+            if first[0] in sentinels:
+                raise overlap_error(path, first[0], sentinels[first[0]])
+            sentinels[first[0]] = path
     chunk: list[Read] = []
     for path in paths:
         for read in iter_reads(path):
+            owner = sentinels.get(read[0])
+            if owner is not None and owner != path:
+                raise overlap_error(path, read[0], owner)
             chunk.append(read)
             if len(chunk) >= chunk_size:
                 yield chunk
