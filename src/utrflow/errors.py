@@ -2,7 +2,14 @@
 
 
 class InputError(ValueError):
-    """Bad user input. The message is a single line meant for the person who made the input."""
+    """Bad user input. The message is a single line meant for the person who made the input.
+
+    A message quotes what the user wrote (a header, a cell), and a quoted CSV cell may hold a
+    line break: those are shown escaped, so the promise of one line holds for any input.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 def first_line(err: BaseException) -> str:
