@@ -216,8 +216,9 @@ CASES = [
     Case("barcodes-too-close", "wells.tsv: fwd_barcodes of plate(s) P1 closer than "
          "demux.min_barcode_set_distance=3: ACGTTGCAGTCA ~ ACGTTGCAGTCC",
          files=wells_with("TGCAGTACCAGT", "ACGTTGCAGTCC")),
-    Case("barcodes-differ-in-length", "wells.tsv: fwd_barcodes of plate(s) P1 differ in length",
-         files=wells_with("TGCAGTACCAGT", "TGCAGTACCAGTTGA")),
+    Case("short-barcode-inside-long", "wells.tsv: fwd_barcodes of plate(s) P1 closer than "
+         "demux.min_barcode_set_distance=3: ACGTTGCAGTCA ~ TTGCAGTCA: the shorter lies inside "
+         "the longer with 0 edits", files=wells_with("TGCAGTACCAGT", "TTGCAGTCA")),
     Case("wells-extra-cell", "wells.tsv: row 3: 6 cells but the header names 5 columns",
          files=wells_with("CTAGTCAGTGAC\tsample", "CTAGTCAGTGAC\tsample\tP1")),
     Case("wells-no-barcode-column", "wells.tsv: missing column(s) fwd_barcode",
@@ -344,7 +345,7 @@ def test_the_untouched_experiment_is_valid(tmp_path: Path, capsys, monkeypatch) 
 
 SNAKEMAKE_CASES = [
     "plate-dot-dot",
-    "barcodes-differ-in-length",
+    "short-barcode-inside-long",
     "fastq-first-record-no-plus",
     "reader-of-another-plate",
     "table-unknown-covariate",

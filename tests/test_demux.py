@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from utrflow import demux, sheets
+from utrflow import barcodes, demux, sheets
 from utrflow.errors import InputError
 from utrflow.sequences import reverse_complement
 from utrflow.simulate_run import RunSimulation, simulate_run
@@ -156,6 +156,46 @@ def test_one_end_suffices_when_it_names_a_single_well() -> None:
     assert call.status == "assigned" and well_of(lenient, call) == "A2"
     tail_only = seq[len(seq) // 2 :]  # only the shared reverse barcode: cannot tell
     assert lenient.classify(tail_only).status == "one_end"
+
+
+MIXED_FWD = ["ACGTTGCAGTCA", "TGCAGTACCAGTGATCGGAACTTC"]  # 12 and 24 nt, two kits at one end
+MIXED_REV = ["GATCCTAGGACT", "CAGTCAGTGA"]  # 12 and 10 nt
+
+
+def test_barcodes_of_different_lengths_are_each_searched_at_their_own_length() -> None:
+    for codes in (MIXED_FWD, MIXED_REV):
+        assert barcodes.close_pairs(codes, 3) == []  # the start-up check lets the set through
+    pairs = [(f, r) for f in MIXED_FWD for r in MIXED_REV]
+    wells = pd.DataFrame(
+        {
+            "plate": "P1",
+            "well": [f"A{i + 1}" for i in range(len(pairs))],
+            "fwd_barcode": [f for f, _ in pairs],
+            "rev_barcode": [r for _, r in pairs],
+            "role": "sample",
+        }
+    )
+    d = demux.Demultiplexer(
+        CONSTRUCT, demux.Layout.from_wells(wells, ["P1"]), demux.DemuxSettings()
+    )
+    for i, (fwd, rev) in enumerate(pairs):
+        seq = junk(15) + amplicon(fwd, rev) + junk(10)
+        j = 15 + len(fwd) // 2  # one substitution in the middle of the forward barcode
+        damaged = seq[:j] + ("A" if seq[j] != "A" else "C") + seq[j + 1 :]
+        for version in (seq, reverse_complement(seq), damaged):
+            call = d.classify(version)
+            assert call.status == "assigned", (fwd, rev, call)
+            assert well_of(d, call) == f"A{i + 1}"
+            assert (call.fwd_distance, call.rev_distance) == (int(version is damaged), 0)
+            assert call.region == UTR
+
+
+def test_a_short_barcode_inside_a_long_one_is_too_close() -> None:
+    long, short = "ACGTTGCAGTCAGG", "TTGCAGTCAGG"  # the short one is the long one's tail
+    assert barcodes.set_distance(long, short) == 0
+    assert barcodes.edit_distance(long, short) == 3  # a plain edit distance would let it pass
+    (pair,) = barcodes.close_pairs([long, short], 3, include_rc=False)
+    assert "the shorter lies inside the longer with 0 edits" in pair.describe()
 
 
 # --------------------------------------------------------------------------------------------

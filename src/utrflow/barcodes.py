@@ -35,6 +35,21 @@ def edit_distance(a: str, b: str, max_distance: int | None = None) -> int:
     return k + 1 if distance < 0 else int(distance)
 
 
+def set_distance(a: str, b: str, max_distance: int | None = None) -> int:
+    """How far apart two barcodes of one end are for demultiplexing.
+
+    Equal lengths: the edit distance. Different lengths: the edits needed to find the shorter
+    anywhere inside the longer, because each barcode is searched (infix) in the bases before
+    its primer, and a short barcode that is the tail of a long one matches that one's reads.
+    """
+    if len(a) == len(b):
+        return edit_distance(a, b, max_distance)
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    k = -1 if max_distance is None else int(max_distance)
+    distance = edlib.align(short, long, mode="HW", task="distance", k=k)["editDistance"]
+    return k + 1 if distance < 0 else int(distance)
+
+
 def barcode_distance(
     a: str, b: str, include_rc: bool = True, max_distance: int | None = None
 ) -> int:
@@ -57,6 +72,9 @@ class ClosePair:
     def describe(self) -> str:
         """One line for an error message."""
         other = f"rc({self.second})" if self.reverse_complement else self.second
+        if len(self.first) != len(self.second):
+            inside = f"the shorter lies inside the longer with {self.distance} edits"
+            return f"{self.first} ~ {other}: {inside}"
         return f"{self.first} ~ {other}: edit distance {self.distance}"
 
 
@@ -113,7 +131,7 @@ def _scan(
             bound = indel_lower_bound(codes[index], codes[i], threshold)
             index = index[bound < threshold]
         for t in index.tolist():
-            d = edit_distance(a, texts[t], threshold - 1)
+            d = set_distance(a, texts[t], threshold - 1)
             if d < threshold:
                 yield i, t % n, t >= n, d
                 if shrink:

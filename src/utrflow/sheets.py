@@ -254,13 +254,6 @@ def check_group_barcodes(
             )
     for column in ("fwd_barcode", "rev_barcode"):
         codes = [b for b in members[column].unique() if b]
-        by_length = {len(b): b for b in codes}
-        if len(by_length) > 1:
-            shown = ", ".join(f"{b} ({n} nt)" for n, b in sorted(by_length.items()))
-            raise InputError(
-                f"{where}: {column}s of plate(s) {', '.join(group.plates)} differ in length "
-                f"({shown}); each end's barcodes are searched at one length"
-            )
         if len(codes) < 1 or min_distance <= 0:
             continue
         close = close_pairs(codes, min_distance)
