@@ -2,8 +2,11 @@
 
 Data up to `model.in_memory_gb` (as uint8) is handed to Keras in memory; larger data streams
 from the memory-mapped .npy in shuffled batches, so a float32 copy of the whole set never
-exists. On a GPU, bfloat16 mixed precision and, with several GPUs, data-parallel training
-(TensorFlow's MirroredStrategy or Keras' JAX DataParallel) are used.
+exists. Keras' in-memory adapter keeps about four copies of the uint8 set (ours, its tensor, its
+dataset's), streaming one in the page cache and as fast (benchmarks/train_scale.py): hence a
+1 GB default that keeps the training job inside its 8 GB request. On a GPU, bfloat16 mixed
+precision and, with several GPUs, data-parallel training (TensorFlow's MirroredStrategy or
+Keras' JAX DataParallel) are used.
 """
 
 from __future__ import annotations
@@ -215,7 +218,7 @@ def train_member(
         )
 
     batch_size = model_cfg["batch_size"] * max(device.accelerators, 1)
-    in_memory = onehot.nbytes <= model_cfg.get("in_memory_gb", 4) * 1e9 and not model_cfg.get(
+    in_memory = onehot.nbytes <= model_cfg.get("in_memory_gb", 1) * 1e9 and not model_cfg.get(
         "reverse_complement", False
     )
     Batches = _batches_class()
