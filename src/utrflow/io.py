@@ -43,7 +43,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_tsv(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a tab-separated table atomically, floats with enough digits to round-trip."""
+    """Write a tab-separated table atomically, floats to 6 significant digits (beyond what any
+    plate reader measures; labels read back are these, not the float64 they came from)."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g", lineterminator="\n")
 
