@@ -315,6 +315,20 @@ def test_bad_reads_files_name_the_file_and_record(tmp_path: Path) -> None:
     assert list(iter_records(fasta)) == [("a", "ACGT"), ("b", "GGCC")]
 
 
+def test_files_whose_reads_share_names_but_not_bases_are_not_overlaps(tmp_path: Path) -> None:
+    """Reads renamed 1, 2, 3... per file share names across files; only a read with the same
+    name and bases (a merged file beside its part) is the same read."""
+    from utrflow.reads import iter_chunks
+
+    one = write(tmp_path / "a.fastq", "@1\nACGT\n+\nIIII\n@2\nGGGG\n+\nIIII\n")
+    two = write(tmp_path / "b.fastq", "@1\nTTTT\n+\nIIII\n@2\nCCCC\n+\nIIII\n")
+    reads = [r[1] for chunk in iter_chunks([str(one), str(two)], 3) for r in chunk]
+    assert reads == ["ACGT", "GGGG", "TTTT", "CCCC"]
+    merged = write(tmp_path / "all.fastq", "@0\nAAAA\n+\nIIII\n" + one.read_text())
+    with pytest.raises(InputError, match=r"all\.fastq: read 1 is also in .*a\.fastq"):
+        list(iter_chunks([str(one), str(merged)], 3))
+
+
 def test_bad_sheets_name_the_file_row_and_problem(tmp_path: Path) -> None:
     reads = write(tmp_path / "r.fastq", "@r1\nACGT\n+\nIIII\n")
     plates = write(tmp_path / "plates.tsv", f"plate\treads\nP1\t{tmp_path}/nothing_*.fastq\n")

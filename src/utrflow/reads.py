@@ -230,26 +230,41 @@ def overlap_error(path: str | Path, name: str, other: str | Path) -> InputError:
     )
 
 
-def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
-    """Reads of several files in file order, `chunk_size` at a time (the last may be short).
-
-    Every file's first read is a sentinel: met in another file, the files overlap (a merged
-    file beside its parts) and every read would count twice, so the run stops. A dictionary
-    of one name per file keeps memory flat where a set of all read names would not.
-    """
-    sentinels: dict[str, str] = {}
+def first_reads(paths: list[str]) -> dict[str, Record | None]:
+    """Each file's first read (name, sequence as `iter_reads` gives it), None for a file without
+    reads; two files that start with the same read (name and bases) stop here."""
+    owners: dict[Record, str] = {}
+    firsts: dict[str, Record | None] = {}
     for path in paths:
         first = first_record(path)
         if first is not None:
-            if first[0] in sentinels:
-                raise overlap_error(path, first[0], sentinels[first[0]])
-            sentinels[first[0]] = path
+            first = (first[0], first[1].upper().replace("U", "T"))
+            if first in owners:
+                raise overlap_error(path, first[0], owners[first])
+            owners[first] = path
+        firsts[path] = first
+    return firsts
+
+
+def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
+    """Reads of several files in file order, `chunk_size` at a time (the last may be short).
+
+    Every file's first read is a sentinel: met in another file (same name, same bases), the
+    files overlap (a merged file beside its parts) and every read would count twice, so the
+    run stops. One read per file keeps memory flat where a set of all read names would not;
+    files whose reads were renamed 1, 2, 3... share names but not bases, and pass.
+    """
+    sentinels = {
+        first[0]: (first[1], path)
+        for path, first in first_reads(paths).items()
+        if first is not None
+    }
     chunk: list[Read] = []
     for path in paths:
         for read in iter_reads(path):
-            owner = sentinels.get(read[0])
-            if owner is not None and owner != path:
-                raise overlap_error(path, read[0], owner)
+            sentinel = sentinels.get(read[0])
+            if sentinel is not None and sentinel[1] != path and sentinel[0] == read[1]:
+                raise overlap_error(path, read[0], sentinel[1])
             chunk.append(read)
             if len(chunk) >= chunk_size:
                 yield chunk

@@ -281,25 +281,18 @@ def check_every_plate_has_wells(
 
 def check_reads_files(groups: list[ReadGroup]) -> list[str]:
     """Open every reads file and parse its first record, so a file that is not reads or is
-    broken from the start stops the run now, not hours in; returns a warning per file without
-    reads (valid: a barcode that sequenced nothing, whose wells end as `no_reads`)."""
-    from utrflow.reads import first_record, overlap_error
+    broken from the start stops the run now, not hours in, as do two files of a group that
+    start with the same read (a copy); returns a warning per file without reads (valid: a
+    barcode that sequenced nothing, whose wells end as `no_reads`)."""
+    from utrflow.reads import first_reads
 
-    warnings = []
-    for group in groups:
-        first_reads: dict[str, str] = {}  # a file's first read in another file: the same reads
-        for path in group.files:
-            first = first_record(path)
-            if first is None:
-                warnings.append(
-                    f"{path}: the reads file holds no reads; plate(s) {', '.join(group.plates)} "
-                    "get none from it"
-                )
-            elif first[0] in first_reads:
-                raise overlap_error(path, first[0], first_reads[first[0]])
-            else:
-                first_reads[first[0]] = path
-    return warnings
+    return [
+        f"{path}: the reads file holds no reads; plate(s) {', '.join(group.plates)} get none "
+        "from it"
+        for group in groups
+        for path, first in first_reads(list(group.files)).items()
+        if first is None
+    ]
 
 
 def layout_digest(wells: pd.DataFrame, plates: tuple[str, ...]) -> str:
