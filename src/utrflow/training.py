@@ -2,11 +2,11 @@
 
 Data up to `model.in_memory_gb` (as uint8) is handed to Keras in memory; larger data streams
 from the memory-mapped .npy in shuffled batches, so a float32 copy of the whole set never
-exists. Keras' in-memory adapter keeps about four copies of the uint8 set (ours, its tensor, its
-dataset's), streaming one in the page cache and as fast (benchmarks/train_scale.py): hence a
-1 GB default that keeps the training job inside its 8 GB request. On a GPU, bfloat16 mixed
-precision and, with several GPUs, data-parallel training (TensorFlow's MirroredStrategy or
-Keras' JAX DataParallel) are used.
+exists. In memory, training peaks at about 4.6 times the uint8 set above the runtime (our copy
+of the train rows and those Keras' array adapter makes); streaming at about 1.4 times, as fast
+(benchmarks/train_scale.py): hence a 1 GB default, inside the training job's 8 GB request.
+On a GPU, bfloat16 mixed precision and, with several GPUs, data-parallel training
+(TensorFlow's MirroredStrategy or Keras' JAX DataParallel) are used.
 """
 
 from __future__ import annotations
