@@ -1,8 +1,8 @@
 """Model presets on the default simulated table, each as a fraction of the test noise ceiling.
 
-The default configuration (config/config.yaml), the `optimus` preset and the lecture's plain
-stack (the `seed` preset sized as in the lecture: one Conv1D of 10 filters, width 5, max-pooling
-by 4, straight to the output) are trained with the same seed on the same 30,000 simulated UTRs
+The default configuration (config/config.yaml), the `optimus` preset and the `lecture` preset
+(the lecture's plain stack: one Conv1D of 10 filters, width 5, max-pooling by 4, straight to
+the output) are trained with the same seed on the same 30,000 simulated UTRs
 and split, one model each, by `utrflow.training.simulated_quality` — the function behind the
 slow test that asserts the default reaches 0.95 of the ceiling (tests/test_quality.py).
 
@@ -21,14 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 PRESETS = {
     "default": {},
     "optimus": {"preset": "optimus"},
-    "lecture": {
-        "preset": "seed",
-        "conv_filters": [10],
-        "kernel_size": 5,
-        "pool_size": 4,
-        "dropout": 0.0,
-        "dense_units": 0,
-    },
+    "lecture": {"preset": "lecture"},
 }
 
 

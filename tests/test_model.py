@@ -46,6 +46,17 @@ def test_optimus_preset_is_the_published_architecture():
     assert [d.units for d in dense] == [40, 1]
 
 
+def test_lecture_preset_is_the_lectures_plain_stack():
+    specs = layer_specs(model_config(preset="lecture"))
+    network = build_network(20, specs, "classification")  # the lecture's 20-nt TF-binding task
+    (conv,) = [layer for layer in network.layers if layer.__class__.__name__ == "Conv1D"]
+    assert (conv.filters, conv.kernel_size) == (10, (5,))
+    (pool,) = [layer for layer in network.layers if layer.__class__.__name__ == "MaxPooling1D"]
+    assert pool.pool_size == (4,)
+    # conv 5*4*10+10 = 210 as in the lecture's summary; 5 pooled positions x 10 filters -> 1 unit
+    assert network.count_params() == 210 + (5 * 10 + 1)
+
+
 def test_custom_layers_pooling_and_classification_head():
     cfg = model_config(
         preset="custom",

@@ -54,11 +54,21 @@ class Scaler:
         return asdict(self)
 
 
+# The lecture's plain stack (seed 000): Conv1D(10 filters, width 5, ReLU) -> MaxPooling(4) ->
+# Flatten -> the output unit. Kept as the floor every configuration should clear.
+LECTURE_LAYERS: list[dict[str, Any]] = [
+    {"conv": {"filters": 10, "kernel_size": 5, "dilation": 1}},
+    {"pool": 4},
+]
+
+
 def layer_specs(model_cfg: dict[str, Any]) -> list[dict[str, Any]]:
-    """The layer list of the configured preset (seed, optimus) or the user's custom list."""
+    """The layer list of the configured preset (seed, optimus, lecture) or the user's list."""
     preset = model_cfg.get("preset", "seed")
     if preset == "optimus":
         return [dict(spec) for spec in OPTIMUS_LAYERS]
+    if preset == "lecture":
+        return [dict(spec) for spec in LECTURE_LAYERS]
     if preset == "custom":
         if not model_cfg["layers"]:
             raise ValueError("model.preset custom needs model.layers")
