@@ -24,15 +24,20 @@ LAYOUTS = ("row_column", "per_well")
 _LETTERS = np.frombuffer(b"ACGT", dtype=np.uint8)
 
 
+def _bounded_distance(query: str, target: str, mode: str, max_distance: int | None) -> int:
+    """edlib's distance in `mode`; beyond `max_distance` it stops early and says max + 1."""
+    k = -1 if max_distance is None else int(max_distance)
+    distance = edlib.align(query, target, mode=mode, task="distance", k=k)["editDistance"]
+    return k + 1 if distance < 0 else int(distance)
+
+
 def edit_distance(a: str, b: str, max_distance: int | None = None) -> int:
     """Levenshtein distance of two whole sequences.
 
     With `max_distance`, the alignment stops early and any larger distance comes back as
     `max_distance + 1`, which is all a threshold check needs and several times faster.
     """
-    k = -1 if max_distance is None else int(max_distance)
-    distance = edlib.align(a, b, mode="NW", task="distance", k=k)["editDistance"]
-    return k + 1 if distance < 0 else int(distance)
+    return _bounded_distance(a, b, "NW", max_distance)
 
 
 def set_distance(a: str, b: str, max_distance: int | None = None) -> int:
@@ -45,9 +50,7 @@ def set_distance(a: str, b: str, max_distance: int | None = None) -> int:
     if len(a) == len(b):
         return edit_distance(a, b, max_distance)
     short, long = (a, b) if len(a) < len(b) else (b, a)
-    k = -1 if max_distance is None else int(max_distance)
-    distance = edlib.align(short, long, mode="HW", task="distance", k=k)["editDistance"]
-    return k + 1 if distance < 0 else int(distance)
+    return _bounded_distance(short, long, "HW", max_distance)
 
 
 def barcode_distance(
