@@ -202,6 +202,11 @@ def first_record(path: str | Path) -> Record | None:
     return None if first is None else (first[0], first[1])
 
 
+def _as_bases(seq: str) -> str:
+    """A read's bases as every caller sees them: upper case, U read as T."""
+    return seq.upper().replace("U", "T")
+
+
 def iter_reads(path: str | Path) -> Iterator[Read]:
     """Every read of one file as (name, sequence, mean quality), upper case with U read as T,
     in file order; the quality is None for FASTA.
@@ -211,7 +216,7 @@ def iter_reads(path: str | Path) -> Iterator[Read]:
     count = 0
     for name, seq, quality in _records(path):
         count += 1
-        yield name, seq.upper().replace("U", "T"), quality
+        yield name, _as_bases(seq), quality
     if count == 0:
         log.warning("%s: the reads file holds no reads", path)
 
@@ -238,7 +243,7 @@ def first_reads(paths: list[str]) -> dict[str, Record | None]:
     for path in paths:
         first = first_record(path)
         if first is not None:
-            first = (first[0], first[1].upper().replace("U", "T"))
+            first = (first[0], _as_bases(first[1]))
             if first in owners:
                 raise overlap_error(path, first[0], owners[first])
             owners[first] = path
