@@ -213,15 +213,11 @@ class Demultiplexer:
         if not barcodes:
             return _End(-1, -1, False)
         slack = self.settings.barcode_slack
-        regions: dict[int, str] = {}  # each barcode is searched in bases of its own length
         bound = self.bc_bound
         best, second, best_index = bound + 1, bound + 1, -1
         for index, barcode in enumerate(barcodes):
-            length = len(barcode)
-            region = regions.get(length)
-            if region is None:
-                region = window[max(0, primer_start - length - slack) : primer_start]
-                regions[length] = region
+            # each barcode is searched in the bases of its own length (plus slack)
+            region = window[max(0, primer_start - len(barcode) - slack) : primer_start]
             d = edlib.align(barcode, region, mode="HW", task="distance", k=bound)["editDistance"]
             if d < 0:
                 continue
