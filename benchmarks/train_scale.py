@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from train_speed import epoch_timer
+from train_speed import epoch_timer, plain_fit
 
 MOTIF = "AGGAGG"
 PATHS = ("inmemory", "stream", "plain")
@@ -69,26 +69,8 @@ def worker(path: str, workdir: Path, threads: int) -> dict:
             onehot, rows, None, cfg, seed=1, threads=threads, extra_callbacks=[epoch_timer(seconds)]
         )
         val_loss = float(member.history["val_loss"].iloc[-1])
-    else:  # the seeds' way: the whole set as float32 in memory, then Model.fit
-        import keras
-
-        from utrflow.model import build_network, layer_specs
-
-        keras.utils.set_random_seed(1)
-        x = onehot.astype(np.float32)
-        train = split == "train"
-        y = ((label - label[train].mean()) / label[train].std()).astype(np.float32)
-        plain = build_network(x.shape[1], layer_specs(cfg), "regression", input_dtype="float32")
-        plain.compile(optimizer=keras.optimizers.Adam(cfg["learning_rate"]), loss="mse")
-        fit = plain.fit(
-            x[train],
-            y[train],
-            validation_data=(x[~train], y[~train]),
-            epochs=1,
-            batch_size=cfg["batch_size"],
-            callbacks=[epoch_timer(seconds)],
-            verbose=0,
-        )
+    else:
+        fit = plain_fit(onehot, label, split == "train", cfg, 1, [epoch_timer(seconds)])
         val_loss = float(fit.history["val_loss"][-1])
     n_train = int((split == "train").sum())
     return {

@@ -50,6 +50,30 @@ def epoch_timer(seconds: list[float]):
     return EpochTimer()
 
 
+def plain_fit(
+    onehot: np.ndarray, label: np.ndarray, train: np.ndarray, cfg: dict, epochs: int, callbacks
+):
+    """The seeds' way: the whole set as float32 in memory, Keras defaults, `Model.fit`."""
+    import keras
+
+    from utrflow.model import build_network, layer_specs
+
+    keras.utils.set_random_seed(1)
+    x = onehot.astype(np.float32)
+    y = ((label - label[train].mean()) / label[train].std()).astype(np.float32)
+    plain = build_network(x.shape[1], layer_specs(cfg), "regression", input_dtype="float32")
+    plain.compile(optimizer=keras.optimizers.Adam(cfg["learning_rate"]), loss="mse")
+    return plain.fit(
+        x[train],
+        y[train],
+        validation_data=(x[~train], y[~train]),
+        epochs=epochs,
+        batch_size=cfg["batch_size"],
+        callbacks=callbacks,
+        verbose=0,
+    )
+
+
 def worker(path: str, sequences: int, epochs: int, threads: int, stream: bool) -> dict:
     """Train one path in this process; samples/s per steady epoch and peak memory."""
     from utrflow import config
@@ -72,26 +96,8 @@ def worker(path: str, sequences: int, epochs: int, threads: int, stream: bool) -
         train_member(
             onehot, rows, None, cfg, seed=1, threads=threads, extra_callbacks=[epoch_timer(seconds)]
         )
-    else:  # the seeds' way: float32 arrays in memory, Keras defaults, model.fit
-        import keras
-
-        from utrflow.model import build_network, layer_specs
-
-        keras.utils.set_random_seed(1)
-        x = onehot.astype(np.float32)
-        label = rows["label"].to_numpy()
-        y = ((label - label[train].mean()) / label[train].std()).astype(np.float32)
-        plain = build_network(x.shape[1], layer_specs(cfg), "regression", input_dtype="float32")
-        plain.compile(optimizer=keras.optimizers.Adam(cfg["learning_rate"]), loss="mse")
-        plain.fit(
-            x[train],
-            y[train],
-            validation_data=(x[~train], y[~train]),
-            epochs=epochs,
-            batch_size=cfg["batch_size"],
-            callbacks=[epoch_timer(seconds)],
-            verbose=0,
-        )
+    else:
+        plain_fit(onehot, rows["label"].to_numpy(), train, cfg, epochs, [epoch_timer(seconds)])
     import keras
 
     steady = seconds[1:] or seconds
