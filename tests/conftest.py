@@ -13,6 +13,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 BIN = Path(sys.executable).parent
+# The read-only shared data: beside the checkout, or where this project's machines keep it.
+SHARED = next(
+    (p for p in (REPO.parent / "shared", Path("/work/shared")) if p.is_dir()), Path("shared")
+)
 
 # The labelled-table contract of DESIGN.md §3, written out here as the specification.
 LABELLED_COLUMNS = [

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import SHARED
 
 from utrflow import barcodes, demux, sheets
 from utrflow.errors import InputError
@@ -371,14 +372,6 @@ def test_pooled_plates_must_share_all_files(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 # Real MinION reads (minibar's test set)
 
-SHARED = next(
-    (
-        p
-        for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared"))
-        if p.is_dir()
-    ),
-    Path("shared"),
-)
 PEPEROMIA = SHARED / "data" / "ont_minibar_peperomia"
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, SHARED
 
 from utrflow import config, encode, table
 
@@ -21,9 +21,8 @@ SPEC = importlib.util.spec_from_file_location("sortseq_lac", REPO / "benchmarks"
 sortseq_lac = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(sortseq_lac)
 
-pytestmark = pytest.mark.skipif(
-    not sortseq_lac.DATA.is_file(), reason="shared real data not present"
-)
+DATA = SHARED / "data" / "sortseq_lac_mavenn" / "sortseq_data.csv.gz"
+pytestmark = pytest.mark.skipif(not DATA.is_file(), reason="shared real data not present")
 
 
 def test_label_is_the_count_weighted_mean_bin(tmp_path: Path) -> None:
@@ -46,7 +45,7 @@ def test_label_is_the_count_weighted_mean_bin(tmp_path: Path) -> None:
 
 
 def test_the_datasets_own_split_and_read_counts_reach_the_model(tmp_path: Path) -> None:
-    converted = sortseq_lac.labelled_table(sortseq_lac.DATA)
+    converted = sortseq_lac.labelled_table(DATA)
     converted.to_csv(tmp_path / "sortseq.tsv", sep="\t", index=False)
     cfg = config.validate({"source": "table", "table": str(tmp_path / "sortseq.tsv")})
     features = encode.build_features(table.read_user_table(tmp_path / "sortseq.tsv"), cfg)
