@@ -23,10 +23,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from utrflow import demux, sheets
-from utrflow.reads import iter_records
+from utrflow.reads import demux, sheets
+from utrflow.reads.files import iter_records
 from utrflow.sequences import reverse_complement
-from utrflow.simulate_run import RunSimulation, simulate_run
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
 
 
 def score(truth: pd.DataFrame, read_ids: list[str], wells: list[str]) -> dict[str, float]:

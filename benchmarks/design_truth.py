@@ -19,11 +19,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from utrflow import config, design, truth
-from utrflow.barcodes import edit_distance
-from utrflow.sequences import one_hot
-from utrflow.simulate import simulate_table
-from utrflow.training import train_member
+from utrflow import config
+from utrflow.design import next_library as design
+from utrflow.model.training import train_member
+from utrflow.sequences import edit_distance, one_hot
+from utrflow.simulate import truth
+from utrflow.simulate.table import simulate_table
 
 
 def plain_mutants(

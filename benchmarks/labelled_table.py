@@ -19,8 +19,10 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from utrflow import link, pipeline
-from utrflow.simulate_run import RunSimulation, simulate_run
+from utrflow import pipeline
+from utrflow.plates import link
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
 
 
 def evaluate(preset: str, n_plates: int, threads: int, seed: int) -> dict[str, object]:

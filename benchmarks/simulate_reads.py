@@ -23,19 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from utrflow import nanopore
-from utrflow.simulate_run import (
-    RunSimulation,
-    _stage_rngs,
-    build_templates,
-    pick_colonies,
-    plan_reads,
-    plate_layout,
-    simulate_run,
-    true_reads,
-    well_read_counts,
-)
-from utrflow.truth import design_library
+from utrflow.simulate import nanopore
+from utrflow.simulate.library import _stage_rngs, pick_colonies, plate_layout
+from utrflow.simulate.reads import build_templates, plan_reads, true_reads, well_read_counts
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
+from utrflow.simulate.truth import design_library
 
 
 def pin_one_core() -> None:

@@ -30,7 +30,7 @@ PATHS = ("inmemory", "stream", "plain")
 
 def write_set(workdir: Path, n: int, length: int, seed: int = 1) -> None:
     """Random sequences with a planted motif; one-hot to onehot.npy, labels to labels.npy."""
-    from utrflow.encode import write_onehot
+    from utrflow.model.encode import write_onehot
 
     rng = np.random.default_rng(seed)
     letters = np.frombuffer(b"ACGT", dtype=np.uint8)
@@ -52,8 +52,8 @@ def worker(path: str, workdir: Path, threads: int) -> dict:
     import pandas as pd
 
     from utrflow import config
-    from utrflow.encode import load_onehot
-    from utrflow.training import train_member
+    from utrflow.model.encode import load_onehot
+    from utrflow.model.training import train_member
 
     onehot = load_onehot(workdir / "onehot.npy")
     label = np.load(workdir / "labels.npy")

@@ -56,7 +56,7 @@ def plain_fit(
     """The seeds' way: the whole set as float32 in memory, Keras defaults, `Model.fit`."""
     import keras
 
-    from utrflow.model import build_network, layer_specs
+    from utrflow.model.network import build_network, layer_specs
 
     keras.utils.set_random_seed(1)
     x = onehot.astype(np.float32)
@@ -78,7 +78,7 @@ def worker(path: str, sequences: int, epochs: int, threads: int, stream: bool) -
     """Train one path in this process; samples/s per steady epoch and peak memory."""
     from utrflow import config
     from utrflow.sequences import one_hot
-    from utrflow.simulate import simulate_table
+    from utrflow.simulate.table import simulate_table
 
     cfg = config.validate({"model": {"epochs": epochs, "patience": epochs + 1}})["model"]
     sim = simulate_table(sequences, 30, 60, 0.4, seed=1)
@@ -89,7 +89,7 @@ def worker(path: str, sequences: int, epochs: int, threads: int, stream: bool) -
     seconds: list[float] = []
 
     if path == "utrflow":
-        from utrflow.training import train_member
+        from utrflow.model.training import train_member
 
         if stream:
             cfg["in_memory_gb"] = 0

@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from utrflow import pipeline
-from utrflow.simulate_run import RunSimulation, simulate_run
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
 
 
 def evaluate(preset: str, n_plates: int, threads: int, seed: int) -> dict[str, float]:

@@ -15,9 +15,9 @@ SCRIPT = textwrap.dedent(
     """
     import json, numpy as np, pandas as pd, keras
     from utrflow import config
-    from utrflow.model import predict
+    from utrflow.model.network import predict
     from utrflow.sequences import one_hot, random_sequences
-    from utrflow.training import train_member
+    from utrflow.model.training import train_member
 
     rng = np.random.default_rng(0)
     seqs = random_sequences(rng, 800, 20, 20)

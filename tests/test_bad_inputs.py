@@ -25,8 +25,9 @@ import pytest
 import yaml
 from conftest import BIN, REPO, run_workflow
 
-from utrflow import cli, sheets
+from utrflow import cli
 from utrflow.config import load as load_config
+from utrflow.reads import sheets
 from utrflow.sequences import reverse_complement
 
 FWD_PRIMER = "TGCCACCTGACGTCTAAGAA"
@@ -415,7 +416,7 @@ def test_spreadsheet_quirks_read_like_clean_sheets(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(setups[0][key], setups[1][key])
     assert setups[0]["construct"] == setups[1]["construct"]
     assert setups[0]["plates"]["plate"].tolist() == setups[1]["plates"]["plate"].tolist()
-    from utrflow.reads import iter_records
+    from utrflow.reads.files import iter_records
 
     assert list(iter_records(messy / "reads/p1.fastq")) == list(
         iter_records(clean / "reads/p1.fastq")
@@ -482,7 +483,7 @@ def test_numpy_and_keras_loads_never_unpickle_or_run_code() -> None:
 def test_a_pickled_array_is_refused(tmp_path: Path) -> None:
     import numpy as np
 
-    from utrflow.encode import load_onehot
+    from utrflow.model.encode import load_onehot
 
     path = tmp_path / "onehot.npy"
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)

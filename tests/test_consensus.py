@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utrflow import config, consensus, demux, pipeline
-from utrflow.consensus import ConsensusSettings
-from utrflow.nanopore import PRESETS, apply_errors, split_text, to_array
-from utrflow.simulate_run import RunSimulation, simulate_run
+from utrflow import config, pipeline
+from utrflow.reads import consensus, demux
+from utrflow.reads.consensus import ConsensusSettings
+from utrflow.simulate.nanopore import PRESETS, apply_errors, split_text, to_array
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
 
 RNG = np.random.default_rng(1)
 

@@ -12,10 +12,12 @@ import pytest
 import yaml
 from conftest import SHARED
 
-from utrflow import barcodes, demux, sheets
+from utrflow import sequences
 from utrflow.errors import InputError
+from utrflow.reads import barcodes, demux, sheets
 from utrflow.sequences import reverse_complement
-from utrflow.simulate_run import RunSimulation, simulate_run
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
 
 FWD_PRIMER = "TGCCACCTGACGTCTAAGAA"
 REV_PRIMER = "CTTCACCCTCTCCACTGACAGA"
@@ -193,8 +195,8 @@ def test_barcodes_of_different_lengths_are_each_searched_at_their_own_length() -
 
 def test_a_short_barcode_inside_a_long_one_is_too_close() -> None:
     long, short = "ACGTTGCAGTCAGG", "TTGCAGTCAGG"  # the short one is the long one's tail
-    assert barcodes.set_distance(long, short) == 0
-    assert barcodes.edit_distance(long, short) == 3  # a plain edit distance would let it pass
+    assert sequences.set_distance(long, short) == 0
+    assert sequences.edit_distance(long, short) == 3  # a plain edit distance would let it pass
     (pair,) = barcodes.close_pairs([long, short], 3, include_rc=False)
     assert "the shorter lies inside the longer with 0 edits" in pair.describe()
 
@@ -295,7 +297,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_bad_reads_files_name_the_file_and_record(tmp_path: Path) -> None:
-    from utrflow.reads import iter_records
+    from utrflow.reads.files import iter_records
 
     good = "@r1\nACGTACGT\n+\nIIIIIIII\n@r2\nACGTAC\n+\nIIIIII\n"
     truncated = tmp_path / "cut.fastq.gz"
@@ -319,7 +321,7 @@ def test_bad_reads_files_name_the_file_and_record(tmp_path: Path) -> None:
 def test_files_whose_reads_share_names_but_not_bases_are_not_overlaps(tmp_path: Path) -> None:
     """Reads renamed 1, 2, 3... per file share names across files; only a read with the same
     name and bases (a merged file beside its part) is the same read."""
-    from utrflow.reads import iter_chunks
+    from utrflow.reads.files import iter_chunks
 
     one = write(tmp_path / "a.fastq", "@1\nACGT\n+\nIIII\n@2\nGGGG\n+\nIIII\n")
     two = write(tmp_path / "b.fastq", "@1\nTTTT\n+\nIIII\n@2\nCCCC\n+\nIIII\n")

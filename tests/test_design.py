@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utrflow import config, design, truth
-from utrflow.design import Constraints, DesignSettings
+from utrflow import config
+from utrflow.design import next_library as design
+from utrflow.design.next_library import Constraints, DesignSettings
 from utrflow.errors import InputError
 from utrflow.sequences import random_sequences, reverse_complement
+from utrflow.simulate import truth
 
 
 def constraints(**changes) -> Constraints:
@@ -152,9 +154,9 @@ def test_schema_defaults_match_the_settings_class() -> None:
 def test_top_bin_designs_beat_the_measured_top_five_percent_in_truth() -> None:
     """A CNN trained on a simulated library designs UTRs whose hidden (true) expression beats
     the best 5 % of what was measured, and every design keeps every constraint."""
+    from utrflow.model.training import train_member
     from utrflow.sequences import one_hot
-    from utrflow.simulate import simulate_table
-    from utrflow.training import train_member
+    from utrflow.simulate.table import simulate_table
 
     sim = simulate_table(4000, 30, 60, 0.4, seed=3)
     table = sim.labelled

@@ -21,8 +21,9 @@ import yaml
 from conftest import BIN, TINY_MODEL, run_workflow, write_config
 
 from utrflow import io
-from utrflow.reads import iter_records
-from utrflow.simulate_run import RunSimulation, simulate_run
+from utrflow.reads.files import iter_records
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
 
 EMPTY_PLATE = "P03"
 

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from utrflow import config
-from utrflow.encode import build_features, load_onehot, write_onehot
 from utrflow.errors import InputError
+from utrflow.model.encode import build_features, load_onehot, write_onehot
 from utrflow.sequences import one_hot
-from utrflow.simulate import simulate_table
+from utrflow.simulate.table import simulate_table
 
 
 def test_encode_keeps_only_passing_rows_and_honours_a_given_split():
@@ -45,7 +45,7 @@ def test_nothing_passing_is_an_error():
 
 
 def test_onehot_is_written_in_chunks_and_memory_mapped(tmp_path, monkeypatch):
-    import utrflow.encode as enc
+    import utrflow.model.encode as enc
 
     monkeypatch.setattr(enc, "CHUNK", 7)  # several chunks even for a small table
     seqs = simulate_table(50, 10, 30, 0.1, seed=1).labelled["sequence"].tolist()

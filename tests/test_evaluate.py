@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utrflow.baselines import baseline_predictions, kmer_counts
-from utrflow.evaluate import classification_metrics, noise_ceiling, regression_metrics
+from utrflow.model.baselines import baseline_predictions, kmer_counts
+from utrflow.model.evaluate import classification_metrics, noise_ceiling, regression_metrics
 
 
 def test_perfect_predictions_score_one_everywhere():

@@ -10,7 +10,8 @@ import pytest
 
 from utrflow import config
 from utrflow.errors import InputError
-from utrflow.fluorescence import (
+from utrflow.plates.geometry import well_names
+from utrflow.plates.reader import (
     FluorescenceSettings,
     channel_values,
     check_reader_wells,
@@ -18,8 +19,7 @@ from utrflow.fluorescence import (
     normalize_plate,
     parse_reader,
 )
-from utrflow.plates import well_names
-from utrflow.simulate_run import grid_text
+from utrflow.simulate.reader import grid_text
 
 
 def reader_frame(plate_format: int = 96, seed: int = 0) -> pd.DataFrame:

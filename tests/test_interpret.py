@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from test_model import FAST, model_config, planted_motif_rows
 
-from utrflow import interpret
+from utrflow.model import interpret
+from utrflow.model.training import train_member
 from utrflow.sequences import one_hot
-from utrflow.training import train_member
 
 
 def test_filter_counts_take_the_windows_at_half_the_peak_or_more() -> None:

@@ -11,10 +11,12 @@ import pytest
 from conftest import LABELLED_COLUMNS
 from scipy import stats
 
-from utrflow import link, pipeline
-from utrflow.consensus import CONSENSUS_COLUMNS
-from utrflow.fluorescence import FLUORESCENCE_COLUMNS, FluorescenceSettings
-from utrflow.simulate_run import RunSimulation, simulate_run
+from utrflow import pipeline
+from utrflow.plates import link
+from utrflow.plates.reader import FLUORESCENCE_COLUMNS, FluorescenceSettings
+from utrflow.reads.consensus import CONSENSUS_COLUMNS
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
 
 
 def consensus_row(**values: object) -> dict[str, object]:

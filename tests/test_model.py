@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from utrflow import config
-from utrflow.model import (
+from utrflow.model.network import (
     OPTIMUS_LAYERS,
     Scaler,
     build_network,
@@ -15,8 +15,8 @@ from utrflow.model import (
     load,
     predict,
 )
+from utrflow.model.training import train_member
 from utrflow.sequences import one_hot, random_sequences
-from utrflow.training import train_member
 
 
 def model_config(**model) -> dict:

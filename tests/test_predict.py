@@ -3,8 +3,8 @@ import pytest
 
 from utrflow import config
 from utrflow.errors import InputError
-from utrflow.model import Scaler, build_network, export, layer_specs
-from utrflow.predict import predict_sequences, read_sequences
+from utrflow.model.network import Scaler, build_network, export, layer_specs
+from utrflow.model.predict import predict_sequences, read_sequences
 
 
 def test_fasta_csv_and_tsv_inputs(tmp_path):

@@ -18,11 +18,13 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from utrflow import config, demux, fluorescence, sheets
+from utrflow import config
 from utrflow.errors import InputError
-from utrflow.reads import iter_records
+from utrflow.labelled import read_user_table
+from utrflow.plates import reader as fluorescence
+from utrflow.reads import demux, sheets
+from utrflow.reads.files import iter_records
 from utrflow.sequences import reverse_complement
-from utrflow.table import read_user_table
 
 FWD_PRIMER = "TGCCACCTGACGTCTAAGAA"
 REV_PRIMER = "CTTCACCCTCTCCACTGACAGA"

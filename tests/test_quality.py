@@ -13,8 +13,9 @@ import pytest
 from conftest import REPO
 from test_model import FAST, model_config, planted_motif_rows
 
-from utrflow import config, training
-from utrflow.model import predict
+from utrflow import config
+from utrflow.model import training
+from utrflow.model.network import predict
 
 
 @pytest.mark.parametrize("in_memory_gb", [4, 0])  # in memory, and streamed from the memory map

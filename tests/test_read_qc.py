@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utrflow import demux, sheets
-from utrflow.reads import iter_reads, mean_quality
-from utrflow.simulate_run import RunSimulation, simulate_run
+from utrflow.reads import demux, sheets
+from utrflow.reads.files import iter_reads, mean_quality
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
 
 
 def test_mean_quality_averages_error_probabilities_not_phred_values() -> None:

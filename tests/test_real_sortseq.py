@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 from conftest import REPO, SHARED
 
-from utrflow import config, encode, table
+from utrflow import config
+from utrflow import labelled as table
+from utrflow.model import encode
 
 SPEC = importlib.util.spec_from_file_location("sortseq_lac", REPO / "benchmarks" / "sortseq_lac.py")
 sortseq_lac = importlib.util.module_from_spec(SPEC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from utrflow import report_table
+from utrflow.report import plates as report_table
 
 
 def test_plate_grid_places_each_well_in_its_row_and_column() -> None:

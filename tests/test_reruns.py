@@ -24,7 +24,8 @@ import yaml
 from conftest import run_workflow, workflow_command, workflow_env, write_config
 from test_workflow import jobs_planned, reads_config
 
-from utrflow.simulate_run import RunSimulation, simulate_run
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
 
 pytestmark = pytest.mark.slow  # one whole run of the reads pipeline, and a killed one
 

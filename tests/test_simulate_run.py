@@ -14,26 +14,20 @@ import pysam
 import pytest
 import yaml
 
-from utrflow import nanopore, truth
-from utrflow.barcodes import (
-    close_pairs,
-    design_barcodes,
-    edit_distance,
-    indel_lower_bound,
-    min_pairwise_distance,
-    plate_barcodes,
-)
 from utrflow.errors import InputError
 from utrflow.io import read_tsv
-from utrflow.plates import well_names
-from utrflow.sequences import reverse_complement
-from utrflow.simulate_run import (
+from utrflow.plates.geometry import well_names
+from utrflow.reads.barcodes import close_pairs, indel_lower_bound, min_pairwise_distance
+from utrflow.sequences import edit_distance, reverse_complement
+from utrflow.simulate import nanopore, truth
+from utrflow.simulate.barcodes import design_barcodes, plate_barcodes
+from utrflow.simulate.reads import TRUTH_READS_COLUMNS
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import (
     PLATES_COLUMNS,
-    TRUTH_READS_COLUMNS,
     TRUTH_WELLS_COLUMNS,
     WELLS_COLUMNS,
     RunSimulation,
-    simulate_run,
 )
 
 SMALL = RunSimulation(

@@ -4,7 +4,7 @@ import edlib
 import numpy as np
 import pandas as pd
 
-from utrflow.splits import assign_splits, carve_validation, kfold, sequence_clusters
+from utrflow.model.splits import assign_splits, carve_validation, kfold, sequence_clusters
 
 
 def mutate(rng: np.random.Generator, seq: str, edits: int) -> str:

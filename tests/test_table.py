@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from utrflow.errors import InputError
-from utrflow.table import covariate_columns, read_user_table
+from utrflow.labelled import covariate_columns, read_user_table
 
 
 def test_spreadsheet_quirks_are_normalized(tmp_path):

@@ -3,8 +3,8 @@
 import numpy as np
 from conftest import LABELLED_COLUMNS
 
-from utrflow import truth
-from utrflow.simulate import expected_noise_ceiling, simulate_table
+from utrflow.simulate import truth
+from utrflow.simulate.table import expected_noise_ceiling, simulate_table
 
 BACKGROUND = "CACACACACACACACACACACACACACACA"  # no ATG, no SD, no U-run
 

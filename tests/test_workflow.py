@@ -243,7 +243,8 @@ MODEL_JOBS = {
 
 @pytest.mark.slow
 def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
-    from utrflow.simulate_run import RunSimulation, simulate_run
+    from utrflow.simulate.run import simulate_run
+    from utrflow.simulate.run_settings import RunSimulation
 
     run = tmp_path / "run"
     simulate_run(

@@ -54,7 +54,7 @@ def check_config(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--summary", "simulation summary with the noise ceiling (JSON)"),
 )
 def simulate_table(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import simulate
+    from utrflow.simulate import table as simulate
 
     result = simulate.simulate_from_config(cfg["simulate"], cfg["seed"])
     io.write_tsv(result.labelled, args.labelled)
@@ -68,9 +68,9 @@ def simulate_table(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--out-dir", "folder to write the input sheets, reads, reader files and truth to"),
 )
 def simulate_run(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import simulate_run as run
+    from utrflow.simulate import run, run_settings
 
-    params = run.from_config({"seed": cfg["seed"], **cfg["simulate"]["run"]})
+    params = run_settings.from_config({"seed": cfg["seed"], **cfg["simulate"]["run"]})
     summary = run.simulate_run(params, args.out_dir)
     print(json.dumps(summary, indent=2))
 
@@ -82,7 +82,7 @@ def simulate_run(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--labelled", "labelled table to write (TSV)"),
 )
 def import_table(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow.table import read_user_table
+    from utrflow.labelled import read_user_table
 
     io.write_tsv(read_user_table(args.input), args.labelled)
 
@@ -96,7 +96,7 @@ def import_table(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--features", "input length and covariate names to write (JSON)"),
 )
 def encode(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import encode as enc
+    from utrflow.model import encode as enc
 
     table = io.read_tsv(args.table)
     features = enc.build_features(table, cfg, source=str(args.table))
@@ -118,7 +118,7 @@ def encode(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
 
 def _encoded(args: argparse.Namespace) -> tuple[np.ndarray, pd.DataFrame, np.ndarray | None]:
     """One-hot (memory-mapped), rows and covariates of an encoded table."""
-    from utrflow.encode import load_onehot
+    from utrflow.model.encode import load_onehot
 
     rows = io.read_tsv(args.split)
     names = io.read_json(args.features)["covariates"]
@@ -145,7 +145,7 @@ ENCODED = (
     ("--threads", {"type": int, "default": 1, "help": "CPU threads for training"}),
 )
 def train(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow.training import train_member
+    from utrflow.model.training import train_member
 
     onehot, rows, covariates = _encoded(args)
     if args.without_covariates:
@@ -172,7 +172,7 @@ def train(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--history", "all members' histories to write (TSV)"),
 )
 def ensemble(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import model as model_module
+    from utrflow.model import network as model_module
 
     joined = model_module.ensemble([model_module.load(p) for p in args.members])
     with io.atomic_path(args.model) as tmp:
@@ -190,7 +190,7 @@ def ensemble(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--predictions", "baseline predictions to write (TSV)"),
 )
 def baselines(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow.baselines import baseline_predictions
+    from utrflow.model.baselines import baseline_predictions
 
     _onehot, rows, covariates = _encoded(args)
     predictions = baseline_predictions(
@@ -213,9 +213,9 @@ def baselines(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--predictions", "predictions to write (TSV)"),
 )
 def evaluate(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import baselines as bl
-    from utrflow import evaluate as ev
-    from utrflow import model as model_module
+    from utrflow.model import baselines as bl
+    from utrflow.model import evaluate as ev
+    from utrflow.model import network as model_module
 
     onehot, rows, covariates = _encoded(args)
     task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
@@ -275,10 +275,10 @@ def evaluate(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     ("--threads", {"type": int, "default": 1, "help": "CPU threads for training"}),
 )
 def crossval(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import evaluate as ev
-    from utrflow import model as model_module
-    from utrflow.splits import carve_validation
-    from utrflow.training import train_member
+    from utrflow.model import evaluate as ev
+    from utrflow.model import network as model_module
+    from utrflow.model.splits import carve_validation
+    from utrflow.model.training import train_member
 
     onehot, rows, covariates = _encoded(args)
     task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
@@ -317,8 +317,8 @@ def crossval(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     ("--threads", {"type": int, "default": 1, "help": "processes (default 1)"}),
 )
 def demux(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import demux as demux_module
-    from utrflow import sheets
+    from utrflow.reads import demux as demux_module
+    from utrflow.reads import sheets
 
     construct = sheets.load_construct(cfg["construct"])
     plates = sheets.load_plates(args.plates)
@@ -330,7 +330,7 @@ def demux(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     settings = config_module.settings_from(demux_module.DemuxSettings, cfg["demux"])
     sheets.check_group_barcodes(wells, group, settings.min_barcode_set_distance, str(args.wells))
     funnel = demux_module.run_group(group, wells, construct, settings, args.out_dir, args.threads)
-    logging.getLogger("utrflow.demux").info("funnel: %s", json.dumps(funnel["status"]))
+    logging.getLogger("utrflow.reads.demux").info("funnel: %s", json.dumps(funnel["status"]))
 
 
 @command(
@@ -343,8 +343,8 @@ def demux(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--output", "per-well consensus table to write (TSV)"),
 )
 def consensus(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import consensus as consensus_module
-    from utrflow import sheets
+    from utrflow.reads import consensus as consensus_module
+    from utrflow.reads import sheets
 
     settings = config_module.settings_from(consensus_module.ConsensusSettings, cfg["consensus"])
     library = None
@@ -369,9 +369,9 @@ def consensus(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--summary", "blank levels and reader wells not in the layout (JSON)"),
 )
 def fluorescence(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import fluorescence as fluorescence_module
-    from utrflow import sheets
-    from utrflow.fluorescence import FluorescenceSettings
+    from utrflow.plates import reader as fluorescence_module
+    from utrflow.plates.reader import FluorescenceSettings
+    from utrflow.reads import sheets
 
     settings = config_module.settings_from(FluorescenceSettings, cfg["fluorescence"])
     wells = sheets.load_wells(args.wells)
@@ -379,7 +379,7 @@ def fluorescence(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
         raise InputError(f"{args.wells}: no wells of plate {args.plate!r}")
     table, unlisted = fluorescence_module.load_plate(args.plate, wells, args.reader, settings)
     if unlisted:
-        logging.getLogger("utrflow.fluorescence").warning(
+        logging.getLogger("utrflow.plates.reader").warning(
             "%s: %d reader wells not in the layout, ignored: %s",
             args.reader,
             len(unlisted),
@@ -411,8 +411,8 @@ def fluorescence(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--summary", "QC counts, noise ceiling and flagged plates to write (JSON)"),
 )
 def link(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import link as link_module
-    from utrflow.fluorescence import FluorescenceSettings
+    from utrflow.plates import link as link_module
+    from utrflow.plates.reader import FluorescenceSettings
 
     settings = config_module.settings_from(FluorescenceSettings, cfg["fluorescence"])
     calls = [io.read_tsv(p) for p in args.consensus]
@@ -435,7 +435,7 @@ def link(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
         },
         args.summary,
     )
-    log = logging.getLogger("utrflow.link")
+    log = logging.getLogger("utrflow.plates.link")
     log.info("wells per qc: %s", json.dumps(link_module.qc_counts(table)))
     log.info("noise ceiling: %s", json.dumps(ceiling))
 
@@ -448,8 +448,8 @@ def link(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--output", "predictions to write (TSV)"),
 )
 def predict(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import model as model_module
-    from utrflow.predict import predict_sequences, read_sequences
+    from utrflow.model import network as model_module
+    from utrflow.model.predict import predict_sequences, read_sequences
 
     frame = read_sequences(args.input)
     members = [model_module.load(p) for p in args.members]
@@ -469,9 +469,9 @@ def predict(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--output", "filters, planted-motif matches and mutagenesis to write (JSON)"),
 )
 def interpret(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import interpret as interpret_module
-    from utrflow import model as model_module
-    from utrflow.encode import load_onehot
+    from utrflow.model import interpret as interpret_module
+    from utrflow.model import network as model_module
+    from utrflow.model.encode import load_onehot
 
     onehot = load_onehot(args.onehot)
     rows = interpret_module.sample_rows(len(onehot), cfg["seed"])
@@ -499,9 +499,9 @@ def interpret(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--summary", "bins, constraints and (simulated data) true expression (JSON)"),
 )
 def design(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow import design as design_module
-    from utrflow import model as model_module
-    from utrflow.encode import passing_rows
+    from utrflow.design import next_library as design_module
+    from utrflow.model import network as model_module
+    from utrflow.model.encode import passing_rows
 
     settings = config_module.settings_from(
         design_module.DesignSettings, {**cfg["design"], "seed": cfg["seed"]}
@@ -561,7 +561,7 @@ def design(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--output", "report to write (HTML)"),
 )
 def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    from utrflow.report import ReportInputs, render
+    from utrflow.report.render import ReportInputs, render
 
     inputs = ReportInputs(
         config=cfg,

@@ -80,7 +80,7 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
     )
     if errors:
         raise InputError(f"{source}: {_describe(errors[0])}")
-    from utrflow.simulate_run import from_config
+    from utrflow.simulate.run_settings import from_config
 
     from_config(instance["simulate"]["run"], source)  # the run simulation checks its own keys
     simulate = instance["simulate"]
@@ -109,11 +109,11 @@ def check_files(config: Mapping[str, Any], base_dir: Path, source: str = "config
     """Stop early when a file the chosen source needs is missing or bad (paths relative to
     base_dir): the reads sheets, or the whole user table, are read here, before any job."""
     if config["source"] == "reads":
-        from utrflow.sheets import load_reads_setup
+        from utrflow.reads.sheets import load_reads_setup
 
         load_reads_setup(config, base_dir, source)
     if config["source"] == "table":
-        from utrflow.table import check_for_model, read_user_table
+        from utrflow.labelled import check_for_model, read_user_table
 
         path = _named_file(config, "table", base_dir, source)
         check_for_model(read_user_table(path), config["model"], path, source)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from utrflow import consensus, demux, link, sheets
-from utrflow.fluorescence import FluorescenceSettings, load_plate
+from utrflow.plates import link
+from utrflow.plates.reader import FluorescenceSettings, load_plate
+from utrflow.reads import consensus, demux, sheets
 
 
 @dataclass(frozen=True)

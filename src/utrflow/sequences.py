@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import edlib
 import numpy as np
 
 BASES = "ACGT"
@@ -77,3 +78,42 @@ def random_sequences(
     text = letters.tobytes().decode("ascii")
     ends = np.cumsum(lengths)
     return [text[e - n_ : e] for e, n_ in zip(ends, lengths, strict=True)]
+
+
+def _bounded_distance(query: str, target: str, mode: str, max_distance: int | None) -> int:
+    """edlib's distance in `mode`; beyond `max_distance` it stops early and says max + 1."""
+    k = -1 if max_distance is None else int(max_distance)
+    distance = edlib.align(query, target, mode=mode, task="distance", k=k)["editDistance"]
+    return k + 1 if distance < 0 else int(distance)
+
+
+def edit_distance(a: str, b: str, max_distance: int | None = None) -> int:
+    """Levenshtein distance of two whole sequences.
+
+    With `max_distance`, the alignment stops early and any larger distance comes back as
+    `max_distance + 1`, which is all a threshold check needs and several times faster.
+    """
+    return _bounded_distance(a, b, "NW", max_distance)
+
+
+def set_distance(a: str, b: str, max_distance: int | None = None) -> int:
+    """How far apart two barcodes of one end are for demultiplexing.
+
+    Equal lengths: the edit distance. Different lengths: the edits needed to find the shorter
+    anywhere inside the longer, because each barcode is searched (infix) in the bases before
+    its primer, and a short barcode that is the tail of a long one matches that one's reads.
+    """
+    if len(a) == len(b):
+        return edit_distance(a, b, max_distance)
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return _bounded_distance(short, long, "HW", max_distance)
+
+
+def barcode_distance(
+    a: str, b: str, include_rc: bool = True, max_distance: int | None = None
+) -> int:
+    """Distance between two barcodes as a read sees them: the smaller of a~b and a~rc(b)."""
+    distance = edit_distance(a, b, max_distance)
+    if include_rc:
+        distance = min(distance, edit_distance(a, reverse_complement(b), max_distance))
+    return distance

@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 from utrflow import config as utrflow_config
-from utrflow import simulate_run as utrflow_simulate_run
 from utrflow.errors import InputError
 
 CONFIG_SOURCE = ", ".join(str(p) for p in workflow.configfiles) or "config"
@@ -28,13 +27,20 @@ READ_GROUPS = {}
 PLATE_GROUP = {}
 READERS = {}
 _WELLS = None
-# Where `simulate_run` writes its reads and reader files: known before it runs.
-RUN_LAYOUT = utrflow_simulate_run.run_layout(
-    utrflow_simulate_run.from_config({"seed": config["seed"], **config["simulate"]["run"]}),
-    SIMULATED_RUN_DIR,
-)
+RUN_LAYOUT = None
+if SIMULATED:  # only a simulated run needs the simulator: real runs never import it
+    from utrflow.simulate import run as utrflow_simulate_run
+    from utrflow.simulate import run_settings as utrflow_run_settings
+
+    # Where `simulate_run` writes its reads and reader files: known before it runs.
+    RUN_LAYOUT = utrflow_simulate_run.run_layout(
+        utrflow_run_settings.from_config(
+            {"seed": config["seed"], **config["simulate"]["run"]}
+        ),
+        SIMULATED_RUN_DIR,
+    )
 if SIMULATED_RUN:
-    from utrflow.sheets import ReadGroup
+    from utrflow.reads.sheets import ReadGroup
 
     READ_GROUPS = {
         name: ReadGroup(name, plates, (reads,))
@@ -46,7 +52,7 @@ if SIMULATED_RUN:
         config[_key] = f"{SIMULATED_RUN_DIR}/{_key}.{'csv' if _key == 'library' else 'tsv'}"
     config["construct"] = RUN_LAYOUT.construct
 elif READS:
-    from utrflow import sheets as utrflow_sheets
+    from utrflow.reads import sheets as utrflow_sheets
 
     try:
         _setup = utrflow_sheets.load_reads_setup(config, Path.cwd(), CONFIG_SOURCE)

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from utrflow.report_figures import figure_to_data_uri
+from utrflow.report.figures import figure_to_data_uri
 
 LOGOS = 8  # most informative filters drawn
 BASES = "ACGT"

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from utrflow import truth
-from utrflow.link import LABELLED_COLUMNS
-from utrflow.plates import plate_name, well_names
+from utrflow.plates.geometry import plate_name, well_names
+from utrflow.plates.link import LABELLED_COLUMNS
+from utrflow.simulate import truth
 
 
 @dataclass(frozen=True)

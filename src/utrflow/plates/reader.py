@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from utrflow.errors import InputError
-from utrflow.plates import FORMATS, normalize_well
+from utrflow.plates.geometry import FORMATS, normalize_well
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utrflow import model as model_module
 from utrflow.errors import InputError
+from utrflow.model import network as model_module
 from utrflow.sequences import invalid_characters, normalize, one_hot
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from utrflow.errors import InputError, first_line
-from utrflow.link import LABELLED_COLUMNS
+from utrflow.plates.link import LABELLED_COLUMNS
 from utrflow.sequences import invalid_characters, normalize
 
 RESERVED = {"sequence", "label", "split", "id", "variant_id", "plate", "well"}

@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from utrflow.barcodes import close_pairs
 from utrflow.errors import InputError, first_line
-from utrflow.plates import normalize_well
+from utrflow.plates.geometry import normalize_well
+from utrflow.reads.barcodes import close_pairs
 from utrflow.sequences import IUPAC, invalid_characters
 
 ROLES = ("sample", "blank", "control")
@@ -284,7 +284,7 @@ def check_reads_files(groups: list[ReadGroup]) -> list[str]:
     broken from the start stops the run now, not hours in, as do two files of a group that
     start with the same read (a copy); returns a warning per file without reads (valid: a
     barcode that sequenced nothing, whose wells end as `no_reads`)."""
-    from utrflow.reads import first_reads
+    from utrflow.reads.files import first_reads
 
     return [
         f"{path}: the reads file holds no reads; plate(s) {', '.join(group.plates)} get none "
@@ -334,7 +334,7 @@ def check_readers(
     in a number column or a file of another plate format stops the run before any job; returns
     plate -> reader file for the plates that have one."""
     from utrflow import config as config_module
-    from utrflow import fluorescence
+    from utrflow.plates import reader as fluorescence
 
     chosen = config_module.settings_from(fluorescence.FluorescenceSettings, settings)
     readers = {}

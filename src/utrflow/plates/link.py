@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from utrflow.fluorescence import FluorescenceSettings
+from utrflow.plates.reader import FluorescenceSettings
 
 LABELLED_COLUMNS = [
     "plate",

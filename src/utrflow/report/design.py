@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from utrflow.report_figures import PALETTE, figure_to_data_uri, style
+from utrflow.report.figures import PALETTE, figure_to_data_uri, style
 
 SHOWN_DESIGNS = 12  # rows of the designs table in the report; the CSV holds all
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utrflow import model as model_module
+from utrflow.model import network as model_module
 
 log = logging.getLogger(__name__)
 
@@ -310,8 +310,10 @@ def simulated_quality(cfg: dict[str, Any], threads: int = 1) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
-    from utrflow import encode, evaluate, io, simulate
+    from utrflow import io
+    from utrflow.model import encode, evaluate
     from utrflow.sequences import one_hot
+    from utrflow.simulate import table as simulate
 
     sim_cfg = cfg["simulate"]
     if (sim_cfg.get("level", "table"), sim_cfg["kind"]) != ("table", "utr"):

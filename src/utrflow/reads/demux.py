@@ -32,9 +32,9 @@ import pandas as pd
 
 from utrflow.errors import InputError
 from utrflow.io import open_gzip_out, write_json, write_tsv
-from utrflow.reads import Read, iter_chunks
+from utrflow.reads.files import Read, iter_chunks
+from utrflow.reads.sheets import Construct, ReadGroup
 from utrflow.sequences import reverse_complement
-from utrflow.sheets import Construct, ReadGroup
 
 STATUSES = (
     "assigned",

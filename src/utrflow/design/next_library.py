@@ -20,10 +20,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from utrflow.barcodes import edit_distance
-from utrflow.consensus import LibraryIndex
 from utrflow.errors import InputError
-from utrflow.sequences import gc_fraction, reverse_complement
+from utrflow.reads.consensus import LibraryIndex
+from utrflow.sequences import edit_distance, gc_fraction, reverse_complement
 
 NEXT_LIBRARY_COLUMNS = [
     "id",
@@ -440,7 +439,7 @@ def design_library(
 
 def ensemble_scorer(members: Sequence[object]) -> Scorer:
     """Mean and sd over the members' predictions (table units) of a list of sequences."""
-    from utrflow.predict import predict_sequences
+    from utrflow.model.predict import predict_sequences
 
     def score(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
         return predict_sequences(sequences, members)
@@ -453,7 +452,7 @@ def truth_check(
 ) -> dict[str, object]:
     """Simulated data only: the hidden expression of each bin's designs beside the true
     expression of the measured library's top 5 % by label (what a lab would pick from)."""
-    from utrflow import truth
+    from utrflow.simulate import truth
 
     true = truth.expression(designs["sequence"].tolist()) if len(designs) else np.zeros(0)
     known = measured.merge(truth_wells[["plate", "well", "true_label"]], on=["plate", "well"])
@@ -472,7 +471,7 @@ def oligo_flanks(
 ) -> tuple[str, str]:
     """Bases around the UTR in the ordered oligo: the settings', else the construct's flanks,
     else (simulated data) the simulated construct's."""
-    from utrflow.simulate_run import RunSimulation
+    from utrflow.simulate.run_settings import RunSimulation
 
     simulated = RunSimulation() if source == "simulate" else None
     prefix = settings.oligo_prefix or construct.get("upstream_flank", "")

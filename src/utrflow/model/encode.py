@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from numpy.lib.format import open_memmap
 
-from utrflow import splits
 from utrflow.errors import InputError
 from utrflow.io import atomic_path
+from utrflow.model import splits
 from utrflow.sequences import one_hot
 
 CHUNK = 100_000

@@ -148,7 +148,7 @@ def filter_motifs(
 def saturation_mutagenesis(model: Any, sequences: Sequence[str], length: int) -> list[dict]:
     """For each sequence, the model's change for every single-base substitution: (len, 4)
     deltas in table units (0 for the base already there)."""
-    from utrflow import model as model_module
+    from utrflow.model import network as model_module
 
     out = []
     for seq in sequences:
@@ -170,7 +170,7 @@ def planted_motifs(source: str, kind: str) -> dict[str, str]:
         return {}
     if kind == "tf_binding":
         return {"TF site (the lecture's PWM)": "CCGGAA"}
-    from utrflow import truth
+    from utrflow.simulate import truth
 
     return {
         "Shine-Dalgarno": truth.SHINE_DALGARNO.consensus,

@@ -19,8 +19,10 @@ import pandas as pd
 import yaml
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 
-from utrflow import report_design, report_interpret, report_table
-from utrflow.report_figures import PALETTE, SPLIT_COLORS, corner_note, figure_to_data_uri, style
+from utrflow.report import design as report_design
+from utrflow.report import interpret as report_interpret
+from utrflow.report import plates as report_table
+from utrflow.report.figures import PALETTE, SPLIT_COLORS, corner_note, figure_to_data_uri, style
 
 
 @dataclass(frozen=True)
@@ -389,7 +391,9 @@ def render(inputs: ReportInputs) -> str:
     else:
         performance = [scatter(inputs.predictions, s, metrics) for s in ("test", "validation")]
         performance.append(residuals(inputs.predictions, "test"))
-    env = Environment(loader=PackageLoader("utrflow", "templates"), autoescape=select_autoescape())
+    env = Environment(
+        loader=PackageLoader("utrflow.report", "templates"), autoescape=select_autoescape()
+    )
     env.filters["num"] = number
     template = env.get_template("report.html")
     return template.render(

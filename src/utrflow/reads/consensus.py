@@ -25,7 +25,7 @@ import edlib
 import pandas as pd
 import pyabpoa
 
-from utrflow.barcodes import edit_distance
+from utrflow.sequences import edit_distance
 
 MATCHES = ("exact", "synthesis_variant", "ambiguous", "unmatched")
 CONSENSUS_COLUMNS = [

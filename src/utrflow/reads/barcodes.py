@@ -1,0 +1,125 @@
+"""Checks of a user's barcode set: the minimum edit distance, reverse complements included.
+
+Edit distance, not Hamming: nanopore reads carry insertions and deletions, so two barcodes one
+indel apart are confusable even when their Hamming distance is large. Reverse complements are
+included because a read comes from either strand, so a barcode read backwards must not look
+like another one. The start-up check names the pairs that are too close; the simulator designs
+its barcodes to pass the same check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from utrflow.sequences import reverse_complement, set_distance
+
+
+@dataclass(frozen=True)
+class ClosePair:
+    """Two barcodes (or one and its own reverse complement) closer than allowed."""
+
+    first: str
+    second: str
+    distance: int
+    reverse_complement: bool  # the distance is between `first` and rc(`second`)
+
+    def describe(self) -> str:
+        """One line for an error message."""
+        other = f"rc({self.second})" if self.reverse_complement else self.second
+        if len(self.first) != len(self.second):
+            inside = f"the shorter lies inside the longer with {self.distance} edits"
+            return f"{self.first} ~ {other}: {inside}"
+        return f"{self.first} ~ {other}: edit distance {self.distance}"
+
+
+def _codes(seqs: Sequence[str]) -> np.ndarray:
+    """Equal-length sequences as a (n, length) uint8 array of their ASCII bytes."""
+    return np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8).reshape(len(seqs), -1)
+
+
+def indel_lower_bound(others: np.ndarray, one: np.ndarray, threshold: int) -> np.ndarray:
+    """A lower bound on edit(one, row) for each row of `others` (equal lengths), exact enough to
+    prove `>= threshold` for most pairs without aligning them.
+
+    Why it holds: an alignment with e <= threshold - 1 edits of equal-length strings never shifts
+    by more than r = (threshold - 1) // 2, so every base it neither substitutes nor deletes
+    matches a base at most r positions away. Bases with no equal base within r of their position
+    each cost an edit; counting them (in both directions, taking the larger) bounds e from below.
+    """
+    radius = max(threshold - 1, 0) // 2
+    length = one.size
+
+    def unmatched(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # a: (m, L) or (L,), b the other side; count positions of a with no equal base in b±r.
+        a2, b2 = np.broadcast_arrays(np.atleast_2d(a), np.atleast_2d(b))
+        found = np.zeros(a2.shape, dtype=bool)
+        for shift in range(-radius, radius + 1):
+            lo, hi = max(0, -shift), min(length, length - shift)
+            found[:, lo:hi] |= a2[:, lo:hi] == b2[:, lo + shift : hi + shift]
+        return (~found).sum(axis=1)
+
+    return np.maximum(unmatched(others, one), unmatched(one, others))
+
+
+def _scan(
+    unique: list[str], threshold: int, include_rc: bool, shrink: bool = False
+) -> Iterator[tuple[int, int, bool, int]]:
+    """Pairs (i, j, against_rc, distance) with distance < threshold, each unordered pair once
+    (j >= i; j == i only against its own reverse complement).
+
+    With `shrink`, the threshold drops to each distance found, which is what an exact minimum
+    needs. Equal-length sets are prefiltered with `indel_lower_bound`; the rest align all pairs.
+    """
+    texts = unique + ([reverse_complement(b) for b in unique] if include_rc else [])
+    n = len(unique)
+    equal = len({len(t) for t in texts}) == 1
+    codes = _codes(texts) if equal and texts else None
+    for i, a in enumerate(unique):
+        targets = list(range(i + 1, n))
+        if include_rc:
+            targets += [n + j for j in range(i, n)]
+        if not targets:
+            continue
+        index = np.asarray(targets)
+        if codes is not None:
+            bound = indel_lower_bound(codes[index], codes[i], threshold)
+            index = index[bound < threshold]
+        for t in index.tolist():
+            d = set_distance(a, texts[t], threshold - 1)
+            if d < threshold:
+                yield i, t % n, t >= n, d
+                if shrink:
+                    threshold = d
+
+
+def close_pairs(
+    barcodes: Sequence[str], min_distance: int, include_rc: bool = True
+) -> list[ClosePair]:
+    """Every pair closer than `min_distance`, each barcode also against its own reverse complement.
+
+    Repeated barcodes are collapsed first: a barcode reused on purpose (e.g. the same row barcode
+    on every plate) is one barcode, not a collision; pair uniqueness is the sheet's business.
+    """
+    unique = list(dict.fromkeys(barcodes))
+    return [
+        ClosePair(unique[i], unique[j], d, rc)
+        for i, j, rc, d in _scan(unique, min_distance, include_rc)
+    ]
+
+
+def min_pairwise_distance(barcodes: Sequence[str], include_rc: bool = True) -> int:
+    """Exact smallest distance in a set (self reverse complements included when asked).
+
+    The running minimum bounds every later check, so the scan gets faster as it goes.
+    """
+    unique = list(dict.fromkeys(barcodes))
+    if len(unique) < 2 and not (include_rc and unique):
+        raise ValueError("need at least two barcodes (or one with include_rc) for a distance")
+    longest = max(len(b) for b in unique)
+    best = longest + 1
+    for *_, d in _scan(unique, best, include_rc, shrink=True):
+        best = d
+    return min(best, longest)

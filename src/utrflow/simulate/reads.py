@@ -1,0 +1,372 @@
+"""The simulated run's nanopore reads: templates, the read plan, true reads with errors, and
+the FASTQ.gz / unaligned BAM files, chunk by chunk (flat memory)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from utrflow.io import atomic_path, open_gzip_out
+from utrflow.sequences import reverse_complement
+from utrflow.simulate import nanopore
+from utrflow.simulate.library import Colonies
+from utrflow.simulate.run_settings import RunSimulation
+
+TRUTH_READS_COLUMNS = ["read_id", "plate", "well", "kind", "strand"]
+KINDS = ("full", "truncated", "chimera", "junk")
+_FULL, _TRUNCATED, _CHIMERA, _JUNK = range(4)
+_STRANDS = "+-"
+
+# --------------------------------------------------------------------------------------------
+# Templates and the read plan
+
+
+def amplicon(fwd_barcode: str, rev_barcode: str, insert: str, p: RunSimulation) -> str:
+    """The well's amplicon, forward orientation: bc · primer · … · flank · UTR · flank · … · rc."""
+    return "".join(
+        (
+            fwd_barcode,
+            p.fwd_primer,
+            p.upstream_spacer,
+            p.upstream_flank,
+            insert,
+            p.downstream_flank,
+            p.downstream_spacer,
+            reverse_complement(p.rev_primer),
+            reverse_complement(rev_barcode),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Templates:
+    """All amplicons (both strands) in one pool, plus each well's major/minor template."""
+
+    pool: np.ndarray  # ASCII: forward templates, reverse templates, adapter, adapter rc
+    forward_at: np.ndarray  # offset of each template's forward strand
+    reverse_at: np.ndarray  # offset of each template's reverse strand
+    length: np.ndarray
+    adapter_at: int
+    adapter_rc_at: int
+    major: np.ndarray  # template per well (-1: no reads possible)
+    minor: np.ndarray  # second template of mixed wells, else -1
+
+
+def build_templates(
+    wells: pd.DataFrame,
+    colonies: Colonies,
+    major: np.ndarray,
+    minor: np.ndarray,
+    params: RunSimulation,
+    rng: np.random.Generator,
+) -> Templates:
+    """One amplicon per colony in a well; blank/empty wells get a stray template: their own
+    barcodes around a random colony's insert from the same plate (carry-over contamination)."""
+    texts: list[str] = []
+    well_major = np.full(len(wells), -1, dtype=np.int64)
+    well_minor = np.full(len(wells), -1, dtype=np.int64)
+    fwd = wells["fwd_barcode"].tolist()
+    rev = wells["rev_barcode"].tolist()
+    plates = wells["plate"].to_numpy()
+    for i in range(len(wells)):
+        source = major[i]
+        if source < 0:
+            donors = major[(plates == plates[i]) & (major >= 0)]
+            if donors.size == 0:
+                donors = major[major >= 0]
+            if donors.size == 0:
+                continue
+            source = int(rng.choice(donors))
+        well_major[i] = len(texts)
+        texts.append(amplicon(fwd[i], rev[i], colonies.sequence[source], params))
+        if minor[i] >= 0:
+            well_minor[i] = len(texts)
+            texts.append(amplicon(fwd[i], rev[i], colonies.sequence[minor[i]], params))
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    forward_at = np.cumsum(lengths) - lengths
+    total = int(lengths.sum())
+    pool = nanopore.to_array(
+        "".join(texts)
+        + "".join(reverse_complement(t) for t in texts)
+        + nanopore.ADAPTER
+        + nanopore.ADAPTER_RC
+    )
+    return Templates(
+        pool=pool,
+        forward_at=forward_at,
+        reverse_at=total + forward_at,
+        length=lengths,
+        adapter_at=2 * total,
+        adapter_rc_at=2 * total + len(nanopore.ADAPTER),
+        major=well_major,
+        minor=well_minor,
+    )
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """What every read of one file is, in file order (small integer arrays)."""
+
+    kind: np.ndarray  # int8: 0 full, 1 truncated, 2 chimera, 3 junk
+    well: np.ndarray  # global well index, -1 for chimeras and junk
+    first: np.ndarray  # template of the read (first part of a chimera); -1 for junk
+    second: np.ndarray  # second template of a chimera, else -1
+    strand: np.ndarray  # int8 strand of the first part: 0 forward, 1 reverse
+    second_strand: np.ndarray  # int8 strand of a chimera's second part
+
+
+def well_read_counts(
+    wells: pd.DataFrame, templates: Templates, params: RunSimulation, rng: np.random.Generator
+) -> np.ndarray:
+    """Reads per well: negative binomial for colony wells, a few strays for blank/empty wells."""
+    role = wells["role"].to_numpy()
+    n = len(wells)
+    size = params.reads_per_well_dispersion
+    mean = params.reads_per_well_mean
+    colony = rng.negative_binomial(size, size / (size + mean), size=n)
+    stray = rng.poisson(params.stray_reads_mean, size=n)
+    counts = np.where(role == "sample", colony, stray)
+    return np.where(templates.major >= 0, counts, 0).astype(np.int64)
+
+
+def plan_reads(
+    wells_in_file: np.ndarray,
+    counts: np.ndarray,
+    mixed_ratio: np.ndarray,
+    templates: Templates,
+    params: RunSimulation,
+    rng: np.random.Generator,
+) -> ReadPlan:
+    """The reads of one file: the wells' reads, then chimeras and junk at their fractions, shuffled.
+
+    Chimera parts are drawn from the file's own well reads, so abundant amplicons join more often.
+    """
+    well = np.repeat(wells_in_file, counts[wells_in_file])
+    n_well = well.size
+    take_minor = (templates.minor[well] >= 0) & (rng.random(n_well) >= mixed_ratio[well])
+    first = np.where(take_minor, templates.minor[well], templates.major[well])
+    other = params.chimera_fraction + params.junk_fraction
+    scale = 1.0 / (1.0 - other)
+    truncated = rng.random(n_well) < params.truncated_fraction * scale
+    n_chimera = round(n_well * params.chimera_fraction * scale) if n_well else 0
+    n_junk = round(n_well * params.junk_fraction * scale)
+    parts = first[rng.integers(0, max(n_well, 1), size=(2, n_chimera))] if n_chimera else None
+    n = n_well + n_chimera + n_junk
+    kind = np.concatenate(
+        [
+            np.where(truncated, _TRUNCATED, _FULL).astype(np.int8),
+            np.full(n_chimera, _CHIMERA, np.int8),
+            np.full(n_junk, _JUNK, np.int8),
+        ]
+    )
+    empty = np.full(n_chimera + n_junk, -1, dtype=np.int64)
+    chim_first = parts[0] if parts is not None else np.zeros(0, np.int64)
+    chim_second = parts[1] if parts is not None else np.zeros(0, np.int64)
+    plan = ReadPlan(
+        kind=kind,
+        well=np.concatenate([well, empty]),
+        first=np.concatenate([first, chim_first, np.full(n_junk, -1, np.int64)]),
+        second=np.concatenate(
+            [np.full(n_well, -1, np.int64), chim_second, np.full(n_junk, -1, np.int64)]
+        ),
+        strand=rng.integers(0, 2, size=n, dtype=np.int8),
+        second_strand=rng.integers(0, 2, size=n, dtype=np.int8),
+    )
+    order = rng.permutation(n)
+    # int32 indices: the plan is the only part that grows with the run (~11 bytes per read).
+    return ReadPlan(*(_narrow(getattr(plan, f.name))[order] for f in fields(ReadPlan)))
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """int64 index arrays as int32 (wells and templates number far below 2**31)."""
+    return values.astype(np.int32) if values.dtype == np.int64 else values
+
+
+# --------------------------------------------------------------------------------------------
+# Turning a chunk of the plan into true sequences
+
+
+def _strand_at(templates: Templates, template: np.ndarray, strand: np.ndarray) -> np.ndarray:
+    """Pool offset of each template on the requested strand."""
+    safe = np.maximum(template, 0)
+    return np.where(strand == 0, templates.forward_at[safe], templates.reverse_at[safe])
+
+
+def true_reads(
+    plan: ReadPlan, templates: Templates, params: RunSimulation, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """True bases of a chunk of reads, end to end, and their lengths.
+
+    Each read is seven segments: junk · adapter remnant · amplicon (or junk body) · [junk ·
+    second amplicon, chimeras only] · adapter-rc remnant · junk. Truncated reads stop inside
+    their amplicon (the 5' part, in read orientation, survives) and lose the far end.
+    """
+    n = plan.kind.size
+    kind = plan.kind
+    is_junk = kind == _JUNK
+    is_chimera = kind == _CHIMERA
+    is_truncated = kind == _TRUNCATED
+    safe_first = np.maximum(plan.first, 0)
+    first_len = templates.length[safe_first]
+    cut = np.floor(rng.uniform(0.15, 0.9, size=n) * first_len).astype(np.int64)
+    first_len = np.where(is_truncated, cut, first_len)
+    junk_body = rng.integers(params.junk_min_length, params.junk_max_length + 1, size=n)
+    first_len = np.where(is_junk, junk_body, first_len)
+    second_len = np.where(is_chimera, templates.length[np.maximum(plan.second, 0)], 0)
+    adapter_len = len(nanopore.ADAPTER)
+    open_len = rng.integers(adapter_len // 2, adapter_len + 1, size=n)
+    close_len = np.where(is_truncated, 0, rng.integers(0, 16, size=n))
+    junk_left = rng.integers(0, params.end_junk_max + 1, size=n)
+    junk_mid = np.where(is_chimera, rng.integers(0, 6, size=n), 0)
+    junk_right = np.where(is_truncated, 0, rng.integers(0, params.end_junk_max + 1, size=n))
+
+    # Junk segments take consecutive slices of one fresh random buffer, after the templates.
+    junk_lens = np.column_stack([junk_left, np.where(is_junk, first_len, 0), junk_mid, junk_right])
+    junk_at = (
+        templates.pool.size + np.cumsum(junk_lens.ravel()).reshape(junk_lens.shape) - junk_lens
+    )
+    pool = np.concatenate([templates.pool, nanopore.random_bases(rng, int(junk_lens.sum()))])
+
+    first_at = np.where(is_junk, junk_at[:, 1], _strand_at(templates, plan.first, plan.strand))
+    starts = np.column_stack(
+        [
+            junk_at[:, 0],
+            templates.adapter_at + adapter_len - open_len,
+            first_at,
+            junk_at[:, 2],
+            _strand_at(templates, plan.second, plan.second_strand),
+            np.full(n, templates.adapter_rc_at),
+            junk_at[:, 3],
+        ]
+    )
+    lengths = np.column_stack(
+        [junk_left, open_len, first_len, junk_mid, second_len, close_len, junk_right]
+    )
+    return nanopore.concat_segments(pool, starts, lengths), lengths.sum(axis=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing the reads
+
+
+def _truth_labels(
+    wells: pd.DataFrame, wells_in_file: np.ndarray, file_plate: str
+) -> tuple[list[bytes], dict[int, int]]:
+    """Truth-row tails (after the read id) for every (well, kind, strand) the file can hold.
+
+    Returns the labels and a map from global well index to its first label; label keys are
+    base + kind * 2 + strand for well reads, then four chimera labels, then junk.
+    """
+    labels: list[bytes] = []
+    first_label: dict[int, int] = {}
+    plates = wells["plate"].tolist()
+    names = wells["well"].tolist()
+    for w in wells_in_file.tolist():
+        first_label[w] = len(labels)
+        for kind in (KINDS[_FULL], KINDS[_TRUNCATED]):
+            for strand in _STRANDS:
+                labels.append(f"\t{plates[w]}\t{names[w]}\t{kind}\t{strand}\n".encode())
+    for a in _STRANDS:
+        for b in _STRANDS:
+            labels.append(f"\t{file_plate}\t\tchimera\t{a}{b}\n".encode())
+    labels.append(f"\t{file_plate}\t\tjunk\t\n".encode())
+    return labels, first_label
+
+
+def _truth_rows(
+    names: np.ndarray, plan: ReadPlan, labels: list[bytes], well_label: np.ndarray
+) -> bytes:
+    """truth_reads rows of a chunk: read id + the precomputed tail for its well/kind/strand."""
+    n_wells_labels = len(labels) - 5
+    kind = plan.kind.astype(np.int64)
+    strand = plan.strand.astype(np.int64)
+    key = np.where(
+        kind == _JUNK,
+        n_wells_labels + 4,
+        np.where(
+            kind == _CHIMERA,
+            n_wells_labels + strand * 2 + plan.second_strand,
+            well_label[np.maximum(plan.well, 0)] + kind * 2 + strand,
+        ),
+    ).tolist()
+    text = names.tobytes()
+    width = nanopore.NAME_WIDTH
+    return b"".join(text[i * width : (i + 1) * width] + labels[k] for i, k in enumerate(key))
+
+
+@dataclass
+class ReadTally:
+    """Running counts over all chunks of all files, for the summary."""
+
+    kinds: np.ndarray
+    plus_strand: int = 0
+    stranded: int = 0
+    errors: dict[str, int] | None = None
+    per_well: np.ndarray | None = None
+
+    def add(self, plan: ReadPlan, reads: nanopore.Reads, n_wells: int) -> None:
+        """Fold one chunk in."""
+        self.kinds += np.bincount(plan.kind, minlength=len(KINDS))
+        from_well = plan.well >= 0
+        self.plus_strand += int((plan.strand[from_well] == 0).sum())
+        self.stranded += int(from_well.sum())
+        totals = reads.errors.totals()
+        self.errors = (
+            totals if self.errors is None else {k: self.errors[k] + v for k, v in totals.items()}
+        )
+        counts = np.bincount(plan.well[from_well], minlength=n_wells)
+        self.per_well = counts if self.per_well is None else self.per_well + counts
+
+
+def write_read_file(
+    group: str,
+    wells_in_file: np.ndarray,
+    wells: pd.DataFrame,
+    counts: np.ndarray,
+    mixed_ratio: np.ndarray,
+    templates: Templates,
+    params: RunSimulation,
+    out_dir: Path,
+    truth_out: BinaryIO,
+    tally: ReadTally,
+    rng: np.random.Generator,
+) -> dict[str, str]:
+    """Simulate one read file chunk by chunk; returns its paths by format."""
+    plan = plan_reads(wells_in_file, counts, mixed_ratio, templates, params, rng)
+    file_plate = group if params.plate_separation == "files" else ""
+    labels, first_label = _truth_labels(wells, wells_in_file, file_plate)
+    well_label = np.zeros(len(wells), dtype=np.int64)
+    for w, at in first_label.items():
+        well_label[w] = at
+    paths: dict[str, str] = {}
+    model = params.error_model()
+    with ExitStack() as stack:
+        fastq = bam = None
+        if params.reads_format in ("fastq", "both"):
+            path = out_dir / "reads" / f"{group}.fastq.gz"
+            fastq = open_gzip_out(stack, path)
+            paths["fastq"] = str(path)
+        if params.reads_format in ("bam", "both"):
+            path = out_dir / "reads" / f"{group}.bam"
+            tmp = stack.enter_context(atomic_path(path))
+            bam = stack.enter_context(nanopore.open_ubam(tmp))
+            paths["bam"] = str(path)
+        for start in range(0, plan.kind.size, params.chunk_reads):
+            chunk = ReadPlan(
+                *(getattr(plan, f.name)[start : start + params.chunk_reads] for f in fields(plan))
+            )
+            seq, lengths = true_reads(chunk, templates, params, rng)
+            reads = nanopore.apply_errors(rng, seq, lengths, model)
+            names = nanopore.read_names(rng, lengths.size)
+            if fastq is not None:
+                fastq.write(nanopore.fastq_bytes(names, reads))
+            if bam is not None:
+                nanopore.write_ubam(bam, names, reads)
+            truth_out.write(_truth_rows(names, chunk, labels, well_label))
+            tally.add(chunk, reads, len(wells))
+    return paths
