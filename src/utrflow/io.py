@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,7 @@ def read_tsv(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
 
 
-def open_gzip_out(stack: ExitStack, path: str | Path) -> BinaryIO:
+def open_gzip_out(stack: ExitStack, path: str | Path) -> gzip.GzipFile:
     """A gzip stream written atomically (renamed into place when `stack` closes cleanly), at
     level 1 for speed, with no name or time in the header so the same content gives the same
     bytes."""

@@ -7,7 +7,7 @@ one line naming the file, the row and the problem.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,9 @@ def read_user_table(path: str | Path) -> pd.DataFrame:
     return out
 
 
-def _numeric(values: pd.Series, path: Path, column: str, row_of) -> np.ndarray:
+def _numeric(
+    values: pd.Series, path: Path, column: str, row_of: Callable[[int], int]
+) -> np.ndarray:
     """Parse a numeric column; the first non-number stops the run naming its row."""
     parsed = pd.to_numeric(values, errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy() | ~np.isfinite(parsed.to_numpy(dtype=float)))

@@ -327,16 +327,17 @@ def pick(
     for target_bin, wanted in per_bin.items():
         taken = 0
         pool = candidates[candidates["bin"] == target_bin].sort_values("energy", kind="stable")
-        for row in pool.itertuples(index=False):
+        for row in pool.to_dict("records"):
             if taken == wanted:
                 break
-            if any(edit_distance(row.sequence, k, gap) < gap for k in kept):
+            sequence = row["sequence"]
+            if any(edit_distance(sequence, k, gap) < gap for k in kept):
                 continue
-            distance, nearest = measured.nearest(row.sequence, row.start, row.start_distance)
+            distance, nearest = measured.nearest(sequence, row["start"], row["start_distance"])
             if distance < settings.min_distance_measured:
                 continue
-            kept.append(row.sequence)
-            rows.append({**row._asdict(), "distance": distance, "nearest": nearest})
+            kept.append(sequence)
+            rows.append({**row, "distance": distance, "nearest": nearest})
             taken += 1
     return pd.DataFrame(rows, columns=[*candidates.columns, "distance", "nearest"])
 

@@ -76,8 +76,10 @@ def split_metrics(
 
     def score(part: pd.DataFrame) -> dict[str, Any]:
         if task == "classification":
-            return classification_metrics(part["label"], part[column], threshold)
-        return regression_metrics(part["label"], part[column])
+            return classification_metrics(
+                part["label"].to_numpy(), part[column].to_numpy(), threshold
+            )
+        return regression_metrics(part["label"].to_numpy(), part[column].to_numpy())
 
     return {
         name: score(part)

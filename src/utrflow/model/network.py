@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from utrflow.errors import InputError, first_line
+
+if TYPE_CHECKING:  # Keras is imported where it is used: loading it takes seconds
+    import keras
 
 OPTIMUS_LAYERS: list[dict[str, Any]] = [
     {"conv": {"filters": 120, "kernel_size": 8, "dilation": 1}},
@@ -92,7 +95,7 @@ def build_network(
     covariate_variance: np.ndarray | None = None,
     name: str = "utrflow_cnn",
     input_dtype: str = "uint8",
-):
+) -> keras.Model:
     """The uncompiled network: uint8 one-hot (and raw covariates) in, one standardized output.
 
     Regression ends in a linear unit on the standardized label; classification in a sigmoid.
@@ -112,7 +115,7 @@ def build_network(
         counts[kind] = counts.get(kind, 0) + 1
         return f"{kind}{counts[kind]}"
 
-    def flatten(x):
+    def flatten(x: keras.KerasTensor) -> keras.KerasTensor:
         x = layers.Flatten(name="flatten")(x)
         if covariate_mean is not None and len(covariate_mean):
             covariates = keras.Input(shape=(len(covariate_mean),), name="covariates")
@@ -153,7 +156,9 @@ def build_network(
     return keras.Model(inputs, output, name=name)
 
 
-def export(network, scaler: Scaler, task: str, name: str = "utrflow_model"):
+def export(
+    network: keras.Model, scaler: Scaler, task: str, name: str = "utrflow_model"
+) -> keras.Model:
     """The network with its label scaling baked in: predicts in the units of the table."""
     import keras
     from keras import layers
@@ -164,7 +169,7 @@ def export(network, scaler: Scaler, task: str, name: str = "utrflow_model"):
     return keras.Model(network.inputs, restored(network.outputs[0]), name=name)
 
 
-def ensemble(members: Sequence[Any]):
+def ensemble(members: Sequence[keras.Model]) -> keras.Model:
     """One model averaging the members' predictions (a plain Keras model of Keras models)."""
     import keras
     from keras import layers
@@ -180,7 +185,7 @@ def ensemble(members: Sequence[Any]):
     return keras.Model(inputs, layers.Average(name="mean")(outputs), name="utrflow_ensemble")
 
 
-def load(path: str | Path):
+def load(path: str | Path) -> keras.Model:
     """Load a saved model with Keras safe mode on (no arbitrary code from the file); a file
     that holds code, or is no Keras model, stops with one line instead of a traceback."""
     import keras
@@ -192,13 +197,22 @@ def load(path: str | Path):
 
 
 def predict(
-    model, onehot: np.ndarray, covariates: np.ndarray | None = None, batch_size: int = 4096
-):
+    model: keras.Model,
+    onehot: np.ndarray,
+    covariates: np.ndarray | None = None,
+    batch_size: int = 4096,
+) -> np.ndarray:
     """Predictions in table units, batch by batch from (possibly memory-mapped) uint8 data."""
     out = np.empty(len(onehot), dtype=np.float64)
     with_covariates = len(model.inputs) > 1
+    if with_covariates and covariates is None:
+        raise ValueError(f"model {model.name} takes covariates and none were given")
     for start in range(0, len(onehot), batch_size):
         batch = np.asarray(onehot[start : start + batch_size], dtype=np.uint8)
-        inputs = [batch, covariates[start : start + batch_size]] if with_covariates else batch
+        inputs = (
+            [batch, covariates[start : start + batch_size]]
+            if with_covariates and covariates is not None
+            else batch
+        )
         out[start : start + batch_size] = np.asarray(model.predict_on_batch(inputs)).reshape(-1)
     return out

@@ -21,7 +21,8 @@ def read_sequences(path: str | Path) -> pd.DataFrame:
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
     if suffixes and suffixes[-1] in {".fa", ".fasta", ".fna"}:
         opener = gzip.open if path.suffix.lower() == ".gz" else open
-        ids, seqs = [], []
+        ids: list[str] = []
+        seqs: list[str] = []
         with opener(path, "rt", encoding="utf-8-sig") as handle:
             for number, line in enumerate(handle, start=1):
                 line = line.strip()

@@ -16,12 +16,15 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from utrflow.model import network as model_module
+
+if TYPE_CHECKING:  # Keras is imported where it is used: loading it takes seconds
+    import keras
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,9 @@ log = logging.getLogger(__name__)
 # of an epoch at batch size 64. Running 32 batches inside one call computes the same steps in
 # the same order (epoch-level callbacks are unaffected); PyTorch's trainer allows only 1.
 STEPS_PER_EXECUTION = 32
+
+# A batch's model inputs: the one-hot alone, or with the covariates.
+Inputs = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ def configure_backend(
     return Device(f"cpu ({threads} threads)", 0)
 
 
-def distribution_scope(device: Device):
+def distribution_scope(device: Device) -> contextlib.AbstractContextManager[Any]:
     """A context in which to build the model so that training spreads over all GPUs."""
     import keras
 
@@ -108,7 +114,7 @@ def steps_per_execution() -> int:
     return 1 if keras.backend.backend() == "torch" else STEPS_PER_EXECUTION
 
 
-def _batches_class():
+def _batches_class() -> type[keras.utils.PyDataset]:
     import keras
 
     class MemmapBatches(keras.utils.PyDataset):
@@ -116,16 +122,16 @@ def _batches_class():
 
         def __init__(
             self,
-            onehot,
-            rows,
-            targets,
-            covariates,
-            weights,
-            batch_size,
-            seed,
-            shuffle,
-            reverse_complement=False,
-        ):
+            onehot: np.ndarray,
+            rows: np.ndarray,
+            targets: np.ndarray,
+            covariates: np.ndarray | None,
+            weights: np.ndarray,
+            batch_size: int,
+            seed: int,
+            shuffle: bool,
+            reverse_complement: bool = False,
+        ) -> None:
             super().__init__()
             self.onehot, self.rows, self.targets = onehot, rows, targets
             self.covariates, self.weights = covariates, weights
@@ -136,7 +142,7 @@ def _batches_class():
         def __len__(self) -> int:
             return int(np.ceil(len(self.rows) / self.batch_size))
 
-        def __getitem__(self, index: int):
+        def __getitem__(self, index: int) -> tuple[Inputs, np.ndarray, np.ndarray]:
             pick = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
             rows = self.rows[pick]
             x = np.asarray(self.onehot[rows])
@@ -225,7 +231,9 @@ def train_member(
 
     uniform = bool((weights == weights[0]).all())  # no weighting: skip the per-sample multiply
 
-    def feed(which: np.ndarray, shuffle: bool):
+    def feed(
+        which: np.ndarray, shuffle: bool
+    ) -> tuple[Inputs, np.ndarray, np.ndarray | None] | keras.utils.PyDataset:
         if in_memory:
             x = np.asarray(onehot[which])
             inputs = (x, covariates[which]) if covariates is not None else x

@@ -209,8 +209,7 @@ def call_well(
             [library.sequences[i] for _, i in library.nearest(call)] if library is not None else []
         )
         call = polish(inliers[: settings.polish_reads], call, designs)
-        near = library.nearest(call) if library is not None else []
-        if near:
+        if library is not None and (near := library.nearest(call)):
             design = library.sequences[near[0][1]]
             call = toward_design(inliers, call, design, settings.homopolymer_design_ratio)
         distances = _within(seqs, call, tolerance(call))

@@ -15,7 +15,7 @@ import io
 import logging
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -28,6 +28,8 @@ from utrflow.sequences import reverse_complement
 
 Record = tuple[str, str]  # name, sequence
 Read = tuple[str, str, float | None]  # name, sequence, mean quality (None for FASTA)
+# A file's reads, closed early by first_record.
+Reads = Generator[Read, None, None]
 _ERROR_PROBABILITY = 10 ** (-np.arange(94) / 10)  # Phred 0..93
 _BAM_MAGIC = b"BAM\x01"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -143,7 +145,7 @@ def _fasta(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
     yield name, _checked(path, number, name, b"".join(parts)), None
 
 
-def _fastx_records(path: Path) -> Iterator[Read]:
+def _fastx_records(path: Path) -> Reads:
     """FASTQ or FASTA (by the first character), plain or gzipped; damage named by record."""
     count = 0
     try:
@@ -163,7 +165,7 @@ def _fastx_records(path: Path) -> Iterator[Read]:
         ) from None
 
 
-def _bam_records(path: Path) -> Iterator[Read]:
+def _bam_records(path: Path) -> Reads:
     """Unaligned or aligned BAM records; secondary/supplementary copies are skipped."""
     number = 0
     pysam.set_verbosity(0)  # htslib's own stderr lines would break the one-line error
@@ -180,14 +182,14 @@ def _bam_records(path: Path) -> Iterator[Read]:
                     seq = reverse_complement(seq)
                 phred = segment.query_qualities
                 quality = mean_quality(np.asarray(phred)) if phred is not None else None
-                yield segment.query_name, seq, quality
+                yield segment.query_name or "", seq, quality  # BAM always names a record
     except InputError:
         raise
     except (OSError, ValueError) as err:
         raise InputError(f"{path}: damaged after record {number} ({err})") from None
 
 
-def _records(path: Path) -> Iterator[Read]:
+def _records(path: Path) -> Reads:
     """The records of one file in the parser its content calls for."""
     return _bam_records(path) if detect_format(path) == "bam" else _fastx_records(path)
 

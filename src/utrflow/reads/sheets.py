@@ -13,10 +13,10 @@ import glob
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -86,6 +86,13 @@ def _row(index: int) -> str:
     return f"row {index + 2}"
 
 
+def _numbered_rows(frame: pd.DataFrame) -> Iterator[tuple[int, pd.Series]]:
+    """The rows of a `read_sheet` frame with their integer index (pandas types labels only as
+    Hashable; read_sheet's are ints)."""
+    for index, row in frame.iterrows():
+        yield cast(int, index), row
+
+
 def resolve_reads(pattern: str, base_dir: Path, where: str) -> list[str]:
     """Read files for one plate: comma-separated paths or globs, sorted, each must exist."""
     files: list[str] = []
@@ -151,8 +158,8 @@ def load_plates(path: str | Path, base_dir: Path | None = None) -> pd.DataFrame:
     base = base_dir or Path.cwd()
     seen: dict[str, int] = {}
     files = []
-    for i, row in frame.iterrows():
-        where = f"{path}: {_row(int(i))}"
+    for i, row in _numbered_rows(frame):
+        where = f"{path}: {_row(i)}"
         name = row["plate"]
         if not name:
             raise InputError(f"{where}: empty plate name")
@@ -163,7 +170,7 @@ def load_plates(path: str | Path, base_dir: Path | None = None) -> pd.DataFrame:
             )
         if name in seen:
             raise InputError(f"{where}: plate {name!r} already listed in {_row(seen[name])}")
-        seen[name] = int(i)
+        seen[name] = i
         files.append(",".join(resolve_reads(row["reads"], base, f"{where} (plate {name})")))
         fluorescence = row["fluorescence"]
         if fluorescence and not (base / fluorescence).is_file():
@@ -204,8 +211,8 @@ def load_wells(path: str | Path, plates: list[str] | None = None) -> pd.DataFram
     known = set(plates) if plates is not None else None
     seen: dict[tuple[str, str], int] = {}
     wells = []
-    for i, row in frame.iterrows():
-        where = f"{path}: {_row(int(i))}"
+    for i, row in _numbered_rows(frame):
+        where = f"{path}: {_row(i)}"
         well = normalize_well(row["well"])
         if well is None:
             raise InputError(f"{where}: {row['well']!r} is not a well name (A1 ... P24)")
@@ -227,7 +234,7 @@ def load_wells(path: str | Path, plates: list[str] | None = None) -> pd.DataFram
             raise InputError(
                 f"{where}: well {well} of plate {row['plate']} already in {_row(seen[key])}"
             )
-        seen[key] = int(i)
+        seen[key] = i
         wells.append(well)
     frame["well"] = wells
     single = frame["rev_barcode"].eq("")

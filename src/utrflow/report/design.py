@@ -20,7 +20,7 @@ def design_histogram(
     simulated data, the designs' true expression)."""
     fig, ax = plt.subplots(figsize=(7.4, 3.8))
     values = np.concatenate([measured, designs["predicted"].to_numpy()])
-    bins = np.histogram_bin_edges(values, bins=50)
+    bins = np.histogram_bin_edges(values, bins=50).tolist()
     heights, _, _ = ax.hist(measured, bins=bins, color="#cbd5e0", label="measured library")
     top = float(np.max(heights)) if len(heights) else 1.0
     rng = np.random.default_rng(0)

@@ -10,12 +10,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 PALETTE = {"model": "#2b6cb0", "ridge_kmer": "#dd6b20", "mean": "#718096", "ceiling": "#2f855a"}
 SPLIT_COLORS = {"train": "#a0aec0", "validation": "#dd6b20", "test": "#2b6cb0"}
 
 
-def figure_to_data_uri(fig) -> str:
+def figure_to_data_uri(fig: Figure) -> str:
     """The figure as an embedded PNG; the figure is closed."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=144, bbox_inches="tight")
@@ -23,7 +25,7 @@ def figure_to_data_uri(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def style(ax, title: str, xlabel: str, ylabel: str) -> None:
+def style(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
     """Title left and bold, light grid, no top/right spines."""
     ax.set_title(title, fontsize=11, loc="left", fontweight="bold")
     ax.set_xlabel(xlabel)
@@ -32,7 +34,7 @@ def style(ax, title: str, xlabel: str, ylabel: str) -> None:
     ax.grid(alpha=0.25, linewidth=0.6)
 
 
-def corner_note(ax, text: str) -> None:
+def corner_note(ax: Axes, text: str) -> None:
     """A boxed note in the top-left corner of the axes (n, r², ...)."""
     ax.text(
         0.03,

@@ -213,7 +213,7 @@ def table_warnings(
         for plate, reads in table.groupby("plate")["n_reads"]:
             if not reads.fillna(0).any():  # a valid but empty reads file, or no barcode found
                 out.append(
-                    f"Plate {plate}: no reads at all. Its reads file is empty, or none of its "
+                    f"Plate {plate!s}: no reads at all. Its reads file is empty, or none of its "
                     "reads carried its barcodes."
                 )
     samples = table[table["role"] == "sample"] if "role" in table else table
@@ -221,7 +221,7 @@ def table_warnings(
         share = float((wells["qc"] == "mixed").mean())
         if share > _MIXED_SHARE_WARNING:
             out.append(
-                f"Plate {plate}: {share:.0%} of its sample wells hold two sequences (mixed): "
+                f"Plate {plate!s}: {share:.0%} of its sample wells hold two sequences (mixed): "
                 "pick single colonies, or check for cross-contamination."
             )
     ceiling = (summary or {}).get("noise_ceiling", {})

@@ -147,7 +147,7 @@ def roc_pr_curves(predictions: pd.DataFrame, split_name: str) -> str:
 def label_histogram(split: pd.DataFrame) -> str:
     """Label distribution of each split (they should look alike)."""
     fig, ax = plt.subplots(figsize=(6.2, 3.4))
-    bins = np.histogram_bin_edges(split["label"], bins=40)
+    bins = np.histogram_bin_edges(split["label"], bins=40).tolist()
     for name in ("train", "validation", "test"):
         part = split.loc[split["split"] == name, "label"]
         ax.hist(
@@ -262,7 +262,7 @@ def headline_key(task: str) -> tuple[str, str]:
 
 def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(model, split, metrics) rows: the CNN, its members, the no-covariate CNN, baselines."""
-    rows = [
+    rows: list[tuple[str, str, dict[str, Any]]] = [
         ("CNN" + (" ensemble" if "members" in metrics else ""), split, metrics[split])
         for split in ("validation", "test")
         if split in metrics

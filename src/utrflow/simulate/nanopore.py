@@ -198,15 +198,15 @@ def _events(
         2: expected * model.deletion * (1 - hp),
     }
     positions, kinds, bases = [], [], []
-    for kind, mean in lam.items():
+    for code, mean in lam.items():
         per_read = rng.poisson(mean)
         read = np.repeat(np.arange(n), per_read)
         pos = starts[read] + (rng.random(read.size) * lengths[read]).astype(np.int64)
         positions.append(pos)
-        kinds.append(np.full(pos.size, kind, dtype=np.int8))
-        if kind == 0:
+        kinds.append(np.full(pos.size, code, dtype=np.int8))
+        if code == 0:
             bases.append(_SUBSTITUTE[seq[pos], rng.integers(0, 3, size=pos.size)])
-        elif kind == 1:
+        elif code == 1:
             bases.append(random_bases(rng, pos.size))
         else:
             bases.append(np.zeros(pos.size, dtype=np.uint8))

@@ -59,11 +59,12 @@ def grid_text(frame: pd.DataFrame, plate_format: int, channels: tuple[str, ...])
     values = frame.set_index("well")
     lines: list[str] = []
     for channel in channels:
+        column = values[channel].astype(float).to_dict()
         lines.append(channel)
         lines.append("," + ",".join(str(c + 1) for c in range(cols)))
         for r in range(rows):
             letter = chr(ord("A") + r)
-            cells = [_format_value(values.at[f"{letter}{c + 1}", channel]) for c in range(cols)]
+            cells = [_format_value(column[f"{letter}{c + 1}"]) for c in range(cols)]
             lines.append(letter + "," + ",".join(cells))
         lines.append("")
     return "\n".join(lines)

@@ -3,10 +3,10 @@ the FASTQ.gz / unaligned BAM files, chunk by chunk (flat memory)."""
 
 from __future__ import annotations
 
+import gzip
 from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -332,7 +332,7 @@ def write_read_file(
     templates: Templates,
     params: RunSimulation,
     out_dir: Path,
-    truth_out: BinaryIO,
+    truth_out: gzip.GzipFile,
     tally: ReadTally,
     rng: np.random.Generator,
 ) -> dict[str, str]:

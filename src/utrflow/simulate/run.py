@@ -280,7 +280,7 @@ def run_layout(params: RunSimulation, out_dir: str | Path) -> RunLayout:
     def reads(group: str) -> str:
         return str(Path(out_dir) / "reads" / f"{group}{suffix}")
 
-    groups = (
+    groups: dict[str, tuple[tuple[str, ...], str]] = (
         {plate: ((plate,), reads(plate)) for plate in plates}
         if params.plate_separation == "files"
         else {"+".join(plates): (plates, reads("pooled"))}

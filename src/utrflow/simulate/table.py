@@ -36,7 +36,7 @@ def simulate_layout(sequences: list[str], label: np.ndarray, plate_format: int) 
     """The labelled table of a table-level simulation: one well per sequence, plates in order."""
     n = len(sequences)
     wells = well_names(plate_format)
-    index = np.arange(n)
+    index = range(n)
     return pd.DataFrame(
         {
             "plate": [plate_name(i // len(wells)) for i in index],
