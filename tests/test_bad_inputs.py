@@ -259,6 +259,14 @@ CASES = [
          files=fastq_plus("@r3\nAC!T\n+\nIIII\n"), stage="demux"),
     Case("reads-file-copy", "p1_copy.fastq: read r0 is also in ",
          files={"plates.tsv": "plate\treads\nP1\treads/p1*.fastq\n", "reads/p1_copy.fastq": FASTQ}),
+    Case("reads-copy-in-another-plate", "p2.fastq: read r0 is also in ",
+         files={"plates.tsv": PLATES + "P2\treads/p2.fastq\t\n", "reads/p2.fastq": FASTQ,
+                "wells.tsv": WELLS + WELLS.splitlines()[1].replace("P1", "P2") + "\n"}),
+    Case("reads-same-file-by-dot-dot", "sub/../p1.fastq (plate(s) P2) is the same file as ",
+         files={"plates.tsv": PLATES + "P2\treads/sub/../p1.fastq\t\n", "reads/sub/x.txt": "",
+                "wells.tsv": WELLS + WELLS.splitlines()[1].replace("P1", "P2") + "\n"}),
+    Case("reads-file-twice-over", "p1.fastq (plate(s) P1): its second half repeats its first",
+         files={"reads/p1.fastq": FASTQ * 2}),
     Case("merged-file-beside-its-part", "p1.fastq: the files overlap",
          files={"plates.tsv": "plate\treads\nP1\treads/p1.fastq,reads/all.fastq\n",
                 "reads/all.fastq": "@x\nACGT\n+\nIIII\n" + FASTQ}, stage="demux"),
@@ -346,6 +354,7 @@ def test_the_untouched_experiment_is_valid(tmp_path: Path, capsys, monkeypatch) 
 
 SNAKEMAKE_CASES = [
     "plate-dot-dot",
+    "reads-copy-in-another-plate",
     "short-barcode-inside-long",
     "fastq-first-record-no-plus",
     "reader-of-another-plate",

@@ -338,7 +338,7 @@ def test_bad_sheets_name_the_file_row_and_problem(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"plates\.tsv: row 2 \(plate P1\).*matches no file"):
         sheets.load_plates(plates)
     plates = write(tmp_path / "plates.tsv", f"plate\treads\nP1\t{reads}\n")
-    assert sheets.load_plates(plates)["files"].tolist() == [str(reads)]
+    assert sheets.load_plates(plates)["files"].tolist() == [(str(reads),)]
     wells = write(tmp_path / "w.tsv", "plate\twell\tfwd_barcode\trev_barcode\nP1\tA1\tACGN\tACGT\n")
     with pytest.raises(InputError, match=r"w\.tsv: row 2: fwd_barcode 'ACGN'.*: 'N'"):
         sheets.load_wells(wells)

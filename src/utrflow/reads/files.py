@@ -1,11 +1,13 @@
-"""Stream nanopore reads from FASTQ, FASTQ.gz, FASTA(.gz) or (unaligned) BAM, in chunks.
+"""Stream nanopore reads from FASTQ, FASTQ.gz, FASTA(.gz), SAM or (unaligned) BAM, in chunks.
 
 A multi-gigabyte run never sits in memory: callers get lists of (name, sequence) a chunk at a
 time. FASTQ and FASTA are parsed here, strictly, because htslib's reader forgives too much: a
 record without its '+' line silently gains the quality string as bases, and a truncated last
-record or a stray text line passes unnoticed. BAM goes through pysam. Damaged input (a truncated
-gzip, a broken record, a binary file) stops with one line naming the file and the record; a file
-without reads is valid (a barcode that sequenced nothing) and only warned about.
+record or a stray text line passes unnoticed. SAM (`dorado basecaller --emit-sam`) and BAM go
+through pysam; a SAM header or a first line of 11+ tab-separated fields tells SAM from FASTQ.
+Damaged input (a truncated gzip, a broken record, a binary file) stops with one line naming the
+file and the record; a file without reads is valid (a barcode that sequenced nothing) and only
+warned about.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import BinaryIO
 import numpy as np
 import pysam
 
-from utrflow.errors import InputError
+from utrflow.errors import InputError, first_line
 from utrflow.sequences import reverse_complement
 
 Record = tuple[str, str]  # name, sequence
@@ -32,6 +34,8 @@ Read = tuple[str, str, float | None]  # name, sequence, mean quality (None for F
 Reads = Generator[Read, None, None]
 _ERROR_PROBABILITY = 10 ** (-np.arange(94) / 10)  # Phred 0..93
 _BAM_MAGIC = b"BAM\x01"
+_SAM_HEADERS = (b"@HD\t", b"@SQ\t", b"@RG\t", b"@PG\t", b"@CO\t")
+_SAM_FIELDS = 11
 _GZIP_MAGIC = b"\x1f\x8b"
 _TEXT_STARTS = (ord(">"), ord("@"))
 _NOT_BASE = re.compile(rb"[^ACGTURYSWKMBDHVNacgturyswkmbdhvn]")
@@ -39,26 +43,32 @@ _UNREADABLE = (OSError, EOFError, zlib.error)
 log = logging.getLogger(__name__)
 
 
+def _head(path: Path, size: int = 1 << 16) -> bytes:
+    """The file's first bytes, un-gzipped when gzipped (a damaged rest is the parser's to name)."""
+    with open(path, "rb") as raw:
+        head = raw.read(size)
+    if head[:2] == _GZIP_MAGIC:
+        head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head, size)
+    return head
+
+
 def detect_format(path: str | Path) -> str:
-    """'bam', 'fastx', 'empty' or raise: by content, not by name (gzip or plain text both fine)."""
+    """'bam', 'sam', 'fastx', 'empty' or raise: by content, not by name (gzip or plain text)."""
     path = Path(path)
     try:
-        with open(path, "rb") as raw:
-            head = raw.read(2)
-        if head == _GZIP_MAGIC:
-            with gzip.open(path, "rb") as handle:
-                first = handle.read(4)
-            if first == _BAM_MAGIC:
-                return "bam"
-        else:
-            first = head
+        head = _head(path)
     except _UNREADABLE as err:
         raise InputError(f"{path}: cannot read ({err})") from None
-    if not first:
+    if head[:4] == _BAM_MAGIC:
+        return "bam"
+    first = head.split(b"\n", 1)[0]
+    if not head:
         return "empty"
-    if first[0] in _TEXT_STARTS:
+    if first.startswith(_SAM_HEADERS) or first.count(b"\t") >= _SAM_FIELDS - 1:
+        return "sam"
+    if head[0] in _TEXT_STARTS or not first.strip():
         return "fastx"
-    raise InputError(f"{path}: not FASTQ, FASTA or BAM (first byte {first[:1]!r})")
+    raise InputError(f"{path}: not FASTQ, FASTA or BAM (first byte {head[:1]!r}), nor SAM text")
 
 
 @contextmanager
@@ -165,12 +175,23 @@ def _fastx_records(path: Path) -> Reads:
         ) from None
 
 
-def _bam_records(path: Path) -> Reads:
-    """Unaligned or aligned BAM records; secondary/supplementary copies are skipped."""
+def _quality(segment: pysam.AlignedSegment) -> float | None:
+    """Mean quality from the base qualities, else dorado's `qs` tag, else None."""
+    phred = segment.query_qualities
+    if phred is not None:
+        return mean_quality(np.asarray(phred))
+    if segment.has_tag("qs"):
+        return float(segment.get_tag("qs"))
+    return None
+
+
+def _alignment_records(path: Path, mode: str) -> Reads:
+    """SAM ('r') or BAM ('rb') records, unaligned (dorado's, tags and all) or aligned;
+    secondary/supplementary copies are skipped."""
     number = 0
     pysam.set_verbosity(0)  # htslib's own stderr lines would break the one-line error
     try:
-        with pysam.AlignmentFile(str(path), "rb", check_sq=False) as handle:
+        with pysam.AlignmentFile(str(path), mode, check_sq=False) as handle:
             for segment in handle.fetch(until_eof=True):
                 number += 1
                 if segment.is_secondary or segment.is_supplementary:
@@ -178,20 +199,24 @@ def _bam_records(path: Path) -> Reads:
                 seq = segment.query_sequence
                 if not seq:
                     raise InputError(f"{path}: record {number} ({segment.query_name}): no sequence")
-                if segment.is_reverse:  # aligned BAMs store the reference strand
+                if segment.is_reverse:  # aligned files store the reference strand
                     seq = reverse_complement(seq)
-                phred = segment.query_qualities
-                quality = mean_quality(np.asarray(phred)) if phred is not None else None
-                yield segment.query_name or "", seq, quality  # BAM always names a record
+                yield segment.query_name or "", seq, _quality(segment)  # always named
     except InputError:
         raise
     except (OSError, ValueError) as err:
-        raise InputError(f"{path}: damaged after record {number} ({err})") from None
+        raise InputError(f"{path}: damaged after record {number} ({first_line(err)})") from None
+
+
+_PARSERS = {
+    "bam": lambda path: _alignment_records(path, "rb"),
+    "sam": lambda path: _alignment_records(path, "r"),
+}
 
 
 def _records(path: Path) -> Reads:
     """The records of one file in the parser its content calls for."""
-    return _bam_records(path) if detect_format(path) == "bam" else _fastx_records(path)
+    return _PARSERS.get(detect_format(path), _fastx_records)(path)
 
 
 def first_record(path: str | Path) -> Record | None:
@@ -229,48 +254,50 @@ def iter_records(path: str | Path) -> Iterator[Record]:
         yield name, seq
 
 
-def overlap_error(path: str | Path, name: str, other: str | Path) -> InputError:
-    """One line for two files of a read group that hold the same read."""
+def overlap_error(path: str | Path, name: str, other: str | Path, places: str = "") -> InputError:
+    """One line for a read met twice: in two files, or twice in one file; `places` says where
+    the files are listed."""
+    if str(path) == str(other):
+        return InputError(
+            f"{path}: read {name} occurs twice in the file: it repeats its own reads (a file "
+            "concatenated with itself?); give each read once"
+        )
     return InputError(
-        f"{path}: read {name} is also in {other}: the files overlap (a merged file listed or "
-        "matched along with its parts, or one file twice); give each read once"
+        f"{path}: read {name} is also in {other}{places}: the files overlap (a merged file "
+        "listed or matched along with its parts, a copy, or one file twice); give each read once"
     )
 
 
-def first_reads(paths: list[str]) -> dict[str, Record | None]:
-    """Each file's first read (name, sequence as `iter_reads` gives it), None for a file without
-    reads; two files that start with the same read (name and bases) stop here."""
-    owners: dict[Record, str] = {}
-    firsts: dict[str, Record | None] = {}
-    for path in paths:
-        first = first_record(path)
-        if first is not None:
-            first = (first[0], _as_bases(first[1]))
-            if first in owners:
-                raise overlap_error(path, first[0], owners[first])
-            owners[first] = path
-        firsts[path] = first
-    return firsts
+SENTINEL_SHARE = 256  # besides each file's first read, one read name in this many is a sentinel
+
+
+def _is_sampled(name: str) -> bool:
+    """A fixed share of read names by their hash: the same reads are sampled wherever they are."""
+    return zlib.crc32(name.encode()) % SENTINEL_SHARE == 0
 
 
 def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
     """Reads of several files in file order, `chunk_size` at a time (the last may be short).
 
-    Every file's first read is a sentinel: met in another file (same name, same bases), the
-    files overlap (a merged file beside its parts) and every read would count twice, so the
-    run stops. One read per file keeps memory flat where a set of all read names would not;
-    files whose reads were renamed 1, 2, 3... share names but not bases, and pass.
+    Every file's first read, and one read name in SENTINEL_SHARE, is a sentinel: met again
+    (same name, same bases) in another file or later in its own, the files overlap (a merged
+    file beside its parts, a file concatenated with itself) and reads would count twice, so the
+    run stops. A share of the reads keeps memory flat where a set of all names would not, and
+    still catches any repeated stretch of more than a few thousand reads; files whose reads were
+    renamed 1, 2, 3... share names but not bases, and pass.
     """
-    sentinels = {
-        first[0]: (first[1], path)
-        for path, first in first_reads(paths).items()
-        if first is not None
-    }
+    seen: dict[str, tuple[int, str, int]] = {}  # name -> (hash of bases, file, record number)
+    for path, first in check_overlap(dict.fromkeys(paths, "")).items():
+        if first is not None:
+            seen[first[0]] = (hash(first[1]), path, 1)
     chunk: list[Read] = []
     for path in paths:
-        for read in iter_reads(path):
-            sentinel = sentinels.get(read[0])
-            if sentinel is not None and sentinel[1] != path and sentinel[0] == read[1]:
+        for number, read in enumerate(iter_reads(path), start=1):
+            sentinel = seen.get(read[0])
+            if sentinel is None:
+                if _is_sampled(read[0]):
+                    seen[read[0]] = (hash(read[1]), path, number)
+            elif sentinel[0] == hash(read[1]) and sentinel[1:] != (path, number):
                 raise overlap_error(path, read[0], sentinel[1])
             chunk.append(read)
             if len(chunk) >= chunk_size:
@@ -278,3 +305,62 @@ def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
                 chunk = []
     if chunk:
         yield chunk
+
+
+def _identity(path: str) -> tuple[int, int]:
+    """The file itself (device, inode), whatever name, link or '..' reaches it."""
+    stat = Path(path).stat()
+    return stat.st_dev, stat.st_ino
+
+
+def doubled(path: str | Path, probe: int = 4096) -> bool:
+    """Is the file its own first half twice over (what `cat f f > g` makes, gzipped or not)?
+    Two reads of at most `probe` bytes: the start against the middle."""
+    size = Path(path).stat().st_size
+    if size < 2 or size % 2:
+        return False
+    half = size // 2
+    with open(path, "rb") as handle:
+        start = handle.read(min(probe, half))
+        handle.seek(half)
+        middle = handle.read(len(start))
+    return start == middle
+
+
+def check_overlap(places: dict[str, str]) -> dict[str, Record | None]:
+    """Stop when two listed files are one file under two names (a link, 'dir/../file'), start
+    with the same read (a copy), or a file is itself twice over; `places` maps each file to
+    where it is listed ('' for nowhere in particular), for the one-line error. Returns each
+    file's first read (name, bases as `iter_reads` gives them), None for a file without reads;
+    reads repeated later in a file are caught while demultiplexing (`iter_chunks`)."""
+
+    def at(path: str) -> str:
+        return f"{path} ({places[path]})" if places[path] else path
+
+    by_identity: dict[tuple[int, int], str] = {}
+    by_first: dict[Record, str] = {}
+    firsts: dict[str, Record | None] = {}
+    for path in places:
+        identity = _identity(path)
+        if identity in by_identity:
+            other = by_identity[identity]
+            raise InputError(
+                f"{at(path)} is the same file as {at(other)} under another "
+                "name (a link or '..'); list each reads file once"
+            )
+        by_identity[identity] = path
+        if doubled(path):
+            raise InputError(
+                f"{at(path)}: its second half repeats its first (a file concatenated with "
+                "itself?); give each read once"
+            )
+        first = first_record(path)
+        if first is not None:
+            first = (first[0], _as_bases(first[1]))
+            if first in by_first:
+                other = by_first[first]
+                where = f" ({places[path]}; {places[other]})" if places[path] else ""
+                raise overlap_error(path, first[0], other, where)
+            by_first[first] = path
+        firsts[path] = first
+    return firsts

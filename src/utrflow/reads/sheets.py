@@ -23,6 +23,7 @@ import pandas as pd
 from utrflow.errors import InputError, first_line
 from utrflow.plates.geometry import normalize_well
 from utrflow.reads.barcodes import close_pairs
+from utrflow.reads.files import check_overlap
 from utrflow.sequences import IUPAC, invalid_characters
 
 ROLES = ("sample", "blank", "control")
@@ -32,6 +33,8 @@ WELLS_REQUIRED = ("plate", "well", "fwd_barcode")
 # Plate names become file and folder names under results/ and job arguments: letters, digits,
 # '_', '.', '-', starting with a letter or digit (so no '..', '/', leading '-' or shell syntax).
 PLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+PLATE_NAME_MAX = 100  # characters; file names stop at 255 bytes
+GROUP_NAME_MAX = 60  # a read group's folder name past this is shortened and hashed
 
 
 def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = None) -> pd.DataFrame:
@@ -93,10 +96,42 @@ def _numbered_rows(frame: pd.DataFrame) -> Iterator[tuple[int, pd.Series]]:
         yield cast(int, index), row
 
 
-def resolve_reads(pattern: str, base_dir: Path, where: str) -> list[str]:
-    """Read files for one plate: comma-separated paths or globs, sorted, each must exist."""
+READS_SUFFIXES = (".fastq", ".fq", ".fasta", ".fa", ".fna", ".sam", ".bam")
+
+
+def is_reads_file(path: Path) -> bool:
+    """A file a folder of reads holds by name: FASTQ/FASTA (gzipped or not), SAM or BAM."""
+    name = path.name.lower().removesuffix(".gz")
+    return not path.name.startswith(".") and name.endswith(READS_SUFFIXES) and path.is_file()
+
+
+def _folder_reads(folder: Path, where: str) -> list[str]:
+    """The reads files of a folder and its subfolders (MinKNOW's `fastq_pass/barcode01/`, a
+    dorado output folder), other files (summaries, indexes) left out."""
+    found = sorted(str(p) for p in folder.rglob("*") if is_reads_file(p))
+    if not found:
+        raise InputError(
+            f"{where}: folder {folder} holds no reads files "
+            f"({', '.join(READS_SUFFIXES)}, optionally .gz)"
+        )
+    return found
+
+
+def _expand(path: str, where: str) -> list[str]:
+    """One existing path: a file as itself, a folder as its reads files."""
+    return _folder_reads(Path(path), where) if Path(path).is_dir() else [path]
+
+
+def resolve_reads(pattern: str, base_dir: Path, where: str) -> tuple[str, ...]:
+    """Read files for one plate, sorted: a file, a folder, a glob, or a comma-separated list of
+    these. A cell that names an existing path whole is taken whole (its name may hold commas);
+    names matched by a glob are kept whole whatever they hold - the comma only separates the
+    sheet's own list."""
+    cell = pattern.strip()
+    whole = cell if Path(cell).is_absolute() else str(base_dir / cell)
+    parts = [cell] if cell and Path(whole).exists() else pattern.split(",")
     files: list[str] = []
-    for part in (p.strip() for p in pattern.split(",")):
+    for part in (p.strip() for p in parts):
         if not part:
             continue
         full = part if Path(part).is_absolute() else str(base_dir / part)
@@ -104,14 +139,15 @@ def resolve_reads(pattern: str, base_dir: Path, where: str) -> list[str]:
             matched = sorted(glob.glob(full))
             if not matched:
                 raise InputError(f"{where}: reads pattern {part!r} matches no file")
-            files.extend(matched)
-        elif Path(full).is_file():
-            files.append(full)
+            for path in matched:
+                files.extend(_expand(path, where))
+        elif Path(full).exists():
+            files.extend(_expand(full, where))
         else:
             raise InputError(f"{where}: reads file not found: {part}")
     if not files:
         raise InputError(f"{where}: no reads file given")
-    return sorted(dict.fromkeys(files))
+    return tuple(sorted(dict.fromkeys(files)))
 
 
 @dataclass(frozen=True)
@@ -168,10 +204,15 @@ def load_plates(path: str | Path, base_dir: Path | None = None) -> pd.DataFrame:
                 f"{where}: plate name {name!r} may hold only letters, digits, '_', '.' and '-', "
                 "starting with a letter or digit (it names files under results/)"
             )
+        if len(name) > PLATE_NAME_MAX:
+            raise InputError(
+                f"{where}: plate name {name[:20]!r}... has {len(name)} characters; at most "
+                f"{PLATE_NAME_MAX} (it names files under results/)"
+            )
         if name in seen:
             raise InputError(f"{where}: plate {name!r} already listed in {_row(seen[name])}")
         seen[name] = i
-        files.append(",".join(resolve_reads(row["reads"], base, f"{where} (plate {name})")))
+        files.append(resolve_reads(row["reads"], base, f"{where} (plate {name})"))
         fluorescence = row["fluorescence"]
         if fluorescence and not (base / fluorescence).is_file():
             raise InputError(f"{where}: fluorescence file not found: {fluorescence}")
@@ -179,13 +220,26 @@ def load_plates(path: str | Path, base_dir: Path | None = None) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def group_name(plates: tuple[str, ...]) -> str:
+    """A read group's folder name: its plates joined by '+', or, past GROUP_NAME_MAX
+    characters, the first plate, how many more, and a hash of them all (stable across runs,
+    distinct for distinct groups): `P01+11more-3f2a9c1b0e`."""
+    joined = "+".join(plates)
+    if len(joined) <= GROUP_NAME_MAX:
+        return joined
+    digest = hashlib.sha256(joined.encode()).hexdigest()[:10]
+    more = f"+{len(plates) - 1}more" if len(plates) > 1 else ""
+    return f"{plates[0][:32]}{more}-{digest}"
+
+
 def read_groups(plates: pd.DataFrame, where: str = "plates") -> list[ReadGroup]:
     """Group plates by their read files; plates may share all their files, not some of them."""
-    by_files: dict[str, list[str]] = {}
-    owner: dict[str, str] = {}
+    by_files: dict[tuple[str, ...], list[str]] = {}
+    owner: dict[str, tuple[str, ...]] = {}
     for plate, files in zip(plates["plate"], plates["files"], strict=True):
+        files = tuple(files)
         by_files.setdefault(files, []).append(plate)
-        for f in files.split(","):
+        for f in files:
             if f in owner and owner[f] != files:
                 other = by_files[owner[f]][0]
                 raise InputError(
@@ -194,7 +248,7 @@ def read_groups(plates: pd.DataFrame, where: str = "plates") -> list[ReadGroup]:
                 )
             owner[f] = files
     return [
-        ReadGroup(name="+".join(members), plates=tuple(members), files=tuple(files.split(",")))
+        ReadGroup(name=group_name(tuple(members)), plates=tuple(members), files=files)
         for files, members in by_files.items()
     ]
 
@@ -288,16 +342,17 @@ def check_every_plate_has_wells(
 
 def check_reads_files(groups: list[ReadGroup]) -> list[str]:
     """Open every reads file and parse its first record, so a file that is not reads or is
-    broken from the start stops the run now, not hours in, as do two files of a group that
-    start with the same read (a copy); returns a warning per file without reads (valid: a
-    barcode that sequenced nothing, whose wells end as `no_reads`)."""
-    from utrflow.reads.files import first_reads
-
+    broken from the start stops the run now, not hours in, as does one file reaching two
+    places of the run (two names of one file, a copy, a file concatenated with itself: every
+    read would count twice); returns a warning per file without reads (valid: a barcode that
+    sequenced nothing, whose wells end as `no_reads`)."""
+    places = {
+        path: f"plate(s) {', '.join(group.plates)}" for group in groups for path in group.files
+    }
+    firsts = check_overlap(places)
     return [
-        f"{path}: the reads file holds no reads; plate(s) {', '.join(group.plates)} get none "
-        "from it"
-        for group in groups
-        for path, first in first_reads(list(group.files)).items()
+        f"{path}: the reads file holds no reads; {places[path]} get none from it"
+        for path, first in firsts.items()
         if first is None
     ]
 

@@ -25,6 +25,7 @@ import yaml
 from utrflow.io import atomic_path, open_gzip_out, write_json, write_tsv
 from utrflow.plates.geometry import plate_name
 from utrflow.reads.barcodes import min_pairwise_distance
+from utrflow.reads.sheets import group_name
 from utrflow.simulate import truth
 from utrflow.simulate.barcodes import plate_barcodes
 from utrflow.simulate.library import Colonies, _stage_rngs, pick_colonies, plate_layout, variant_ids
@@ -283,7 +284,7 @@ def run_layout(params: RunSimulation, out_dir: str | Path) -> RunLayout:
     groups: dict[str, tuple[tuple[str, ...], str]] = (
         {plate: ((plate,), reads(plate)) for plate in plates}
         if params.plate_separation == "files"
-        else {"+".join(plates): (plates, reads("pooled"))}
+        else {group_name(plates): (plates, reads("pooled"))}
     )
     return RunLayout(
         groups=groups,
