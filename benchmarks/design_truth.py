@@ -24,6 +24,7 @@ from utrflow.design import next_library as design
 from utrflow.model.training import train_member
 from utrflow.sequences import edit_distance, one_hot
 from utrflow.simulate import truth
+from utrflow.simulate.quality import truth_check
 from utrflow.simulate.table import simulate_table
 
 
@@ -77,7 +78,7 @@ def main() -> None:
         table.assign(name=table["variant_id"]), score, settings
     )
     designed = time.perf_counter() - started
-    report = design.truth_check(designs, table, sim.truth)
+    report = truth_check(designs, table, sim.truth)
     top_bin = summary["bins"][-1]["label"]
     n_top = int((designs["target_bin"] == top_bin).sum())
     budget = settings.steps * settings.chains_per_design * n_top

@@ -3,7 +3,7 @@
 The default configuration (config/config.yaml), the `optimus` preset and the `lecture` preset
 (the lecture's plain stack: one Conv1D of 10 filters, width 5, max-pooling by 4, straight to
 the output) are trained with the same seed on the same 30,000 simulated UTRs
-and split, one model each, by `utrflow.model.training.simulated_quality` — the function behind the
+and split, one model each, by `utrflow.simulate.quality.simulated_quality` — the function behind the
 slow test that asserts the default reaches 0.95 of the ceiling (tests/test_quality.py).
 
     .venv/bin/python benchmarks/presets_ceiling.py [--threads 2] [--only default]
@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from utrflow import config
-    from utrflow.model.training import simulated_quality
+    from utrflow.simulate.quality import simulated_quality
 
     default = config.load(REPO / "config" / "config.yaml", base_dir=REPO)
     rows = []

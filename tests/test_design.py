@@ -15,6 +15,8 @@ from utrflow.design.next_library import Constraints, DesignSettings
 from utrflow.errors import InputError
 from utrflow.sequences import random_sequences, reverse_complement
 from utrflow.simulate import truth
+from utrflow.simulate.quality import truth_check
+from utrflow.simulate.run_settings import construct_flanks
 
 
 def constraints(**changes) -> Constraints:
@@ -135,8 +137,10 @@ def test_oligo_order_puts_the_flanks_around_each_design() -> None:
     assert order.to_dict("records") == [
         {"name": "d1", "oligo": "GGGACGTTTT", "length": 10, "utr": "ACGT"}
     ]
-    flanks = design.oligo_flanks(DesignSettings(), {"upstream_flank": "aa"}, "reads")
+    flanks = design.oligo_flanks(DesignSettings(), {"upstream_flank": "aa"})
     assert flanks == ("AA", "")
+    simulated = design.oligo_flanks(DesignSettings(oligo_suffix="c"), {}, construct_flanks())
+    assert simulated == (construct_flanks()[0], "C")
 
 
 def test_schema_defaults_match_the_settings_class() -> None:
@@ -177,7 +181,7 @@ def test_top_bin_designs_beat_the_measured_top_five_percent_in_truth() -> None:
         design.constraints_for(settings, table["sequence"], "", ""),
         settings,
     )
-    report = design.truth_check(designs, table, sim.truth)
+    report = truth_check(designs, table, sim.truth)
     top_bin = summary["bins"][-1]["label"]
     assert report["design_true_mean"][top_bin] > report["measured_top5_true_mean"]
     true = truth.expression(designs["sequence"].tolist())

@@ -10,6 +10,7 @@ from test_model import FAST, model_config, planted_motif_rows
 from utrflow.model import interpret
 from utrflow.model.training import train_member
 from utrflow.sequences import one_hot
+from utrflow.simulate.table import planted_motifs
 
 
 def test_filter_counts_take_the_windows_at_half_the_peak_or_more() -> None:
@@ -33,10 +34,9 @@ def test_similarity_is_one_for_the_motif_itself_and_a_quarter_for_a_flat_filter(
     assert interpret.similarity(exact[2:6], "CCGGAAT") == pytest.approx(1.0)  # filter in motif
 
 
-def test_planted_motifs_come_only_from_simulations() -> None:
-    assert interpret.planted_motifs("reads", "utr") == {}
-    assert "Shine-Dalgarno" in interpret.planted_motifs("simulate", "utr")
-    assert list(interpret.planted_motifs("simulate", "tf_binding").values()) == ["CCGGAA"]
+def test_planted_motifs_are_the_simulators() -> None:
+    assert "Shine-Dalgarno" in planted_motifs("utr")
+    assert list(planted_motifs("tf_binding").values()) == ["CCGGAA"]
 
 
 def test_a_planted_motif_is_found_by_a_filter_and_mutagenesis_points_at_it() -> None:

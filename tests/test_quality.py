@@ -16,6 +16,7 @@ from test_model import FAST, model_config, planted_motif_rows
 from utrflow import config
 from utrflow.model import training
 from utrflow.model.network import predict
+from utrflow.simulate.quality import simulated_quality
 
 
 @pytest.mark.parametrize("in_memory_gb", [4, 0])  # in memory, and streamed from the memory map
@@ -37,6 +38,6 @@ def test_default_configuration_reaches_the_noise_ceiling():
     cfg = config.load(REPO / "config" / "config.yaml", base_dir=REPO)  # what `make demo` runs
     assert cfg["source"] == "simulate" and cfg["simulate"]["level"] == "table"
     assert cfg["simulate"]["n_sequences"] == 30000 and cfg["model"]["deterministic"]
-    result = training.simulated_quality(cfg, threads=2)
+    result = simulated_quality(cfg, threads=2)
     assert result["test"]["n"] > 2500  # a tenth of the table, whole sequences per split
     assert result["test"]["r2"] >= 0.95 * result["noise_ceiling_r2"], result

@@ -476,7 +476,11 @@ def interpret(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     onehot = load_onehot(args.onehot)
     rows = interpret_module.sample_rows(len(onehot), cfg["seed"])
     member = model_module.load(args.member)
-    planted = interpret_module.planted_motifs(cfg["source"], cfg["simulate"]["kind"])
+    planted: dict[str, str] = {}  # the motifs the simulator planted; real data has none
+    if cfg["source"] == "simulate":
+        from utrflow.simulate.table import planted_motifs
+
+        planted = planted_motifs(cfg["simulate"]["kind"])
     result = interpret_module.filter_motifs(member, np.asarray(onehot[rows]), planted)
     result["rows_scanned"] = len(rows)
     model = model_module.load(args.model)
@@ -517,7 +521,12 @@ def design(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     width = members[0].inputs[0].shape[1]
     if settings.max_length > width:
         raise InputError(f"design.max_length {settings.max_length} exceeds the model's {width} nt")
-    prefix, suffix = design_module.oligo_flanks(settings, cfg["construct"], cfg["source"])
+    default_flanks = ("", "")
+    if cfg["source"] == "simulate":
+        from utrflow.simulate.run_settings import construct_flanks
+
+        default_flanks = construct_flanks()
+    prefix, suffix = design_module.oligo_flanks(settings, cfg["construct"], default_flanks)
     designs, summary = design_module.design_library(
         table.assign(name=names),
         design_module.ensemble_scorer(members),
@@ -526,9 +535,9 @@ def design(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
         suffix,
     )
     if args.truth:
-        summary["simulated_truth"] = design_module.truth_check(
-            designs, table, io.read_tsv(args.truth)
-        )
+        from utrflow.simulate.quality import truth_check
+
+        summary["simulated_truth"] = truth_check(designs, table, io.read_tsv(args.truth))
     with io.atomic_path(args.next_library) as tmp:
         designs.to_csv(tmp, index=False, float_format="%.4f", lineterminator="\n")
     with io.atomic_path(args.oligo_order) as tmp:

@@ -13,7 +13,7 @@ anything measured, and marked exploratory when far from the data or uncertain.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from utrflow.errors import InputError
+from utrflow.model.predict import predict_sequences
 from utrflow.reads.consensus import LibraryIndex
 from utrflow.sequences import edit_distance, gc_fraction, reverse_complement
 
@@ -440,7 +441,6 @@ def design_library(
 
 def ensemble_scorer(members: Sequence[object]) -> Scorer:
     """Mean and sd over the members' predictions (table units) of a list of sequences."""
-    from utrflow.model.predict import predict_sequences
 
     def score(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
         return predict_sequences(sequences, members)
@@ -448,38 +448,13 @@ def ensemble_scorer(members: Sequence[object]) -> Scorer:
     return score
 
 
-def truth_check(
-    designs: pd.DataFrame, measured: pd.DataFrame, truth_wells: pd.DataFrame
-) -> dict[str, object]:
-    """Simulated data only: the hidden expression of each bin's designs beside the true
-    expression of the measured library's top 5 % by label (what a lab would pick from)."""
-    from utrflow.simulate import truth
-
-    true = truth.expression(designs["sequence"].tolist()) if len(designs) else np.zeros(0)
-    known = measured.merge(truth_wells[["plate", "well", "true_label"]], on=["plate", "well"])
-    top = known[known["label"] >= known["label"].quantile(0.95)]
-    by_bin = pd.Series(true).groupby(designs["target_bin"].to_numpy()).mean()
-    return {
-        "design_true_mean": {str(k): float(v) for k, v in by_bin.items()},
-        "design_true": [float(v) for v in true],
-        "measured_top5_true_mean": float(top["true_label"].mean()),
-        "measured_true_max": float(known["true_label"].max()),
-    }
-
-
 def oligo_flanks(
-    settings: DesignSettings, construct: dict[str, str], source: str
+    settings: DesignSettings, construct: Mapping[str, str], default: tuple[str, str] = ("", "")
 ) -> tuple[str, str]:
     """Bases around the UTR in the ordered oligo: the settings', else the construct's flanks,
-    else (simulated data) the simulated construct's."""
-    from utrflow.simulate.run_settings import RunSimulation
-
-    simulated = RunSimulation() if source == "simulate" else None
-    prefix = settings.oligo_prefix or construct.get("upstream_flank", "")
-    suffix = settings.oligo_suffix or construct.get("downstream_flank", "")
-    if simulated is not None:
-        prefix = prefix or simulated.upstream_flank
-        suffix = suffix or simulated.downstream_flank
+    else `default` (on simulated data the caller passes the simulated construct's)."""
+    prefix = settings.oligo_prefix or construct.get("upstream_flank", "") or default[0]
+    suffix = settings.oligo_suffix or construct.get("downstream_flank", "") or default[1]
     return prefix.upper(), suffix.upper()
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
@@ -47,8 +48,6 @@ def classification_metrics(
     y_true: np.ndarray, probability: np.ndarray, threshold: float = 0.5
 ) -> dict[str, Any]:
     """n, positives, ROC-AUC, PR-AUC (average precision), accuracy and the confusion matrix."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
     y_true = np.asarray(y_true).astype(int)
     probability = np.asarray(probability, dtype=float)
     called = probability >= threshold

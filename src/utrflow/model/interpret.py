@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from Bio import motifs
 
+from utrflow.model import network as model_module
 from utrflow.sequences import one_hot
 
 BASES = "ACGT"
@@ -75,8 +77,6 @@ def filter_counts(
 
 def describe(counts: np.ndarray) -> tuple[str, float]:
     """Consensus and total information content (bits) of a count matrix, via biopython."""
-    from Bio import motifs
-
     pwm = motifs.Motif(
         alphabet=BASES, counts={b: counts[:, i].tolist() for i, b in enumerate(BASES)}
     ).counts.normalize(pseudocounts=0.5)
@@ -148,8 +148,6 @@ def filter_motifs(
 def saturation_mutagenesis(model: Any, sequences: Sequence[str], length: int) -> list[dict]:
     """For each sequence, the model's change for every single-base substitution: (len, 4)
     deltas in table units (0 for the base already there)."""
-    from utrflow.model import network as model_module
-
     out = []
     for seq in sequences:
         variants = [seq]
@@ -162,21 +160,6 @@ def saturation_mutagenesis(model: Any, sequences: Sequence[str], length: int) ->
             {"sequence": seq, "prediction": float(scores[0]), "deltas": deltas.round(4).tolist()}
         )
     return out
-
-
-def planted_motifs(source: str, kind: str) -> dict[str, str]:
-    """The motifs the simulator planted, by name (nothing for real data)."""
-    if source != "simulate":
-        return {}
-    if kind == "tf_binding":
-        return {"TF site (the lecture's PWM)": "CCGGAA"}
-    from utrflow.simulate import truth
-
-    return {
-        "Shine-Dalgarno": truth.SHINE_DALGARNO.consensus,
-        "U-rich enhancer": truth.U_RICH_ENHANCER.consensus,
-        "upstream ATG": "ATG",
-    }
 
 
 def sample_rows(n: int, seed: int, limit: int = MAX_ROWS) -> np.ndarray:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from utrflow.sequences import edit_distance
+
 METHODS = ("random", "by_plate", "by_cluster")
 
 
@@ -52,8 +54,6 @@ def sequence_clusters(sequences: Sequence[str], max_distance: int) -> np.ndarray
     sequences within d edits share one of d + 1 segments of the first exactly, shifted by at most
     d. Only candidates are aligned (edlib, banded by d).
     """
-    import edlib
-
     seqs = list(sequences)
     n = len(seqs)
     parent = np.arange(n)
@@ -101,10 +101,7 @@ def sequence_clusters(sequences: Sequence[str], max_distance: int) -> np.ndarray
             for c in candidates:
                 if find(c) == find(i) or abs(len(seqs[i]) - len(seqs[c])) > d:
                     continue
-                if (
-                    edlib.align(seqs[i], seqs[c], mode="NW", task="distance", k=d)["editDistance"]
-                    >= 0
-                ):
+                if edit_distance(seqs[i], seqs[c], d) <= d:
                     union(i, c)
     return np.array([find(i) for i in range(n)])
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
@@ -472,8 +473,6 @@ def demultiplex_chunks(
 
 def _threads_started() -> bool:
     """Forking a process that already runs threads (e.g. TensorFlow's) can deadlock."""
-    import threading
-
     return threading.active_count() > 1
 
 

@@ -20,7 +20,9 @@ from typing import Any, cast
 
 import pandas as pd
 
+from utrflow import config as config_module
 from utrflow.errors import InputError, first_line
+from utrflow.plates import reader as fluorescence
 from utrflow.plates.geometry import normalize_well
 from utrflow.reads.barcodes import close_pairs
 from utrflow.reads.files import check_overlap
@@ -395,9 +397,6 @@ def check_readers(
     """Parse and normalize every plate's reader file once, up front, so a missing channel, text
     in a number column or a file of another plate format stops the run before any job; returns
     plate -> reader file for the plates that have one."""
-    from utrflow import config as config_module
-    from utrflow.plates import reader as fluorescence
-
     chosen = config_module.settings_from(fluorescence.FluorescenceSettings, settings)
     readers = {}
     for plate, reader in zip(plates["plate"], plates["fluorescence"], strict=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import logomaker
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -23,8 +24,6 @@ def information_matrix(probabilities: np.ndarray) -> pd.DataFrame:
 
 def filter_logos(filters: list[dict[str, Any]]) -> str:
     """Sequence logos of the most informative first-layer filters."""
-    import logomaker
-
     shown = filters[:LOGOS]
     cols = 4
     rows = max(1, -(-len(shown) // cols))

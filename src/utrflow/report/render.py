@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
+from sklearn.metrics import precision_recall_curve, roc_curve
 
 from utrflow.report import design as report_design
 from utrflow.report import interpret as report_interpret
@@ -126,8 +127,6 @@ def residuals(predictions: pd.DataFrame, split_name: str) -> str:
 
 def roc_pr_curves(predictions: pd.DataFrame, split_name: str) -> str:
     """ROC and precision-recall curves of the classifier on one split."""
-    from sklearn.metrics import precision_recall_curve, roc_curve
-
     part = predictions[predictions["split"] == split_name]
     y, p = part["label"].astype(int), part["prediction"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, 4.2))

@@ -94,6 +94,13 @@ class RunSimulation:
         return model if self.error_rate is None else model.with_rate(self.error_rate)
 
 
+def construct_flanks() -> tuple[str, str]:
+    """The simulated construct's bases around the UTR: the oligo flanks of designs made from
+    simulated data, which brings no construct of its own."""
+    defaults = RunSimulation()
+    return defaults.upstream_flank, defaults.downstream_flank
+
+
 def _check(p: RunSimulation) -> str | None:
     """The first thing wrong with a parameter set, as one line, or None."""
     choices = {

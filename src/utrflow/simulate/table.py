@@ -149,3 +149,14 @@ def simulate_from_config(sim_cfg: dict, seed: int) -> SimulatedTable:
         seed,
         sim_cfg["plate_format"],
     )
+
+
+def planted_motifs(kind: str) -> dict[str, str]:
+    """The motifs a simulation of `kind` planted, by name: what the interpretation looks for."""
+    if kind == "tf_binding":
+        return {"TF site (the lecture's PWM)": "CCGGAA"}
+    return {
+        "Shine-Dalgarno": truth.SHINE_DALGARNO.consensus,
+        "U-rich enhancer": truth.U_RICH_ENHANCER.consensus,
+        "upstream ATG": "ATG",
+    }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utrflow.sequences import one_hot
+from utrflow.sequences import one_hot, random_sequences
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,6 @@ def design_library(
     Real libraries vary the features that matter (here SD strength and spacing), so the labels
     span a wide range; uniformly random sequences would almost never carry an SD.
     """
-    from utrflow.sequences import random_sequences
-
     seqs = random_sequences(rng, n, min_len, max_len)
     sd_sites = SHINE_DALGARNO.sample(rng, n)
     enhancers = U_RICH_ENHANCER.sample(rng, n)
