@@ -2,21 +2,24 @@
 #   make demo   set up .venv, run the workflow on config/config.yaml and on simulated plates
 #               (examples/whole_run), print where the reports are
 #   make test   set up .venv, run the whole test suite
+#   make check  set up .venv, run every static check CI runs before the tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
-EXTRAS ?= dev
+# workflow: snakemake, which runs the rules (the package itself never imports it)
+EXTRAS ?= workflow,dev
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo demo-tf demo-run test lint install clean help
+.PHONY: demo demo-tf demo-run test check lint install clean help
 
 help:
 	@echo "make demo   - install into $(VENV), run the workflow and the whole-run example (two reports)"
 	@echo "make demo-tf - the lecture's TF-binding classification demo (examples/tf_binding)"
 	@echo "make demo-run - the whole chain on simulated plates: reads, wells, plate reader (examples/whole_run)"
 	@echo "make test   - install into $(VENV) and run the test suite"
-	@echo "make lint   - ruff and snakemake --lint"
+	@echo "make check  - every static check: ruff, ruff format, mypy, import contracts, snakemake --lint, snakefmt"
+	@echo "make lint   - the quick subset: ruff and ruff format"
 
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
@@ -54,7 +57,13 @@ test: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+# What CI runs before the tests (.ci/run); every tool comes from the dev extra.
+check: lint
+	$(BIN)/mypy src/utrflow
+	$(BIN)/lint-imports
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check workflow/
 
 clean:
 	rm -rf results .snakemake

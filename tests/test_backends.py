@@ -39,7 +39,7 @@ SCRIPT = textwrap.dedent(
 @pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("torch") is None,
-    reason="PyTorch is not installed (make test EXTRAS=dev,backends installs it)",
+    reason="PyTorch is not installed (make test EXTRAS=workflow,dev,backends installs it)",
 )
 def test_training_runs_on_the_pytorch_backend():
     env = {**os.environ, "KERAS_BACKEND": "torch", "CUDA_VISIBLE_DEVICES": ""}

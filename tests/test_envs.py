@@ -44,9 +44,9 @@ RUNTIME = pip_requirements(PYPROJECT["dependencies"])
 EXTRAS = {
     name: pip_requirements(entries) for name, entries in PYPROJECT["optional-dependencies"].items()
 }
+# The workflow runner (snakemake): not a runtime dependency, as the package never imports it.
+WORKFLOW = EXTRAS["workflow"]
 RULE_ENVS = sorted(ENVS.glob("*.yaml"))
-# The workflow runner: pip brings it into a rule env with utrflow, but no rule needs it.
-NOT_IN_RULE_ENVS = {"snakemake"}
 
 
 def assert_python_within_requires_python(conda: dict[str, str], where: str) -> None:
@@ -68,7 +68,7 @@ def assert_same_ranges(conda: dict[str, str], pip: dict[str, str], where: str) -
 def test_environment_yml_has_every_dependency_with_the_same_range():
     conda = conda_requirements(REPO / "environment.yml")
     assert_python_within_requires_python(conda, "environment.yml")
-    missing = RUNTIME.keys() - conda.keys()
+    missing = (RUNTIME.keys() | WORKFLOW.keys()) - conda.keys()  # the conda route runs the rules
     assert not missing, f"environment.yml lacks {sorted(missing)}"
     dev = {name: spec for extra in EXTRAS.values() for name, spec in extra.items()}
     unknown = conda.keys() - RUNTIME.keys() - dev.keys()
@@ -89,8 +89,14 @@ def test_rule_env_matches_pyproject(env):
 
 def test_rule_envs_together_hold_every_runtime_dependency():
     covered = set().union(*(conda_requirements(env).keys() for env in RULE_ENVS))
-    missing = RUNTIME.keys() - NOT_IN_RULE_ENVS - covered
+    missing = RUNTIME.keys() - covered
     assert not missing, f"no rule env has {sorted(missing)}"
+
+
+def test_the_workflow_runner_is_an_extra_the_tests_install_too():
+    assert "snakemake" in WORKFLOW and "snakemake" not in RUNTIME
+    differ = {name: spec for name, spec in WORKFLOW.items() if EXTRAS["dev"].get(name) != spec}
+    assert not differ, f"the dev extra lacks the workflow extra's {differ}"
 
 
 def test_every_rule_runs_in_a_conda_env_that_exists():
