@@ -18,7 +18,7 @@ SHARED = next(
     (p for p in (REPO.parent / "shared", Path("/work/shared")) if p.is_dir()), Path("shared")
 )
 
-# The labelled-table contract of DESIGN.md §3, written out here as the specification.
+# The labelled-table contract (docs/contracts.md §2), written out here as the specification.
 LABELLED_COLUMNS = [
     "plate",
     "well",

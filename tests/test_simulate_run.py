@@ -1,4 +1,5 @@
-"""The run simulator: realized statistics against the configuration, the contract, the truth."""
+"""The run simulator: realized statistics against the configuration, the input contract
+(docs/contracts.md), the truth."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ METRIC_KEYS = {
 
 
 def check_contract(workdir: Path, task: str = "regression") -> dict:
-    """Assert the output contract of DESIGN.md §3 and return the metrics."""
+    """Assert the output contract (docs/contracts.md §2) and return the metrics."""
     results = workdir / "results"
     table = pd.read_csv(results / "table" / "labelled.tsv", sep="\t")
     assert list(table.columns[: len(LABELLED_COLUMNS)]) == LABELLED_COLUMNS

@@ -26,7 +26,7 @@ LABELLED_COLUMNS = [
     "signal",
     "label",
     "qc",
-]  # the contract (DESIGN.md §3), which the simulated and imported tables follow too
+]  # the output contract (docs/contracts.md §2), which simulated and imported tables follow too
 LINK_COLUMNS = [*LABELLED_COLUMNS, "role", "qc_detail", "differences"]
 # First reason wins `qc`; the order runs from what the well is, to its sequence, to its reading.
 QC_REASONS = (

@@ -1,6 +1,6 @@
 """Simulate the whole wet-lab run: library, plates, plate reader and nanopore reads, with the truth.
 
-The outputs are exactly the files of the input contract (DESIGN.md section 2) — `plates.tsv`,
+The outputs are exactly the files of the input contract (docs/contracts.md §1) — `plates.tsv`,
 `wells.tsv`, `library.csv`, `construct.yaml`, plate-reader CSVs and FASTQ.gz / unaligned BAM
 reads — plus truth files that say, for every read and every well, what really happened, so each
 later stage (demultiplexing, consensus, linking, the model) can be scored against it.
