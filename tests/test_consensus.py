@@ -61,6 +61,37 @@ def test_homopolymer_shortened_by_the_reads_is_called_as_designed() -> None:
     assert consensus.call_well(reads, ConsensusSettings(), library).sequence == shortened
 
 
+def test_a_deep_well_is_called_from_a_bounded_sample_and_judged_over_every_read() -> None:
+    major, minor = random_seq(42), random_seq(47)
+    # 400 major and 100 minor reads, the minor ones all after the first 60 in file order
+    reads = noisy_reads(major, 60, seed=3) + noisy_reads(minor, 100, seed=4)
+    reads += noisy_reads(major, 340, seed=5)
+    settings = ConsensusSettings()
+    assert settings.consensus_reads < 60
+    sample = consensus.best_reads(reads, settings.consensus_reads)
+    assert sample == reads[: settings.consensus_reads]  # file order, all of typical length
+    call = consensus.call_well(reads, settings)
+    assert call.sequence == major and call.n_used == 500
+    # purity and the second allele come from all 500 reads, not from the sample
+    assert call.purity == pytest.approx(0.8, abs=0.03)
+    assert call.minor_sequence == minor
+
+
+def test_best_reads_skips_regions_of_atypical_length_and_keeps_file_order() -> None:
+    reads = ["A" * 50] * 5 + ["C" * 20, "G" * 90] + ["T" * 51] * 5
+    assert consensus.best_reads(reads, 6) == ["A" * 50] * 5 + ["T" * 51]
+    assert consensus.best_reads(reads, 20) == reads  # few enough: all, as they came
+
+
+def test_wells_called_over_a_pool_equal_those_called_in_one_process() -> None:
+    wells = [noisy_reads(random_seq(40), int(n), seed=i) for i, n in enumerate([1, 5, 30, 50])]
+    wells.append([])
+    settings = ConsensusSettings()
+    assert consensus.call_wells(wells, settings, None, threads=3) == consensus.call_wells(
+        wells, settings, None
+    )
+
+
 def test_differences_list_substitutions_insertions_and_deletions() -> None:
     design = "ACGTACGTAC"
     assert consensus.differences("ACGAACGTAC", design) == "4T>A"

@@ -341,6 +341,7 @@ def demux(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--regions", "regions.tsv.gz of the plate's read group"),
     path("--library", "designed library (CSV: id, sequence)", required=False),
     path("--output", "per-well consensus table to write (TSV)"),
+    ("--threads", {"type": int, "default": 1, "help": "processes (default 1)"}),
 )
 def consensus(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     from utrflow.reads import consensus as consensus_module
@@ -355,7 +356,9 @@ def consensus(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
         )
     counts = io.read_tsv(args.counts).fillna("")
     regions = consensus_module.read_plate_regions([args.regions], args.plate, settings.max_reads)
-    table = consensus_module.call_plate(args.plate, counts, regions, library, settings)
+    table = consensus_module.call_plate(
+        args.plate, counts, regions, library, settings, args.threads
+    )
     io.write_tsv(table, args.output)
 
 

@@ -48,13 +48,13 @@ if READS:
             f"{LOGS}/consensus/{{plate}}.log",
         benchmark:
             f"{BENCH}/consensus/{{plate}}.tsv"
-        threads: 1
+        threads: config["consensus"]["threads"]
         resources:
-            mem_mb=4000,
+            mem_mb=lambda wildcards, threads: 1000 + 300 * threads,
             runtime=60,
         conda:
             ENV
         shell:
             "utrflow consensus --params {params.settings:q} --plate {wildcards.plate:q}"
             " --counts {input.counts:q} --regions {input.regions:q} {params.library}"
-            " --output {output.table:q} > {log} 2>&1"
+            " --output {output.table:q} --threads {threads} > {log} 2>&1"

@@ -11,19 +11,30 @@ the pigeonhole rule (a sequence within d edits of a design shares one of its d +
 exactly, shifted by at most d), and the gap between the best and the second-best design decides
 between `exact`, `synthesis_variant`, `ambiguous` and `unmatched` - mapping quality would be
 useless here, designs often differ by a single base.
+
+Cost does not grow with depth: the consensus and its polishing use a bounded sample of each
+well's reads (those of most typical length), while purity and the mixed-well test measure every
+read kept. Edit distances of many reads against many candidates are one C call (rapidfuzz's
+`cdist`, the same unit-cost Levenshtein distance as edlib's global mode), and a plate's wells
+are called across a pool of worker processes.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import edlib
+import numpy as np
 import pandas as pd
 import pyabpoa
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from utrflow.sequences import edit_distance
 
@@ -53,7 +64,8 @@ class ConsensusSettings:
 
     min_reads: int = 3  # regions a well needs for a trusted call
     min_purity: float = 0.75  # top-allele share below which a well is `mixed`
-    max_reads: int = 200  # regions per well used for the consensus (the first, in file order)
+    max_reads: int = 1000  # regions kept per well (the first, in file order): a memory cap
+    consensus_reads: int = 40  # of those, the most typical in length build the consensus
     polish_reads: int = 40  # reads that score the one-edit polishing of the consensus
     homopolymer_design_ratio: float = 0.33  # see toward_design
     read_tolerance: float = 0.25  # a read within this many edits per base belongs to the call
@@ -69,7 +81,7 @@ class WellCall:
     sequence: str
     purity: float
     minor_sequence: str  # the second allele of a mixed well, else ''
-    n_used: int  # regions that went into the consensus
+    n_used: int  # regions the call and its purity rest on
 
 
 def _poa(seqs: Sequence[str]) -> str:
@@ -80,22 +92,34 @@ def _poa(seqs: Sequence[str]) -> str:
     return result.cons_seq[0]
 
 
+def _distances(targets: Sequence[str], seqs: Sequence[str], bound: int | None = None) -> np.ndarray:
+    """Edit distances, one row per target and one column per sequence (bound + 1 past `bound`)."""
+    return process.cdist(
+        targets, seqs, scorer=Levenshtein.distance, score_cutoff=bound, dtype=np.int32
+    )
+
+
 def _within(seqs: Sequence[str], target: str, tolerance: int) -> list[int]:
     """Edit distance of each sequence to `target`, -1 beyond `tolerance`."""
-    return [
-        edlib.align(seq, target, mode="NW", task="distance", k=tolerance)["editDistance"]
-        for seq in seqs
-    ]
+    distances = _distances([target], seqs, tolerance)[0]
+    return np.where(distances > tolerance, -1, distances).tolist()
 
 
-def _total_distance(seqs: Sequence[str], candidate: str, bound: int) -> int:
-    """Summed edit distance of the reads to a candidate; stops once past `bound`."""
-    total = 0
-    for seq in seqs:
-        total += edlib.align(seq, candidate, mode="NW", task="distance")["editDistance"]
-        if total > bound:
-            break
-    return total
+def best_reads(seqs: Sequence[str], n: int) -> list[str]:
+    """`n` regions for the consensus: the first, in file order, whose length is within 10 %
+    (at least 3 nt) of the well's median, then if need be the others in file order.
+
+    A region far longer or shorter than most is a mis-cut or a chimera remnant; among the rest
+    file order is as good as random and reproducible. (Ranking by nearness to the median would
+    favour the reads that share nanopore's typical one-base deletion, and tilt the call.) A well
+    with `n` reads or fewer keeps them all, as they came.
+    """
+    if len(seqs) <= n:
+        return list(seqs)
+    median = sorted(len(s) for s in seqs)[len(seqs) // 2]
+    slack = max(3, math.ceil(0.1 * median))
+    ranked = sorted(range(len(seqs)), key=lambda i: (abs(len(seqs[i]) - median) > slack, i))
+    return [seqs[i] for i in sorted(ranked[:n])]
 
 
 def single_edits(seq: str) -> set[str]:
@@ -120,12 +144,13 @@ def polish(seqs: Sequence[str], start: str, extra: Iterable[str] = (), rounds: i
     the reads' own majority, scored base by base, fixes both.
     """
     best = start
-    best_total = _total_distance(seqs, best, 10**9)
+    best_total = int(_distances([best], seqs).sum())
     candidates = set(extra)
     for _ in range(rounds):
         improved = False
-        for candidate in sorted(candidates | single_edits(best)):
-            total = _total_distance(seqs, candidate, best_total)
+        ordered = sorted(candidates | single_edits(best))
+        totals = _distances(ordered, seqs).sum(axis=1).tolist()
+        for candidate, total in zip(ordered, totals, strict=True):
             if total < best_total:
                 best, best_total, improved = candidate, total, True
         candidates = set()
@@ -152,12 +177,9 @@ def homopolymer_steps(seq: str) -> set[str]:
 
 def reads_prefer(seqs: Sequence[str], candidate: str, call: str, min_ratio: float) -> bool:
     """Do at least `min_ratio` as many reads sit closer to `candidate` as to `call`?"""
-    closer_candidate = closer_call = 0
-    for seq in seqs:
-        to_candidate = edlib.align(seq, candidate, mode="NW", task="distance")["editDistance"]
-        to_call = edlib.align(seq, call, mode="NW", task="distance")["editDistance"]
-        closer_candidate += to_candidate < to_call
-        closer_call += to_call < to_candidate
+    to_candidate, to_call = _distances([candidate, call], seqs)
+    closer_candidate = int((to_candidate < to_call).sum())
+    closer_call = int((to_call < to_candidate).sum())
     return closer_candidate >= min_ratio * closer_call
 
 
@@ -189,21 +211,22 @@ def call_well(
 ) -> WellCall:
     """Consensus, purity and any second allele of one well's regions.
 
-    One consensus over all reads (abPOA's own two-allele split takes homopolymer-length noise
-    for alleles). Reads farther from it than the tolerance are the candidates for a second
-    allele; it is real when their own consensus explains enough of them.
+    One consensus over the well's `consensus_reads` most typical reads (abPOA's own two-allele
+    split takes homopolymer-length noise for alleles). Every read farther from it than the
+    tolerance is a candidate for a second allele; it is real when their own consensus explains
+    enough of them.
     """
     seqs = [r for r in regions[: settings.max_reads] if r]
     if not seqs:
         return WellCall("", 0.0, "", 0)
-    call = _poa(seqs)
+    sample = best_reads(seqs, settings.consensus_reads)
+    call = _poa(sample)
 
     def tolerance(seq: str) -> int:
         return max(3, math.ceil(settings.read_tolerance * len(seq)))
 
-    distances = _within(seqs, call, tolerance(call))
-    outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
-    inliers = [s for s, d in zip(seqs, distances, strict=True) if d >= 0]
+    distances = _within(sample, call, tolerance(call))
+    inliers = [s for s, d in zip(sample, distances, strict=True) if d >= 0]
     if len(inliers) >= 2:
         designs = (
             [library.sequences[i] for _, i in library.nearest(call)] if library is not None else []
@@ -212,13 +235,13 @@ def call_well(
         if library is not None and (near := library.nearest(call)):
             design = library.sequences[near[0][1]]
             call = toward_design(inliers, call, design, settings.homopolymer_design_ratio)
-        distances = _within(seqs, call, tolerance(call))
-        outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
+    distances = _within(seqs, call, tolerance(call))
+    outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
     explained = len(seqs) - len(outliers)
     needed = max(2, math.ceil(settings.min_allele_share * len(seqs)))
     minor = ""
     if len(outliers) >= needed:
-        second = _poa(outliers)
+        second = _poa(best_reads(outliers, settings.consensus_reads))
         support = sum(d >= 0 for d in _within(outliers, second, tolerance(second)))
         if support >= needed and edit_distance(second, call) > tolerance(call):
             minor = second
@@ -366,25 +389,66 @@ def read_plate_regions(
     return regions
 
 
+def call_and_match(
+    regions: Sequence[str], settings: ConsensusSettings, library: LibraryIndex | None
+) -> tuple[WellCall, Match | None]:
+    """One well's call and, with a library, its match."""
+    call = call_well(regions, settings, library)
+    match = (
+        match_library(call.sequence, library, settings.min_match_margin)
+        if library is not None and call.sequence
+        else None
+    )
+    return call, match
+
+
+_WORKER: tuple[ConsensusSettings, LibraryIndex | None] | None = None
+
+
+def _init_worker(settings: ConsensusSettings, library: LibraryIndex | None) -> None:
+    global _WORKER
+    _WORKER = (settings, library)
+
+
+def _worker_call(regions: list[str]) -> tuple[WellCall, Match | None]:
+    assert _WORKER is not None
+    return call_and_match(regions, *_WORKER)
+
+
+def call_wells(
+    wells: Sequence[list[str]],
+    settings: ConsensusSettings,
+    library: LibraryIndex | None,
+    threads: int = 1,
+) -> list[tuple[WellCall, Match | None]]:
+    """Every well's call and match, in order, over `threads` processes (1: in this one).
+
+    Wells are independent and each costs about the same (the consensus sample is bounded), so
+    handing them out a few at a time keeps every core busy to the end.
+    """
+    if threads <= 1 or len(wells) < 2:
+        return [call_and_match(regions, settings, library) for regions in wells]
+    # Forking a process that already runs threads (e.g. TensorFlow's) can deadlock.
+    context = multiprocessing.get_context("spawn" if threading.active_count() > 1 else "fork")
+    with context.Pool(min(threads, len(wells)), _init_worker, (settings, library)) as pool:
+        return pool.map(_worker_call, wells, chunksize=max(1, len(wells) // (8 * threads)))
+
+
 def call_plate(
     plate: str,
     counts: pd.DataFrame,
     regions: dict[str, list[str]],
     library: LibraryIndex | None,
     settings: ConsensusSettings,
+    threads: int = 1,
 ) -> pd.DataFrame:
-    """One row per well of the plate (CONSENSUS_COLUMNS), every well of the layout listed."""
+    """One row per well of the plate (CONSENSUS_COLUMNS), every well of the layout listed;
+    wells are called over `threads` processes."""
     rows = []
     mine = counts[counts["plate"] == plate]
-    for well, role, n_reads, n_regions in mine[["well", "role", "reads", "regions"]].itertuples(
-        index=False
-    ):
-        call = call_well(regions.get(well, []), settings, library)
-        match = (
-            match_library(call.sequence, library, settings.min_match_margin)
-            if library is not None and call.sequence
-            else None
-        )
+    layout = list(mine[["well", "role", "reads", "regions"]].itertuples(index=False))
+    results = call_wells([regions.get(well, []) for well, *_ in layout], settings, library, threads)
+    for (well, role, n_reads, n_regions), (call, match) in zip(layout, results, strict=True):
         if n_reads == 0:
             qc = "no_reads"
         elif call.n_used < settings.min_reads:
