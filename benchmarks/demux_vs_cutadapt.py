@@ -56,9 +56,16 @@ def run_utrflow(run: Path, threads: int) -> tuple[float, pd.DataFrame]:
     return seconds, pd.read_csv(out / "assignments.tsv.gz", sep="\t", keep_default_na=False)
 
 
-def run_cutadapt(run: Path, sample: int, threads: int) -> tuple[float, list[str], list[str]]:
+def run_cutadapt(
+    run: Path, sample: int, threads: int, plate: str | None = None
+) -> tuple[float, list[str], list[str]]:
+    """cutadapt on the first `sample` reads of the first plate (or `plate`), its wells only."""
     construct = yaml.safe_load((run / "construct.yaml").read_text())
     wells = pd.read_csv(run / "wells.tsv", sep="\t")
+    plates = pd.read_csv(run / "plates.tsv", sep="\t")
+    plate = plate or str(plates["plate"].iloc[0])
+    wells = wells[wells["plate"] == plate]
+    plates = plates[plates["plate"] == plate].reset_index(drop=True)
     adapters = run / "linked.fasta"
     with open(adapters, "w") as handle:
         for well, fwd, rev in zip(
@@ -67,7 +74,6 @@ def run_cutadapt(run: Path, sample: int, threads: int) -> tuple[float, list[str]
             five = fwd + construct["fwd_primer"]
             three = reverse_complement(construct["rev_primer"]) + reverse_complement(rev)
             handle.write(f">{well}\n{five};required...{three};required\n")
-    plates = pd.read_csv(run / "plates.tsv", sep="\t")
     reads_in = run / "sample.fastq"
     ids = []
     with open(reads_in, "w") as handle:

@@ -134,18 +134,32 @@ def intraclass_correlation(values: Sequence[np.ndarray]) -> float:
     """ICC(1) from a one-way ANOVA over groups of replicate measurements (sizes may differ):
     the share of a single measurement's variance that is true signal."""
     groups = [np.asarray(v, dtype=float) for v in values if len(v) >= 2]
-    k = len(groups)
-    sizes = np.array([len(g) for g in groups], dtype=float)
-    total = sizes.sum()
-    if k < 2:
+    if len(groups) < 2:
         return float("nan")
-    grand = np.concatenate(groups).mean()
+    sizes, means, squares = _group_stats(groups)
+    return float(_icc(sizes[None, :], means[None, :], squares[None, :])[0])
+
+
+def _group_stats(groups: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each group's size, mean and sum of squared deviations from its mean."""
+    sizes = np.array([len(g) for g in groups], dtype=float)
     means = np.array([g.mean() for g in groups])
-    between = float((sizes * (means - grand) ** 2).sum() / (k - 1))
-    within = float(sum(((g - g.mean()) ** 2).sum() for g in groups) / (total - k))
-    n0 = (total - (sizes**2).sum() / total) / (k - 1)
+    squares = np.array([((g - g.mean()) ** 2).sum() for g in groups])
+    return sizes, means, squares
+
+
+def _icc(sizes: np.ndarray, means: np.ndarray, squares: np.ndarray) -> np.ndarray:
+    """ICC(1) of each row of groups (rows: resamples, columns: the groups drawn), from the
+    groups' sizes, means and squared deviations: the whole bootstrap in a few array operations."""
+    k = sizes.shape[1]
+    total = sizes.sum(axis=1)
+    grand = (sizes * means).sum(axis=1) / total
+    between = (sizes * (means - grand[:, None]) ** 2).sum(axis=1) / (k - 1)
+    within = squares.sum(axis=1) / (total - k)
+    n0 = (total - (sizes**2).sum(axis=1) / total) / (k - 1)
     denominator = between + (n0 - 1) * within
-    return (between - within) / denominator if denominator > 0 else float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, (between - within) / denominator, np.nan)
 
 
 def noise_ceiling(
@@ -169,7 +183,8 @@ def noise_ceiling(
         return result
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(groups), size=(resamples, len(groups)))
-    boot = np.array([intraclass_correlation([groups[i] for i in row]) for row in draws])
+    sizes, means, squares = _group_stats(groups)
+    boot = _icc(sizes[draws], means[draws], squares[draws])
     boot = boot[np.isfinite(boot)]
     result["r2"] = float(np.clip(intraclass_correlation(groups), 0.0, 1.0))
     if boot.size:
