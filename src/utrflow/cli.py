@@ -366,10 +366,11 @@ def consensus(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     "fluorescence",
     "normalize one plate's reader file: blank subtraction, division by OD, log2, flags",
     ("--plate", {"required": True, "help": "plate to normalize"}),
-    path("--reader", "the plate's reader file (tidy CSV or grids)"),
+    path("--reader", "the plate's reader file (an instrument's export: CSV, text or xlsx)"),
     path("--wells", "wells sheet (TSV)"),
     path("--output", "per-well readings and labels to write (TSV)"),
-    path("--summary", "blank levels and reader wells not in the layout (JSON)"),
+    path("--summary", "what was read, blank levels, reader wells not in the layout (JSON)"),
+    ("--reader-plate", {"default": "", "help": "the file's plate block (name or number)"}),
 )
 def fluorescence(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     from utrflow.plates import reader as fluorescence_module
@@ -380,7 +381,10 @@ def fluorescence(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     wells = sheets.load_wells(args.wells)
     if not (wells["plate"] == args.plate).any():
         raise InputError(f"{args.wells}: no wells of plate {args.plate!r}")
-    table, unlisted = fluorescence_module.load_plate(args.plate, wells, args.reader, settings)
+    found = fluorescence_module.read_plate(
+        args.plate, wells, args.reader, settings, args.reader_plate
+    )
+    table, unlisted = found.table, found.unlisted
     if unlisted:
         logging.getLogger("utrflow.plates.reader").warning(
             "%s: %d reader wells not in the layout, ignored: %s",
@@ -388,10 +392,11 @@ def fluorescence(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
             len(unlisted),
             ", ".join(unlisted),
         )
-    io.write_tsv(table, args.output)
+    io.write_tsv(table, args.output, exact=fluorescence_module.EXACT_COLUMNS)
     summary = {
         "plate": args.plate,
         "reader": str(args.reader),
+        **found.details,
         "blank_wells": int((table["role"] == "blank").sum()),
         "unlisted_wells": unlisted,
         "flags": {
@@ -420,10 +425,11 @@ def link(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     settings = config_module.settings_from(FluorescenceSettings, cfg["fluorescence"])
     calls = [io.read_tsv(p) for p in args.consensus]
     readings = {str(f["plate"].iloc[0]): f for f in map(io.read_tsv, args.fluorescence) if len(f)}
-    unlisted = {s["plate"]: s["unlisted_wells"] for s in map(io.read_json, args.reader_summaries)}
+    readers = {s["plate"]: s for s in map(io.read_json, args.reader_summaries)}
+    unlisted = {plate: s["unlisted_wells"] for plate, s in readers.items()}
     table, shifts = link_module.link(calls, readings, settings)
     combined = pd.concat(readings.values(), ignore_index=True) if readings else None
-    plates = link_module.plate_summary(table, combined, shifts, settings, unlisted)
+    plates = link_module.plate_summary(table, combined, shifts, settings, unlisted, readers)
     ceiling = link_module.noise_ceiling(table, seed=cfg["seed"])
     io.write_tsv(table, args.labelled)
     io.write_tsv(link_module.replicates(table), args.replicates)

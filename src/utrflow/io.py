@@ -6,7 +6,7 @@ import gzip
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,11 +42,23 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def write_tsv(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a tab-separated table atomically, floats to 6 significant digits (beyond what any
-    plate reader measures; labels read back are these, not the float64 they came from)."""
+def write_tsv(frame: pd.DataFrame, path: str | Path, exact: Sequence[str] = ()) -> None:
+    """Write a tab-separated table atomically, floats to 6 significant digits (labels read back
+    are these, not the float64 they came from), except the `exact` columns: every digit (raw
+    readings: a 24-bit reader's 8168026 must not become 8.16803e+06)."""
+    out = frame.copy() if exact else frame
+    for column in exact:
+        out[column] = [exact_number(v) for v in frame[column]]
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g", lineterminator="\n")
+        out.to_csv(tmp, sep="\t", index=False, float_format="%.6g", lineterminator="\n")
+
+
+def exact_number(value: float) -> str:
+    """A number as the shortest text that reads back to the same float ('' for NaN)."""
+    value = float(value)
+    if np.isnan(value):
+        return ""
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
 def write_json(data: Any, path: str | Path) -> None:

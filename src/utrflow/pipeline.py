@@ -74,8 +74,10 @@ def label_wells(
     plates = sheets.load_plates(run / "plates.tsv", base)
     wells = sheets.load_wells(run / "wells.tsv")
     readings = {
-        plate: load_plate(plate, wells, base / reader, settings)[0]
-        for plate, reader in zip(plates["plate"], plates["fluorescence"], strict=True)
+        plate: load_plate(plate, wells, base / reader, settings, block)[0]
+        for plate, reader, block in zip(
+            plates["plate"], plates["fluorescence"], plates["reader_plate"], strict=True
+        )
         if reader
     }
     per_plate = [calls[calls["plate"] == plate] for plate in plates["plate"]]

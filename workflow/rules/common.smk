@@ -26,6 +26,7 @@ READS = config["source"] == "reads" or SIMULATED_RUN
 READ_GROUPS = {}
 PLATE_GROUP = {}
 READERS = {}
+READER_PLATES = {}  # plate -> its block in a several-plate reader file ('' : by name, or the only one)
 _WELLS = None
 RUN_LAYOUT = None
 if SIMULATED:  # only a simulated run needs the simulator: real runs never import it
@@ -65,6 +66,7 @@ elif READS:
     PLATE_GROUP = {plate: group.name for group in _setup["groups"] for plate in group.plates}
     _WELLS = _setup["wells"]
     READERS = _setup["readers"]
+    READER_PLATES = _setup["reader_plates"]
 
 
 wildcard_constraints:

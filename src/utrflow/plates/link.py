@@ -9,6 +9,7 @@ wells, which is the best test r² any model can reach against single-well labels
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -199,9 +200,11 @@ def plate_summary(
     shifts: dict[str, float],
     settings: FluorescenceSettings,
     unlisted: dict[str, list[str]] | None = None,
+    readers: dict[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """One row per plate: wells, passing wells, count per QC reason, reads per well, blank
-    levels, median label; `flag` says when a plate's median is far from the median plate's."""
+    levels, median label, what was read (instrument, channels, read; from the per-plate reader
+    summaries); `flag` says when a plate's median is far from the median plate's."""
     rows = []
     for plate, wells in table.groupby("plate", sort=False):
         passing = wells[wells["qc"] == "pass"]
@@ -215,6 +218,7 @@ def plate_summary(
             "median_label": float(passing["label"].median()) if len(passing) else np.nan,
             "centering_shift": shifts.get(str(plate), 0.0),
             "unlisted_reader_wells": len((unlisted or {}).get(str(plate), [])),
+            **reader_columns((readers or {}).get(str(plate))),
         }
         if fluorescence is not None and plate in set(fluorescence["plate"]):
             reads = fluorescence[fluorescence["plate"] == plate]
@@ -231,6 +235,28 @@ def plate_summary(
     ]
     summary["flag"] = flags
     return summary
+
+
+def _read_text(channel: dict[str, Any] | None) -> str:
+    """'GFP_1:485/20,530/25, read 25 of 25 (4:06:17)': a channel and the read used."""
+    if not channel:
+        return ""
+    text = f"{channel['channel']}, read {channel['read']} of {channel['reads']}"
+    if channel.get("time_s") is not None:
+        seconds = round(float(channel["time_s"]))
+        text += f" ({seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d})"
+    return text
+
+
+def reader_columns(summary: dict[str, Any] | None) -> dict[str, str]:
+    """The plate-QC columns naming what the reader file gave: instrument, signal and
+    normalizer channels with their reads."""
+    summary = summary or {}
+    return {
+        "instrument": str(summary.get("instrument", "")),
+        "signal_read": _read_text(summary.get("signal")),
+        "normalizer_read": _read_text(summary.get("normalizer")),
+    }
 
 
 def qc_counts(table: pd.DataFrame) -> dict[str, int]:

@@ -10,25 +10,32 @@ never dropped, so the labelled table can say why each well is out.
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from utrflow.errors import InputError
-from utrflow.plates.geometry import FORMATS, normalize_well
+from utrflow.plates.exports import (
+    AmbiguousNumber,
+    Cell,
+    Channel,
+    Export,
+    NumberFormat,
+    parse_number,
+    read_export,
+    wavelengths_of,
+)
 
 log = logging.getLogger(__name__)
 
 # Words readers write instead of a number when the detector overflowed (BioTek, Tecan, BMG).
-_OVERFLOW = re.compile(r"^(ov(e)?r(flo?w)?|ovrflw|sat(urated)?\.?|>.*)$", re.IGNORECASE)
-_DELIMITERS = (",", "\t", ";")
-_DECIMAL_COMMA = re.compile(r"^\s*([+-]?\d+),(\d+)\s*$")  # 0,512 in semicolon-separated exports
+_OVERFLOW = re.compile(r"^(ov(e)?r(flo?w)?|ovrflw|overflow|sat(urated)?\.?|>.*)$", re.IGNORECASE)
 FLAGS = ("no_fluorescence", "saturated", "low_od", "nonpositive")
 FLUORESCENCE_COLUMNS = [
     "plate",
@@ -44,16 +51,18 @@ FLUORESCENCE_COLUMNS = [
     "label",
     "flags",
 ]
+EXACT_COLUMNS = ("signal_raw", "normalizer_raw")  # written with every digit the file had
 
 
 @dataclass(frozen=True)
 class FluorescenceSettings:
     """How readings become labels (config key `fluorescence`)."""
 
-    signal: str = "gfp"  # reader channel that measures expression
+    signal: str = "gfp"  # reader channel that measures expression (label, wavelength or part)
     normalize_by: str = "od600"  # channel the signal is divided by; '' for none
+    read: str = "last"  # kinetic files: first, last, a 1-based read number, or a time (2h)
     blank_subtract: bool = True  # subtract the median of the plate's blank wells (each channel)
-    saturated_at: float = 65535.0  # readings at or above are saturated; 0: overflow words only
+    saturated_at: float | None = None  # None: the file's stated maximum; 0: overflow words only
     min_od: float = 0.05  # normalizer (after blank subtraction) below this is low_od
     log2: bool = True  # label = log2(signal); false keeps the linear ratio
     plate_centering: str = (
@@ -62,189 +71,270 @@ class FluorescenceSettings:
     plate_flag_log2: float = 1.0  # a plate whose median label is this far off the others is flagged
 
 
+@dataclass
+class PlateReadings(Mapping[str, Channel]):
+    """One plate of a reader file: its channels by label as the file names them, and what the
+    file says about the instrument, its numbers and its detector."""
+
+    channels: dict[str, Channel]
+    path: Path
+    instrument: str = ""
+    plate: str = ""
+    numbers: NumberFormat = field(default_factory=NumberFormat)
+    detector_max: float | None = None
+    encoding: str = ""
+
+    def __getitem__(self, label: str) -> Channel:
+        return self.channels[label]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.channels)
+
+    def __len__(self) -> int:
+        return len(self.channels)
+
+
 @dataclass(frozen=True)
-class Cell:
-    """One reading as written in the file, with the line it came from (for error messages)."""
+class ChannelReading:
+    """One channel's values at the wells asked for, and which read of the file they are."""
 
-    text: str
-    line: int
+    label: str
+    values: np.ndarray
+    saturated: np.ndarray
+    read: str  # the read's name in the file ('1', a cycle number, 'Mean')
+    read_number: int  # 1-based among the channel's reads
+    reads: int  # how many reads the channel has
+    time_s: float | None  # the read's time, for kinetic files
 
-
-Readings = dict[str, dict[str, Cell]]  # channel -> well -> cell
-
-
-def _delimiter(lines: list[str]) -> str:
-    """The separator used most often: readers write commas, tabs or (European locale) semicolons."""
-    sample = "\n".join(lines[:200])
-    return max(_DELIMITERS, key=sample.count)
-
-
-def _channel_name(name: str) -> str:
-    return name.strip().rstrip(":").strip().lower()
-
-
-def _grid_columns(cells: list[str]) -> int:
-    """The plate width when this row is a grid header (empty cell, then 1..12 or 1..24)."""
-    numbers = [c.strip() for c in cells[1:]]
-    while numbers and not numbers[-1]:
-        numbers.pop()
-    for cols in (FORMATS[96][1], FORMATS[384][1]):
-        if numbers == [str(i + 1) for i in range(cols)]:
-            return cols
-    return 0
+    def describe(self) -> dict[str, object]:
+        return {
+            "channel": self.label,
+            "read": self.read_number,
+            "read_name": self.read,
+            "reads": self.reads,
+            "time_s": self.time_s,
+        }
 
 
-def _tidy(rows: list[tuple[int, list[str]]], path: Path) -> Readings:
-    header = rows[0][1]
-    names = [_channel_name(c) for c in header]
-    well_at = names.index("well")
-    readings: Readings = {name: {} for i, name in enumerate(names) if i != well_at and name}
-    for line, cells in rows[1:]:
-        if not any(c.strip() for c in cells):
-            continue
-        well = _well(cells[well_at] if well_at < len(cells) else "", path, line)
-        for i, name in enumerate(names):
-            if i == well_at or not name:
-                continue
-            _put(readings[name], well, Cell(cells[i].strip() if i < len(cells) else "", line), path)
-    return readings
+def _plate_choice(export: Export, path: Path, wanted: str, plate: str) -> str:
+    """The file's plate for `wanted` (a name or 1-based number from `reader_plate`), else the
+    one named like the layout's plate, else the only one."""
+    names = list(export.plates)
+    shown = ", ".join(repr(n) if n else "(unnamed)" for n in names)
+    if wanted:
+        by_name = [n for n in names if _squash(n) == _squash(wanted)]
+        if by_name:
+            return by_name[0]
+        if wanted.isdigit() and 1 <= int(wanted) <= len(names):
+            return names[int(wanted) - 1]
+        raise InputError(f"{path}: no plate {wanted!r} in the reader file (has: {shown})")
+    if len(names) == 1:
+        return names[0]
+    by_name = [n for n in names if plate and _squash(n) == _squash(plate)]
+    if by_name:
+        return by_name[0]
+    raise InputError(
+        f"{path}: the reader file holds {len(names)} plates ({shown}) and none is named "
+        f"{plate!r}; name the block in plates.tsv column reader_plate (a name or a number)"
+    )
 
 
-def _grid(rows: list[tuple[int, list[str]]], path: Path) -> Readings:
-    readings: Readings = {}
-    title = ""
-    i = 0
-    while i < len(rows):
-        line, cells = rows[i]
-        cols = _grid_columns(cells)
-        if not cols:
-            if cells and cells[0].strip() and not any(c.strip() for c in cells[1:]):
-                title = cells[0]  # a channel name on its own line above its grid
-            i += 1
-            continue
-        name = _channel_name(cells[0] or title)
-        if not name:
-            raise InputError(f"{path}: line {line}: a plate grid without a channel name above it")
-        if name in readings:
-            raise InputError(f"{path}: line {line}: channel {name!r} appears twice")
-        block: dict[str, Cell] = {}
-        n_rows = FORMATS[96][0] if cols == FORMATS[96][1] else FORMATS[384][0]
-        for r in range(n_rows):
-            if i + 1 + r >= len(rows):
-                raise InputError(f"{path}: line {line}: grid {name!r} ends before row {_row(r)}")
-            row_line, row_cells = rows[i + 1 + r]
-            letter = row_cells[0].strip().upper() if row_cells else ""
-            if letter != _row(r):
-                raise InputError(
-                    f"{path}: line {row_line}: grid {name!r} expects row {_row(r)}, "
-                    f"found {letter or 'an empty cell'!r}"
-                )
-            for c in range(cols):
-                text = row_cells[c + 1].strip() if c + 1 < len(row_cells) else ""
-                block[f"{letter}{c + 1}"] = Cell(text, row_line)
-        readings[name] = block
-        title = ""
-        i += 1 + n_rows
-    return readings
-
-
-def _row(index: int) -> str:
-    return chr(ord("A") + index)
-
-
-def _well(name: str, path: Path, line: int) -> str:
-    well = normalize_well(name)
-    if well is None:
-        raise InputError(f"{path}: line {line}: {name.strip()!r} is not a well name (A1 ... P24)")
-    return well
-
-
-def _put(channel: dict[str, Cell], well: str, cell: Cell, path: Path) -> None:
-    if well in channel:
-        raise InputError(
-            f"{path}: line {cell.line}: well {well} already read on line {channel[well].line}"
-        )
-    channel[well] = cell
-
-
-def parse_reader(path: str | Path) -> Readings:
-    """Every channel of a reader file, tidy or grid, as written (numbers are checked later)."""
+def parse_reader(path: str | Path, reader_plate: str = "", plate: str = "") -> PlateReadings:
+    """Every channel of one plate of a reader file, as written (numbers are checked later)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: plate-reader file not found") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file (export the reader data as CSV)") from None
-    lines = text.splitlines()
-    delimiter = _delimiter(lines)
-    rows = [
-        (n, [_DECIMAL_COMMA.sub(r"\1.\2", c) for c in cells] if delimiter == ";" else cells)
-        for n, cells in enumerate(csv.reader(lines, delimiter=delimiter), start=1)
-        if any(c.strip() for c in cells)
+    export = read_export(path)
+    chosen = _plate_choice(export, path, str(reader_plate), plate)
+    return PlateReadings(
+        export.plates[chosen],
+        path,
+        export.instrument,
+        chosen,
+        export.numbers,
+        export.detector_max,
+        export.encoding,
+    )
+
+
+def _squash(text: str) -> str:
+    """Case- and space-insensitive form of a name."""
+    return "".join(text.split()).rstrip(":").lower()
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _name_of(label: str) -> str:
+    """A label's name without its wavelengths: 'OD600_1:600' -> 'OD600_1', 'Raw Data (480-14/
+    520-30)' -> 'Raw Data'."""
+    return re.split(r"[:(]", label, maxsplit=1)[0].strip()
+
+
+def find_channel(readings: Mapping[str, Channel], name: str, path: str | Path) -> Channel:
+    """The channel a user means by `name`: its label, its name before the wavelengths, its
+    wavelength(s) (`600`, `485/520`) or a unique run of its words, case- and space-insensitive.
+    A name that fits none, or several, stops with the channels the file holds."""
+    channels = list(readings.values())
+    wanted = _squash(name)
+    query_numbers = wavelengths_of(name)
+    numeric = bool(query_numbers) and re.fullmatch(r"[\d\s/,.\-nm]+", name.strip().lower())
+    levels = [
+        [c for c in channels if _squash(c.label) == wanted],
+        [c for c in channels if _squash(_name_of(c.label)) == wanted],
+        [c for c in channels if numeric and c.wavelengths == query_numbers],
+        [c for c in channels if numeric and _contains(c.wavelengths, query_numbers)],
+        [c for c in channels if _contains(tuple(_tokens(c.label)), tuple(_tokens(name)))],
     ]
-    if not rows:
-        raise InputError(f"{path}: the plate-reader file is empty")
-    if "well" in (_channel_name(c) for c in rows[0][1]):
-        readings = _tidy(rows, path)
-    else:
-        readings = _grid(rows, path)
-    if not readings:
+    shown = ", ".join(c.label for c in channels)
+    for found in levels:
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise InputError(
+                f"{path}: channel {name!r} is ambiguous: it fits "
+                f"{', '.join(repr(c.label) for c in found)} (has: {shown}); "
+                "set fluorescence.signal / fluorescence.normalize_by to one of them"
+            )
+    raise InputError(
+        f"{path}: no channel {name!r} (has: {shown}); "
+        "set fluorescence.signal / fluorescence.normalize_by"
+    )
+
+
+def _contains(whole: tuple[object, ...], part: tuple[object, ...]) -> bool:
+    """Whether `part` is a non-empty contiguous run of `whole`."""
+    n = len(part)
+    return n > 0 and any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
+
+
+_TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|seconds?|min|minutes?|h|hours?)\s*$", re.I)
+_HMS = re.compile(r"^\s*(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?\s*$")
+
+
+def read_seconds(spec: str) -> float | None:
+    """A read time from the config: `2h`, `90 min`, `7200 s`, `1:30:00`; None if not a time."""
+    match = _TIME.match(spec)
+    if match:
+        unit = match.group(2).lower()[0]
+        return float(match.group(1)) * {"s": 1.0, "m": 60.0, "h": 3600.0}[unit]
+    hms = _HMS.match(spec)
+    if hms:
+        return int(hms.group(1)) * 3600 + int(hms.group(2)) * 60 + float(hms.group(3) or 0)
+    return None
+
+
+def choose_read(channel: Channel, spec: str | int, path: str | Path) -> int:
+    """Index of the read `spec` asks for: first, last, a 1-based number, or the read nearest a
+    time. A channel read once uses that read whatever `spec` says."""
+    reads = channel.reads
+    text = str(spec).strip().lower()
+    if len(reads) == 1 or text in ("", "last"):
+        return len(reads) - 1
+    if text == "first":
+        return 0
+    if text.isdigit():
+        number = int(text)
+        if not 1 <= number <= len(reads):
+            raise InputError(
+                f"{path}: channel {channel.label!r} has {len(reads)} reads; "
+                f"fluorescence.read {spec!r} is not one of them"
+            )
+        return number - 1
+    seconds = read_seconds(text)
+    if seconds is None:
         raise InputError(
-            f"{path}: neither a tidy table (a 'well' column) nor plate grids "
-            "(a header 1..12 or 1..24 and rows A..H or A..P)"
+            f"{path}: fluorescence.read {spec!r} is not first, last, a read number or a time "
+            "such as 2h or 7200 s"
         )
-    return readings
+    times = [r.time_s for r in reads]
+    if any(t is None for t in times):
+        raise InputError(
+            f"{path}: channel {channel.label!r} has no read times; set fluorescence.read to "
+            "first, last or a read number"
+        )
+    return int(np.argmin([abs(float(t) - seconds) for t in times if t is not None]))
 
 
-def channel_values(
-    readings: Readings, name: str, wells: Iterable[str], path: str | Path, saturated_at: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(values, saturated) of one channel for `wells`; NaN where the file has no reading.
+def channel_reading(
+    readings: Mapping[str, Channel],
+    name: str,
+    wells: Iterable[str],
+    path: str | Path,
+    saturated_at: float | None = None,
+    read: str | int = "last",
+) -> ChannelReading:
+    """One channel's values and saturation at `wells`, from the read `read` asks for; NaN where
+    the file has no reading; sub-reads of a well averaged.
 
-    Overflow words ('OVRFLW', 'OVER', '>65000') and values at or above `saturated_at` count as
-    saturated (value NaN for words); any other text stops with the file, line and well.
+    Overflow words ('OVRFLW', 'OVER', 'Sat', '>65000') always count as saturated (value NaN);
+    numbers at or above `saturated_at` too, or, when it is None, at or above the detector
+    maximum the file states; 0 flags the words only. Other text stops at its cell.
     """
-    key = _channel_name(name)
-    if key not in readings:
-        raise InputError(
-            f"{path}: no channel {name!r} (has: {', '.join(readings)}); "
-            "set fluorescence.signal / fluorescence.normalize_by"
-        )
-    channel = readings[key]
+    channel = find_channel(readings, name, path)
+    index = choose_read(channel, read, path)
+    chosen = channel.reads[index]
+    numbers = getattr(readings, "numbers", NumberFormat())
     wells = list(wells)
     values = np.full(len(wells), np.nan)
     saturated = np.zeros(len(wells), dtype=bool)
     for i, well in enumerate(wells):
-        cell = channel.get(well)
-        if cell is None or not cell.text:
-            continue
-        if _OVERFLOW.match(cell.text):
-            saturated[i] = True
-            continue
-        try:
-            values[i] = float(cell.text)
-        except ValueError:
-            raise InputError(
-                f"{path}: line {cell.line}: well {well}, channel {name!r}: "
-                f"{cell.text!r} is not a number"
-            ) from None
-        if not np.isfinite(values[i]):
-            raise InputError(
-                f"{path}: line {cell.line}: well {well}, channel {name!r}: {cell.text!r} "
-                "is not a finite number"
-            )
-    if saturated_at > 0:
-        saturated |= values >= saturated_at
-    return values, saturated
+        found = []
+        for cell in chosen.cells.get(well, []):
+            if not cell.text:
+                continue
+            if _OVERFLOW.match(cell.text):
+                saturated[i] = True
+                continue
+            found.append(_number(cell, numbers, well, channel.label, path))
+        if found and not saturated[i]:
+            values[i] = float(np.mean(found)) if len(found) > 1 else found[0]
+    limit = getattr(readings, "detector_max", None) if saturated_at is None else saturated_at
+    if limit:
+        saturated |= values >= limit
+    return ChannelReading(
+        channel.label,
+        values,
+        saturated,
+        chosen.name,
+        index + 1,
+        len(channel.reads),
+        chosen.time_s,
+    )
+
+
+def _number(cell: Cell, numbers: NumberFormat, well: str, label: str, path: str | Path) -> float:
+    where = f"{path}: {cell.where}: well {well}, channel {label!r}"
+    try:
+        value = parse_number(cell.text, numbers)
+    except AmbiguousNumber:
+        thousands = "," if numbers.decimal == "." else "."
+        raise InputError(
+            f"{where}: {cell.text!r} could be a number with a thousands '{thousands}' or a "
+            f"decimal '{thousands}' in a file whose decimal mark is '{numbers.decimal}'; "
+            "export without thousands separators"
+        ) from None
+    except ValueError:
+        raise InputError(f"{where}: {cell.text!r} is not a number") from None
+    if not np.isfinite(value):
+        raise InputError(f"{where}: {cell.text!r} is not a finite number")
+    return value
+
+
+def channel_values(
+    readings: Mapping[str, Channel], name: str, wells: Iterable[str], *where: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """(values, saturated) of one channel for `wells`; `where` is channel_reading's path,
+    saturated_at and read, in that order."""
+    found = channel_reading(readings, name, wells, *where)
+    return found.values, found.saturated
 
 
 def check_reader_wells(
-    readings: Readings, layout_wells: Iterable[str], path: str | Path
+    readings: Mapping[str, Channel], layout_wells: Iterable[str], path: str | Path
 ) -> list[str]:
     """Layout wells the reader must have (an error lists them); returns reader wells the layout
     does not list, which are only reported (readers measure the whole plate)."""
-    measured = set().union(*(set(c) for c in readings.values()))
+    measured = {w for c in readings.values() for r in c.reads for w in r.cells}
     layout = list(layout_wells)
     missing = [w for w in layout if w not in measured]
     if missing:
@@ -265,10 +355,19 @@ def _blank_level(values: np.ndarray, blanks: np.ndarray) -> float:
     return float(np.median(usable)) if usable.size else 0.0
 
 
+@dataclass(frozen=True)
+class PlateReading:
+    """One plate's normalized table, the reader wells its layout lacks, and what was read."""
+
+    table: pd.DataFrame
+    unlisted: list[str]
+    details: dict[str, object]
+
+
 def normalize_plate(
     plate: str,
     wells: pd.DataFrame,
-    readings: Readings,
+    readings: Mapping[str, Channel],
     settings: FluorescenceSettings,
     path: str | Path,
 ) -> pd.DataFrame:
@@ -277,13 +376,29 @@ def normalize_plate(
     `signal` is the blank-subtracted signal per normalizer unit and `label` its log2, both empty
     where no label can be had; `flags` lists (';') every reason the label can't be trusted.
     """
+    return _normalize(plate, wells, readings, settings, path)[0]
+
+
+def _normalize(
+    plate: str,
+    wells: pd.DataFrame,
+    readings: Mapping[str, Channel],
+    settings: FluorescenceSettings,
+    path: str | Path,
+) -> tuple[pd.DataFrame, dict[str, object]]:
     names = wells["well"].tolist()
     role = wells["role"].to_numpy()
-    raw, saturated = channel_values(readings, settings.signal, names, path, settings.saturated_at)
+    signal = channel_reading(
+        readings, settings.signal, names, path, settings.saturated_at, settings.read
+    )
+    raw, saturated = signal.values, signal.saturated
+    details: dict[str, object] = {"signal": signal.describe(), "normalizer": None}
     if settings.normalize_by:
-        norm_raw, norm_saturated = channel_values(
-            readings, settings.normalize_by, names, path, settings.saturated_at
+        normalizer = channel_reading(
+            readings, settings.normalize_by, names, path, settings.saturated_at, settings.read
         )
+        norm_raw, norm_saturated = normalizer.values, normalizer.saturated
+        details["normalizer"] = normalizer.describe()
     else:
         norm_raw, norm_saturated = np.ones(len(names)), np.zeros(len(names), dtype=bool)
     blanks = role == "blank"
@@ -312,7 +427,7 @@ def normalize_plate(
     flags = [
         ";".join(name for name, mask in flag_masks.items() if mask[i]) for i in range(len(names))
     ]
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "plate": plate,
             "well": names,
@@ -331,6 +446,35 @@ def normalize_plate(
         },
         columns=FLUORESCENCE_COLUMNS,
     )
+    return table, details
+
+
+def read_plate(
+    plate: str,
+    wells: pd.DataFrame,
+    path: str | Path,
+    settings: FluorescenceSettings,
+    reader_plate: str = "",
+) -> PlateReading:
+    """Read, check and normalize one plate's reader file (its block `reader_plate`, else the
+    one named like the plate, else the only one), saying what was read: the instrument, the
+    file's plate, each channel's label and read, and the saturation level used."""
+    readings = parse_reader(path, reader_plate, plate)
+    mine = wells[wells["plate"] == plate]
+    unlisted = check_reader_wells(readings, mine["well"], path)
+    table, details = _normalize(plate, mine, readings, settings, path)
+    limit = settings.saturated_at if settings.saturated_at is not None else readings.detector_max
+    details = {
+        "instrument": readings.instrument,
+        "reader_plate": readings.plate,
+        "encoding": readings.encoding,
+        **details,
+        "saturated_at": limit,
+        "saturated_at_from": (
+            "config" if settings.saturated_at is not None else "file" if limit else "none"
+        ),
+    }
+    return PlateReading(table, unlisted, details)
 
 
 def load_plate(
@@ -338,9 +482,24 @@ def load_plate(
     wells: pd.DataFrame,
     path: str | Path,
     settings: FluorescenceSettings,
+    reader_plate: str = "",
 ) -> tuple[pd.DataFrame, list[str]]:
     """Read, check and normalize one plate's reader file: (table, reader wells the layout lacks)."""
-    readings = parse_reader(path)
-    mine = wells[wells["plate"] == plate]
-    unlisted = check_reader_wells(readings, mine["well"], path)
-    return normalize_plate(plate, mine, readings, settings, path), unlisted
+    found = read_plate(plate, wells, path, settings, reader_plate)
+    return found.table, found.unlisted
+
+
+def tidy_readings(path: str | Path) -> pd.DataFrame:
+    """Every reading of a reader file as one tidy table (plate, channel, wavelengths, read,
+    time_s, well, text): what the file holds, for a look before choosing channels."""
+    export = read_export(path)
+    rows = [
+        (plate, label, "/".join(map(str, c.wavelengths)), r.name, r.time_s, well, cell.text)
+        for plate, channels in export.plates.items()
+        for label, c in channels.items()
+        for r in c.reads
+        for well, cells in r.cells.items()
+        for cell in cells
+    ]
+    columns = ["plate", "channel", "wavelengths", "read", "time_s", "well", "text"]
+    return pd.DataFrame(rows, columns=columns)

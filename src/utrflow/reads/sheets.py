@@ -189,10 +189,12 @@ class ReadGroup:
 
 
 def load_plates(path: str | Path, base_dir: Path | None = None) -> pd.DataFrame:
-    """plates.tsv: plate, reads (paths or globs), fluorescence (may be empty), checked."""
+    """plates.tsv: plate, reads (paths or globs), fluorescence (may be empty), reader_plate
+    (which plate of a several-plate reader file, by name or number; may be empty), checked."""
     frame = read_sheet(path, PLATES_REQUIRED)
-    if "fluorescence" not in frame.columns:
-        frame["fluorescence"] = ""
+    for optional in ("fluorescence", "reader_plate"):  # reader_plate: the file's plate block
+        if optional not in frame.columns:
+            frame[optional] = ""
     base = base_dir or Path.cwd()
     seen: dict[str, int] = {}
     files = []
@@ -399,9 +401,11 @@ def check_readers(
     plate -> reader file for the plates that have one."""
     chosen = config_module.settings_from(fluorescence.FluorescenceSettings, settings)
     readers = {}
-    for plate, reader in zip(plates["plate"], plates["fluorescence"], strict=True):
+    for plate, reader, block in zip(
+        plates["plate"], plates["fluorescence"], plates["reader_plate"], strict=True
+    ):
         if reader:
-            fluorescence.load_plate(plate, wells, base_dir / reader, chosen)
+            fluorescence.load_plate(plate, wells, base_dir / reader, chosen, block)
             readers[plate] = reader
     return readers
 
@@ -433,5 +437,6 @@ def load_reads_setup(
         "groups": groups,
         "library": library,
         "readers": readers,
+        "reader_plates": dict(zip(plates["plate"], plates["reader_plate"], strict=True)),
         "warnings": empty,
     }

@@ -258,7 +258,8 @@ def section(
     plates = sorted(table["plate"].astype(str).unique(), key=lambda p: (p not in flagged, p))
     shown = plates[:MAX_PLATE_FIGURES]
     columns = ["plate", "wells", "pass", *[q for q in QC_REASONS if plate_qc[q].sum() > 0]]
-    columns += ["median_reads", "median_label", "blank_signal", "blank_normalizer", "flag"]
+    columns += ["median_reads", "median_label", "blank_signal", "blank_normalizer"]
+    columns += ["instrument", "signal_read", "normalizer_read", "flag"]
     return {
         "qc_counts": summary.get("qc", {}),
         "ceiling": summary.get("noise_ceiling", {}),
