@@ -464,3 +464,32 @@ def test_the_plates_sheet_names_each_plates_block_of_a_shared_reader_file(tmp_pa
     unnamed = sheets.load_plates(tmp_path / "plates.tsv", tmp_path)
     with pytest.raises(InputError, match="holds 2 plates"):
         sheets.check_readers(unnamed, wells, settings, tmp_path)
+
+
+def test_icontrol_kinetic_xlsx_with_one_column_per_cycle(tmp_path: Path) -> None:
+    """i-control's kinetic sheet: `Cycle Nr. 1 … 12` (which also reads like a grid header),
+    `Time [s]`, `Temp. [°C]`, then one row per well."""
+    rows: list[list[object]] = [["Label: OD600"], ["Cycle Nr.", *range(1, 13)]]
+    rows.append(["Time [s]", *(600.0 * c for c in range(12))])
+    rows.append(["Temp. [°C]", *([37.1] * 12)])
+    rows += [[w, *(0.05 + 0.01 * c + i for c in range(12))] for i, w in enumerate(["A1", "A2"])]
+    rows += [[], ["End Time:", "1/1/2022 12:00:00"]]
+    path = tmp_path / "kinetic.xlsx"
+    path.write_bytes(workbook_bytes(rows))
+    readings = parse_reader(path)
+    found = channel_reading(readings, "OD600", ["A1", "A2"], path, None, "1h")
+    assert (found.read_number, found.reads, found.time_s) == (7, 12, 3600.0)
+    assert found.values.tolist() == [0.05 + 0.06, 1.05 + 0.06]
+
+
+def test_a_label_the_file_repeats_stops_only_when_chosen(tmp_path: Path) -> None:
+    path = tmp_path / "groups.txt"
+    path.write_text(
+        "Group: Standards\nWell\tOD\tNote\nA1\t0.5\tx\n\nGroup: Samples\nWell\tOD\nA2\t0.7\n\n"
+        "OD600\n\t1\t2\t3\t4\t5\t6\t7\t8\t9\t10\t11\t12\n"
+        + "".join(f"{r}\t" + "\t".join(["0.1"] * 12) + "\n" for r in "ABCDEFGH")
+    )
+    readings = parse_reader(path)
+    assert channel_reading(readings, "od600", ["A1"], path).values[0] == 0.1
+    with pytest.raises(InputError, match=r"channel 'OD' appears more than once in the file"):
+        channel_reading(readings, "OD", ["A1"], path)

@@ -33,7 +33,7 @@ if READS:
         shell:
             "utrflow fluorescence --params {params.settings:q} --plate {wildcards.plate:q}"
             " --reader {input.reader:q} --wells {input.wells:q} --output {output.table:q}"
-            " --summary {output.summary:q} --reader-plate {params.reader_plate:q} > {log} 2>&1"
+            " --summary {output.summary:q} --reader-plate={params.reader_plate:q} > {log} 2>&1"
 
     rule link:
         input:

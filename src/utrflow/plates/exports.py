@@ -117,6 +117,7 @@ class Export:
     numbers: NumberFormat = field(default_factory=NumberFormat)
     encoding: str = ""
     detector_max: float | None = None
+    repeats: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # labels seen again
 
 
 class AmbiguousNumber(ValueError):
@@ -336,6 +337,9 @@ class _Scan:
     path: Path
     sheet: str
     plates: dict[str, dict[str, Channel]] = field(default_factory=dict)
+    repeats: dict[str, dict[str, list[str]]] = field(
+        default_factory=dict
+    )  # plate -> label -> where
 
     def cell(self, text: str, line: int) -> Cell:
         return Cell(text, line, self.sheet)
@@ -344,13 +348,13 @@ class _Scan:
         return Cell("", line, self.sheet).where
 
     def add(self, plate: str, channel: Channel) -> None:
+        """A block's channel; a label seen before in this plate is kept aside as a repeat, so
+        only choosing it stops the run (group tables repeat column names)."""
         channels = self.plates.setdefault(plate, {})
         if channel.label in channels:
-            raise InputError(
-                f"{self.path}: {channel.where}: channel {channel.label!r} appears twice"
-                + (f" in plate {plate!r}" if plate else "")
-                + f" (first at {channels[channel.label].where})"
-            )
+            seen = self.repeats.setdefault(plate, {}).setdefault(channel.label, [])
+            seen.append(channel.where)
+            return
         channels[channel.label] = channel
 
 
@@ -436,7 +440,7 @@ def _wells_as_columns(
     if descriptors[0] in _WELL_HEADERS:  # transposed tidy table: each row is a channel
         while j < len(rows) and any(rows[j][1]):
             row_line, cells = rows[j]
-            label = cells[0]
+            label = cells[0] or f"row {row_line}"
             read = Read("1", None)
             for k, well in enumerate(wells):
                 text = cells[start + k] if start + k < len(cells) else ""
@@ -459,16 +463,48 @@ def _wells_as_columns(
         j += 1
         if not any(values):
             continue  # a planned read the run never made
-        name = cells[cycle_at] if cycle_at is not None else str(len(reads) + 1)
-        if cycle_at is None and start > 0 and time_at is None:
-            name = cells[0] or cells[start - 1] or name  # e.g. a spectrum's wavelength
-        time_s = _seconds(cells[time_at], unit) if time_at is not None else None
+        name = _at(cells, cycle_at) if cycle_at is not None else str(len(reads) + 1)
+        if cycle_at is None and time_at is None:
+            name = cells[0] or _at(cells, start - 1) or name  # e.g. a spectrum's wavelength
+        time_s = _seconds(_at(cells, time_at), unit) if time_at is not None else None
         read = Read(name, time_s)
         for well, text in zip(wells, values, strict=True):
             _put(read, well, scan.cell(text, row_line), scan.path, label)
         reads.append(read)
     if reads:
         scan.add(ctx.plate, Channel(label, wavelengths, reads, scan.where(line)))
+    ctx.title = ""
+    return j
+
+
+def _at(cells: list[str], k: int) -> str:
+    return cells[k] if 0 <= k < len(cells) else ""
+
+
+def _reads_as_columns(rows: list[Row], i: int, ctx: _Context, scan: _Scan) -> int:
+    """A kinetic block with one column per cycle: `Cycle Nr. 1 2 …`, `Time [s] …`, then one
+    row per well (i-control and SparkControl xlsx)."""
+    line, header = rows[i]
+    label, wavelengths = _title(ctx, "", line, scan)
+    columns = [k for k in range(1, len(header)) if header[k]]
+    reads = [Read(header[k], None) for k in columns]
+    j = i + 1
+    while j < len(rows) and any(rows[j][1]):
+        row_line, cells = rows[j]
+        well = normalize_well(cells[0])
+        if well is None and _TIME_HEADER.match(_words(cells[0])):
+            unit = _time_unit(cells[0])
+            for read, k in zip(reads, columns, strict=True):
+                read.time_s = _seconds(_at(cells, k), unit)
+        elif well is not None:
+            for read, k in zip(reads, columns, strict=True):
+                _put(read, well, scan.cell(_at(cells, k), row_line), scan.path, label)
+        elif _WELL_ISH.match(cells[0]) or not re.match(r"^temp", _words(cells[0])):
+            break
+        j += 1
+    kept = [r for r in reads if any(c.text for cells in r.cells.values() for c in cells)]
+    if kept:
+        scan.add(ctx.plate, Channel(label, wavelengths, kept, scan.where(line)))
     ctx.title = ""
     return j
 
@@ -568,7 +604,10 @@ def scan_rows(rows: list[Row], path: Path, sheet: str = "") -> tuple[_Scan, _Con
         start, wells = _well_columns(cells)
         names = [_words(c) for c in cells]
         well_at = next((k for k, n in enumerate(names) if n in _WELL_HEADERS), None)
-        if cols:
+        cycles = [_int_text(_at(cells, k)) for k in (1, 2)]
+        if _CYCLE_HEADER.match(_words(cells[0])) and None not in cycles:
+            i = _reads_as_columns(rows, i, ctx, scan)
+        elif cols:
             i = _grid(rows, i, cols, ctx, scan)
         elif wells:
             i = _wells_as_columns(rows, i, start, wells, ctx, scan)
@@ -631,7 +670,14 @@ def _export(
     stated = sorted(set(ctx.wavelengths))
     if len(channels) == 1 and not channels[0].wavelengths and len(stated) == 1:
         channels[0].wavelengths = (stated[0],)  # Magellan: 'Measurement wavelength: 595 nm'
-    return Export(instrument, plates, number_format(rows, delimiter), encoding, ctx.detector_max)
+    return Export(
+        instrument,
+        plates,
+        number_format(rows, delimiter),
+        encoding,
+        ctx.detector_max,
+        scan.repeats,
+    )
 
 
 def _read_xlsx(path: Path, data: bytes) -> Export:

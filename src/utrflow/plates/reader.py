@@ -83,6 +83,7 @@ class PlateReadings(Mapping[str, Channel]):
     numbers: NumberFormat = field(default_factory=NumberFormat)
     detector_max: float | None = None
     encoding: str = ""
+    repeats: dict[str, list[str]] = field(default_factory=dict)  # labels the file repeats
 
     def __getitem__(self, label: str) -> Channel:
         return self.channels[label]
@@ -152,6 +153,7 @@ def parse_reader(path: str | Path, reader_plate: str = "", plate: str = "") -> P
         export.numbers,
         export.detector_max,
         export.encoding,
+        export.repeats.get(chosen, {}),
     )
 
 
@@ -186,7 +188,14 @@ def find_channel(readings: Mapping[str, Channel], name: str, path: str | Path) -
         [c for c in channels if _contains(tuple(_tokens(c.label)), tuple(_tokens(name)))],
     ]
     shown = ", ".join(c.label for c in channels)
+    repeats: dict[str, list[str]] = getattr(readings, "repeats", {})
     for found in levels:
+        if len(found) == 1 and found[0].label in repeats:
+            again = ", ".join(repeats[found[0].label])
+            raise InputError(
+                f"{path}: channel {found[0].label!r} appears more than once in the file "
+                f"({found[0].where}, then {again}); keep one of them in the export"
+            )
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
