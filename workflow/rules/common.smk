@@ -26,7 +26,8 @@ READS = config["source"] == "reads" or SIMULATED_RUN
 READ_GROUPS = {}
 PLATE_GROUP = {}
 READERS = {}
-READER_PLATES = {}  # plate -> its block in a several-plate reader file ('' : by name, or the only one)
+# plate -> its block in a several-plate reader file ('': the one named like it, or the only one)
+READER_PLATES = {}
 _WELLS = None
 RUN_LAYOUT = None
 if SIMULATED:  # only a simulated run needs the simulator: real runs never import it
