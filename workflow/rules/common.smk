@@ -34,13 +34,14 @@ if SIMULATED:  # only a simulated run needs the simulator: real runs never impor
     from utrflow.simulate import run as utrflow_simulate_run
     from utrflow.simulate import run_settings as utrflow_run_settings
 
-    # Where `simulate_run` writes its reads and reader files: known before it runs.
-    RUN_LAYOUT = utrflow_simulate_run.run_layout(
-        utrflow_run_settings.from_config(
-            {"seed": config["seed"], **config["simulate"]["run"]}
-        ),
-        SIMULATED_RUN_DIR,
+    _RUN = utrflow_run_settings.from_config(
+        {"seed": config["seed"], **config["simulate"]["run"]}
     )
+    # Where `simulate_run` writes its reads and reader files: known before it runs.
+    RUN_LAYOUT = utrflow_simulate_run.run_layout(_RUN, SIMULATED_RUN_DIR)
+    if config["fluorescence"]["saturated_at"] is None:
+        # the simulated reader writes its maximum, not an overflow word: say which it is
+        config["fluorescence"]["saturated_at"] = _RUN.reader_max
 if SIMULATED_RUN:
     from utrflow.reads.sheets import ReadGroup
 

@@ -76,12 +76,11 @@ def _format_value(value: float) -> str:
 
 
 def write_reader(frame: pd.DataFrame, path: Path, params: RunSimulation) -> None:
-    """One plate's reader file, tidy (with its detector maximum below the table) or grid."""
+    """One plate's reader file, tidy or grid."""
     plate = frame[["well", "gfp", "od600"]].copy()
     plate["gfp"] = plate["gfp"].astype(np.int64)
     with atomic_path(path) as tmp:
         if params.reader_format == "grid":
             tmp.write_text(grid_text(plate, params.plate_format, ("gfp", "od600")))
-        else:  # a footer stating the detector range, as instruments write below their data
-            text = plate.to_csv(index=False, lineterminator="\n")
-            tmp.write_text(text + f"Detector maximum: {params.reader_max:g}\n")
+        else:
+            plate.to_csv(tmp, index=False, lineterminator="\n")
