@@ -123,3 +123,88 @@ def min_pairwise_distance(barcodes: Sequence[str], include_rc: bool = True) -> i
     for *_, d in _scan(unique, best, include_rc, shrink=True):
         best = d
     return min(best, longest)
+
+
+# --------------------------------------------------------------------------------------------
+# Thresholds that fit the set
+
+# Share of a barcode's (variable) length that may be wrong in a read: nanopore reads carry a few
+# percent errors per base, and the infix search of a barcode adds about one indel at its edges.
+BARCODE_ERROR_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class EndFit:
+    """What one end's barcodes are scored as, and the thresholds that fit them."""
+
+    end: str  # 'fwd' or 'rev'
+    n: int  # distinct barcodes
+    length: int  # longest scored part (the variable core when constant parts are stripped)
+    constant_5: str  # bases every barcode of the end starts with
+    constant_3: str  # bases every barcode of the end ends with
+    min_distance: int | None  # smallest distance between the scored parts; None for one barcode
+    max_distance: int  # accepted distance of the best barcode
+    margin: int  # edits the runner-up must be behind
+    chosen: str  # 'auto' or 'config'
+
+    def describe(self) -> str:
+        """One line for the start-up message."""
+        shape = f"{self.n} x {self.length} nt"
+        if self.constant_5 or self.constant_3:
+            shape += f" core (constant {len(self.constant_5)} + {len(self.constant_3)} nt)"
+        gap = "-" if self.min_distance is None else str(self.min_distance)
+        return (
+            f"{self.end} barcodes {shape}, min distance {gap}: max distance {self.max_distance}, "
+            f"margin {self.margin} ({self.chosen})"
+        )
+
+
+def constant_parts(barcodes: Sequence[str]) -> tuple[str, str]:
+    """The longest prefix and suffix shared by every barcode, leaving at least 4 nt of each
+    barcode between them (one barcode has no constant part: all of it is what it is)."""
+    unique = list(dict.fromkeys(barcodes))
+    if len(unique) < 2:
+        return "", ""
+    shortest = min(len(b) for b in unique)
+    room = max(shortest - 4, 0)
+    prefix = 0
+    while prefix < room and len({b[prefix] for b in unique}) == 1:
+        prefix += 1
+    suffix = 0
+    while prefix + suffix < room and len({b[-1 - suffix] for b in unique}) == 1:
+        suffix += 1
+    first = unique[0]
+    return first[:prefix], first[len(first) - suffix :] if suffix else ""
+
+
+def fit_end(
+    end: str,
+    barcodes: Sequence[str],
+    max_distance: int | str,
+    min_margin: int,
+    strip_constant: bool = True,
+    include_rc: bool = False,
+) -> EndFit:
+    """Thresholds for one end's barcodes.
+
+    `auto`: the best barcode may be at most a quarter of its length away (what nanopore errors
+    do to it) and no farther than the set's minimum distance less the margin (a read of one
+    barcode that far from another would sit between them; at least 1, so a read between two
+    barcodes one edit apart shows as ambiguous); the runner-up must trail by at least
+    a quarter of the minimum distance, so a read must be about half-way between two barcodes, and
+    erroneous beyond what the threshold allows, before it goes to the wrong one. Constant parts
+    add the same edits to every barcode, so only the variable core is scored and measured.
+    """
+    unique = list(dict.fromkeys(barcodes))
+    prefix, suffix = constant_parts(unique) if strip_constant else ("", "")
+    cores = [b[len(prefix) : len(b) - len(suffix)] for b in unique]
+    length = max((len(c) for c in cores), default=0)
+    gap = min_pairwise_distance(cores, include_rc) if len(set(cores)) > 1 else None
+    if max_distance != "auto":
+        return EndFit(end, len(unique), length, prefix, suffix, gap, int(max_distance),
+                      min_margin, "config")  # fmt: skip
+    margin = max(min_margin, -(-gap // 4)) if gap else min_margin
+    limit = int(BARCODE_ERROR_SHARE * length)
+    if gap:
+        limit = min(limit, max(gap - margin, 1))
+    return EndFit(end, len(unique), length, prefix, suffix, gap, max(limit, 0), margin, "auto")

@@ -18,8 +18,11 @@ Every read gets exactly one status (STATUSES), so the funnel accounts for every 
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import multiprocessing
+import sys
 import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -33,6 +36,7 @@ import pandas as pd
 
 from utrflow.errors import InputError
 from utrflow.io import open_gzip_out, write_json, write_tsv
+from utrflow.reads.barcodes import EndFit, fit_end
 from utrflow.reads.files import Read, iter_chunks
 from utrflow.reads.sheets import Construct, ReadGroup
 from utrflow.sequences import reverse_complement
@@ -80,7 +84,7 @@ class DemuxSettings:
 
     end_window: int = 100  # nt searched at each read end for a primer
     max_primer_error: float = 0.25  # primer edits allowed, as a fraction of its length
-    max_barcode_distance: int = 3  # edits allowed between a barcode and the read
+    max_barcode_distance: int | str = "auto"  # edits allowed; auto: fit to each end's set
     min_barcode_margin: int = 1  # runner-up barcode must be at least this many edits worse
     barcode_slack: int = 3  # extra nt searched 5' of the primer, for indels
     min_read_length: int = 0  # shorter reads are too_short; 0 = both primers and barcodes
@@ -137,6 +141,41 @@ class Layout:
         )
 
 
+Hit = tuple[int, int, int]  # (distance, start, end) of an infix hit; distance -1 when none
+MISS: Hit = (-1, 0, 0)
+
+
+def search(query: str, target: str, k: int, equalities: list | None = None) -> Hit:
+    """The best infix hit of `query` in `target` within `k` edits, or MISS.
+
+    Every edlib call of the demultiplexer goes through here, because edlib says "nothing" in
+    several ways: distance -1; a distance above `k` (an empty or too short target); a location
+    `(None, -1)` (an empty target, or a query matched by deletions alone). All come back as MISS,
+    so no read, however cut or garbled, can hand a caller a None to add to.
+    """
+    if not query or not target or k < 0:
+        return MISS
+    hit = edlib.align(
+        query, target, mode="HW", task="locations", k=k, additionalEqualities=equalities
+    )
+    distance = hit["editDistance"]
+    if not 0 <= distance <= k or not hit["locations"]:
+        return MISS
+    start, end = hit["locations"][0]
+    if start is None or end is None or end < start:
+        return MISS
+    return distance, start, end
+
+
+def search_distance(query: str, target: str, k: int, equalities: list | None = None) -> int:
+    """Like `search`, the distance only (cheaper: no traceback of the location); -1 for none."""
+    if not query or not target or k < 0:
+        return -1
+    d = edlib.align(query, target, mode="HW", task="distance", k=k, additionalEqualities=equalities)
+    distance = d["editDistance"]
+    return distance if 0 <= distance <= k else -1
+
+
 @dataclass(frozen=True)
 class Call:
     """What one read became."""
@@ -147,6 +186,8 @@ class Call:
     fwd_distance: int = -1  # best barcode distance at the forward end, -1 without a primer
     rev_distance: int = -1
     region: str | None = None  # bases between the flanks, forward strand; None if not found
+    fwd_second: int = -1  # runner-up distance at the forward end, -1 when not scored
+    rev_second: int = -1
 
 
 @dataclass(frozen=True)
@@ -154,20 +195,94 @@ class _End:
     """One read end after barcode scoring."""
 
     barcode: int  # accepted barcode index, -1 if none
-    distance: int  # best distance
+    distance: int  # best distance (bound + 1 when none is within the bound)
     ambiguous: bool  # a barcode under the threshold but not clear of the runner-up
+    second: int = -1  # runner-up distance (bound + 1 when none)
+    start: int = 0  # where the best barcode lies in the window (ends searched without a primer)
+    end: int = 0
+
+    @property
+    def found(self) -> bool:
+        """The best barcode is within the threshold (whether or not it beat the runner-up)."""
+        return self.barcode >= 0 or self.ambiguous
+
+
+class EndScorer:
+    """One end's barcodes, scored either right 5' of the primer hit or (without a primer) in the
+    whole end window; the thresholds are the end's `EndFit`."""
+
+    def __init__(self, fit: EndFit, barcodes: tuple[str, ...], slack: int, anchored: bool) -> None:
+        self.fit = fit
+        self.anchored = anchored
+        cut5, cut3 = (len(fit.constant_5), len(fit.constant_3)) if anchored else (0, 0)
+        self.queries = [b[cut5 : len(b) - cut3] for b in barcodes]
+        self.offset_3 = cut3  # constant bases between the core and the primer
+        self.right_slack = min(slack, cut3)  # indels in them move the core either way
+        self.slack = slack
+        self.threshold = fit.max_distance
+        self.margin = fit.margin
+        self.bound = fit.max_distance + fit.margin
+
+    def next_to(self, window: str, primer_start: int) -> _End:
+        """Best and runner-up barcode in the bases right 5' of a primer hit."""
+        right = primer_start - self.offset_3
+        stop = max(0, right + self.right_slack)
+        return self._best(
+            [window[max(0, right - len(q) - self.slack) : stop] for q in self.queries], False
+        )
+
+    def anywhere(self, window: str) -> _End:
+        """Best and runner-up barcode anywhere in an end window (no primer to anchor them)."""
+        return self._best([window] * len(self.queries), True)
+
+    def _best(self, regions: list[str], locate: bool) -> _End:
+        if not self.queries:
+            return _End(-1, -1, False)
+        bound = self.bound
+        best, second, best_index, where = bound + 1, bound + 1, -1, MISS
+        for index, (query, region) in enumerate(zip(self.queries, regions, strict=True)):
+            if locate:
+                hit = search(query, region, bound)
+                d = hit[0]
+            else:
+                d = search_distance(query, region, bound)
+            if d < 0:
+                continue
+            if d < best:
+                best, second, best_index = d, best, index
+                if locate:
+                    where = hit
+            elif d < second:
+                second = d
+        start, end = where[1], where[2]
+        if best > self.threshold:
+            return _End(-1, best, False, second, start, end)
+        if second - best < self.margin:
+            return _End(-1, best, True, second, start, end)
+        return _End(best_index, best, False, second, start, end)
 
 
 class Demultiplexer:
     """Classifies reads of one read group; cheap to build, so each worker builds its own."""
 
-    def __init__(self, construct: Construct, layout: Layout, settings: DemuxSettings) -> None:
+    def __init__(
+        self,
+        construct: Construct,
+        layout: Layout,
+        settings: DemuxSettings,
+        fits: tuple[EndFit, EndFit] | None = None,
+    ) -> None:
         self.layout = layout
         self.settings = settings
         self.fwd_primer = construct.fwd_primer
         self.rev_primer = construct.rev_primer
+        self.anchored = bool(self.fwd_primer and self.rev_primer)
         self.upstream = construct.upstream_flank
         self.downstream = construct.downstream_flank
+        self.fits = fits or fit_thresholds(layout, settings, self.anchored)
+        slack = settings.barcode_slack
+        self.fwd_end = EndScorer(self.fits[0], layout.fwd, slack, self.anchored)
+        self.rev_end = EndScorer(self.fits[1], layout.rev, slack, self.anchored)
         self.k_fwd = math.floor(settings.max_primer_error * len(self.fwd_primer))
         self.k_rev = math.floor(settings.max_primer_error * len(self.rev_primer))
         # The interior search: both primers, both orientations, each with its threshold.
@@ -179,6 +294,7 @@ class Demultiplexer:
         self.interior_queries = [
             (query, math.floor(inner * len(query)), min(k, len(query) // 4))
             for primer, k in ((self.fwd_primer, self.k_fwd), (self.rev_primer, self.k_rev))
+            if primer
             for query in (primer, reverse_complement(primer))
         ]
         self.k_up = math.floor(settings.max_flank_error * len(self.upstream))
@@ -189,7 +305,6 @@ class Demultiplexer:
             if flank
             for query in (flank, reverse_complement(flank))
         ]
-        self.bc_bound = settings.max_barcode_distance + settings.min_barcode_margin
         longest = max(len(b) for b in layout.fwd + layout.rev) if layout.fwd else 0
         self.min_length = settings.min_read_length or (
             len(self.fwd_primer) + len(self.rev_primer) + longest * (2 if layout.rev else 1)
@@ -198,39 +313,9 @@ class Demultiplexer:
     # -- pieces -------------------------------------------------------------------------------
 
     @staticmethod
-    def _primer(primer: str, window: str, k: int) -> tuple[int, int, int]:
-        """(distance, start, end) of the best primer hit in `window`; distance -1 if none."""
-        hit = edlib.align(
-            primer, window, mode="HW", task="locations", k=k, additionalEqualities=EQUALITIES
-        )
-        distance = hit["editDistance"]
-        if distance < 0:
-            return -1, 0, 0
-        start, end = hit["locations"][0]
-        return distance, start, end
-
-    def _barcode(self, window: str, primer_start: int, barcodes: tuple[str, ...]) -> _End:
-        """Best and runner-up barcode in the bases right 5' of a primer hit."""
-        if not barcodes:
-            return _End(-1, -1, False)
-        slack = self.settings.barcode_slack
-        bound = self.bc_bound
-        best, second, best_index = bound + 1, bound + 1, -1
-        for index, barcode in enumerate(barcodes):
-            # each barcode is searched in the bases of its own length (plus slack)
-            region = window[max(0, primer_start - len(barcode) - slack) : primer_start]
-            d = edlib.align(barcode, region, mode="HW", task="distance", k=bound)["editDistance"]
-            if d < 0:
-                continue
-            if d < best:
-                best, second, best_index = d, best, index
-            elif d < second:
-                second = d
-        if best > self.settings.max_barcode_distance:
-            return _End(-1, best, False)
-        if second - best < self.settings.min_barcode_margin:
-            return _End(-1, best, True)
-        return _End(best_index, best, False)
+    def _primer(primer: str, window: str, k: int) -> Hit:
+        """(distance, start, end) of the best primer hit in `window`; MISS if none."""
+        return search(primer, window, k, EQUALITIES)
 
     def _chimeric(self, interior: str) -> bool:
         """Two amplicons joined: one primer inside the read under the strict threshold, or two
@@ -240,33 +325,23 @@ class Demultiplexer:
         for query, strict, loose in self.interior_queries:
             if len(interior) < len(query) - loose:
                 return False
-            d = edlib.align(
-                query,
-                interior,
-                mode="HW",
-                task="distance",
-                k=loose,
-                additionalEqualities=EQUALITIES,
-            )["editDistance"]
+            d = search_distance(query, interior, loose, EQUALITIES)
             if 0 <= d <= strict:
                 return True
             loose_hits += d >= 0
         return loose_hits >= 2
 
     @staticmethod
-    def _both_strict(a: tuple[int, int, int], b: tuple[int, int, int], k: int) -> bool:
+    def _both_strict(a: Hit, b: Hit, k: int) -> bool:
         """Both hits found and within the strict (interior) threshold."""
         return 0 <= a[0] <= k and 0 <= b[0] <= k
 
     def _holds_flank(self, region: str) -> bool:
         """A flank inside an extracted region means it spans a second amplicon."""
-        for query, k in self.flank_queries:
-            if len(region) < len(query) - k:
-                continue
-            hit = edlib.align(query, region, mode="HW", task="distance", k=k)
-            if hit["editDistance"] >= 0:
-                return True
-        return False
+        return any(
+            len(region) >= len(query) - k and search_distance(query, region, k) >= 0
+            for query, k in self.flank_queries
+        )
 
     def _region(self, interior: str) -> str | None:
         """Bases between the upstream and downstream flank, or None if a flank is missing."""
@@ -274,14 +349,13 @@ class Demultiplexer:
             return None
         start = 0
         if self.upstream:
-            d, _, end = self._primer(self.upstream, interior, self.k_up)
+            d, _, end = search(self.upstream, interior, self.k_up)
             if d < 0:
                 return None
             start = end + 1
         stop = len(interior)
         if self.downstream:
-            rest = interior[start:]
-            d, s, _ = self._primer(self.downstream, rest, self.k_down)
+            d, s, _ = search(self.downstream, interior[start:], self.k_down)
             if d < 0:
                 return None
             stop = start + s
@@ -292,11 +366,13 @@ class Demultiplexer:
     def classify(self, seq: str) -> Call:
         """The status (and well, strand, distances, region) of one read."""
         n = len(seq)
-        if n < self.min_length:
+        if n < self.min_length or n == 0:
             return Call("too_short")
         w = min(self.settings.end_window, n)
         head = seq[:w]
         tail = reverse_complement(seq[n - w :])
+        if not self.anchored:
+            return self._classify_by_barcodes(seq, head, tail)
         f_head = self._primer(self.fwd_primer, head, self.k_fwd)
         r_tail = self._primer(self.rev_primer, tail, self.k_rev)
         r_head = self._primer(self.rev_primer, head, self.k_rev)
@@ -323,20 +399,54 @@ class Demultiplexer:
         interior = oriented[start:stop]
         if self.settings.chimera_check and self._chimeric(interior):
             return Call("chimera", strand=strand)
-        layout = self.layout
-        fwd = self._barcode(fwd_window, fwd_hit[1], layout.fwd) if fwd_hit[0] >= 0 else None
-        rev = self._barcode(rev_window, rev_hit[1], layout.rev) if rev_hit[0] >= 0 else None
+        fwd = self.fwd_end.next_to(fwd_window, fwd_hit[1]) if fwd_hit[0] >= 0 else None
+        rev = self.rev_end.next_to(rev_window, rev_hit[1]) if rev_hit[0] >= 0 else None
+        return self._finish(fwd, rev, strand, interior)
+
+    def _classify_by_barcodes(self, seq: str, head: str, tail: str) -> Call:
+        """No primers given: the barcodes themselves are searched in the end windows."""
+        n = len(seq)
+        f_head, r_tail = self.fwd_end.anywhere(head), self.rev_end.anywhere(tail)
+        f_tail, r_head = self.fwd_end.anywhere(tail), self.rev_end.anywhere(head)
+        forward, reverse = (f_head, r_tail), (f_tail, r_head)
+        hits_f = sum(e.found for e in forward)
+        hits_r = sum(e.found for e in reverse)
+        if hits_f == 0 and hits_r == 0:
+            return Call("no_barcode")
+        if self.settings.chimera_check and (
+            (f_head.barcode >= 0 and f_tail.barcode >= 0)
+            or (r_head.barcode >= 0 and r_tail.barcode >= 0 and self.layout.rev)
+        ):
+            return Call("chimera")  # the same end's barcodes at both ends
+        score_f = (hits_f, -sum(e.distance for e in forward if e.found))
+        score_r = (hits_r, -sum(e.distance for e in reverse if e.found))
+        strand, (fwd, rev) = ("+", forward) if score_f >= score_r else ("-", reverse)
+        oriented = seq if strand == "+" else reverse_complement(seq)
+        start = fwd.end + 1 if fwd.found else 0
+        stop = n - 1 - rev.end if rev.found else n
+        return self._finish(
+            fwd if fwd.found or fwd.distance >= 0 else None,
+            rev if rev.found or rev.distance >= 0 else None,
+            strand,
+            oriented[start:stop],
+        )
+
+    def _finish(self, fwd: _End | None, rev: _End | None, strand: str, interior: str) -> Call:
+        """The call from the two ends' barcodes, with the region of an assigned read."""
         status, well = self._decide(fwd, rev)
         region = self._region(interior) if status == "assigned" else None
         if region is not None and self.settings.chimera_check and self._holds_flank(region):
             return Call("chimera", strand=strand)  # a junction too damaged to show its primers
+        has_rev = bool(rev and self.layout.rev)
         return Call(
             status,
             well,
             strand,
             fwd.distance if fwd else -1,
-            rev.distance if rev and layout.rev else -1,
+            rev.distance if has_rev else -1,
             region,
+            fwd.second if fwd else -1,
+            rev.second if has_rev else -1,
         )
 
     def _decide(self, fwd: _End | None, rev: _End | None) -> tuple[str, int]:
@@ -362,9 +472,22 @@ class Demultiplexer:
         return "no_barcode", -1
 
 
-def _total(hits: tuple[tuple[int, int, int], ...]) -> int:
+def _total(hits: tuple[Hit, ...]) -> int:
     """Summed distance of the found primers of one orientation."""
     return sum(h[0] for h in hits if h[0] >= 0)
+
+
+def fit_thresholds(
+    layout: Layout, settings: DemuxSettings, anchored: bool = True
+) -> tuple[EndFit, EndFit]:
+    """Each end's thresholds (`auto` or the configured number). Ends searched without a primer
+    are scored whole, reverse complements included, since either strand may show them."""
+    fwd, rev = (
+        fit_end(end, codes, settings.max_barcode_distance, settings.min_barcode_margin,
+                strip_constant=anchored, include_rc=not anchored)
+        for end, codes in (("fwd", layout.fwd), ("rev", layout.rev))
+    )  # fmt: skip
+    return fwd, rev
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,6 +497,14 @@ def _total(hits: tuple[tuple[int, int, int], ...]) -> int:
 LENGTH_BIN = 10  # nt per bin of the read-length histograms
 LENGTH_MAX = 5000  # longer reads count in the last bin
 UNASSIGNED = "unassigned"  # the read-QC key of reads that reach no plate
+# Read-length bins of the status shares (lower edges, nt): short PCR artefacts apart from
+# full-length amplicons of a few hundred nt to several kb.
+STATUS_LENGTH_EDGES = (0, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000)
+
+
+def length_bin(length: int) -> int:
+    """The lower edge of the status-share bin a read of `length` nt falls in."""
+    return STATUS_LENGTH_EDGES[bisect.bisect_right(STATUS_LENGTH_EDGES, length) - 1]
 
 
 @dataclass
@@ -387,14 +518,18 @@ class ChunkResult:
     regions_per_well: Counter
     lengths: Counter = field(default_factory=Counter)  # (plate or UNASSIGNED, length bin)
     qualities: Counter = field(default_factory=Counter)  # (plate or UNASSIGNED, mean Phred)
+    status_lengths: Counter = field(default_factory=Counter)  # (status, length bin)
+    distances: Counter = field(default_factory=Counter)  # (end, 'best'/'second', distance)
 
 
 _WORKER: Demultiplexer | None = None
 
 
-def _init_worker(construct: Construct, layout: Layout, settings: DemuxSettings) -> None:
+def _init_worker(
+    construct: Construct, layout: Layout, settings: DemuxSettings, fits: tuple[EndFit, EndFit]
+) -> None:
     global _WORKER
-    _WORKER = Demultiplexer(construct, layout, settings)
+    _WORKER = Demultiplexer(construct, layout, settings, fits)
 
 
 def _number(value: int) -> str:
@@ -412,9 +547,18 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
     regions_per_well: Counter = Counter()
     lengths: Counter = Counter()
     qualities: Counter = Counter()
+    status_lengths: Counter = Counter()
+    distances: Counter = Counter()
     for name, seq, quality in records:
         call = demux.classify(seq)
         status[call.status] += 1
+        status_lengths[call.status, length_bin(len(seq))] += 1
+        if call.fwd_distance >= 0:
+            distances["fwd", "best", call.fwd_distance] += 1
+            distances["fwd", "second", call.fwd_second] += 1
+        if call.rev_distance >= 0:
+            distances["rev", "best", call.rev_distance] += 1
+            distances["rev", "second", call.rev_second] += 1
         plate, well = layout.wells[call.well] if call.well >= 0 else (group_plate, "")
         qc_key = plate if call.well >= 0 else UNASSIGNED
         lengths[qc_key, min(len(seq), LENGTH_MAX) // LENGTH_BIN * LENGTH_BIN] += 1
@@ -437,6 +581,8 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
         regions_per_well,
         lengths,
         qualities,
+        status_lengths,
+        distances,
     )
 
 
@@ -451,15 +597,17 @@ def demultiplex_chunks(
     layout: Layout,
     settings: DemuxSettings,
     threads: int = 1,
+    fits: tuple[EndFit, EndFit] | None = None,
 ) -> Iterator[ChunkResult]:
     """Results of every chunk, in input order, over `threads` processes (1: in this one)."""
+    demux = Demultiplexer(construct, layout, settings, fits)
     if threads <= 1:
-        demux = Demultiplexer(construct, layout, settings)
         for chunk in chunks:
             yield process_chunk(demux, chunk)
         return
     context = multiprocessing.get_context("spawn" if _threads_started() else "fork")
-    with context.Pool(threads, _init_worker, (construct, layout, settings)) as pool:
+    initargs = (construct, layout, settings, demux.fits)
+    with context.Pool(threads, _init_worker, initargs) as pool:
         # Pool.imap would read the whole file ahead into its queue; a window of two chunks per
         # worker keeps every core busy and memory flat, and popping in order keeps file order.
         window: deque = deque()
@@ -489,6 +637,8 @@ class GroupTally:
     regions_per_well: Counter = field(default_factory=Counter)
     lengths: Counter = field(default_factory=Counter)
     qualities: Counter = field(default_factory=Counter)
+    status_lengths: Counter = field(default_factory=Counter)
+    distances: Counter = field(default_factory=Counter)
 
     def add(self, result: ChunkResult) -> None:
         self.status.update(result.status)
@@ -496,6 +646,8 @@ class GroupTally:
         self.regions_per_well.update(result.regions_per_well)
         self.lengths.update(result.lengths)
         self.qualities.update(result.qualities)
+        self.status_lengths.update(result.status_lengths)
+        self.distances.update(result.distances)
 
 
 def run_group(
@@ -512,6 +664,9 @@ def run_group(
     layout = Layout.from_wells(wells, group.plates)
     if not layout.wells:
         raise InputError(f"wells: no wells listed for plate(s) {', '.join(group.plates)}")
+    fits = fit_thresholds(layout, settings, bool(construct.fwd_primer and construct.rev_primer))
+    for fit in fits if layout.rev else fits[:1]:
+        print(f"utrflow: demux {group.name}: {fit.describe()}", file=sys.stderr)
     tally = GroupTally()
     out_dir = Path(out_dir)
     with ExitStack() as stack:
@@ -520,13 +675,13 @@ def run_group(
         assignments.write(("\t".join(ASSIGNMENT_COLUMNS) + "\n").encode())
         regions.write(("\t".join(REGION_COLUMNS) + "\n").encode())
         chunks = iter_chunks(list(group.files), settings.chunk_reads)
-        for result in demultiplex_chunks(chunks, construct, layout, settings, threads):
+        for result in demultiplex_chunks(chunks, construct, layout, settings, threads, fits):
             assignments.write(result.assignments)
             regions.write(result.regions)
             tally.add(result)
     counts = well_counts(layout, wells, tally)
     write_tsv(counts, out_dir / "well_counts.tsv")
-    funnel = group_funnel(group, layout, tally, settings)
+    funnel = group_funnel(group, layout, tally, settings, fits)
     write_json(funnel, out_dir / "funnel.json")
     return funnel
 
@@ -549,8 +704,41 @@ def _histograms(counts: Counter) -> dict[str, dict[str, int]]:
     return out
 
 
+def status_by_length(status_lengths: Counter) -> dict[str, dict[str, Any]]:
+    """Per read-length bin ('500-750', '5000+'): reads, and each status's share of them."""
+    out: dict[str, dict[str, Any]] = {}
+    uppers = dict(itertools.pairwise(STATUS_LENGTH_EDGES))
+    for edge in STATUS_LENGTH_EDGES:
+        counts = {s: int(status_lengths.get((s, edge), 0)) for s in STATUSES}
+        total = sum(counts.values())
+        if not total:
+            continue
+        name = f"{edge}-{uppers[edge]}" if edge in uppers else f"{edge}+"
+        out[name] = {"reads": total, "share": {s: n / total for s, n in counts.items()}}
+    return out
+
+
+def barcode_fit(fits: tuple[EndFit, EndFit], distances: Counter) -> dict[str, Any]:
+    """Each end's thresholds with the distances of the reads scored there: the best barcode's
+    and the runner-up's (the highest value counts every read whose runner-up was farther)."""
+    out = {}
+    for fit in fits:
+        if not fit.n:
+            continue
+        block = asdict(fit)
+        for rank in ("best", "second"):
+            values = {d: n for (e, r, d), n in distances.items() if (e, r) == (fit.end, rank)}
+            block[rank] = {str(d): int(values[d]) for d in sorted(values)}
+        out[fit.end] = block
+    return out
+
+
 def group_funnel(
-    group: ReadGroup, layout: Layout, tally: GroupTally, settings: DemuxSettings
+    group: ReadGroup,
+    layout: Layout,
+    tally: GroupTally,
+    settings: DemuxSettings,
+    fits: tuple[EndFit, EndFit] | None = None,
 ) -> dict[str, Any]:
     """Reads in, then how many ended in each status, per plate for the assigned ones."""
     total = sum(tally.status.values())
@@ -566,6 +754,8 @@ def group_funnel(
         "reads": total,
         "status": {s: int(tally.status.get(s, 0)) for s in STATUSES},
         "status_fraction": {s: tally.status.get(s, 0) / max(total, 1) for s in STATUSES},
+        "status_by_length": status_by_length(tally.status_lengths),
+        "barcodes": barcode_fit(fits, tally.distances) if fits else {},
         "assigned_per_plate": {p: int(assigned_by_plate[p]) for p in group.plates},
         "regions_per_plate": {p: int(regions_by_plate[p]) for p in group.plates},
         "wells_with_reads": int(sum(1 for v in tally.reads_per_well.values() if v > 0)),
