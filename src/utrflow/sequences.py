@@ -106,7 +106,12 @@ def set_distance(a: str, b: str, max_distance: int | None = None) -> int:
     if len(a) == len(b):
         return edit_distance(a, b, max_distance)
     short, long = (a, b) if len(a) < len(b) else (b, a)
-    return _bounded_distance(short, long, "HW", max_distance)
+    return infix_distance(short, long, max_distance)
+
+
+def infix_distance(query: str, target: str, max_distance: int | None = None) -> int:
+    """Edits to find `query` anywhere inside `target` (target's ends free)."""
+    return _bounded_distance(query, target, "HW", max_distance)
 
 
 def barcode_distance(

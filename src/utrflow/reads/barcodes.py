@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from utrflow.sequences import reverse_complement, set_distance
+from utrflow.sequences import infix_distance, reverse_complement, set_distance
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def min_pairwise_distance(barcodes: Sequence[str], include_rc: bool = True) -> i
 
 # Share of a barcode's (variable) length that may be wrong in a read: nanopore reads carry a few
 # percent errors per base, and the infix search of a barcode adds about one indel at its edges.
-BARCODE_ERROR_SHARE = 0.25
+BARCODE_ERROR_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -177,34 +177,54 @@ def constant_parts(barcodes: Sequence[str]) -> tuple[str, str]:
     return first[:prefix], first[len(first) - suffix :] if suffix else ""
 
 
+def chance_distance(barcodes: Sequence[str], window: int, seed: int = 0, trials: int = 200) -> int:
+    """How close a barcode of the set comes to random bases by chance: the 1st percentile of
+    the best infix distance of the set in `trials` random windows of `window` nt. Barcodes
+    searched in a whole end window (no primer to anchor them) must be held below it."""
+    rng = np.random.default_rng(seed)
+    best = []
+    for _ in range(trials):
+        target = "".join(rng.choice(list("ACGT"), window))
+        best.append(min(infix_distance(b, target) for b in barcodes))
+    return int(np.percentile(best, 1))
+
+
 def fit_end(
     end: str,
     barcodes: Sequence[str],
     max_distance: int | str,
     min_margin: int,
-    strip_constant: bool = True,
+    anchor: int = 0,
     include_rc: bool = False,
+    window: int = 0,
 ) -> EndFit:
     """Thresholds for one end's barcodes.
 
-    `auto`: the best barcode may be at most a quarter of its length away (what nanopore errors
-    do to it) and no farther than the set's minimum distance less the margin (a read of one
-    barcode that far from another would sit between them; at least 1, so a read between two
-    barcodes one edit apart shows as ambiguous); the runner-up must trail by at least
+    `auto`: the best barcode may be at most BARCODE_ERROR_SHARE of its scored length (core plus
+    the `anchor` bases scored with it) away (what nanopore errors do to it) and no farther than the
+    set's minimum distance less the margin (a read of one barcode that far from another would
+    sit between them; at least 1, so a read between two barcodes one edit apart shows as
+    ambiguous), plus the anchor's share; the runner-up must trail by at least
     a quarter of the minimum distance, so a read must be about half-way between two barcodes, and
     erroneous beyond what the threshold allows, before it goes to the wrong one. Constant parts
-    add the same edits to every barcode, so only the variable core is scored and measured.
+    add the same edits to every barcode, so only the variable core is measured; they are found
+    only for ends scored next to a primer (`anchor` > 0): without one the whole barcode is the
+    only landmark, so it is scored and measured whole, and held below what random bases of a
+    `window` reach by chance.
     """
     unique = list(dict.fromkeys(barcodes))
-    prefix, suffix = constant_parts(unique) if strip_constant else ("", "")
+    prefix, suffix = constant_parts(unique) if anchor else ("", "")
     cores = [b[len(prefix) : len(b) - len(suffix)] for b in unique]
     length = max((len(c) for c in cores), default=0)
     gap = min_pairwise_distance(cores, include_rc) if len(set(cores)) > 1 else None
-    if max_distance != "auto":
-        return EndFit(end, len(unique), length, prefix, suffix, gap, int(max_distance),
-                      min_margin, "config")  # fmt: skip
+    on_anchor = int(BARCODE_ERROR_SHARE * anchor)  # the anchor's edits cost every barcode alike
+    if max_distance != "auto":  # edits in the barcode; the anchor's share comes on top
+        limit = int(max_distance) + on_anchor
+        return EndFit(end, len(unique), length, prefix, suffix, gap, limit, min_margin, "config")
     margin = max(min_margin, -(-gap // 4)) if gap else min_margin
-    limit = int(BARCODE_ERROR_SHARE * length)
+    limit = int(BARCODE_ERROR_SHARE * (length + anchor))
     if gap:
-        limit = min(limit, max(gap - margin, 1))
+        limit = min(limit, max(gap - margin, 1) + on_anchor)
+    if window and unique:
+        limit = min(limit, chance_distance(unique, window))
     return EndFit(end, len(unique), length, prefix, suffix, gap, max(limit, 0), margin, "auto")

@@ -39,7 +39,7 @@ from utrflow.io import open_gzip_out, write_json, write_tsv
 from utrflow.reads.barcodes import EndFit, fit_end
 from utrflow.reads.files import Read, iter_chunks
 from utrflow.reads.sheets import Construct, ReadGroup
-from utrflow.sequences import reverse_complement
+from utrflow.sequences import invalid_characters, reverse_complement
 
 STATUSES = (
     "assigned",
@@ -76,6 +76,7 @@ _IUPAC_BASES = {
     "N": "ACGT",
 }
 EQUALITIES = [(code, base) for code, bases in _IUPAC_BASES.items() for base in bases]
+ANCHOR = 6  # bases after a barcode's core (constant part, then primer) scored with it
 
 
 @dataclass(frozen=True)
@@ -209,15 +210,23 @@ class _End:
 
 class EndScorer:
     """One end's barcodes, scored either right 5' of the primer hit or (without a primer) in the
-    whole end window; the thresholds are the end's `EndFit`."""
+    whole end window; the thresholds are the end's `EndFit`.
 
-    def __init__(self, fit: EndFit, barcodes: tuple[str, ...], slack: int, anchored: bool) -> None:
+    Next to a primer, each barcode's variable core is aligned together with the first ANCHOR
+    bases that follow it (its constant 3' part, then the primer): that pins the core's 3' end to
+    the primer's sequence, so a wrong barcode cannot win by sliding along the slack, and the
+    anchor's bases cost every barcode alike.
+    """
+
+    def __init__(self, fit: EndFit, barcodes: tuple[str, ...], slack: int, primer: str) -> None:
         self.fit = fit
-        self.anchored = anchored
-        cut5, cut3 = (len(fit.constant_5), len(fit.constant_3)) if anchored else (0, 0)
-        self.queries = [b[cut5 : len(b) - cut3] for b in barcodes]
+        cut5, cut3 = (len(fit.constant_5), len(fit.constant_3)) if primer else (0, 0)
+        anchor = (fit.constant_3 + primer)[:ANCHOR] if primer else ""
+        self.cores = [b[cut5 : len(b) - cut3] for b in barcodes]
+        self.queries = [core + anchor for core in self.cores]
         self.offset_3 = cut3  # constant bases between the core and the primer
-        self.right_slack = min(slack, cut3)  # indels in them move the core either way
+        self.anchor = len(anchor)
+        self.equalities = EQUALITIES if invalid_characters(anchor, "ACGT") else None
         self.slack = slack
         self.threshold = fit.max_distance
         self.margin = fit.margin
@@ -226,9 +235,9 @@ class EndScorer:
     def next_to(self, window: str, primer_start: int) -> _End:
         """Best and runner-up barcode in the bases right 5' of a primer hit."""
         right = primer_start - self.offset_3
-        stop = max(0, right + self.right_slack)
+        stop = max(0, right + self.anchor + self.slack)  # the primer hit may start indels off
         return self._best(
-            [window[max(0, right - len(q) - self.slack) : stop] for q in self.queries], False
+            [window[max(0, right - len(c) - self.slack) : stop] for c in self.cores], False
         )
 
     def anywhere(self, window: str) -> _End:
@@ -245,7 +254,7 @@ class EndScorer:
                 hit = search(query, region, bound)
                 d = hit[0]
             else:
-                d = search_distance(query, region, bound)
+                d = search_distance(query, region, bound, self.equalities)
             if d < 0:
                 continue
             if d < best:
@@ -281,8 +290,8 @@ class Demultiplexer:
         self.downstream = construct.downstream_flank
         self.fits = fits or fit_thresholds(layout, settings, self.anchored)
         slack = settings.barcode_slack
-        self.fwd_end = EndScorer(self.fits[0], layout.fwd, slack, self.anchored)
-        self.rev_end = EndScorer(self.fits[1], layout.rev, slack, self.anchored)
+        self.fwd_end = EndScorer(self.fits[0], layout.fwd, slack, self.fwd_primer)
+        self.rev_end = EndScorer(self.fits[1], layout.rev, slack, self.rev_primer)
         self.k_fwd = math.floor(settings.max_primer_error * len(self.fwd_primer))
         self.k_rev = math.floor(settings.max_primer_error * len(self.rev_primer))
         # The interior search: both primers, both orientations, each with its threshold.
@@ -484,7 +493,8 @@ def fit_thresholds(
     are scored whole, reverse complements included, since either strand may show them."""
     fwd, rev = (
         fit_end(end, codes, settings.max_barcode_distance, settings.min_barcode_margin,
-                strip_constant=anchored, include_rc=not anchored)
+                anchor=ANCHOR if anchored else 0, include_rc=not anchored,
+                window=0 if anchored else settings.end_window)
         for end, codes in (("fwd", layout.fwd), ("rev", layout.rev))
     )  # fmt: skip
     return fwd, rev

@@ -165,9 +165,12 @@ class Construct:
 def load_construct(values: Mapping[str, str], source: str = "config") -> Construct:
     """The construct from the config's `construct` mapping, checked."""
     clean = {k: str(values.get(k, "")).strip().upper() for k in Construct.__dataclass_fields__}
-    for key in ("fwd_primer", "rev_primer"):
-        if not clean[key]:
-            raise InputError(f"{source}: key 'construct.{key}' is required when source is 'reads'")
+    for key, other in (("fwd_primer", "rev_primer"), ("rev_primer", "fwd_primer")):
+        if not clean[key] and clean[other]:  # neither: the barcodes sit at the read ends
+            raise InputError(
+                f"{source}: key 'construct.{key}' is required when source is 'reads' (or leave "
+                "both primers empty when the barcodes sit at the read ends)"
+            )
     for key, value in clean.items():
         allowed = IUPAC if key.endswith("primer") else "ACGT"
         bad = invalid_characters(value, allowed)

@@ -203,6 +203,8 @@ def simulate_run(params: RunSimulation, out_dir: Path) -> dict[str, Any]:
         params.barcode_length,
         params.min_barcode_distance,
     )
+    for column in ("fwd_barcode", "rev_barcode"):
+        barcodes[column] = params.barcode_constant_5 + barcodes[column] + params.barcode_constant_3
     wells = layout.merge(barcodes, on=["plate", "well"], how="left", validate="one_to_one")
     linear = _linear_expression(colonies, major, minor, params.mixed_ratio)
     reader = plate_reader(wells, linear, params, rngs["reader"])

@@ -48,6 +48,8 @@ class RunSimulation:
     plate_separation: str = "files"  # files (one read file per plate) or pooled (one file)
     barcode_length: int = 12  # nt per barcode
     min_barcode_distance: int = 4  # minimum edit distance between barcodes, rc included
+    barcode_constant_5: str = ""  # bases every barcode entry starts with (e.g. a kit's flank)
+    barcode_constant_3: str = ""  # ... and ends with: entry = constant_5 + core + constant_3
     blank_wells_per_plate: int = 4  # medium-only wells (role blank), at the end of the last column
     empty_fraction: float = 0.02  # sample wells where nothing grew (no colony, stray reads only)
     mixed_fraction: float = 0.05  # sample wells holding two colonies
@@ -155,6 +157,8 @@ def _check(p: RunSimulation) -> str | None:
     if not 1 <= p.min_barcode_distance <= p.barcode_length:
         return "min_barcode_distance must be between 1 and barcode_length"
     for key in (
+        "barcode_constant_5",
+        "barcode_constant_3",
         "fwd_primer",
         "rev_primer",
         "upstream_spacer",
