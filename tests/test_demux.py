@@ -4,6 +4,7 @@ accuracy targets against the run simulator's truth."""
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import numpy as np
@@ -377,12 +378,8 @@ def test_pooled_plates_must_share_all_files(tmp_path: Path) -> None:
 PEPEROMIA = SHARED / "data" / "ont_minibar_peperomia"
 
 
-@pytest.mark.skipif(not PEPEROMIA.is_dir(), reason="shared real data not present")
-def test_real_minion_reads_match_minibar(tmp_path: Path) -> None:
-    """750 real R9 reads, three samples sharing a reverse index: the forward index decides.
-
-    minibar (index distance 4, primer distance 11 of 27) assigns 741 reads, none to several
-    samples. Samples are mapped to wells A1-A3 (Jun_38, Jun_39, Jun_40)."""
+def peperomia_wells() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """minibar's index sheet, and its three samples as wells A1-A3 of plate `pep`."""
     index = pd.read_csv(PEPEROMIA / "IndexCombinationPeperomonia.txt", sep="\t")
     wells = pd.DataFrame(
         {
@@ -392,6 +389,16 @@ def test_real_minion_reads_match_minibar(tmp_path: Path) -> None:
             "rev_barcode": index["RvIndex"].str.upper(),
         }
     )
+    return index, wells
+
+
+@pytest.mark.skipif(not PEPEROMIA.is_dir(), reason="shared real data not present")
+def test_real_minion_reads_match_minibar(tmp_path: Path) -> None:
+    """750 real R9 reads, three samples sharing a reverse index: the forward index decides.
+
+    minibar (index distance 4, primer distance 11 of 27) assigns 741 reads, none to several
+    samples. Samples are mapped to wells A1-A3 (Jun_38, Jun_39, Jun_40)."""
+    index, wells = peperomia_wells()
     wells.to_csv(tmp_path / "wells.tsv", sep="\t", index=False)
     reads = PEPEROMIA / "PeperomiaTestSet.fasta"
     write(tmp_path / "plates.tsv", f"plate\treads\npep\t{reads}\n")
@@ -411,3 +418,115 @@ def test_real_minion_reads_match_minibar(tmp_path: Path) -> None:
     # every sample gets reads, in minibar's proportions (911 : 683 : 909 KB of reads)
     shares = per_well.reindex(["A1", "A2", "A3"]) / per_well.sum()
     assert np.allclose(shares, np.array([911, 683, 909]) / 2503, atol=0.03)
+
+
+@pytest.mark.skipif(not PEPEROMIA.is_dir(), reason="shared real data not present")
+def test_real_minion_reads_with_automatic_thresholds(tmp_path: Path) -> None:
+    """The same reads at `max_barcode_distance: auto` (the default): the thresholds fit the 15-nt
+    indexes, and the yield is at least what the fixed threshold of 4 gave (730 reads before the
+    barcodes were anchored to their primer), in minibar's proportions."""
+    index, wells = peperomia_wells()
+    wells["role"] = "sample"
+    group = sheets.ReadGroup("pep", ("pep",), (str(PEPEROMIA / "PeperomiaTestSet.fasta"),))
+    construct = sheets.Construct(index["FwPrimer"][0], index["RvPrimer"][0])
+    settings = demux.DemuxSettings(require_both_ends=False, max_primer_error=0.3)
+    funnel = demux.run_group(group, wells, construct, settings, tmp_path)
+    fwd = funnel["barcodes"]["fwd"]
+    assert fwd["chosen"] == "auto" and fwd["min_distance"] >= 7
+    assert fwd["length"] + len(fwd["constant_5"]) + len(fwd["constant_3"]) == 15
+    assert sum(fwd["best"].values()) == sum(fwd["second"].values())
+    assert funnel["status"]["assigned"] >= 730
+    got = pd.read_csv(tmp_path / "assignments.tsv.gz", sep="\t", keep_default_na=False)
+    per_well = got.loc[got["status"] == "assigned", "well"].value_counts()
+    shares = per_well.reindex(["A1", "A2", "A3"]) / per_well.sum()
+    assert np.allclose(shares, np.array([911, 683, 909]) / 2503, atol=0.03)
+
+
+NANO_TOOLS = SHARED / "data" / "ont_nano_tools_dual20"
+
+
+@pytest.mark.skipif(not NANO_TOOLS.is_dir(), reason="shared real data not present")
+def test_real_r10_reads_without_primers_through_the_command_line(tmp_path: Path, capsys) -> None:
+    """3,319 real R10.4.1 reads whose 20-nt barcodes sit at the read ends with no primer given:
+    `utrflow demux` searches the barcodes themselves in the end windows. No truth comes with the
+    set, so: every read gets one status, the thresholds are printed, and the two strands agree
+    (each well's reads split about evenly between them, the wells ranked alike on both)."""
+    from utrflow import cli
+
+    codes = pd.read_csv(NANO_TOOLS / "barcodes_dual_index.csv", header=None,
+                        names=["name", "barcode", "end"])  # fmt: skip
+    fwd, rev = codes[codes["end"] == "F"], codes[codes["end"] == "R"]
+    rows = [  # forward barcode i names row i, reverse barcode j column j
+        ("nt", f"{'ABCDEFGH'[i]}{j + 1}", fb, rb, "control" if "n" in f + r else "sample")
+        for i, (f, fb) in enumerate(zip(fwd["name"], fwd["barcode"], strict=True))
+        for j, (r, rb) in enumerate(zip(rev["name"], rev["barcode"], strict=True))
+    ]
+    controls = {well for _, well, *_, role in rows if role == "control"}
+    pd.DataFrame(rows, columns=["plate", "well", "fwd_barcode", "rev_barcode", "role"]).to_csv(
+        tmp_path / "wells.tsv", sep="\t", index=False
+    )
+    (reads,) = NANO_TOOLS.glob("*.fastq.gz")
+    write(tmp_path / "plates.tsv", f"plate\treads\nnt\t{reads}\n")
+    params = json.dumps({"construct": {"fwd_primer": "", "rev_primer": ""}})
+    code = cli.main(["demux", "--params", params, "--plates", str(tmp_path / "plates.tsv"),
+                     "--wells", str(tmp_path / "wells.tsv"), "--group", "nt",
+                     "--out-dir", str(tmp_path / "out")])  # fmt: skip
+    assert code == 0
+    assert "utrflow: demux nt: fwd barcodes 7 x 20 nt" in capsys.readouterr().err
+    funnel = json.loads((tmp_path / "out" / "funnel.json").read_text())
+    got = pd.read_csv(tmp_path / "out" / "assignments.tsv.gz", sep="\t", keep_default_na=False)
+    assert funnel["reads"] == len(got) == 3319 == sum(funnel["status"].values())
+    assert funnel["status"]["assigned"] >= 0.4 * 3319
+    assigned = got[got["status"] == "assigned"]
+    per_strand = assigned.groupby(["well", "strand"]).size().unstack(fill_value=0)
+    assert 0.4 <= per_strand["+"].sum() / len(assigned) <= 0.6
+    ranked = per_strand.rank()
+    assert ranked["+"].corr(ranked["-"]) >= 0.7
+    assert assigned["well"].isin(controls).mean() < 0.05  # negative controls stay near empty
+    for length_bin in funnel["status_by_length"].values():
+        assert abs(sum(length_bin["share"].values()) - 1) < 1e-9
+
+
+# Barcode shapes the simulator does not use by default: the automatic thresholds must fit them.
+SHAPES = {
+    "8 nt, distance 3": dict(barcode_length=8, min_barcode_distance=3),
+    "10 nt, distance 4": dict(barcode_length=10, min_barcode_distance=4),
+    "7 + 24 + 7 nt": dict(
+        barcode_length=24,
+        min_barcode_distance=10,
+        barcode_constant_5="AAGGTTA",
+        barcode_constant_3="CAGCACCT",
+    ),
+    "16 nt per well": dict(barcode_length=16, min_barcode_distance=6, barcode_layout="per_well"),
+}
+
+
+@pytest.mark.parametrize(
+    ("shape", "preset", "depth"),
+    [
+        ("8 nt, distance 3", "r10", 20.0),
+        ("10 nt, distance 4", "r9", 20.0),
+        ("7 + 24 + 7 nt", "r9", 10.0),
+        ("7 + 24 + 7 nt", "r10", 30.0),
+        ("16 nt per well", "r9", 20.0),
+    ],
+)
+def test_automatic_thresholds_fit_other_barcode_shapes(
+    tmp_path: Path, shape: str, preset: str, depth: float
+) -> None:
+    """At least 90 % of the full-length reads assigned, at precision >= 99.9 %."""
+    params = RunSimulation(n_variants=300, n_plates=1, error_preset=preset, seed=7,
+                           reads_per_well_mean=depth, **SHAPES[shape])  # fmt: skip
+    simulate_run(params, tmp_path)
+    got = demultiplex_run(tmp_path)
+    truth = pd.read_csv(tmp_path / "truth_reads.tsv.gz", sep="\t", keep_default_na=False)
+    merged = truth.merge(got, on="read_id", suffixes=("_true", ""), validate="one_to_one")
+    full = merged[merged["kind"] == "full"]
+    assigned = full["status"] == "assigned"
+    correct = assigned & (full["well"] == full["well_true"])
+    assert assigned.mean() >= 0.90
+    assert correct.sum() / assigned.sum() >= 0.999
+    funnel = json.loads((tmp_path / "demux" / "P01" / "funnel.json").read_text())
+    if "constant_5" in SHAPES[shape]:
+        fit = funnel["barcodes"]["fwd"]
+        assert (fit["constant_5"], fit["constant_3"], fit["length"]) == ("AAGGTTA", "CAGCACCT", 24)
