@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -446,7 +447,7 @@ NANO_TOOLS = SHARED / "data" / "ont_nano_tools_dual20"
 
 
 @pytest.mark.skipif(not NANO_TOOLS.is_dir(), reason="shared real data not present")
-def test_real_r10_reads_without_primers_through_the_command_line(tmp_path: Path, capsys) -> None:
+def test_real_r10_reads_without_primers_through_the_command_line(tmp_path: Path, caplog) -> None:
     """3,319 real R10.4.1 reads whose 20-nt barcodes sit at the read ends with no primer given:
     `utrflow demux` searches the barcodes themselves in the end windows. No truth comes with the
     set, so: every read gets one status, the thresholds are printed, and the two strands agree
@@ -468,11 +469,12 @@ def test_real_r10_reads_without_primers_through_the_command_line(tmp_path: Path,
     (reads,) = NANO_TOOLS.glob("*.fastq.gz")
     write(tmp_path / "plates.tsv", f"plate\treads\nnt\t{reads}\n")
     params = json.dumps({"construct": {"fwd_primer": "", "rev_primer": ""}})
+    caplog.set_level(logging.INFO)
     code = cli.main(["demux", "--params", params, "--plates", str(tmp_path / "plates.tsv"),
                      "--wells", str(tmp_path / "wells.tsv"), "--group", "nt",
                      "--out-dir", str(tmp_path / "out")])  # fmt: skip
     assert code == 0
-    assert "utrflow: demux nt: fwd barcodes 7 x 20 nt" in capsys.readouterr().err
+    assert "demux nt: fwd barcodes 7 x 20 nt, min distance 8: max distance" in caplog.text
     funnel = json.loads((tmp_path / "out" / "funnel.json").read_text())
     got = pd.read_csv(tmp_path / "out" / "assignments.tsv.gz", sep="\t", keep_default_na=False)
     assert funnel["reads"] == len(got) == 3319 == sum(funnel["status"].values())

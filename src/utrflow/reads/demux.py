@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import logging
 import math
 import multiprocessing
-import sys
 import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -76,6 +76,7 @@ _IUPAC_BASES = {
     "N": "ACGT",
 }
 EQUALITIES = [(code, base) for code, bases in _IUPAC_BASES.items() for base in bases]
+LOG = logging.getLogger(__name__)
 ANCHOR = 6  # bases after a barcode's core (constant part, then primer) scored with it
 
 
@@ -446,16 +447,16 @@ class Demultiplexer:
         region = self._region(interior) if status == "assigned" else None
         if region is not None and self.settings.chimera_check and self._holds_flank(region):
             return Call("chimera", strand=strand)  # a junction too damaged to show its primers
-        has_rev = bool(rev and self.layout.rev)
+        rev = rev if self.layout.rev else None
         return Call(
             status,
             well,
             strand,
             fwd.distance if fwd else -1,
-            rev.distance if has_rev else -1,
+            rev.distance if rev else -1,
             region,
             fwd.second if fwd else -1,
-            rev.second if has_rev else -1,
+            rev.second if rev else -1,
         )
 
     def _decide(self, fwd: _End | None, rev: _End | None) -> tuple[str, int]:
@@ -676,7 +677,7 @@ def run_group(
         raise InputError(f"wells: no wells listed for plate(s) {', '.join(group.plates)}")
     fits = fit_thresholds(layout, settings, bool(construct.fwd_primer and construct.rev_primer))
     for fit in fits if layout.rev else fits[:1]:
-        print(f"utrflow: demux {group.name}: {fit.describe()}", file=sys.stderr)
+        LOG.info("demux %s: %s", group.name, fit.describe())
     tally = GroupTally()
     out_dir = Path(out_dir)
     with ExitStack() as stack:
