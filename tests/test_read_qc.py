@@ -12,6 +12,7 @@ import pytest
 
 from utrflow.reads import demux, sheets
 from utrflow.reads.files import iter_reads, mean_quality
+from utrflow.report import plates as plates_report
 from utrflow.simulate.run import simulate_run
 from utrflow.simulate.run_settings import RunSimulation
 
@@ -55,3 +56,34 @@ def test_funnel_histograms_count_every_read_once_per_plate(tmp_path: Path, reads
     qualities = [int(q) for h in qc["mean_quality"].values() for q in h]
     assert min(qualities) >= 5 and max(qualities) <= 60
     assert json.loads((tmp_path / "d" / "funnel.json").read_text())["read_qc"] == qc
+
+
+def test_status_shares_per_length_bin_and_barcode_distances_reach_the_report(
+    tmp_path: Path,
+) -> None:
+    """Per read-length bin, every read counted once and the shares summing to one; each end's
+    best and runner-up distances count every read scored there; both show in the report."""
+    run = tmp_path / "run"
+    simulate_run(RunSimulation(n_variants=200, n_plates=1, reads_per_well_mean=10, seed=6), run)
+    plates = sheets.load_plates(run / "plates.tsv", Path("/"))
+    wells = sheets.load_wells(run / "wells.tsv")
+    construct = sheets.load_construct({"fwd_primer": RunSimulation().fwd_primer,
+                                       "rev_primer": RunSimulation().rev_primer})  # fmt: skip
+    (group,) = sheets.read_groups(plates)
+    funnel = demux.run_group(group, wells, construct, demux.DemuxSettings(), tmp_path / "d")
+    by_length = funnel["status_by_length"]
+    assert sum(b["reads"] for b in by_length.values()) == funnel["reads"]
+    for block in by_length.values():
+        assert sum(block["share"].values()) == pytest.approx(1.0)
+    # the simulated amplicons are 250-300 nt: that bin holds most reads, nearly all assigned
+    main = max(by_length.values(), key=lambda b: b["reads"])
+    assert main["share"]["assigned"] >= 0.9
+    assigned = pd.read_csv(tmp_path / "d" / "assignments.tsv.gz", sep="\t")
+    for end in ("fwd", "rev"):
+        fit = funnel["barcodes"][end]
+        scored = assigned[f"{end}_distance"].notna().sum()
+        assert sum(fit["best"].values()) == sum(fit["second"].values()) == scored
+        assert fit["chosen"] == "auto" and fit["max_distance"] >= 1
+    lengths, fits = plates_report.length_rows([funnel]), plates_report.barcode_rows([funnel])
+    assert len(lengths) == len(by_length) and [r[1] for r in fits] == ["fwd", "rev"]
+    assert fits[0][2] == "8 × 12 nt" and fits[1][2] == "12 × 12 nt"

@@ -244,6 +244,45 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def _histogram_text(histogram: dict[str, int]) -> str:
+    """'0: 812 · 1: 95 · 4+: 3' from {distance: reads}: the last value counts the rest."""
+    return " · ".join(f"{d}: {n:,}" for d, n in histogram.items()) or "–"
+
+
+def barcode_rows(funnels: list[dict[str, Any]]) -> list[list[str]]:
+    """Per read group and end: the barcode set, the thresholds chosen for it, and the best and
+    runner-up distances the reads showed, so a user can see whether the thresholds fit."""
+    rows = []
+    for funnel in funnels:
+        for end, fit in funnel.get("barcodes", {}).items():
+            shape = f"{fit['n']} × {fit['length']} nt"
+            if fit["constant_5"] or fit["constant_3"]:
+                shape += f" (+ constant {len(fit['constant_5'])}/{len(fit['constant_3'])} nt)"
+            rows.append(
+                [
+                    funnel["group"],
+                    end,
+                    shape,
+                    _cell(fit["min_distance"]),
+                    f"{fit['max_distance']} ({fit['chosen']})",
+                    str(fit["margin"]),
+                    _histogram_text(fit.get("best", {})),
+                    _histogram_text(fit.get("second", {})),
+                ]
+            )
+    return rows
+
+
+def length_rows(funnels: list[dict[str, Any]]) -> list[list[str]]:
+    """Per read group and read-length bin: reads, and each status's share (where yield goes)."""
+    rows = []
+    for funnel in funnels:
+        for name, block in funnel.get("status_by_length", {}).items():
+            shares = [f"{100 * block['share'].get(s, 0.0):.1f}" for s in STATUS_COLORS]
+            rows.append([funnel["group"], name, f"{block['reads']:,}", *shares])
+    return rows
+
+
 def section(
     table: pd.DataFrame,
     plate_qc: pd.DataFrame | None,
@@ -278,6 +317,9 @@ def section(
             }
             for f in funnels or []
         ],
+        "barcode_rows": barcode_rows(funnels or []),
+        "length_rows": length_rows(funnels or []),
+        "statuses": [s.replace("_", " ") for s in STATUS_COLORS],
         "figures": {
             "funnel": funnel_bars(funnels) if funnels else None,
             "reads": read_histograms(funnels or []),
