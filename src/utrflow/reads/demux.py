@@ -77,6 +77,8 @@ _IUPAC_BASES = {
 }
 EQUALITIES = [(code, base) for code, bases in _IUPAC_BASES.items() for base in bases]
 LOG = logging.getLogger(__name__)
+WILDCARD = [("N", base) for base in "ACGT"]
+EXACT_TABLE_MAX = 400  # barcodes per end up to which exact reads skip the alignments
 ANCHOR = 6  # bases after a barcode's core (constant part, then primer) scored with it
 
 
@@ -217,6 +219,9 @@ class EndScorer:
     bases that follow it (its constant 3' part, then the primer): that pins the core's 3' end to
     the primer's sequence, so a wrong barcode cannot win by sliding along the slack, and the
     anchor's bases cost every barcode alike.
+
+    Most reads show their barcode without an error; for those one dictionary look-up replaces
+    the alignments (see `_exact_table`), with the same call.
     """
 
     def __init__(self, fit: EndFit, barcodes: tuple[str, ...], slack: int, primer: str) -> None:
@@ -232,10 +237,42 @@ class EndScorer:
         self.threshold = fit.max_distance
         self.margin = fit.margin
         self.bound = fit.max_distance + fit.margin
+        self.exact = self._exact_table() if primer and self.equalities is None else {}
+        self.exact_lengths = sorted({len(q) for q in self.exact})
+
+    def _exact_table(self) -> dict[str, tuple[int, int]]:
+        """{query: (index, nearest)} where `nearest` is the least distance any other barcode can
+        reach in the bases searched when this one is read without error: its query with every
+        other base around it a wildcard (an N matching anything), so the real bases can only be
+        farther. When `nearest` clears the margin, an exact read needs no alignment at all."""
+        if len(self.queries) > EXACT_TABLE_MAX or len(set(self.queries)) < len(self.queries):
+            return {}
+        longest = max((len(c) for c in self.cores), default=0)
+        table = {}
+        for i, query in enumerate(self.queries):
+            pad = self.slack + longest - len(self.cores[i])
+            around = "N" * pad + query + "N" * self.slack
+            nearest = min(
+                (
+                    search_distance(other, around, self.bound, WILDCARD)
+                    for j, other in enumerate(self.queries)
+                    if j != i
+                ),
+                key=lambda d: self.bound + 1 if d < 0 else d,
+                default=-1,
+            )
+            table[query] = (i, self.bound + 1 if nearest < 0 else nearest)
+        return table
 
     def next_to(self, window: str, primer_start: int) -> _End:
         """Best and runner-up barcode in the bases right 5' of a primer hit."""
         right = primer_start - self.offset_3
+        stop = right + self.anchor
+        for length in self.exact_lengths:
+            if stop - length >= 0:
+                index, nearest = self.exact.get(window[stop - length : stop], (-1, 0))
+                if nearest >= self.margin:  # the runner-up reported is that lower bound
+                    return _End(index, 0, False, nearest)
         stop = max(0, right + self.anchor + self.slack)  # the primer hit may start indels off
         return self._best(
             [window[max(0, right - len(c) - self.slack) : stop] for c in self.cores], False
