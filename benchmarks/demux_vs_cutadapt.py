@@ -1,6 +1,7 @@
 """Demultiplexing + extraction throughput and accuracy, utrflow against cutadapt, in one run.
 
     .venv/bin/python benchmarks/demux_vs_cutadapt.py --reads 200000 --threads 2 --sample 2000
+    .venv/bin/python benchmarks/demux_vs_cutadapt.py --reads 850000 --cli --baseline OLD/src
 
 One simulated 96-well plate (row x column barcodes, so 96 well pairs) with about --reads reads.
 utrflow demultiplexes and extracts all of them with --threads processes; cutadapt (the plain
@@ -8,11 +9,18 @@ tool users reach for) demultiplexes the first --sample reads with one linked ada
 pair (barcode+primer ... rc(primer)+rc(barcode), both required), --revcomp, -e 0.2, on the same
 number of cores. Precision: assigned reads that went to their true well; recall: intact
 full-length reads assigned to their true well (the simulator's truth).
+
+With --cli, utrflow runs as the workflow runs it (`utrflow demux --threads N`, a process of its
+own, timed from start to exit); --baseline SRC also runs another checkout's package (e.g. the
+previous commit) on the same reads, so a shared machine's load hits both alike and the ratio of
+the two stays meaningful.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
 import subprocess
 import sys
@@ -52,6 +60,21 @@ def run_utrflow(run: Path, threads: int) -> tuple[float, pd.DataFrame]:
     out = run / "utrflow"
     started = time.perf_counter()
     demux.run_group(group, wells, construct, demux.DemuxSettings(), out, threads)
+    seconds = time.perf_counter() - started
+    return seconds, pd.read_csv(out / "assignments.tsv.gz", sep="\t", keep_default_na=False)
+
+
+def run_cli(run: Path, threads: int, source: Path) -> tuple[float, pd.DataFrame]:
+    """`utrflow demux` as a process, with the package from `source` (a checkout's src/)."""
+    construct = yaml.safe_load((run / "construct.yaml").read_text())
+    out = run / f"cli_{abs(hash(str(source)))}"
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    command = [sys.executable, "-m", "utrflow.cli", "demux", "--params",
+               json.dumps({"construct": construct}), "--plates", str(run / "plates.tsv"),
+               "--wells", str(run / "wells.tsv"), "--group", "P01", "--out-dir", str(out),
+               "--threads", str(threads)]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env, cwd="/")
     seconds = time.perf_counter() - started
     return seconds, pd.read_csv(out / "assignments.tsv.gz", sep="\t", keep_default_na=False)
 
@@ -122,7 +145,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sample", type=int, default=2000, help="reads given to cutadapt")
     parser.add_argument("--preset", default="r10", choices=["r10", "r9"])
+    parser.add_argument("--cli", action="store_true", help="time `utrflow demux` as a process")
+    parser.add_argument("--baseline", type=Path, help="another checkout's src/ to run as well")
     args = parser.parse_args()
+    source = Path(__file__).resolve().parents[1] / "src"
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp)
         per_well = args.reads / 96 / (1 - 0.05 - 0.02 - 0.03) * 0.9
@@ -137,7 +163,11 @@ def main() -> None:
             run,
         )
         truth = pd.read_csv(run / "truth_reads.tsv.gz", sep="\t", keep_default_na=False)
-        seconds, ours = run_utrflow(run, args.threads)
+        if args.cli:
+            seconds, ours = run_cli(run, args.threads, source)
+        else:
+            seconds, ours = run_utrflow(run, args.threads)
+        baseline = run_cli(run, args.threads, args.baseline) if args.baseline else None
         calls = ours["well"].where(ours["status"] == "assigned", "")
         mine = score(truth, ours["read_id"].tolist(), calls.tolist())
         first = set(ours["read_id"][: args.sample])
@@ -148,12 +178,16 @@ def main() -> None:
         )
         c_seconds, c_ids, c_calls = run_cutadapt(run, args.sample, args.threads)
         theirs = score(truth[truth["read_id"].isin(set(c_ids))], c_ids, c_calls)
+        if baseline:
+            b_calls = baseline[1]["well"].where(baseline[1]["status"] == "assigned", "")
+            before = score(truth, baseline[1]["read_id"].tolist(), b_calls.tolist())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.preset} error preset, 96 well pairs, {args.threads} cores")
     print(f"peak memory of the main process (simulation included): {peak:,.0f} MB")
     print(f"{'tool':<28}{'reads':>9}{'reads/s':>10}{'precision':>11}{'recall':>9}")
     rows = [
         ("utrflow demux + extract", mine, mine["reads"] / seconds),
+        *([("baseline (--baseline)", before, before["reads"] / baseline[0])] if baseline else []),
         ("utrflow, cutadapt's sample", mine_sample, None),
         ("cutadapt (linked, --revcomp)", theirs, theirs["reads"] / c_seconds),
     ]
@@ -163,6 +197,13 @@ def main() -> None:
             f"{name:<28}{figures['reads']:>9,}{rate:>10}"
             f"{figures['precision']:>11.4f}{figures['recall']:>9.4f}"
         )
+    ours_rate, cut_rate = mine["reads"] / seconds, theirs["reads"] / c_seconds
+    print(f"utrflow / cutadapt reads/s: {ours_rate / cut_rate:.1f}x", end="")
+    print(
+        f"; utrflow / baseline: {ours_rate / (before['reads'] / baseline[0]):.2f}x"
+        if baseline
+        else ""
+    )
 
 
 if __name__ == "__main__":
