@@ -14,7 +14,7 @@ import pytest
 import yaml
 from conftest import SHARED
 
-from utrflow import sequences
+from utrflow import cli, sequences
 from utrflow.errors import InputError
 from utrflow.reads import barcodes, demux, sheets
 from utrflow.sequences import reverse_complement
@@ -452,8 +452,6 @@ def test_real_r10_reads_without_primers_through_the_command_line(tmp_path: Path,
     `utrflow demux` searches the barcodes themselves in the end windows. No truth comes with the
     set, so: every read gets one status, the thresholds are printed, and the two strands agree
     (each well's reads split about evenly between them, the wells ranked alike on both)."""
-    from utrflow import cli
-
     codes = pd.read_csv(NANO_TOOLS / "barcodes_dual_index.csv", header=None,
                         names=["name", "barcode", "end"])  # fmt: skip
     fwd, rev = codes[codes["end"] == "F"], codes[codes["end"] == "R"]
