@@ -85,7 +85,8 @@ def test_nothing_changed_nothing_runs(experiment):
 
 def test_a_model_parameter_reruns_only_training_evaluation_and_report(experiment):
     planned = planned_after(experiment, set_key("model", "epochs", 3))
-    assert planned == rerun_from(experiment, "train")
+    # preset auto: the search candidates train first, then the contest, then the members
+    assert planned == rerun_from(experiment, "candidate")
     assert {"train", "ensemble", "evaluate", "report"} <= planned.keys()
     # Not the encoding, the baselines, or anything before the labelled table.
     assert not planned.keys() & {"encode", "baselines", "demux", "consensus", "link"}

@@ -73,6 +73,15 @@ def test_simulated_workflow_from_another_directory(tmp_path, tiny_config):
     summary = json.loads((tmp_path / "results" / "design" / "summary.json").read_text())
     assert "measured_top5_true_mean" in summary["simulated_truth"]
     assert '<section id="design">' in report
+    # preset auto (the default): two tiny candidates and the three baselines in the contest
+    board = pd.read_csv(tmp_path / "results" / "model" / "leaderboard.tsv", sep="\t")
+    assert (board["kind"] == "cnn").sum() == 2 and (board["kind"] == "baseline").sum() == 3
+    assert board["selected"].sum() == 1 and board["validation_r2_score"].is_monotonic_decreasing
+    curve = pd.read_csv(tmp_path / "results" / "model" / "learning_curve.tsv", sep="\t")
+    assert sorted(set(curve["fraction"])) == [0.25, 0.5, 0.75, 1.0]
+    assert "Learning curve over training-set size" in report and "Model contest" in report
+    # forced from a model validated on 40 rows: every design is exploratory
+    assert designs["exploratory"].all() and summary["forced"]
     scored = pd.read_csv(tmp_path / "results" / "predict" / "predictions.tsv", sep="\t")
     assert scored["id"].tolist() == ["a", "b"]
     assert np.isfinite(scored["prediction"]).all() and (scored["prediction_sd"] == 0).all()
@@ -238,6 +247,10 @@ MODEL_JOBS = {
     "interpret": 1,
     "design": 1,
     "report": 1,
+    # preset auto: the search (two tiny candidates), the contest, the learning curve
+    "candidate": 2,
+    "select": 1,
+    "learning_curve": 1,
 }
 
 

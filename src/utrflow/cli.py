@@ -135,9 +135,17 @@ ENCODED = (
 
 @command(
     "train",
-    "train one ensemble member with early stopping; save the model, history and device info",
+    "train one ensemble member (or one search candidate) with early stopping; save the model",
     *ENCODED,
     ("--member", {"type": int, "default": 0, "help": "ensemble member (seed = seed + member)"}),
+    (
+        "--candidate",
+        {"default": "", "help": "preset auto: the candidate's name (--params: its settings)"},
+    ),
+    path("--selection", "preset auto: the contest's selection.json", required=False),
+    path("--selected", "preset auto: the selected model (member 0)", required=False),
+    path("--selected-history", "preset auto: its history (member 0)", required=False),
+    path("--selected-info", "preset auto: its training summary (member 0)", required=False),
     ("--without-covariates", {"action": "store_true", "help": "ignore the covariates"}),
     path("--model", "trained model to write (.keras)"),
     path("--history", "per-epoch losses to write (TSV)"),
@@ -145,20 +153,97 @@ ENCODED = (
     ("--threads", {"type": int, "default": 1, "help": "CPU threads for training"}),
 )
 def train(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    import time
+
+    from utrflow.model import select as select_module
     from utrflow.model.training import train_member
 
     onehot, rows, covariates = _encoded(args)
     if args.without_covariates:
         covariates = None
+    if args.selection:
+        data = select_module.Encoded(onehot, rows, covariates)
+        selection = io.read_json(args.selection)
+        model, history = select_module.selected_member(
+            data, cfg, selection, args.selected, args.member, args.threads
+        )
+        with io.atomic_path(args.model) as tmp:
+            model.save(tmp)
+        info = io.read_json(args.selected_info)
+        if history is None:
+            history = io.read_tsv(args.selected_history)
+        io.write_tsv(history, args.history)
+        io.write_json({**info, "seed": cfg["seed"] + args.member, "member": args.member}, args.info)
+        return
+    model_cfg = cfg["model"]
+    started = time.perf_counter()
     member = train_member(
-        onehot, rows, covariates, cfg["model"], cfg["seed"] + args.member, args.threads
+        onehot, rows, covariates, model_cfg, cfg["seed"] + args.member, args.threads
     )
+    seconds = round(time.perf_counter() - started, 1)
     with io.atomic_path(args.model) as tmp:
         member.model.save(tmp)
     io.write_tsv(member.history, args.history)
+    extra = {"candidate": args.candidate} if args.candidate else {}
     io.write_json(
-        {**member.info, "member": args.member, "scaler": member.scaler.to_dict()}, args.info
+        {
+            **member.info,
+            **extra,
+            "member": args.member,
+            "seconds": seconds,
+            "scaler": member.scaler.to_dict(),
+        },
+        args.info,
     )
+
+
+@command(
+    "select",
+    "preset auto: rank the candidates and the baselines on validation; save the selected model",
+    *ENCODED,
+    ("--models", {"type": Path, "nargs": "+", "required": True, "help": "candidate models"}),
+    ("--infos", {"type": Path, "nargs": "+", "required": True, "help": "candidate summaries"}),
+    ("--histories", {"type": Path, "nargs": "+", "required": True, "help": "their histories"}),
+    path("--baselines", "baseline predictions (TSV)"),
+    path("--baseline-summary", "baseline sizes and times (JSON)"),
+    path("--out-dir", "folder for selected.keras, top/, leaderboard.tsv, selection.json"),
+)
+def select(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow.model import select as select_module
+
+    select_module.run_select(
+        select_module.Encoded(*_encoded(args)),
+        cfg,
+        args.models,
+        args.infos,
+        args.histories,
+        args.baselines,
+        args.baseline_summary,
+        args.out_dir,
+    )
+
+
+@command(
+    "learning-curve",
+    "preset auto: train the selected configuration on 25/50/75/100 % of the training rows",
+    *ENCODED,
+    path("--selection", "the contest's selection.json"),
+    path("--table-summary", "labelled-table summary with the replicate ceiling", required=False),
+    path("--output", "learning curve to write (TSV)"),
+    path("--summary", "sizes suggested for the next round to write (JSON)"),
+    ("--threads", {"type": int, "default": 1, "help": "CPU threads for training"}),
+)
+def learning_curve(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow.model import select as select_module
+
+    selection = io.read_json(args.selection)
+    data = select_module.Encoded(*_encoded(args))
+    curve = select_module.learning_curve(data, cfg, selection, args.threads)
+    io.write_tsv(curve, args.output)
+    ceiling = None
+    if args.table_summary:
+        ceiling = io.read_json(args.table_summary)["noise_ceiling"].get("r2")
+    io.write_json(select_module.next_round(curve, selection, cfg, ceiling), args.summary)
 
 
 @command(
@@ -188,15 +273,19 @@ def ensemble(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     "fit the baselines (mean, ridge, boosted trees) on the train split and predict every row",
     *ENCODED,
     path("--predictions", "baseline predictions to write (TSV)"),
+    path("--summary", "each baseline's size and fitting time to write (JSON)", required=False),
 )
 def baselines(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     from utrflow.model.baselines import baseline_predictions
 
     _onehot, rows, covariates = _encoded(args)
+    summary: dict[str, Any] = {}
     predictions = baseline_predictions(
-        rows, cfg["baselines"]["kmer_max"], cfg["model"]["task"], covariates, cfg["seed"]
+        rows, cfg["baselines"]["kmer_max"], cfg["model"]["task"], covariates, cfg["seed"], summary
     )
     io.write_tsv(predictions, args.predictions)
+    if args.summary:
+        io.write_json(summary, args.summary)
 
 
 @command(
@@ -209,6 +298,7 @@ def baselines(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     path("--baselines", "baseline predictions (TSV)"),
     path("--truth", "true labels per well (TSV), simulated data only", required=False),
     path("--table-summary", "labelled-table summary with the replicate ceiling", required=False),
+    path("--selection", "preset auto: the contest's selection.json", required=False),
     path("--metrics", "metrics to write (JSON)"),
     path("--predictions", "predictions to write (TSV)"),
 )
@@ -263,6 +353,12 @@ def evaluate(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
             metrics["noise_ceiling"] = ceiling
             if metrics.get("test", {}).get("r2") is not None and ceiling["r2"].get("test"):
                 ceiling["test_fraction_reached"] = metrics["test"]["r2"] / ceiling["r2"]["test"]
+    if args.selection:
+        selection = io.read_json(args.selection)
+        metrics["selection"] = {
+            k: selection[k]
+            for k in ("selected", "kind", "averages", "baseline_won", "metric", "validation")
+        }
     io.write_json(metrics, args.metrics)
     io.write_tsv(predictions, args.predictions)
 
@@ -503,9 +599,20 @@ def interpret(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
 
 @command(
     "design",
-    "propose the next library with the trained model: designs per target bin and the oligo order",
+    "propose the next library with the selected model: designs per target bin and the oligo order",
     path("--table", "labelled table (TSV): its passing rows are the measured library"),
-    ("--members", {"type": Path, "nargs": "+", "required": True, "help": "member models"}),
+    path("--model", "the selected model (.keras): the designs' predicted mean"),
+    (
+        "--members",
+        {
+            "type": Path,
+            "nargs": "+",
+            "required": True,
+            "help": "models whose spread "
+            "is the uncertainty (ensemble members, or the top contenders)",
+        },
+    ),
+    path("--metrics", "metrics (JSON): the model's validation r² and error"),
     path("--truth", "true labels per well (TSV), simulated data only", required=False),
     path("--next-library", "designs to write (CSV)"),
     path("--oligo-order", "oligos with their flanks to write (CSV)"),
@@ -513,47 +620,28 @@ def interpret(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
 )
 def design(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     from utrflow.design import next_library as design_module
-    from utrflow.model import network as model_module
-    from utrflow.model.encode import passing_rows
 
-    settings = config_module.settings_from(
-        design_module.DesignSettings, {**cfg["design"], "seed": cfg["seed"]}
-    )
-    table = passing_rows(io.read_tsv(args.table).fillna({"variant_id": ""}), str(args.table))
-    names = [
-        v or f"{p}:{w}"
-        for v, p, w in zip(table["variant_id"], table["plate"], table["well"], strict=True)
-    ]
-    members = [model_module.load(p) for p in args.members]
-    if len(members[0].inputs) > 1:
-        raise InputError("design: the model needs covariates; design works on sequence alone")
-    width = members[0].inputs[0].shape[1]
-    if settings.max_length > width:
-        raise InputError(f"design.max_length {settings.max_length} exceeds the model's {width} nt")
     default_flanks = ("", "")
+    truth = None
     if cfg["source"] == "simulate":
         from utrflow.simulate.run_settings import construct_flanks
 
         default_flanks = construct_flanks()
-    prefix, suffix = design_module.oligo_flanks(settings, cfg["construct"], default_flanks)
-    designs, summary = design_module.design_library(
-        table.assign(name=names),
-        design_module.ensemble_scorer(members),
-        settings,
-        prefix,
-        suffix,
-    )
     if args.truth:
         from utrflow.simulate.quality import truth_check
 
-        summary["simulated_truth"] = truth_check(designs, table, io.read_tsv(args.truth))
-    with io.atomic_path(args.next_library) as tmp:
-        designs.to_csv(tmp, index=False, float_format="%.4f", lineterminator="\n")
-    with io.atomic_path(args.oligo_order) as tmp:
-        design_module.oligo_order(designs, prefix, suffix).to_csv(
-            tmp, index=False, lineterminator="\n"
-        )
-    io.write_json(summary, args.summary)
+        wells = io.read_tsv(args.truth)
+        truth = lambda designs, table: truth_check(designs, table, wells)  # noqa: E731
+    summary = design_module.run_design(
+        cfg,
+        args.table,
+        args.model,
+        args.members,
+        io.read_json(args.metrics),
+        (args.next_library, args.oligo_order, args.summary),
+        default_flanks,
+        truth,
+    )
     logging.getLogger("utrflow.design").info(
         "%d designs (%d exploratory)", summary["designed"], summary["exploratory"]
     )
@@ -576,6 +664,9 @@ def design(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     ("--funnels", {"type": Path, "nargs": "*", "default": [], "help": "demux funnel.json files"}),
     path("--designs", "the next library (CSV)", required=False),
     path("--design-summary", "the design summary (JSON)", required=False),
+    path("--leaderboard", "preset auto: the model contest (TSV)", required=False),
+    path("--learning-curve", "preset auto: scores over training-set size (TSV)", required=False),
+    path("--next-round", "preset auto: sizes suggested for the next round (JSON)", required=False),
     path("--output", "report to write (HTML)"),
 )
 def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
@@ -597,6 +688,9 @@ def report(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
         funnels=[io.read_json(p) for p in args.funnels] or None,
         designs=pd.read_csv(args.designs) if args.designs else None,
         design_summary=io.read_json(args.design_summary) if args.design_summary else None,
+        leaderboard=io.read_tsv(args.leaderboard) if args.leaderboard else None,
+        learning_curve=io.read_tsv(args.learning_curve) if args.learning_curve else None,
+        next_round=io.read_json(args.next_round) if args.next_round else None,
     )
     with io.atomic_path(args.output) as tmp:
         tmp.write_text(render(inputs), encoding="utf-8")

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from utrflow import config as utrflow_config
+from utrflow.model import search as utrflow_search
 from utrflow.errors import InputError
 
 CONFIG_SOURCE = ", ".join(str(p) for p in workflow.configfiles) or "config"
@@ -110,3 +111,10 @@ def settings(*sections, **parts):
 def optional_input(flag, path, present=SIMULATED_TABLE):
     """A command-line flag for an input that exists only for some sources (simulated data)."""
     return f"{flag} {path}" if present else ""
+
+
+def candidate_settings(wildcards):
+    """preset auto: one search candidate's full settings (its job reruns when, and only when,
+    they change)."""
+    chosen = utrflow_search.candidate_settings(config["model"], wildcards.candidate)
+    return json.dumps({"seed": config["seed"], "model": chosen}, sort_keys=True)

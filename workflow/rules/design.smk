@@ -10,6 +10,13 @@ DESIGNED = {
 # Only the hidden truth of the UTR simulation can score designs.
 TRUTH_SCORES = SIMULATED and config["simulate"]["kind"] == "utr"
 DESIGN_TRUTH = RUN_TRUTH_WELLS if SIMULATED_RUN else TRUTH_WELLS
+# The design's uncertainty: the ensemble's spread from 3 members on, else (auto) the spread of
+# the top three contenders of the model contest.
+SPREAD = (
+    SELECTED["top"]
+    if AUTO and len(MEMBERS) < 3
+    else expand("results/model/members/{member}/model.keras", member=MEMBERS)
+)
 
 
 if DESIGN:
@@ -17,7 +24,9 @@ if DESIGN:
     rule design:
         input:
             table="results/table/labelled.tsv",
-            members=expand(rules.train.output.model, member=MEMBERS),
+            model=rules.ensemble.output.model,
+            members=SPREAD,
+            metrics=rules.evaluate.output.metrics,
             truth=DESIGN_TRUTH if TRUTH_SCORES else [],
         output:
             next_library=report(
@@ -28,7 +37,7 @@ if DESIGN:
             oligo_order=DESIGNED["oligo_order"],
             summary=DESIGNED["summary"],
         params:
-            settings=settings("source", "seed", "design", "construct"),
+            settings=settings("source", "seed", "design", "construct", model=["preset"]),
             truth=optional_input("--truth", DESIGN_TRUTH, TRUTH_SCORES),
         log:
             f"{LOGS}/design.log",
@@ -42,5 +51,5 @@ if DESIGN:
             ENV
         shell:
             "utrflow design --params {params.settings:q} --table {input.table}"
-            " --members {input.members} {params.truth} --next-library {output.next_library}"
+            " --model {input.model} --members {input.members} --metrics {input.metrics} {params.truth} --next-library {output.next_library}"
             " --oligo-order {output.oligo_order} --summary {output.summary} > {log} 2>&1"

@@ -7,7 +7,8 @@ INTERPRETATION = "results/interpret/interpretation.json"
 rule interpret:
     input:
         onehot=ENCODED["onehot"],
-        member=expand(rules.train.output.model, member=MEMBERS[:1]),
+        # a first-layer Conv1D to read: under auto the best CNN (the winner may be a baseline)
+        member=SELECTED["best_cnn"] if AUTO else expand(rules.train.output.model, member=MEMBERS[:1]),
         model=rules.ensemble.output.model,
         predictions=rules.evaluate.output.predictions,
     output:

@@ -1,6 +1,20 @@
 # Labelled table -> one-hot + split -> CNN members (scattered), ensemble, baselines -> metrics.
 
 MEMBERS = list(range(config["model"]["ensemble"]))
+# preset auto: one training job per search candidate, then the contest (select) on validation.
+AUTO = config["model"]["preset"] == "auto"
+CANDIDATES = [c.name for c in utrflow_search.candidates(config["model"])]
+LEARNING_CURVE = AUTO and config["model"]["search"]["learning_curve"]
+SELECTED = {
+    "selected": "results/model/selected.keras",
+    "history": "results/model/selected_history.tsv",
+    "info": "results/model/selected_training.json",
+    "best_cnn": "results/model/best_cnn.keras",
+    "top": [f"results/model/top/{i}.keras" for i in range(3)],
+    "leaderboard": "results/model/leaderboard.tsv",
+    "selection": "results/model/selection.json",
+}
+BASELINE_SUMMARY = "results/baselines/summary.json"
 WITH_COVARIATES = bool(config["model"]["covariates"])
 CROSSVAL = config["split"]["folds"] >= 2
 PREDICT = bool(config["predict"]["input"])
@@ -39,9 +53,110 @@ rule encode:
         " > {log} 2>&1"
 
 
+rule candidate:
+    input:
+        **ENCODED,
+    output:
+        model="results/model/candidates/{candidate}/model.keras",
+        history="results/model/candidates/{candidate}/history.tsv",
+        info="results/model/candidates/{candidate}/training.json",
+    wildcard_constraints:
+        candidate="|".join(CANDIDATES) or "no_candidates",
+    params:
+        settings=candidate_settings,
+    log:
+        f"{LOGS}/candidate_{{candidate}}.log",
+    benchmark:
+        f"{BENCH}/candidate_{{candidate}}.tsv"
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=config["model"]["gpus"],
+    conda:
+        ENV
+    shell:
+        "utrflow train --params {params.settings:q} --threads {threads}"
+        f" --candidate {{wildcards.candidate}} {ENCODED_ARGS}"
+        " --model {output.model} --history {output.history} --info {output.info} > {log} 2>&1"
+
+
+rule select:
+    input:
+        **ENCODED,
+        models=expand(rules.candidate.output.model, candidate=CANDIDATES),
+        infos=expand(rules.candidate.output.info, candidate=CANDIDATES),
+        histories=expand(rules.candidate.output.history, candidate=CANDIDATES),
+        baselines="results/baselines/predictions.tsv",
+        baseline_summary=BASELINE_SUMMARY,
+    output:
+        **SELECTED,
+    params:
+        settings=settings("seed", "baselines", model=[k for k in config["model"] if k != "gpus"]),
+    log:
+        f"{LOGS}/select.log",
+    benchmark:
+        f"{BENCH}/select.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        ENV
+    shell:
+        f"utrflow select --params {{params.settings:q}} {ENCODED_ARGS}"
+        " --models {input.models} --infos {input.infos} --histories {input.histories}"
+        " --baselines {input.baselines} --baseline-summary {input.baseline_summary}"
+        " --out-dir results/model > {log} 2>&1"
+
+
+rule learning_curve:
+    input:
+        **ENCODED,
+        selection=SELECTED["selection"],
+        table_summary=TABLE_SUMMARY if READS else [],
+    output:
+        curve="results/model/learning_curve.tsv",
+        summary="results/model/next_round.json",
+    params:
+        settings=settings("seed", "baselines", model=[k for k in config["model"] if k != "gpus"]),
+        table_summary=optional_input("--table-summary", TABLE_SUMMARY, READS),
+    log:
+        f"{LOGS}/learning_curve.log",
+    benchmark:
+        f"{BENCH}/learning_curve.tsv"
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=480,
+        gpu=config["model"]["gpus"],
+    conda:
+        ENV
+    shell:
+        "utrflow learning-curve --params {params.settings:q} --threads {threads}"
+        f" {ENCODED_ARGS} --selection {{input.selection}} {{params.table_summary}}"
+        " --output {output.curve} --summary {output.summary} > {log} 2>&1"
+
+
+# Under auto the members are seeds of the selected model (member 0: the selected model itself).
+AUTO_MEMBER = {
+    "selection": SELECTED["selection"],
+    "selected": SELECTED["selected"],
+    "selected_history": SELECTED["history"],
+    "selected_info": SELECTED["info"],
+} if AUTO else {}
+AUTO_MEMBER_ARGS = (
+    " --selection {input.selection} --selected {input.selected}"
+    " --selected-history {input.selected_history} --selected-info {input.selected_info}"
+    if AUTO
+    else ""
+)
+
+
 rule train:
     input:
         **ENCODED,
+        **AUTO_MEMBER,
     output:
         model="results/model/members/{member}/model.keras",
         history="results/model/members/{member}/history.tsv",
@@ -49,7 +164,11 @@ rule train:
     wildcard_constraints:
         member=r"\d+",
     params:
-        settings=MEMBER_SETTINGS,
+        settings=(
+            settings("seed", "baselines", model=[k for k in config["model"] if k not in ("ensemble", "gpus")])
+            if AUTO
+            else MEMBER_SETTINGS
+        ),
     log:
         f"{LOGS}/train_member{{member}}.log",
     benchmark:
@@ -63,7 +182,7 @@ rule train:
         ENV
     shell:
         "utrflow train --params {params.settings:q} --threads {threads} --member {wildcards.member}"
-        f" {ENCODED_ARGS}"
+        f" {ENCODED_ARGS}{AUTO_MEMBER_ARGS}"
         " --model {output.model} --history {output.history} --info {output.info} > {log} 2>&1"
 
 
@@ -123,6 +242,7 @@ rule baselines:
         **ENCODED,
     output:
         predictions="results/baselines/predictions.tsv",
+        summary=BASELINE_SUMMARY,
     params:
         settings=settings("seed", "baselines", model=["covariates", "task"]),
     log:
@@ -137,7 +257,7 @@ rule baselines:
         ENV
     shell:
         f"utrflow baselines --params {{params.settings:q}} {ENCODED_ARGS}"
-        " --predictions {output.predictions} > {log} 2>&1"
+        " --predictions {output.predictions} --summary {output.summary} > {log} 2>&1"
 
 
 rule evaluate:
@@ -151,6 +271,7 @@ rule evaluate:
         baselines=rules.baselines.output.predictions,
         truth=TRUTH_WELLS if SIMULATED_TABLE else [],
         table_summary=TABLE_SUMMARY if READS else [],
+        selection=SELECTED["selection"] if AUTO else [],
     output:
         metrics=report(
             "results/model/metrics.json",
@@ -162,6 +283,7 @@ rule evaluate:
         settings=settings(model=["task", "threshold"]),
         truth=optional_input("--truth", TRUTH_WELLS),
         table_summary=optional_input("--table-summary", TABLE_SUMMARY, READS),
+        selection=optional_input("--selection", SELECTED["selection"], AUTO),
         without_covariates=(
             "--without-covariates results/model/without_covariates/model.keras"
             if WITH_COVARIATES
@@ -180,7 +302,7 @@ rule evaluate:
     shell:
         f"utrflow evaluate --params {{params.settings:q}} {ENCODED_ARGS}"
         " --model {input.model} --members {input.members} {params.without_covariates}"
-        " --baselines {input.baselines} {params.truth} {params.table_summary}"
+        " --baselines {input.baselines} {params.truth} {params.table_summary} {params.selection}"
         " --metrics {output.metrics} --predictions {output.predictions} > {log} 2>&1"
 
 

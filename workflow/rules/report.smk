@@ -16,6 +16,9 @@ rule report:
         funnels=expand("results/demux/{group}/funnel.json", group=list(READ_GROUPS)),
         design=list(DESIGNED.values()) if DESIGN else [],
         interpretation=INTERPRETATION,
+        leaderboard=SELECTED["leaderboard"] if AUTO else [],
+        curve=rules.learning_curve.output.curve if LEARNING_CURVE else [],
+        next_round=rules.learning_curve.output.summary if LEARNING_CURVE else [],
     output:
         html=report(
             "results/report/report.html",
@@ -27,6 +30,12 @@ rule report:
         simulation=optional_input("--simulation", SIMULATION_SUMMARY),
         crossval=optional_input("--crossval", "results/model/crossval.json", CROSSVAL),
         plates=optional_input(f"--plate-qc {PLATE_QC} --table-summary", TABLE_SUMMARY, READS),
+        leaderboard=optional_input("--leaderboard", SELECTED["leaderboard"], AUTO),
+        curve=optional_input(
+            "--learning-curve results/model/learning_curve.tsv --next-round",
+            "results/model/next_round.json",
+            LEARNING_CURVE,
+        ),
         design=optional_input(
             f"--designs {DESIGNED['next_library']} --design-summary", DESIGNED["summary"], DESIGN
         ),
@@ -45,5 +54,5 @@ rule report:
         " --metrics {input.metrics} --predictions {input.predictions} --history {input.history}"
         " --training {input.training} --interpretation {input.interpretation}"
         " {params.simulation} {params.crossval} {params.plates}"
-        " {params.design} --funnels {input.funnels}"
+        " {params.design} {params.leaderboard} {params.curve} --funnels {input.funnels}"
         " --output {output.html} > {log} 2>&1"

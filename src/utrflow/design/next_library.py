@@ -13,14 +13,20 @@ anything measured, and marked exploratory when far from the data or uncertain.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from utrflow import config as config_module
+from utrflow import io
 from utrflow.errors import InputError
+from utrflow.model import network as model_module
+from utrflow.model.encode import passing_rows
 from utrflow.model.predict import predict_sequences
 from utrflow.reads.consensus import LibraryIndex
 from utrflow.sequences import edit_distance, gc_fraction, reverse_complement
@@ -65,6 +71,9 @@ class DesignSettings:
     min_distance_measured: int = 2  # edits from every measured sequence
     exploratory_distance: int = 6  # farther than this from all measured: exploratory
     exploratory_sd: float = 0.0  # ensemble sd above this: exploratory; 0 = the measured 90th pct
+    min_model_r2: float = 0.5  # validation r2 below which the step refuses (unless forced)
+    min_validation_rows: int = 100  # fewer validation rows: the r2 is no measurement; refuse
+    force: bool = False  # design anyway from a model that did not earn it: all exploratory
     oligo_prefix: str = ""  # bases before the UTR in the oligo; '' = construct.upstream_flank
     oligo_suffix: str = ""  # bases after it; '' = construct.downstream_flank
     seed: int = 42
@@ -229,14 +238,43 @@ class Target:
         return f"{self.bin} ({self.low:.2f} to {self.high:.2f})"
 
 
-def targets(settings: DesignSettings, measured_predictions: np.ndarray) -> list[Target]:
-    """The bins designs aim at, from the model's predictions on the measured library."""
+def refusal(settings: DesignSettings, validation: dict[str, object]) -> str | None:
+    """Why the model has not earned a design (None when it has): a validation r² under
+    `min_model_r2`, or too few validation rows for the r² to mean anything; with what helps."""
+    n = int(validation.get("n") or 0)
+    r2 = validation.get("r2")
+    if n < settings.min_validation_rows:
+        return (
+            f"the model's validation r² rests on {n} rows (design.min_validation_rows "
+            f"{settings.min_validation_rows}); measure more wells (about "
+            f"{int(np.ceil(settings.min_validation_rows / max(n, 1)))}x as many) or set "
+            "design.force: true for an exploratory library"
+        )
+    if r2 is None or float(r2) < settings.min_model_r2:
+        shown = "none" if r2 is None else f"{float(r2):.3f}"
+        return (
+            f"the model's validation r² {shown} is under design.min_model_r2 "
+            f"{settings.min_model_r2}; more wells (see the learning curve), replicate wells to "
+            "cut the noise, or design.force: true for an exploratory library"
+        )
+    return None
+
+
+def targets(
+    settings: DesignSettings, measured_predictions: np.ndarray, min_width: float = 0.0
+) -> list[Target]:
+    """The bins designs aim at, from the model's predictions on the measured library; fewer
+    bins than asked when an inner bin would be narrower than `min_width` (the model's own
+    validation error: it cannot tell narrower bins apart)."""
     if settings.objective == "maximize":
         return [Target(1, float(np.max(measured_predictions)), np.inf)]
     if settings.objective == "minimize":
         return [Target(1, -np.inf, float(np.min(measured_predictions)))]
     k = settings.bins
     edges = np.quantile(measured_predictions, np.linspace(0, 1, k + 1)[1:-1])
+    while k > 2 and len(edges) > 1 and np.diff(edges).min() < min_width:
+        k -= 1
+        edges = np.quantile(measured_predictions, np.linspace(0, 1, k + 1)[1:-1])
     bounds = [-np.inf, *edges.tolist(), np.inf]
     return [Target(i + 1, bounds[i], bounds[i + 1]) for i in range(k)]
 
@@ -349,17 +387,21 @@ def design_library(
     settings: DesignSettings,
     prefix: str = "",
     suffix: str = "",
+    model_error: float = 0.0,
+    all_exploratory: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Propose `settings.n_designs` UTRs from the passing rows of a labelled table.
 
     `measured` holds `sequence` and a name per row (`name`); `score` maps sequences to the
-    model's (mean, sd). Returns NEXT_LIBRARY_COLUMNS and a summary with the bins.
+    model's (mean, sd). Bins are never narrower than `model_error` (the validation RMSE);
+    `all_exploratory` marks every design exploratory (a forced design from a model that did
+    not earn it). Returns NEXT_LIBRARY_COLUMNS and a summary with the bins.
     """
     rng = np.random.default_rng(settings.seed)
     sequences = measured["sequence"].tolist()
     predictions, spreads = score(sequences)
     constraints = constraints_for(settings, sequences, prefix, suffix)
-    goals = targets(settings, predictions)
+    goals = targets(settings, predictions, model_error)
     per_bin = {
         t.bin: settings.n_designs // len(goals) + (i < settings.n_designs % len(goals))
         for i, t in enumerate(goals)
@@ -394,7 +436,8 @@ def design_library(
             "nearest_measured": [names[i] for i in chosen["nearest"]],
             "distance": chosen["distance"].to_numpy(),
             "exploratory": (chosen["distance"].to_numpy() > settings.exploratory_distance)
-            | ((sd > sd_limit) if sd_limit > 0 else False),
+            | ((sd > sd_limit) if sd_limit > 0 else False)
+            | all_exploratory,
             "length": chosen["sequence"].str.len().to_numpy(),
             "gc": gc_fraction(chosen["sequence"].tolist()),
         },
@@ -404,6 +447,8 @@ def design_library(
         "objective": settings.objective,
         "requested": settings.n_designs,
         "designed": len(table),
+        "bins_requested": settings.bins if settings.objective == "bins" else None,
+        "min_bin_width": model_error,
         "bins": [
             {
                 "bin": t.bin,
@@ -439,13 +484,86 @@ def design_library(
     return table, summary
 
 
-def ensemble_scorer(members: Sequence[object]) -> Scorer:
-    """Mean and sd over the members' predictions (table units) of a list of sequences."""
+def ensemble_scorer(members: Sequence[object], model: object | None = None) -> Scorer:
+    """Mean and sd over the members' predictions (table units) of a list of sequences; with
+    `model`, the mean is that model's prediction (the selected model) and the members give the
+    spread only."""
 
     def score(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        return predict_sequences(sequences, members)
+        mean, sd = predict_sequences(sequences, members)
+        if model is not None:
+            mean = predict_sequences(sequences, [model])[0]
+        return mean, sd
 
     return score
+
+
+TruthCheck = Callable[[pd.DataFrame, pd.DataFrame], dict[str, Any]]  # (designs, measured)
+
+
+def run_design(
+    cfg: dict[str, Any],
+    table_path: Path,
+    model_path: Path,
+    member_paths: Sequence[Path],
+    metrics: dict[str, Any],
+    outputs: tuple[Path, Path, Path],
+    default_flanks: tuple[str, str] = ("", ""),
+    truth: TruthCheck | None = None,
+) -> dict[str, Any]:
+    """The design step from files, writing `outputs` (next library, oligo order, summary):
+    refuse (empty library, the reason in the summary and one line on stderr) when the model has
+    not earned a design, unless forced (then every design is exploratory); bins no narrower than
+    the validation RMSE. `truth` (simulated data) scores the designs against the hidden truth."""
+    next_library, oligo_order_path, summary_path = outputs
+    settings = config_module.settings_from(DesignSettings, {**cfg["design"], "seed": cfg["seed"]})
+    table = passing_rows(io.read_tsv(table_path).fillna({"variant_id": ""}), str(table_path))
+    names = [
+        v or f"{p}:{w}"
+        for v, p, w in zip(table["variant_id"], table["plate"], table["well"], strict=True)
+    ]
+    model = model_module.load(model_path)
+    members = [model_module.load(p) for p in member_paths]
+    if len(model.inputs) > 1:
+        raise InputError("design: the model needs covariates; design works on sequence alone")
+    width = model.inputs[0].shape[1]
+    if settings.max_length > width:
+        raise InputError(f"design.max_length {settings.max_length} exceeds the model's {width} nt")
+    validation = dict(metrics.get("validation", {}))
+    model_info = {
+        "selected": metrics.get("selection", {}).get("selected", cfg["model"]["preset"]),
+        "validation_r2": validation.get("r2"),
+        "validation_rmse": validation.get("rmse"),
+        "validation_n": validation.get("n"),
+        "spread_from": len(members),
+    }
+    reason = refusal(settings, validation)
+    prefix, suffix = oligo_flanks(settings, cfg["construct"], default_flanks)
+    summary: dict[str, Any]
+    if reason and not settings.force:
+        sys.stderr.write(f"utrflow: design refused: {reason}\n")
+        designs = pd.DataFrame(columns=NEXT_LIBRARY_COLUMNS)
+        summary = {"refused": reason, "designed": 0, "exploratory": 0, "bins": [],
+                   "model": model_info}  # fmt: skip
+    else:
+        designs, summary = design_library(
+            table.assign(name=names),
+            ensemble_scorer(members, model),
+            settings,
+            prefix,
+            suffix,
+            model_error=float(validation.get("rmse") or 0.0),
+            all_exploratory=reason is not None,
+        )
+        summary = {**summary, "refused": None, "forced": reason, "model": model_info}
+        if truth is not None:
+            summary["simulated_truth"] = truth(designs, table)
+    with io.atomic_path(next_library) as tmp:
+        designs.to_csv(tmp, index=False, float_format="%.4f", lineterminator="\n")
+    with io.atomic_path(oligo_order_path) as tmp:
+        oligo_order(designs, prefix, suffix).to_csv(tmp, index=False, lineterminator="\n")
+    io.write_json(summary, summary_path)
+    return summary
 
 
 def oligo_flanks(

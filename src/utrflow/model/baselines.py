@@ -8,6 +8,7 @@ Covariates, when the model has them, are given to every baseline too.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -64,25 +65,36 @@ def _models(task: str, seed: int) -> dict:
     return {"ridge_onehot": linear(), "ridge_kmer": linear(), "gbt_kmer": trees}
 
 
-def baseline_predictions(
+def baseline_features(
+    rows: pd.DataFrame, k_max: int, covariates: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Each baseline's feature matrix: one-hot (flattened) or k-mer counts, then covariates."""
+    sequences = rows["sequence"].tolist()
+    extra = covariates if covariates is not None and covariates.size else np.zeros((len(rows), 0))
+    kmers = np.hstack([kmer_counts(sequences, k_max), extra])
+    onehot = np.hstack([one_hot(sequences).reshape(len(rows), -1).astype(np.float32), extra])
+    return {"ridge_onehot": onehot, "ridge_kmer": kmers, "gbt_kmer": kmers}
+
+
+def fit_baselines(
     rows: pd.DataFrame,
     k_max: int,
     task: str = "regression",
     covariates: np.ndarray | None = None,
     seed: int = 0,
-) -> pd.DataFrame:
-    """Fit every baseline on the train split only and predict all rows."""
+    names: Sequence[str] | None = None,
+) -> tuple[dict[str, object], dict[str, np.ndarray], dict[str, float]]:
+    """Fit the named baselines (default: all but the mean) on the train split only; returns
+    the fitted estimators, their feature matrices (all rows) and seconds spent fitting each."""
     train = (rows["split"] == "train").to_numpy()
     y = rows["label"].to_numpy(dtype=float)
     weight = rows["weight"].to_numpy(dtype=float) if "weight" in rows else np.ones(len(rows))
-    sequences = rows["sequence"].tolist()
-    extra = covariates if covariates is not None and covariates.size else np.zeros((len(rows), 0))
-    kmers = np.hstack([kmer_counts(sequences, k_max), extra])
-    onehot = np.hstack([one_hot(sequences).reshape(len(rows), -1).astype(np.float32), extra])
-    features = {"ridge_onehot": onehot, "ridge_kmer": kmers, "gbt_kmer": kmers}
-    out = pd.DataFrame({"sequence": rows["sequence"], "split": rows["split"], "label": y})
-    out["mean"] = float(np.average(y[train], weights=weight[train]))
+    features = baseline_features(rows, k_max, covariates)
+    fitted, seconds = {}, {}
     for name, estimator in _models(task, seed).items():
+        if names is not None and name not in names:
+            continue
+        started = time.perf_counter()
         x = features[name]
         last = estimator.steps[-1][0] if hasattr(estimator, "steps") else None
         fit_params = (
@@ -91,6 +103,43 @@ def baseline_predictions(
         estimator.fit(
             x[train], y[train].astype(int) if task == "classification" else y[train], **fit_params
         )
+        fitted[name] = estimator
+        seconds[name] = time.perf_counter() - started
+    return fitted, features, seconds
+
+
+def sizes(fitted: dict[str, object], seconds: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Size (coefficients, or tree nodes) and fitting time of each fitted baseline."""
+    out = {}
+    for name, estimator in fitted.items():
+        if hasattr(estimator, "_predictors"):
+            size = int(sum(len(p[0].nodes) for p in estimator._predictors))
+        else:
+            size = int(np.asarray(estimator.steps[-1][1].coef_).size + 1)
+        out[name] = {"parameters": size, "seconds": round(seconds[name], 2)}
+    return out
+
+
+def baseline_predictions(
+    rows: pd.DataFrame,
+    k_max: int,
+    task: str = "regression",
+    covariates: np.ndarray | None = None,
+    seed: int = 0,
+    summary: dict | None = None,
+) -> pd.DataFrame:
+    """Fit every baseline on the train split only and predict all rows (`summary`, when
+    given, receives each baseline's size and fitting time)."""
+    train = (rows["split"] == "train").to_numpy()
+    y = rows["label"].to_numpy(dtype=float)
+    weight = rows["weight"].to_numpy(dtype=float) if "weight" in rows else np.ones(len(rows))
+    out = pd.DataFrame({"sequence": rows["sequence"], "split": rows["split"], "label": y})
+    out["mean"] = float(np.average(y[train], weights=weight[train]))
+    fitted, features, seconds = fit_baselines(rows, k_max, task, covariates, seed)
+    if summary is not None:
+        summary.update(sizes(fitted, seconds))
+    for name, estimator in fitted.items():
+        x = features[name]
         out[name] = (
             estimator.predict_proba(x)[:, 1] if task == "classification" else estimator.predict(x)
         )

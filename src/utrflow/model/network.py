@@ -65,9 +65,32 @@ LECTURE_LAYERS: list[dict[str, Any]] = [
 ]
 
 
+def residual_layers(
+    filters: int, kernel_size: int, dilations: Sequence[int], dropout: float, dense: int
+) -> list[dict[str, Any]]:
+    """A Conv1D stem, then residual blocks of dilated convolutions (each adds its input back),
+    so the receptive field grows with depth without pooling away positions."""
+    specs: list[dict[str, Any]] = [{"conv": {"filters": filters, "kernel_size": kernel_size}}]
+    for dilation in dilations:
+        specs.append({"residual": {"filters": filters, "kernel_size": 3, "dilation": dilation}})
+        specs.append({"dropout": dropout})
+    if dense:
+        specs += [{"dense": dense}, {"dropout": dropout}]
+    return specs
+
+
 def layer_specs(model_cfg: dict[str, Any]) -> list[dict[str, Any]]:
-    """The layer list of the configured preset (seed, optimus, lecture) or the user's list."""
+    """The layer list of the configured preset (seed, optimus, lecture, residual) or the user's
+    list. `auto` outside the search trains its first candidate, the configured seed stack."""
     preset = model_cfg.get("preset", "seed")
+    if preset == "residual":
+        return residual_layers(
+            max(model_cfg["conv_filters"]),
+            model_cfg["kernel_size"],
+            model_cfg.get("dilations", (2, 4)),
+            model_cfg["dropout"],
+            model_cfg["dense_units"],
+        )
     if preset == "optimus":
         return [dict(spec) for spec in OPTIMUS_LAYERS]
     if preset == "lecture":
@@ -126,17 +149,26 @@ def build_network(
             x = layers.Concatenate(name="with_covariates")([x, scaled])
         return x
 
+    def conv(value: dict[str, Any], name: str):
+        return layers.Conv1D(
+            value["filters"],
+            value["kernel_size"],
+            dilation_rate=value.get("dilation", 1),
+            padding="same",
+            activation="relu",
+            name=name,
+        )
+
     for spec in specs:
         ((kind, value),) = spec.items()
         if kind == "conv":
-            x = layers.Conv1D(
-                value["filters"],
-                value["kernel_size"],
-                dilation_rate=value.get("dilation", 1),
-                padding="same",
-                activation="relu",
-                name=named("conv"),
-            )(x)
+            x = conv(value, named("conv"))(x)
+        elif kind == "residual":
+            block = named("residual")
+            shortcut = x
+            if x.shape[-1] != value["filters"]:
+                shortcut = layers.Conv1D(value["filters"], 1, name=f"{block}_project")(x)
+            x = layers.Add(name=f"{block}_add")([shortcut, conv(value, f"{block}_conv")(x)])
         elif kind == "pool":
             x = layers.MaxPooling1D(value, padding="same", name=named("pool"))(x)
         elif kind == "dropout":
@@ -190,6 +222,9 @@ def load(path: str | Path) -> keras.Model:
     that holds code, or is no Keras model, stops with one line instead of a traceback."""
     import keras
 
+    from utrflow.model.portable import tree_ensemble_class
+
+    tree_ensemble_class()  # an exported boosted-trees baseline holds this one custom layer
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except (ValueError, OSError) as err:

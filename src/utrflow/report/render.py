@@ -20,6 +20,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from utrflow.report import contest as report_contest
 from utrflow.report import design as report_design
 from utrflow.report import interpret as report_interpret
 from utrflow.report import plates as report_table
@@ -45,6 +46,9 @@ class ReportInputs:
     interpretation: dict[str, Any] | None = None  # results/interpret/interpretation.json
     designs: pd.DataFrame | None = None  # results/design/next_library.csv
     design_summary: dict[str, Any] | None = None  # results/design/summary.json
+    leaderboard: pd.DataFrame | None = None  # preset auto: results/model/leaderboard.tsv
+    learning_curve: pd.DataFrame | None = None  # preset auto: results/model/learning_curve.tsv
+    next_round: dict[str, Any] | None = None  # preset auto: results/model/next_round.json
 
 
 def number(value: float | Undefined | None, digits: int = 3) -> str:
@@ -417,13 +421,18 @@ def render(inputs: ReportInputs) -> str:
         ),
         design=report_design.section(inputs.designs, inputs.design_summary, inputs.predictions),
         interpretation=report_interpret.section(inputs.interpretation),
+        contest=report_contest.section(
+            inputs.leaderboard, inputs.learning_curve, inputs.next_round, metrics
+        ),
         design_off_reason=(
             "the model uses covariates, and designs are scored on sequence alone"
             if inputs.config["model"]["covariates"]
             else "design.n_designs is 0"
         ),
         figures={
-            "learning": learning_curve(inputs.history, inputs.training.get("best_epoch", 1)),
+            "learning": learning_curve(inputs.history, inputs.training.get("best_epoch", 1))
+            if len(inputs.history)
+            else None,
             "performance": performance,
             "labels": label_histogram(inputs.split),
             "bars": metric_bars(metrics, key, name),

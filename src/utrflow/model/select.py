@@ -1,0 +1,292 @@
+"""The contest of `model.preset: auto`, run as workflow steps: gather the trained candidates and
+the baselines, rank them on the validation split, and save the selected model (a CNN, a mean of
+the top contenders, or a baseline exported to Keras) with the leaderboard; the members of the
+ensemble are then seeds of the selected configuration; the learning curve over training-set
+size trains it again on shares of the training rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from utrflow import io
+from utrflow.model import baselines, evaluate, portable, search
+from utrflow.model import network as model_module
+
+log = logging.getLogger(__name__)
+TOP_SPREAD = 3  # contenders whose spread is the design's uncertainty when there is no ensemble
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """The encoded table: memory-mapped one-hot, rows (split, label, weight), covariates."""
+
+    onehot: np.ndarray
+    rows: pd.DataFrame
+    covariates: np.ndarray | None
+
+
+def baseline_model(name: str, data: Encoded, cfg: dict[str, Any]):
+    """Refit one baseline exactly as the baselines job did and export it to Keras."""
+    task = cfg["model"]["task"]
+    kmax = cfg["baselines"]["kmer_max"]
+    fitted, _, _ = baselines.fit_baselines(
+        data.rows, kmax, task, data.covariates, cfg["seed"], names=[name]
+    )
+    n_cov = 0 if data.covariates is None else data.covariates.shape[1]
+    return portable.export_baseline(name, fitted[name], data.onehot.shape[1], kmax, task, n_cov)
+
+
+def contender_model(name: str, candidates: dict[str, Path], data: Encoded, cfg: dict[str, Any]):
+    """A contender's Keras model: a trained candidate, or a baseline refitted and exported."""
+    if name in candidates:
+        return model_module.load(candidates[name])
+    return baseline_model(name, data, cfg)
+
+
+def save(model, path: Path) -> None:
+    with io.atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+def run_select(
+    data: Encoded,
+    cfg: dict[str, Any],
+    candidate_models: list[Path],
+    candidate_infos: list[Path],
+    candidate_histories: list[Path],
+    baseline_predictions: Path,
+    baseline_summary: Path,
+    out_dir: Path,
+) -> dict[str, Any]:
+    """Rank candidates and baselines on validation; write `selected.keras` (with
+    `selected_history.tsv` and `selected_training.json`), `best_cnn.keras`, `top/{0,1,2}.keras`
+    (the best single contenders: the design's spread), `leaderboard.tsv` and `selection.json`
+    under `out_dir`."""
+    task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
+    catalogue = {c.name: c for c in search.catalogue(cfg["model"])}
+    predictions = data.rows[["split", "label"]].copy()
+    entries = []
+    candidates: dict[str, Path] = {}
+    infos, histories = {}, {}
+    for model_path, info_path, history_path in zip(
+        candidate_models, candidate_infos, candidate_histories, strict=True
+    ):
+        info = io.read_json(info_path)
+        name = info["candidate"]
+        candidates[name], infos[name] = Path(model_path), info
+        histories[name] = io.read_tsv(history_path)
+        model = model_module.load(model_path)
+        predictions[name] = model_module.predict(model, data.onehot, data.covariates)
+        entries.append(
+            {
+                "name": name,
+                "kind": "cnn",
+                "description": catalogue[name].description,
+                "parameters": info["parameters"],
+                "seconds": info.get("seconds"),
+                "epochs": info["epochs_run"],
+            }
+        )
+    base = io.read_tsv(baseline_predictions)
+    fitted = io.read_json(baseline_summary)
+    for name in search.BASELINES:
+        predictions[name] = base[name].to_numpy()
+        entries.append(
+            {
+                "name": name,
+                "kind": "baseline",
+                "description": baselines.DESCRIPTIONS[name],
+                "parameters": fitted[name]["parameters"],
+                "seconds": fitted[name]["seconds"],
+                "epochs": None,
+            }
+        )
+    board, chosen = search.contest(predictions, entries, task, threshold)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    models = {name: contender_model(name, candidates, data, cfg) for name in chosen}
+    save(model_module.ensemble(list(models.values())), out_dir / "selected.keras")
+    singles = board[board["kind"] != "ensemble"]["name"].tolist()
+    for i, name in enumerate(singles[:TOP_SPREAD]):
+        model = models.get(name) or contender_model(name, candidates, data, cfg)
+        save(model, out_dir / "top" / f"{i}.keras")
+    cnns = board[board["kind"] == "cnn"]["name"].tolist()
+    shutil.copyfile(candidates[cnns[0]], out_dir / "best_cnn.keras")
+    io.write_tsv(board, out_dir / "leaderboard.tsv")
+    winner = board.iloc[0]
+    kinds = {e["name"]: e["kind"] for e in entries}
+    summary = {
+        "metric": f"validation_{search.score_name(task)}",
+        "selected": winner["name"],
+        "kind": winner["kind"],
+        "averages": chosen,
+        "baseline_won": all(kinds[n] == "baseline" for n in chosen),
+        "validation": {k: _plain(winner[k]) for k in board.columns if k.startswith("validation_")},
+        "candidates": {n: search.candidate_settings(cfg["model"], n) for n in candidates},
+        "best_cnn": cnns[0],
+        "top": singles[:TOP_SPREAD],
+    }
+    if summary["baseline_won"]:
+        log.warning(
+            "a baseline won the model contest on the validation split: %s is the model "
+            "(prediction and design use it)",
+            winner["name"],
+        )
+    io.write_json(summary, out_dir / "selection.json")
+    trained = [n for n in chosen if n in candidates]
+    history = pd.DataFrame(columns=["epoch", "loss", "val_loss"])
+    if len(trained) == 1:
+        history = histories[trained[0]]
+    elif trained:
+        parts = [histories[n].assign(member=i) for i, n in enumerate(trained)]
+        history = pd.concat(parts, ignore_index=True)
+    io.write_tsv(history, out_dir / "selected_history.tsv")
+    described = infos[trained[0]] if trained else _baseline_info(data, cfg, fitted[chosen[0]])
+    io.write_json(
+        {**described, "preset": "auto", "selected": winner["name"], "averages": chosen},
+        out_dir / "selected_training.json",
+    )
+    return summary
+
+
+def _baseline_info(data: Encoded, cfg: dict[str, Any], fitted: dict[str, Any]) -> dict[str, Any]:
+    """What training.json says of a baseline that won: no epochs, its size, the rows."""
+    import keras
+
+    split = data.rows["split"]
+    return {
+        "device": "cpu (scikit-learn fit, exported to Keras)",
+        "backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "seed": cfg["seed"],
+        "task": cfg["model"]["task"],
+        "epochs_run": 0,
+        "best_epoch": 0,
+        "n_train": int((split == "train").sum()),
+        "n_validation": int((split == "validation").sum()),
+        "parameters": fitted["parameters"],
+        "seconds": fitted["seconds"],
+        "input_length": int(data.onehot.shape[1]),
+        "covariates": 0 if data.covariates is None else int(data.covariates.shape[1]),
+    }
+
+
+def _plain(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
+def selected_member(
+    data: Encoded,
+    cfg: dict[str, Any],
+    selection: dict[str, Any],
+    selected: Path,
+    member: int,
+    threads: int,
+):
+    """Ensemble member `member` of the selected model: member 0 is the selected model itself;
+    the others train its CNN configurations again with seed + member (baselines are fitted
+    deterministically, so each member holds the same refit)."""
+    from utrflow.model.training import train_member
+
+    if member == 0:
+        return model_module.load(selected), None
+    models, histories = [], []
+    for name in selection["averages"]:
+        if name in selection["candidates"]:
+            trained = train_member(
+                data.onehot,
+                data.rows,
+                data.covariates,
+                selection["candidates"][name],
+                cfg["seed"] + member,
+                threads,
+            )
+            models.append(trained.model)
+            histories.append(trained.history)
+        else:
+            models.append(baseline_model(name, data, cfg))
+    return model_module.ensemble(models), (histories[0] if histories else None)
+
+
+def learning_curve(
+    data: Encoded, cfg: dict[str, Any], selection: dict[str, Any], threads: int
+) -> pd.DataFrame:
+    """Validation and test scores of the selected model's configuration (its best single
+    contender) and of the best baseline, trained on 25 / 50 / 75 / 100 % of the training rows
+    of the same split."""
+    from utrflow.model.training import train_member
+
+    task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
+    key = search.score_name(task)
+    first = selection["top"][0]
+    best_baseline = next(
+        n for n in selection["top"] + list(search.BASELINES) if n in search.BASELINES
+    )
+    models = [first] if first == best_baseline else [first, best_baseline]
+    rows = []
+    for fraction in search.training_fractions():
+        part = search.subsample_train(data.rows, fraction, cfg["seed"])
+        for name in models:
+            started = time.perf_counter()
+            if name in selection["candidates"]:
+                member = train_member(
+                    data.onehot, part, data.covariates, selection["candidates"][name], cfg["seed"],
+                    threads,
+                )  # fmt: skip
+                predicted = model_module.predict(member.model, data.onehot, data.covariates)
+            else:
+                fitted, features, _ = baselines.fit_baselines(
+                    part, cfg["baselines"]["kmer_max"], task, data.covariates, cfg["seed"], [name]
+                )
+                x = features[name]
+                predicted = (
+                    fitted[name].predict_proba(x)[:, 1]
+                    if task == "classification"
+                    else fitted[name].predict(x)
+                )
+            scored = evaluate.split_metrics(
+                part.assign(prediction=predicted), "prediction", task, threshold
+            )
+            rows.append(
+                {
+                    "model": name,
+                    "fraction": fraction,
+                    "n_train": int((part["split"] == "train").sum()),
+                    **{
+                        f"{s}_{m}": scored.get(s, {}).get(m)
+                        for s in ("validation", "test")
+                        for m in (key, "r2")
+                    },
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def next_round(
+    curve: pd.DataFrame,
+    selection: dict[str, Any],
+    cfg: dict[str, Any],
+    ceiling: float | None = None,
+) -> dict[str, Any]:
+    """The training sizes the learning curve suggests for the next round, for the selected
+    model's configuration (validation r² against training rows)."""
+    if cfg["model"]["task"] == "classification":
+        column, ceiling = "validation_roc_auc", 1.0
+    else:
+        column = "validation_r2"
+    first = selection["top"][0]
+    part = curve[curve["model"] == first]
+    return {
+        "model": first,
+        "score": column,
+        **search.suggest_sizes(part["n_train"].tolist(), part[column].tolist(), ceiling),
+    }
