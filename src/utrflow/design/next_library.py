@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -238,7 +239,7 @@ class Target:
         return f"{self.bin} ({self.low:.2f} to {self.high:.2f})"
 
 
-def refusal(settings: DesignSettings, validation: dict[str, object]) -> str | None:
+def refusal(settings: DesignSettings, validation: dict[str, Any]) -> str | None:
     """Why the model has not earned a design (None when it has): a validation r² under
     `min_model_r2`, or too few validation rows for the r² to mean anything; with what helps."""
     n = int(validation.get("n") or 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,14 +84,15 @@ def fit_baselines(
     covariates: np.ndarray | None = None,
     seed: int = 0,
     names: Sequence[str] | None = None,
-) -> tuple[dict[str, object], dict[str, np.ndarray], dict[str, float]]:
+) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, float]]:
     """Fit the named baselines (default: all but the mean) on the train split only; returns
     the fitted estimators, their feature matrices (all rows) and seconds spent fitting each."""
     train = (rows["split"] == "train").to_numpy()
     y = rows["label"].to_numpy(dtype=float)
     weight = rows["weight"].to_numpy(dtype=float) if "weight" in rows else np.ones(len(rows))
     features = baseline_features(rows, k_max, covariates)
-    fitted, seconds = {}, {}
+    fitted: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
     for name, estimator in _models(task, seed).items():
         if names is not None and name not in names:
             continue
@@ -108,7 +110,7 @@ def fit_baselines(
     return fitted, features, seconds
 
 
-def sizes(fitted: dict[str, object], seconds: dict[str, float]) -> dict[str, dict[str, float]]:
+def sizes(fitted: dict[str, Any], seconds: dict[str, float]) -> dict[str, dict[str, float]]:
     """Size (coefficients, or tree nodes) and fitting time of each fitted baseline."""
     out = {}
     for name, estimator in fitted.items():
@@ -139,8 +141,12 @@ def baseline_predictions(
     if summary is not None:
         summary.update(sizes(fitted, seconds))
     for name, estimator in fitted.items():
-        x = features[name]
-        out[name] = (
-            estimator.predict_proba(x)[:, 1] if task == "classification" else estimator.predict(x)
-        )
+        out[name] = predict(estimator, features[name], task)
     return out
+
+
+def predict(estimator: Any, x: np.ndarray, task: str) -> np.ndarray:
+    """A fitted baseline's predictions (classification: the positive class's probability)."""
+    if task == "classification":
+        return np.asarray(estimator.predict_proba(x)[:, 1])
+    return np.asarray(estimator.predict(x))

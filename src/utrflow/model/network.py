@@ -149,7 +149,7 @@ def build_network(
             x = layers.Concatenate(name="with_covariates")([x, scaled])
         return x
 
-    def conv(value: dict[str, Any], name: str):
+    def conv(value: dict[str, Any], name: str) -> Any:
         return layers.Conv1D(
             value["filters"],
             value["kernel_size"],

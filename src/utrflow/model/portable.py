@@ -18,7 +18,7 @@ import numpy as np
 
 
 @functools.cache
-def tree_ensemble_class():
+def tree_ensemble_class() -> Any:
     """The TreeEnsemble layer class, registered once so safe-mode loading finds it."""
     import keras
     from keras import ops
@@ -31,7 +31,14 @@ def tree_ensemble_class():
         `depth` steps from its root in parallel.
         """
 
-        def __init__(self, n_nodes: int, n_trees: int, depth: int, activation=None, **kwargs):
+        def __init__(
+            self,
+            n_nodes: int,
+            n_trees: int,
+            depth: int,
+            activation: str | None = None,
+            **kwargs: Any,
+        ) -> None:
             super().__init__(**kwargs)
             self.n_nodes, self.n_trees, self.depth = n_nodes, n_trees, depth
             self.activation = activation
@@ -57,7 +64,7 @@ def tree_ensemble_class():
                 shape=(1,), dtype="float32", trainable=False, name="offset"
             )
 
-        def call(self, x):
+        def call(self, x: Any) -> Any:
             x = ops.cast(x, "float32")
             nodes = ops.broadcast_to(
                 ops.expand_dims(self.roots, 0), (ops.shape(x)[0], self.n_trees)
@@ -70,7 +77,7 @@ def tree_ensemble_class():
             raw = ops.sum(ops.take(self.value, nodes), axis=1, keepdims=True) + self.offset
             return ops.sigmoid(raw) if self.activation == "sigmoid" else raw
 
-        def compute_output_shape(self, input_shape):
+        def compute_output_shape(self, input_shape: Any) -> tuple[Any, int]:
             return (input_shape[0], 1)
 
         def get_config(self) -> dict[str, Any]:
@@ -95,7 +102,7 @@ def kmer_filters(k: int) -> tuple[np.ndarray, np.ndarray]:
     return kernel, np.full(4**k, 1.0 - k, dtype=np.float32)
 
 
-def _kmer_counts(x, k_max: int, length: int):
+def _kmer_counts(x: Any, k_max: int, length: int) -> Any:
     """Keras tensors of all 1..k_max-mer counts of a float one-hot input (n, length, 4)."""
     from keras import layers
 
@@ -110,7 +117,7 @@ def _kmer_counts(x, k_max: int, length: int):
     return blocks[0] if len(blocks) == 1 else layers.Concatenate(name="kmers")(blocks)
 
 
-def linear_parts(estimator) -> tuple[np.ndarray, float]:
+def linear_parts(estimator: Any) -> tuple[np.ndarray, float]:
     """Weights and bias of a StandardScaler -> ridge/logistic pipeline on the raw features."""
     scaler, model = estimator.steps[0][1], estimator.steps[-1][1]
     coef = np.asarray(model.coef_, dtype=np.float64).reshape(-1) / scaler.scale_
@@ -118,7 +125,7 @@ def linear_parts(estimator) -> tuple[np.ndarray, float]:
     return coef, intercept
 
 
-def tree_arrays(estimator) -> dict[str, Any]:
+def tree_arrays(estimator: Any) -> dict[str, Any]:
     """The node arrays of a fitted HistGradientBoosting model, concatenated over its trees."""
     trees = [predictors[0].nodes for predictors in estimator._predictors]
     sizes = np.array([len(t) for t in trees])
@@ -145,12 +152,12 @@ def tree_arrays(estimator) -> dict[str, Any]:
 
 def export_baseline(
     name: str,
-    estimator,
+    estimator: Any,
     length: int,
     k_max: int,
     task: str,
     n_covariates: int = 0,
-):
+) -> Any:
     """A fitted baseline (`ridge_onehot`, `ridge_kmer`, `gbt_kmer`) as a Keras model with the
     CNN's inputs (uint8 one-hot of width `length`, and covariates when there are some)."""
     import keras

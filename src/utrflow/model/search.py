@@ -182,7 +182,9 @@ def _validation_scores(
 ) -> dict[str, Any]:
     part = validation[["label", column]].rename(columns={column: "p"})
     if task == "classification":
-        m = evaluate.classification_metrics(part["label"], part["p"], threshold)
+        m = evaluate.classification_metrics(
+            part["label"].to_numpy(), part["p"].to_numpy(), threshold
+        )
         return {"validation_roc_auc": m["roc_auc"], "validation_pr_auc": m["pr_auc"]}
     m = evaluate.regression_metrics(part["label"].to_numpy(), part["p"].to_numpy())
     return {

@@ -34,7 +34,7 @@ class Encoded:
     covariates: np.ndarray | None
 
 
-def baseline_model(name: str, data: Encoded, cfg: dict[str, Any]):
+def baseline_model(name: str, data: Encoded, cfg: dict[str, Any]) -> Any:
     """Refit one baseline exactly as the baselines job did and export it to Keras."""
     task = cfg["model"]["task"]
     kmax = cfg["baselines"]["kmer_max"]
@@ -45,14 +45,16 @@ def baseline_model(name: str, data: Encoded, cfg: dict[str, Any]):
     return portable.export_baseline(name, fitted[name], data.onehot.shape[1], kmax, task, n_cov)
 
 
-def contender_model(name: str, candidates: dict[str, Path], data: Encoded, cfg: dict[str, Any]):
+def contender_model(
+    name: str, candidates: dict[str, Path], data: Encoded, cfg: dict[str, Any]
+) -> Any:
     """A contender's Keras model: a trained candidate, or a baseline refitted and exported."""
     if name in candidates:
         return model_module.load(candidates[name])
     return baseline_model(name, data, cfg)
 
 
-def save(model, path: Path) -> None:
+def save(model: Any, path: Path) -> None:
     with io.atomic_path(path) as tmp:
         model.save(tmp)
 
@@ -190,7 +192,7 @@ def selected_member(
     selected: Path,
     member: int,
     threads: int,
-):
+) -> tuple[Any, pd.DataFrame | None]:
     """Ensemble member `member` of the selected model: member 0 is the selected model itself;
     the others train its CNN configurations again with seed + member (baselines are fitted
     deterministically, so each member holds the same refit)."""
@@ -246,12 +248,7 @@ def learning_curve(
                 fitted, features, _ = baselines.fit_baselines(
                     part, cfg["baselines"]["kmer_max"], task, data.covariates, cfg["seed"], [name]
                 )
-                x = features[name]
-                predicted = (
-                    fitted[name].predict_proba(x)[:, 1]
-                    if task == "classification"
-                    else fitted[name].predict(x)
-                )
+                predicted = baselines.predict(fitted[name], features[name], task)
             scored = evaluate.split_metrics(
                 part.assign(prediction=predicted), "prediction", task, threshold
             )

@@ -27,6 +27,12 @@ def size_curve(curve: pd.DataFrame, score: str) -> str:
     return figure_to_data_uri(fig)
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with None for missing values (the template shows a dash)."""
+    rows = frame.to_dict("records")
+    return [{str(k): (None if pd.isna(v) else v) for k, v in row.items()} for row in rows]
+
+
 def section(
     leaderboard: pd.DataFrame | None,
     curve: pd.DataFrame | None,
@@ -36,11 +42,10 @@ def section(
     """What the template's contest section shows; None without a search (a fixed preset)."""
     if leaderboard is None:
         return None
-    board = leaderboard.where(leaderboard.notna(), None)
-    score_columns = [c for c in board.columns if c.startswith("validation_")]
+    score_columns = [c for c in leaderboard.columns if c.startswith("validation_")]
     selection = metrics.get("selection", {})
     out: dict[str, Any] = {
-        "rows": board.to_dict("records"),
+        "rows": records(leaderboard),
         "scores": score_columns,
         "selection": selection,
         "next_round": next_round,
@@ -49,7 +54,7 @@ def section(
     }
     if curve is not None and len(curve):
         score = "roc_auc" if metrics.get("task") == "classification" else "r2"
-        out["curve_rows"] = curve.where(curve.notna(), None).to_dict("records")
+        out["curve_rows"] = records(curve)
         out["curve_scores"] = [c for c in curve.columns if c.startswith(("validation_", "test_"))]
         out["figure"] = size_curve(curve, score)
     return out
