@@ -228,17 +228,20 @@ def select(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
     "preset auto: train the selected configuration on 25/50/75/100 % of the training rows",
     *ENCODED,
     path("--selection", "the contest's selection.json"),
+    path("--top-model", "the contest's best single contender (top/0.keras): the 100 % point"),
     path("--table-summary", "labelled-table summary with the replicate ceiling", required=False),
     path("--output", "learning curve to write (TSV)"),
     path("--summary", "sizes suggested for the next round to write (JSON)"),
     ("--threads", {"type": int, "default": 1, "help": "CPU threads for training"}),
 )
 def learning_curve(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    from utrflow.model import network as model_module
     from utrflow.model import select as select_module
 
     selection = io.read_json(args.selection)
     data = select_module.Encoded(*_encoded(args))
-    curve = select_module.learning_curve(data, cfg, selection, args.threads)
+    top = model_module.load(args.top_model)
+    curve = select_module.learning_curve(data, cfg, selection, args.threads, top)
     io.write_tsv(curve, args.output)
     ceiling = None
     if args.table_summary:

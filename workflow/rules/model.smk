@@ -114,6 +114,7 @@ rule learning_curve:
     input:
         **ENCODED,
         selection=SELECTED["selection"],
+        top=SELECTED["top"][0],
         table_summary=TABLE_SUMMARY if READS else [],
     output:
         curve="results/model/learning_curve.tsv",
@@ -134,7 +135,8 @@ rule learning_curve:
         ENV
     shell:
         "utrflow learning-curve --params {params.settings:q} --threads {threads}"
-        f" {ENCODED_ARGS} --selection {{input.selection}} {{params.table_summary}}"
+        f" {ENCODED_ARGS} --selection {{input.selection}} --top-model {{input.top}}"
+        " {params.table_summary}"
         " --output {output.curve} --summary {output.summary} > {log} 2>&1"
 
 

@@ -219,11 +219,16 @@ def selected_member(
 
 
 def learning_curve(
-    data: Encoded, cfg: dict[str, Any], selection: dict[str, Any], threads: int
+    data: Encoded,
+    cfg: dict[str, Any],
+    selection: dict[str, Any],
+    threads: int,
+    first_model: Any = None,
 ) -> pd.DataFrame:
     """Validation and test scores of the selected model's configuration (its best single
     contender) and of the best baseline, trained on 25 / 50 / 75 / 100 % of the training rows
-    of the same split."""
+    of the same split. `first_model`, the best contender as the contest saved it, is the 100 %
+    point (not trained again)."""
     from utrflow.model.training import train_member
 
     task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
@@ -238,7 +243,9 @@ def learning_curve(
         part = search.subsample_train(data.rows, fraction, cfg["seed"])
         for name in models:
             started = time.perf_counter()
-            if name in selection["candidates"]:
+            if fraction == 1.0 and name == first and first_model is not None:
+                predicted = model_module.predict(first_model, data.onehot, data.covariates)
+            elif name in selection["candidates"]:
                 member = train_member(
                     data.onehot, part, data.covariates, selection["candidates"][name], cfg["seed"],
                     threads,
@@ -287,3 +294,63 @@ def next_round(
         "score": column,
         **search.suggest_sizes(part["n_train"].tolist(), part[column].tolist(), ceiling),
     }
+
+
+@dataclass
+class Searched:
+    """An in-process search: the selected model, the top contenders, leaderboard, choice."""
+
+    model: Any
+    top: list[Any]
+    leaderboard: pd.DataFrame
+    chosen: list[str]
+    predictions: pd.DataFrame  # split, label and one column per contender (all rows)
+
+
+def search_in_process(data: Encoded, cfg: dict[str, Any], threads: int = 1) -> Searched:
+    """The workflow's candidate, baselines and select steps in one process (benchmarks, and
+    comparisons on real data): same candidates, same contest, same exported models."""
+    from utrflow.model.training import train_member
+
+    task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
+    predictions = data.rows[["split", "label"]].copy()
+    entries, models = [], {}
+    for candidate in search.candidates(cfg["model"]):
+        started = time.perf_counter()
+        settings = search.candidate_settings(cfg["model"], candidate.name)
+        member = train_member(
+            data.onehot, data.rows, data.covariates, settings, cfg["seed"], threads
+        )
+        models[candidate.name] = member.model
+        predictions[candidate.name] = model_module.predict(
+            member.model, data.onehot, data.covariates
+        )
+        entries.append(
+            {"name": candidate.name, "kind": "cnn", "description": candidate.description,
+             "parameters": member.info["parameters"], "epochs": member.info["epochs_run"],
+             "seconds": round(time.perf_counter() - started, 1)}
+        )  # fmt: skip
+    kmax = cfg["baselines"]["kmer_max"]
+    fitted, features, seconds = baselines.fit_baselines(
+        data.rows, kmax, task, data.covariates, cfg["seed"]
+    )
+    sizes = baselines.sizes(fitted, seconds)
+    n_cov = 0 if data.covariates is None else data.covariates.shape[1]
+    for name, estimator in fitted.items():
+        predictions[name] = baselines.predict(estimator, features[name], task)
+        models[name] = portable.export_baseline(
+            name, estimator, data.onehot.shape[1], kmax, task, n_cov
+        )
+        entries.append(
+            {"name": name, "kind": "baseline", "description": baselines.DESCRIPTIONS[name],
+             "epochs": None, **sizes[name]}
+        )  # fmt: skip
+    board, chosen = search.contest(predictions, entries, task, threshold)
+    singles = board[board["kind"] != "ensemble"]["name"].tolist()[:TOP_SPREAD]
+    return Searched(
+        model_module.ensemble([models[n] for n in chosen]),
+        [models[n] for n in singles],
+        board,
+        chosen,
+        predictions,
+    )
