@@ -15,6 +15,11 @@ SELECTED = {
     "selection": "results/model/selection.json",
 }
 BASELINE_SUMMARY = "results/baselines/summary.json"
+# What the contest, the learning curve and the members under auto depend on: the model settings
+# (not the ensemble size, nor the GPU request) and the baselines they refit.
+AUTO_SETTINGS = settings(
+    "seed", "baselines", model=[k for k in config["model"] if k not in ("ensemble", "gpus")]
+)
 WITH_COVARIATES = bool(config["model"]["covariates"])
 CROSSVAL = config["split"]["folds"] >= 2
 PREDICT = bool(config["predict"]["input"])
@@ -92,7 +97,7 @@ rule select:
     output:
         **SELECTED,
     params:
-        settings=settings("seed", "baselines", model=[k for k in config["model"] if k != "gpus"]),
+        settings=AUTO_SETTINGS,
     log:
         f"{LOGS}/select.log",
     benchmark:
@@ -120,7 +125,7 @@ rule learning_curve:
         curve="results/model/learning_curve.tsv",
         summary="results/model/next_round.json",
     params:
-        settings=settings("seed", "baselines", model=[k for k in config["model"] if k != "gpus"]),
+        settings=AUTO_SETTINGS,
         table_summary=optional_input("--table-summary", TABLE_SUMMARY, READS),
     log:
         f"{LOGS}/learning_curve.log",
@@ -167,7 +172,7 @@ rule train:
         member=r"\d+",
     params:
         settings=(
-            settings("seed", "baselines", model=[k for k in config["model"] if k not in ("ensemble", "gpus")])
+            AUTO_SETTINGS
             if AUTO
             else MEMBER_SETTINGS
         ),
