@@ -493,3 +493,48 @@ def test_a_label_the_file_repeats_stops_only_when_chosen(tmp_path: Path) -> None
     assert channel_reading(readings, "od600", ["A1"], path).values[0] == 0.1
     with pytest.raises(InputError, match=r"channel 'OD' appears more than once in the file"):
         channel_reading(readings, "OD", ["A1"], path)
+
+
+def softmax_plate(name: str, wavelengths: str, groups: list[tuple[str, float]]) -> list[str]:
+    """A SoftMax Pro plate block: the `Plate:` line, a header with one `1..12` run per
+    wavelength side by side, then per read 8 rows without row letters (decimal commas)."""
+    runs = len(wavelengths.split())
+    numbers = [str(c) for c in range(1, 13)]
+    header = ["", "Temperature(¡C)", *numbers]
+    for _ in range(runs - 1):
+        header += ["", *numbers]
+    plate = ["Plate:", name, "1.3", "PlateFormat", "Endpoint", "Absorbance", "Raw", "FALSE", "1"]
+    plate += ["", "", "", "", "", str(runs), f"{wavelengths} ", "1", "12", "96", "1", "8"]
+    lines = ["\t".join(plate), "\t".join(header)]
+    for time, base in groups:
+        for r in range(8):
+            cells = [time if r == 0 else "", "22,5" if r == 0 else ""]
+            for w in range(runs):
+                values = [f"{base + w + (r * 12 + c) / 1000:.4f}" for c in range(12)]
+                cells += [*(v.replace(".", ",") for v in values), ""]
+            lines.append("\t".join(cells[:-1]))
+        lines.append("")
+    return [*lines, "~End"]
+
+
+def test_softmax_pro_plates_with_wavelengths_side_by_side(tmp_path: Path) -> None:
+    """SoftMax Pro (UTF-16): rows without letters, one grid per wavelength in the same rows,
+    decimal commas, several plates, a kinetic plate with a time per read, and group tables that
+    repeat their column names."""
+    lines = ["##BLOCKS= 3"]
+    lines += softmax_plate("Plate1", "450 650", [("", 1.0)])
+    lines += softmax_plate("Plate2", "600", [("00:00:00", 2.0), ("00:10:00", 3.0)])
+    for group in ("Standards", "Samples"):
+        lines += [f"Group: {group}", "Sample\tWells\tOD", "01\tA1\t1,000", "", "~End"]
+    path = tmp_path / "softmax.txt"
+    path.write_bytes("\r\n".join(lines).encode("utf-16"))
+    first = parse_reader(path, "Plate1")
+    assert first.instrument == "Molecular Devices SoftMax Pro"
+    assert {"Absorbance 450", "Absorbance 650"} <= set(first)
+    found = channel_reading(first, "650", ["A1", "H12"], path)
+    assert found.values.tolist() == [2.0, 2.095]
+    assert channel_reading(first, "absorbance 450", ["B1"], path).values[0] == 1.012
+    kinetic = parse_reader(path, "Plate2")
+    last = channel_reading(kinetic, "600", ["A2"], path)
+    assert (last.values[0], last.read_number, last.reads, last.time_s) == (3.001, 2, 2, 600.0)
+    assert channel_reading(kinetic, "600", ["A2"], path, None, "first").values[0] == 2.001

@@ -10,7 +10,10 @@ The blocks come in four shapes, and every instrument we read writes some mix of 
   titled by its corner cell, a `Label: ...` line or the line above (i-control, SMART Control,
   EnVision), or with several reads interleaved, each row ending in its label (Gen5);
 - wells as columns, one row per read (kinetic: i-control `Cycle Nr., Time [s], Temp. [°C], A1..`,
-  Gen5 `Time, T° ..., A1..`), or one row per channel when the row header is `Well`.
+  Gen5 `Time, T° ..., A1..`), or one row per channel when the row header is `Well`; or reads as
+  columns (`Cycle Nr. 1 2 ..`, then a row per well: i-control kinetic sheets);
+- SoftMax Pro plate blocks: a `Plate:` line, then rows without letters holding one grid per
+  wavelength side by side, one group of rows per read.
 
 Cells are kept as text with where they stood, so a bad value is reported at its cell; numbers
 are read later (`parse_number`) with the file's own decimal and thousands separators.
@@ -63,6 +66,7 @@ _INSTRUMENTS = (  # (marker in the file, name); the first found names the softwa
     ("MARS", "BMG Labtech MARS"),
     ("EnVision", "PerkinElmer EnVision"),
     ("SoftMax", "Molecular Devices SoftMax Pro"),
+    ("##BLOCKS=", "Molecular Devices SoftMax Pro"),
     ("SkanIt", "Thermo SkanIt"),
 )
 
@@ -328,6 +332,7 @@ class _Context:
     plate: str = ""
     wavelengths: list[int] = field(default_factory=list)  # every stated wavelength
     detector_max: float | None = None
+    softmax: tuple[str, list[int]] | None = None  # a SoftMax Pro 'Plate:' line: mode, wavelengths
 
 
 @dataclass
@@ -568,6 +573,80 @@ def _tidy(rows: list[Row], i: int, well_at: int, ctx: _Context, scan: _Scan) -> 
     return j
 
 
+def _softmax_plate(cells: list[str], ctx: _Context) -> None:
+    """A SoftMax Pro `Plate:` line: the plate's name, its read mode and wavelengths (one field
+    per list, e.g. `450 650` for two absorbance wavelengths)."""
+    ctx.plate = _at(cells, 1)
+    mode = next(
+        (c for c in cells[2:9] if re.match(r"^(absorbance|fluorescence|lumi)", c, re.I)), ""
+    )
+    lists = [c for c in cells[2:] if re.fullmatch(r"\d{3}( \d{3})*", c.strip())]
+    ctx.softmax = (mode, [int(w) for c in lists for w in c.split()])
+    ctx.title = ""
+
+
+def _softmax_runs(cells: list[str]) -> tuple[int, list[int]]:
+    """(plate width, first column of each grid) of a SoftMax Pro header: an empty cell, then
+    `Temperature` or time columns, then one `1..12` run per wavelength, side by side."""
+    for cols in (FORMATS[384][1], FORMATS[96][1]):
+        starts = [
+            k
+            for k in range(1, len(cells) - cols + 1)
+            if all(_int_text(cells[k + c]) == c + 1 for c in range(cols))
+            and _int_text(_at(cells, k + cols)) != cols + 1
+        ]
+        if starts and not cells[0]:
+            return cols, starts
+    return 0, []
+
+
+def _softmax_block(
+    rows: list[Row], i: int, cols: int, starts: list[int], ctx: _Context, scan: _Scan
+) -> int:
+    """SoftMax Pro plate data: rows without letters, a grid per wavelength side by side, one
+    group of rows per read (kinetic groups start with their time)."""
+    mode, wavelengths = ctx.softmax or ("", [])
+    line = rows[i][0]
+    own: list[tuple[int, ...]]
+    if len(wavelengths) == len(starts):
+        labels = [f"{mode} {w}".strip() for w in wavelengths]
+        own = [(w,) for w in wavelengths]
+    else:
+        joined = "/".join(map(str, wavelengths))
+        labels = [f"{mode} {joined} #{n + 1}".strip() for n in range(len(starts))]
+        own = [tuple(wavelengths)] * len(starts)
+        if len(starts) == 1:
+            labels = [f"{mode} {joined}".strip()]
+    n_rows = FORMATS[96][0] if cols == FORMATS[96][1] else FORMATS[384][0]
+    reads: list[list[Read]] = [[] for _ in starts]
+    j = i + 1
+    while True:
+        k = j
+        while k < len(rows) and not any(rows[k][1]):
+            k += 1
+        if k + n_rows > len(rows):
+            break
+        group = rows[k : k + n_rows]
+        first = group[0][1][0]
+        time_s = _seconds(first, "s") if first else None
+        if first and time_s is None:
+            break  # '~End' or the next section
+        for n, start in enumerate(starts):
+            read = Read(str(len(reads[n]) + 1), time_s)
+            for r, (row_line, cells) in enumerate(group):
+                letter = chr(ord("A") + r)
+                for c in range(cols):
+                    text = _at(cells, start + c)
+                    _put(read, f"{letter}{c + 1}", scan.cell(text, row_line), scan.path, labels[n])
+            reads[n].append(read)
+        j = k + n_rows
+    for n, label in enumerate(labels):
+        if reads[n]:
+            scan.add(ctx.plate, Channel(label, own[n], reads[n], scan.where(line)))
+    ctx.softmax = None
+    return j
+
+
 def _metadata(cells: list[str], ctx: _Context) -> None:
     """Learn from a metadata row: 'Label:' lines, plate names, wavelengths, detector range."""
     filled = [c for c in cells if c]
@@ -605,7 +684,13 @@ def scan_rows(rows: list[Row], path: Path, sheet: str = "") -> tuple[_Scan, _Con
         names = [_words(c) for c in cells]
         well_at = next((k for k, n in enumerate(names) if n in _WELL_HEADERS), None)
         cycles = [_int_text(_at(cells, k)) for k in (1, 2)]
-        if _CYCLE_HEADER.match(_words(cells[0])) and None not in cycles:
+        softmax_cols, starts = _softmax_runs(cells) if ctx.softmax else (0, [])
+        if cells[0] == "Plate:" and len(cells) > 5:
+            _softmax_plate(cells, ctx)
+            i += 1
+        elif softmax_cols:
+            i = _softmax_block(rows, i, softmax_cols, starts, ctx, scan)
+        elif _CYCLE_HEADER.match(_words(cells[0])) and None not in cycles:
             i = _reads_as_columns(rows, i, ctx, scan)
         elif cols:
             i = _grid(rows, i, cols, ctx, scan)
