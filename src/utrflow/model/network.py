@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from utrflow.errors import InputError, first_line
+from utrflow.model.portable import tree_ensemble_class
 
 if TYPE_CHECKING:  # Keras is imported where it is used: loading it takes seconds
     import keras
@@ -221,8 +222,6 @@ def load(path: str | Path) -> keras.Model:
     """Load a saved model with Keras safe mode on (no arbitrary code from the file); a file
     that holds code, or is no Keras model, stops with one line instead of a traceback."""
     import keras
-
-    from utrflow.model.portable import tree_ensemble_class
 
     tree_ensemble_class()  # an exported boosted-trees baseline holds this one custom layer
     try:

@@ -20,6 +20,7 @@ import pandas as pd
 from utrflow import io
 from utrflow.model import baselines, evaluate, portable, search
 from utrflow.model import network as model_module
+from utrflow.model.training import train_member
 
 log = logging.getLogger(__name__)
 TOP_SPREAD = 3  # contenders whose spread is the design's uncertainty when there is no ensemble
@@ -196,8 +197,6 @@ def selected_member(
     """Ensemble member `member` of the selected model: member 0 is the selected model itself;
     the others train its CNN configurations again with seed + member (baselines are fitted
     deterministically, so each member holds the same refit)."""
-    from utrflow.model.training import train_member
-
     if member == 0:
         return model_module.load(selected), None
     models, histories = [], []
@@ -229,8 +228,6 @@ def learning_curve(
     contender) and of the best baseline, trained on 25 / 50 / 75 / 100 % of the training rows
     of the same split. `first_model`, the best contender as the contest saved it, is the 100 %
     point (not trained again)."""
-    from utrflow.model.training import train_member
-
     task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
     key = search.score_name(task)
     first = selection["top"][0]
@@ -310,8 +307,6 @@ class Searched:
 def search_in_process(data: Encoded, cfg: dict[str, Any], threads: int = 1) -> Searched:
     """The workflow's candidate, baselines and select steps in one process (benchmarks, and
     comparisons on real data): same candidates, same contest, same exported models."""
-    from utrflow.model.training import train_member
-
     task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
     predictions = data.rows[["split", "label"]].copy()
     entries, models = [], {}
