@@ -65,7 +65,7 @@ class ConsensusSettings:
     min_reads: int = 3  # regions a well needs for a trusted call
     min_purity: float = 0.75  # top-allele share below which a well is `mixed`
     max_reads: int = 1000  # regions kept per well (the first, in file order): a memory cap
-    consensus_reads: int = 40  # of those, the most typical in length build the consensus
+    consensus_reads: int = 50  # of those, the first of typical length build the consensus
     polish_reads: int = 40  # reads that score the one-edit polishing of the consensus
     homopolymer_design_ratio: float = 0.33  # see toward_design
     read_tolerance: float = 0.25  # a read within this many edits per base belongs to the call
@@ -211,10 +211,10 @@ def call_well(
 ) -> WellCall:
     """Consensus, purity and any second allele of one well's regions.
 
-    One consensus over the well's `consensus_reads` most typical reads (abPOA's own two-allele
-    split takes homopolymer-length noise for alleles). Every read farther from it than the
-    tolerance is a candidate for a second allele; it is real when their own consensus explains
-    enough of them.
+    One consensus over `consensus_reads` of the well's reads (see best_reads; abPOA's own
+    two-allele split takes homopolymer-length noise for alleles). Every read farther from it
+    than the tolerance is a candidate for a second allele; it is real when their own consensus
+    explains enough of them.
     """
     seqs = [r for r in regions[: settings.max_reads] if r]
     if not seqs:
