@@ -73,7 +73,9 @@ def test_missing_table_file_is_named(tmp_path):
 
 def test_relative_paths_resolve_against_the_base_directory(tmp_path):
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "mine.csv").write_text("sequence,label\nACGT,1\n")
+    bases = ["".join("ACGT"[i >> (2 * k) & 3] for k in range(4)) for i in range(30)]
+    rows = "".join(f"ACGTAC{b},{i}\n" for i, b in enumerate(bases))  # a table a model can use
+    (tmp_path / "data" / "mine.csv").write_text("sequence,label\n" + rows)
     path = tmp_path / "config.yaml"
     path.write_text("source: table\ntable: data/mine.csv\n")
     assert config.load(path, base_dir=tmp_path)["table"] == "data/mine.csv"

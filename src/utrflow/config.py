@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jsonschema
-import yaml
 
+from utrflow import preflight
 from utrflow.errors import InputError
+from utrflow.yamlio import load_yaml, parse_yaml
 
 SCHEMA_NAME = "config.schema.yaml"
 Settings = TypeVar("Settings")
@@ -27,7 +28,7 @@ Settings = TypeVar("Settings")
 def _shipped_schema() -> dict[str, Any]:
     """Parsed once per process: parsing the YAML is most of what validating a config costs."""
     text = resources.files("utrflow").joinpath("schemas", SCHEMA_NAME).read_text()
-    return yaml.safe_load(text)
+    return parse_yaml(text, SCHEMA_NAME)
 
 
 def schema() -> dict[str, Any]:
@@ -83,6 +84,7 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
     from utrflow.simulate.run_settings import from_config
 
     from_config(instance["simulate"]["run"], source)  # the run simulation checks its own keys
+    preflight.check_keys(instance, _shipped_schema(), source)
     simulate = instance["simulate"]
     if simulate["min_length"] > simulate["max_length"]:
         raise InputError(
@@ -116,7 +118,9 @@ def check_files(config: Mapping[str, Any], base_dir: Path, source: str = "config
         from utrflow.labelled import check_for_model, read_user_table
 
         path = _named_file(config, "table", base_dir, source)
-        check_for_model(read_user_table(path), config["model"], path, source)
+        table = read_user_table(path)
+        check_for_model(table, config["model"], path, source)
+        preflight.check_table(table, config, path, source)
     if config["predict"]["input"]:
         _named_file(config, "predict.input", base_dir, source)
 
@@ -124,14 +128,9 @@ def check_files(config: Mapping[str, Any], base_dir: Path, source: str = "config
 def load(path: str | Path, base_dir: str | Path | None = None) -> dict[str, Any]:
     """Read, validate and check a config file; relative paths resolve against `base_dir`."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
-    except FileNotFoundError:
-        raise InputError(f"{path}: config file not found") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise InputError(f"{path}:{line} is not valid YAML") from None
+    if not path.is_file():
+        raise InputError(f"{path}: config file not found")
+    raw = load_yaml(path) or {}
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a mapping of keys, got {type(raw).__name__}")
     config = validate(raw, source=str(path))

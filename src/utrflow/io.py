@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -61,16 +62,26 @@ def exact_number(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
+def json_safe(data: Any) -> Any:
+    """`data` with NumPy scalars and arrays as plain values and every non-finite number (NaN,
+    infinity) as None: JSON has no NaN, and a metric that cannot be computed is `null`."""
+    if isinstance(data, dict):
+        return {key: json_safe(value) for key, value in data.items()}
+    if isinstance(data, list | tuple | np.ndarray):
+        return [json_safe(value) for value in data]
+    if isinstance(data, np.generic):
+        data = data.item()
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data
+
+
 def write_json(data: Any, path: str | Path) -> None:
-    """Write indented JSON atomically; NumPy scalars become plain numbers."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, np.generic):
-            return value.item()
-        raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
+    """Write indented JSON atomically: NumPy values become plain ones, NaN and infinity `null`
+    (what every JSON reader accepts); anything else that is not JSON stops before writing."""
+    text = json.dumps(json_safe(data), indent=2, sort_keys=False, allow_nan=False) + "\n"
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=plain, sort_keys=False) + "\n")
+        tmp.write_text(text)
 
 
 def write_npy(array: np.ndarray, path: str | Path) -> None:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from utrflow.plates import link
 from utrflow.plates.reader import FluorescenceSettings, load_plate
 from utrflow.reads import consensus, demux, sheets
+from utrflow.yamlio import load_yaml
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def call_wells(
     settings = consensus_settings or consensus.ConsensusSettings()
     plates = sheets.load_plates(run / "plates.tsv", base_dir or Path.cwd())
     wells = sheets.load_wells(run / "wells.tsv")
-    construct = sheets.load_construct(yaml.safe_load((run / "construct.yaml").read_text()))
+    construct = sheets.load_construct(load_yaml(run / "construct.yaml"))
     index = None
     if (run / "library.csv").is_file():
         library = sheets.load_library(run / "library.csv")

@@ -6,10 +6,13 @@ from pathlib import Path
 from utrflow import config as utrflow_config
 from utrflow.model import search as utrflow_search
 from utrflow.errors import InputError
+from utrflow.yamlio import load_yaml
 
 CONFIG_SOURCE = ", ".join(str(p) for p in workflow.configfiles) or "config"
 
 try:
+    for _file in workflow.configfiles:  # Snakemake's own reading keeps the last of a key twice
+        load_yaml(_file)
     _validated = utrflow_config.validate(config, source=CONFIG_SOURCE)
     if _validated["source"] != "reads":  # the reads sheets are checked once, below
         utrflow_config.check_files(_validated, Path.cwd(), source=CONFIG_SOURCE)

@@ -485,6 +485,21 @@ def design_library(
     return table, summary
 
 
+def measured_names(table: pd.DataFrame) -> list[str]:
+    """What `nearest_measured` calls each row of the labelled table: its variant id, else its
+    plate:well, else (a user's table without plates) its row in the table, header being row 1."""
+
+    def text(value: object) -> str:
+        return "" if value is None or value != value else str(value)  # NaN != NaN
+
+    return [
+        text(v) or (f"{text(p)}:{text(w)}" if text(p) and text(w) else f"row {i + 2}")
+        for i, (v, p, w) in enumerate(
+            zip(table["variant_id"], table["plate"], table["well"], strict=True)
+        )
+    ]
+
+
 def ensemble_scorer(members: Sequence[object], model: object | None = None) -> Scorer:
     """Mean and sd over the members' predictions (table units) of a list of sequences; with
     `model`, the mean is that model's prediction (the selected model) and the members give the
@@ -518,11 +533,8 @@ def run_design(
     the validation RMSE. `truth` (simulated data) scores the designs against the hidden truth."""
     next_library, oligo_order_path, summary_path = outputs
     settings = config_module.settings_from(DesignSettings, {**cfg["design"], "seed": cfg["seed"]})
-    table = passing_rows(io.read_tsv(table_path).fillna({"variant_id": ""}), str(table_path))
-    names = [
-        v or f"{p}:{w}"
-        for v, p, w in zip(table["variant_id"], table["plate"], table["well"], strict=True)
-    ]
+    labelled = io.read_tsv(table_path)
+    table = passing_rows(labelled.assign(name=measured_names(labelled)), str(table_path))
     model = model_module.load(model_path)
     members = [model_module.load(p) for p in member_paths]
     if len(model.inputs) > 1:
@@ -548,7 +560,7 @@ def run_design(
                    "model": model_info}  # fmt: skip
     else:
         designs, summary = design_library(
-            table.assign(name=names),
+            table,
             ensemble_scorer(members, model),
             settings,
             prefix,

@@ -21,6 +21,9 @@ from utrflow.model import splits
 from utrflow.sequences import one_hot
 
 CHUNK = 100_000
+# Distinct sequences a split needs: enough to fit the model and its baselines (train), to stop
+# early on (validation) and to give a correlation (test, validation).
+MIN_DISTINCT = {"train": 8, "validation": 2, "test": 2}
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def build_features(
         raise InputError(
             f"{source}: covariate column '{missing[0]}' (model.covariates) is not in the table"
         )
-    length = cfg["encode"]["length"] or int(passing["sequence"].str.len().max())
+    length = encoded_length(passing, np.flatnonzero(table["qc"] == "pass"), cfg["encode"], source)
     if model_cfg["task"] == "classification":
         bad = ~passing["label"].isin([0, 1])
         if bad.any():
@@ -92,6 +95,7 @@ def build_features(
         rows["fold"] = splits.kfold(
             rows["sequence"].to_numpy(dtype=object), split_cfg["folds"], seed
         )
+    check_trainable(rows, model_cfg["task"], split_cfg["folds"], source)
     covariates = (
         passing[model_cfg["covariates"]].to_numpy(dtype=np.float32).reshape(len(passing), -1)
     )
@@ -102,6 +106,76 @@ def build_features(
         covariate_names=list(model_cfg["covariates"]),
         length=length,
     )
+
+
+def encoded_length(
+    passing: pd.DataFrame, positions: np.ndarray, encode_cfg: dict[str, Any], source: str
+) -> int:
+    """The one-hot width: `encode.length`, else the longest sequence. One sequence far longer
+    than the rest widens the network for all (a 100,000-nt row turns 0.3 M parameters into
+    205 M), so beyond `encode.max_length` the run stops naming the row (`positions`: each
+    passing row's place in the table), unless `encode.truncate` keeps their 3' ends."""
+    lengths = passing["sequence"].str.len().to_numpy()
+    if encode_cfg["length"]:
+        return int(encode_cfg["length"])  # set by hand: longer sequences lose 5' bases
+    limit = int(encode_cfg["max_length"])
+    longest = int(lengths.max())
+    if longest <= limit:
+        return longest
+    if encode_cfg["truncate"]:
+        return limit
+    row = int(positions[int(np.argmax(lengths))]) + 2
+    raise InputError(
+        f"{source}: row {row}: a sequence of {longest} nt, longer than encode.max_length "
+        f"({limit}); remove it, raise encode.max_length, or set encode.truncate: true to keep "
+        f"the 3' {limit} nt of every longer sequence"
+    )
+
+
+def check_trainable(rows: pd.DataFrame, task: str, folds: int, source: str) -> None:
+    """Stop, naming what to change, when the rows cannot train and test a model: labels that
+    do not vary, weights that are negative or all zero, a split (or a cross-validation fold)
+    with too few distinct sequences to fit or to score."""
+    labels = rows["label"].to_numpy(dtype=float)
+    if np.ptp(labels) == 0:
+        raise InputError(
+            f"{source}: every label is {labels[0]:g}: nothing to learn; the model needs labels "
+            "that differ"
+        )
+    weight = np.broadcast_to(rows["weight"].to_numpy(dtype=float), labels.shape)
+    if (weight < 0).any():
+        row = int(np.flatnonzero(weight < 0)[0]) + 2
+        raise InputError(f"{source}: row {row}: weight {weight[row - 2]:g} is negative")
+    train = rows["split"].to_numpy() == "train"
+    if not (weight[train] > 0).any():
+        raise InputError(f"{source}: every weight of the train split is 0: nothing to learn from")
+    for split, least in MIN_DISTINCT.items():
+        part = rows["sequence"][rows["split"] == split]
+        have = part.nunique()
+        if have < least:
+            raise InputError(
+                f"{source}: the {split} split holds {have} distinct sequence(s) of "
+                f"{rows['sequence'].nunique()}; it needs at least {least}: give more distinct "
+                f"sequences, or change split.validation / split.test (or the table's split column)"
+            )
+    if task == "classification":
+        classes = np.unique(labels[train])
+        if len(classes) < 2:
+            raise InputError(
+                f"{source}: every label of the train split is {classes[0]:g}: a classifier "
+                "needs both classes (0 and 1) to train on"
+            )
+    if folds >= 2:
+        distinct = rows["sequence"].nunique()
+        smallest = rows.groupby("fold")["sequence"].nunique().reindex(range(folds), fill_value=0)
+        rest = distinct - smallest.max()
+        if smallest.min() < MIN_DISTINCT["test"] or rest < MIN_DISTINCT["train"]:
+            raise InputError(
+                f"{source}: key 'split.folds': {folds} folds of {distinct} distinct sequences "
+                f"leave a fold with {int(smallest.min())}; each fold needs at least "
+                f"{MIN_DISTINCT['test']} and the other folds {MIN_DISTINCT['train']}: use "
+                "fewer folds, or more distinct sequences"
+            )
 
 
 def write_onehot(sequences: list[str], length: int, path: str | Path) -> None:

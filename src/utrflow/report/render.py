@@ -7,6 +7,7 @@ fetched from the network, so the file opens offline and can be mailed as it is.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import subprocess
 from dataclasses import dataclass
 from importlib import metadata
@@ -25,6 +26,8 @@ from utrflow.report import design as report_design
 from utrflow.report import interpret as report_interpret
 from utrflow.report import plates as report_table
 from utrflow.report.figures import PALETTE, SPLIT_COLORS, corner_note, figure_to_data_uri, style
+
+NOT_COMPUTABLE = "not computable"
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,13 @@ class ReportInputs:
 
 
 def number(value: float | Undefined | None, digits: int = 3) -> str:
-    """A metric for a table cell: fixed digits, a dash when missing, never '-0.000'."""
-    if value is None or isinstance(value, Undefined):
+    """A metric for a table cell: fixed digits, never '-0.000'; a dash when the input has no
+    such value, "not computable" when it has one that could not be computed (JSON null, NaN:
+    one test row, or labels that do not vary), never the text 'nan'."""
+    if isinstance(value, Undefined):
         return "–"
+    if value is None or not math.isfinite(value):
+        return NOT_COMPUTABLE
     text = f"{value:.{digits}f}"
     return text.lstrip("-") if float(text) == 0 else text
 
