@@ -104,7 +104,8 @@ def experiment(
             path.write_text(content)
     config_path = workdir / "config" / "config.yaml"
     config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(yaml.safe_dump(merged(CONFIG, config or {})))
+    if "config/config.yaml" not in (files or {}):  # a case may write the YAML text itself
+        config_path.write_text(yaml.safe_dump(merged(CONFIG, config or {})))
     return workdir
 
 
@@ -153,6 +154,37 @@ def fastq_plus(tail: str) -> dict[str, str]:
 
 
 BAM_PLATES = {"plates.tsv": "plate\treads\nP1\treads/p1.bam\n"}
+CONFIG_YAML = yaml.safe_dump(CONFIG)
+# A user table a model can learn from: 40 distinct sequences, labels that vary.
+TABLE_SEQUENCES = [
+    "GATTACA" + "".join("ACGT"[i >> (2 * k) & 3] for k in range(4)) for i in range(40)
+]
+TABLE = "sequence,label\n" + "".join(f"{s},{i % 7}\n" for i, s in enumerate(TABLE_SEQUENCES))
+TABLE_CONFIG = {"source": "table", "table": "lab.csv"}
+
+
+def raw_config(text: str) -> dict[str, str]:
+    """The config file as the user typed it (for what a YAML dump cannot write)."""
+    return {"config/config.yaml": text}
+
+
+def table_rows(rows: list[str], header: str = "sequence,label") -> dict[str, str]:
+    return {"lab.csv": header + "\n" + "".join(f"{r}\n" for r in rows)}
+
+
+def table_column(name: str, values: list[str]) -> dict[str, str]:
+    """The valid table with one more column."""
+    return table_rows(
+        [f"{s},{i % 7},{v}" for i, (s, v) in enumerate(zip(TABLE_SEQUENCES, values, strict=True))],
+        header=f"sequence,label,{name}",
+    )
+
+
+def first_rows(n: int) -> dict[str, str]:
+    return table_rows([f"{s},{i % 7}" for i, s in enumerate(TABLE_SEQUENCES[:n])])
+
+
+CR_ONLY_FASTQ = FASTQ.replace("\n", "\r")
 CASES = [
     # config
     Case("unknown-key", "config/config.yaml: unknown key 'fwd_primr' in 'construct'",
@@ -301,6 +333,144 @@ CASES = [
          config={"source": "table", "table": "lab.csv", "model": {"task": "classification"}}),
     Case("predict-input-missing", "key 'predict.input': file not found: new.fa",
          config={"predict": {"input": "new.fa"}}),
+    # -- issue 19: silent wrong results, numbers out of range, degenerate tables -------------
+    Case("yaml-section-twice", "config/config.yaml: line 13: key 'model' given twice (first on "
+         "line 10); keep one",
+         files=raw_config(CONFIG_YAML + "model:\n  epochs: 3\nseed: 1\nmodel:\n  epochs: 5\n")),
+    Case("normalize-by-signal", "key 'fluorescence.normalize_by': 'gfp' is the signal channel "
+         "itself, so every label would be 0", config={"fluorescence": {"normalize_by": "gfp"}}),
+    Case("table-label-header-twice", "lab.csv: line 1: column 'label' given twice",
+         files=table_column("label", ["1"] * 40), config=TABLE_CONFIG),
+    Case("seed-2-to-32", "key 'seed': 4294967296 is greater than the maximum of 4294967295",
+         config={"seed": 2**32}),
+    Case("encode-length-1e20", "key 'encode.length': 1e+20 is greater than the maximum of 100000",
+         config={"encode": {"length": 1e20}}),
+    Case("table-one-row", "lab.csv: every label is 0: nothing to learn",
+         files=first_rows(1), config=TABLE_CONFIG),
+    Case("table-three-rows", "lab.csv: 3 distinct sequence(s); training and testing a model "
+         "needs at least 12", files=first_rows(3), config=TABLE_CONFIG),
+    Case("table-one-sequence", "lab.csv: 1 distinct sequence(s); training and testing a model "
+         "needs at least 12 (8 train, 2 validation, 2 test)",
+         files=table_rows([f"ACGTACGT,{i}" for i in range(30)]), config=TABLE_CONFIG),
+    Case("table-weights-all-0", "lab.csv: every weight of the train split is 0",
+         files=table_column("weight", ["0"] * 40), config=TABLE_CONFIG),
+    Case("table-split-all-test", "lab.csv: the train split holds 0 distinct sequence(s) of 40",
+         files=table_column("split", ["test"] * 40), config=TABLE_CONFIG),
+    Case("folds-as-many-as-rows", "lab.csv: key 'split.folds': 40 folds of 40 distinct "
+         "sequences leave a fold with 1", files=first_rows(40),
+         config={**TABLE_CONFIG, "split": {"folds": 40}}),
+    Case("table-labels-all-equal", "lab.csv: every label is 3.5: nothing to learn",
+         files=table_rows([f"{s},3.5" for s in TABLE_SEQUENCES]), config=TABLE_CONFIG),
+    Case("table-one-huge-sequence", "lab.csv: row 42: a sequence of 100000 nt, longer than "
+         "encode.max_length (1000); remove it, raise encode.max_length, or set encode.truncate",
+         files={"lab.csv": TABLE + "A" * 100_000 + ",2\n"}, config=TABLE_CONFIG),
+    Case("reader-windows-1252", "p1.csv: line 1: byte 0xb0 is not UTF-8 (a Windows-1252 "
+         "character?); save the file as UTF-8 CSV",
+         files={"reader/p1.csv": "Temperature: 30\xb0C\n".encode("latin-1") + READER.encode()}),
+    Case("reader-channel-twice", "p1.csv: line 1: column 'gfp' given twice; keep one",
+         files={"reader/p1.csv": "well,gfp,od600,gfp\nA1,1,1,1\nA2,1,1,1\nA3,1,1,1\n"}),
+    Case("fastq-cr-line-ends", "p1.fastq: line 1: lines end in a carriage return alone",
+         files={"reads/p1.fastq": CR_ONLY_FASTQ}),
+    # -- our own: more keys that must agree, more bounds, more tables that cannot train ------
+    Case("yaml-key-twice-nested", "line 4: key 'fwd_primer' given twice (first on line 3)",
+         files=raw_config(f"source: reads\nconstruct:\n  fwd_primer: {FWD_PRIMER}\n"
+                          f"  fwd_primer: {REV_PRIMER}\n")),
+    Case("yaml-seed-twice", "config/config.yaml: line 2: key 'seed' given twice (first on line 1)",
+         files=raw_config("seed: 1\nseed: 2\n")),
+    Case("yaml-a-list", "config/config.yaml: expected a mapping of keys, got list",
+         files=raw_config("- source: reads\n")),
+    Case("yaml-tab-indent", "config/config.yaml: line 2 is not valid YAML",
+         files=raw_config("model:\n\tepochs: 3\n")),
+    Case("seed-negative", "key 'seed': -1 is less than the minimum of 0", config={"seed": -1}),
+    Case("seed-plus-ensemble", "key 'seed': 4294967295 with model.ensemble 3 gives member seeds "
+         "up to 4294967297", config={"seed": 2**32 - 1, "model": {"ensemble": 3}}),
+    Case("epochs-decimal", "key 'model.epochs': 5.0 is not a whole number",
+         config={"model": {"epochs": 5.0}}),
+    Case("conv-filters-decimal", "key 'model.conv_filters[1]': 64.0 is not a whole number",
+         config={"model": {"conv_filters": [32, 64.0]}}),
+    Case("epochs-fraction", "key 'model.epochs': 5.5 is not of type integer",
+         config={"model": {"epochs": 5.5}}),
+    Case("threads-huge", "key 'demux.threads': 1000000 is greater than the maximum of 1024",
+         config={"demux": {"threads": 10**6}}),
+    Case("ensemble-huge", "key 'model.ensemble': 1000 is greater than the maximum of 100",
+         config={"model": {"ensemble": 1000}}),
+    Case("folds-huge", "key 'split.folds': 1000 is greater than the maximum of 100",
+         config={"split": {"folds": 1000}}),
+    Case("conv-filters-huge", "key 'model.conv_filters.0': 100000 is greater than the maximum",
+         config={"model": {"conv_filters": [100_000]}}),
+    Case("kernel-size-huge", "key 'model.kernel_size': 1000000 is greater than the maximum",
+         config={"model": {"kernel_size": 10**6}}),
+    Case("max-length-zero", "key 'encode.max_length': 0 is less than the minimum of 1",
+         config={"encode": {"max_length": 0}}),
+    Case("encode-length-above-max", "key 'encode.length' (2000) is larger than "
+         "'encode.max_length' (1000)", config={"encode": {"length": 2000}}),
+    Case("simulated-longer-than-max", "key 'simulate.max_length' (500) is larger than "
+         "'encode.max_length' (200)", config={"source": "simulate", "simulate": {
+             "max_length": 500}, "encode": {"max_length": 200}}),
+    Case("design-lengths-swapped", "key 'design.min_length' (60) is larger than "
+         "'design.max_length' (40)", config={"design": {"min_length": 60, "max_length": 40}}),
+    Case("design-gc-swapped", "key 'design.gc_min' (0.7) is larger than 'design.gc_max' (0.3)",
+         config={"design": {"gc_min": 0.7, "gc_max": 0.3}}),
+    Case("normalize-by-signal-case", "key 'fluorescence.normalize_by': 'GFP ' is the signal",
+         config={"fluorescence": {"normalize_by": "GFP "}}),
+    Case("normalize-by-signal-simulated-run", "'fluorescence.normalize_by': 'od600' is the "
+         "signal channel", config={"source": "simulate", "simulate": {"level": "run"},
+                                   "fluorescence": {"signal": "od600"}}),
+    Case("table-covariate-twice", "lab.csv: line 1: column 'gc' given twice",
+         files=table_rows([f"{s},1,0.5,0.5" for s in TABLE_SEQUENCES], "sequence,label,gc,gc"),
+         config=TABLE_CONFIG),
+    Case("table-sequence-header-twice-tsv", "lab.tsv: line 1: column 'sequence' given twice",
+         files={"lab.tsv": "sequence\tsequence\tlabel\nACGT\tACGT\t1\n"},
+         config={"source": "table", "table": "lab.tsv"}),
+    Case("table-negative-weight", "lab.csv: row 7: weight -1 is negative",
+         files=table_column("weight", ["1"] * 5 + ["-1"] + ["1"] * 34), config=TABLE_CONFIG),
+    Case("table-split-all-validation", "lab.csv: the train split holds 0 distinct sequence(s)",
+         files=table_column("split", ["validation"] * 40), config=TABLE_CONFIG),
+    Case("table-split-few-train", "lab.csv: the train split holds 5 distinct sequence(s) of 40",
+         files=table_column("split", ["train"] * 5 + ["validation"] * 5 + ["test"] * 30),
+         config=TABLE_CONFIG),
+    Case("table-split-one-test", "lab.csv: the test split holds 1 distinct sequence(s) of 40",
+         files=table_column("split", ["test"] + ["validation"] * 4 + ["train"] * 35),
+         config=TABLE_CONFIG),
+    Case("table-fractions-too-big", "lab.csv: the train split holds 4 distinct sequence(s) of 40",
+         files=first_rows(40), config={**TABLE_CONFIG, "split": {"test": 0.45,
+                                                                 "validation": 0.45}}),
+    Case("table-folds-too-many", "key 'split.folds': 30 folds of 40 distinct sequences leave a "
+         "fold with 1", files=first_rows(40), config={**TABLE_CONFIG, "split": {"folds": 30}}),
+    Case("table-by-plate-without-plates", "lab.csv naming at least 3 plates (it names 0)",
+         files=first_rows(40), config={**TABLE_CONFIG, "split": {"method": "by_plate"}}),
+    Case("table-by-plate-two-plates", "naming at least 3 plates (it names 2)",
+         files=table_column("plate", ["P1", "P2"] * 20),
+         config={**TABLE_CONFIG, "split": {"method": "by_plate"}}),
+    Case("table-classification-one-class-in-train", "lab.csv: every label of the train split is "
+         "0: a classifier needs both classes", files=table_rows(
+             [f"{s},{int(i >= 30)},{'train' if i < 30 else 'test'}"
+              for i, s in enumerate(TABLE_SEQUENCES)], "sequence,label,split"),
+         config={**TABLE_CONFIG, "model": {"task": "classification"}}),
+    Case("table-classification-one-positive", "lab.csv: the train split holds 34 rows, 1 of "
+         "the rarer class; a classifier and its baselines need at least 20, and 2 of each class",
+         files=table_rows([f"{s},{int(i == 0)},{'test' if 34 <= i < 37 else 'train'}"
+                           for i, s in enumerate(TABLE_SEQUENCES)], "sequence,label,split"),
+         config={**TABLE_CONFIG, "model": {"task": "classification"}}),
+    Case("table-longer-than-set-max", "lab.csv: row 3: a sequence of 15 nt, longer than "
+         "encode.max_length (12)", files={"lab.csv": TABLE.replace(
+             TABLE_SEQUENCES[1], TABLE_SEQUENCES[1] + "ACGT")},
+         config={**TABLE_CONFIG, "encode": {"max_length": 12}}),
+    Case("predict-input-header-twice", "new.csv: line 1: column 'sequence' given twice",
+         files={"new.csv": "sequence,sequence\nACGT,ACGT\n"},
+         config={"predict": {"input": "new.csv"}}),
+    Case("predict-input-not-dna", "new.fa: record 2 (b): not a DNA sequence",
+         files={"new.fa": ">a\nACGT\n>b\nAC-GT\n"}, config={"predict": {"input": "new.fa"}}),
+    Case("wells-header-twice", "wells.tsv: the header needs distinct, non-empty column names",
+         files={"wells.tsv": WELLS.replace("role", "well", 1)}),
+    Case("plates-header-twice", "plates.tsv: the header needs distinct, non-empty column names",
+         files={"plates.tsv": PLATES.replace("fluorescence", "reads", 1)}),
+    Case("library-header-twice", "library.csv: the header needs distinct, non-empty column names",
+         files={"library.csv": LIBRARY.replace("id,sequence", "sequence,sequence", 1)}),
+    Case("reader-well-column-twice", "p1.csv: line 1: column 'well' given twice",
+         files={"reader/p1.csv": READER.replace("well,gfp,od600", "well,gfp,od600,well")}),
+    Case("fasta-cr-line-ends", "p1.fastq: line 1: lines end in a carriage return alone",
+         files={"reads/p1.fastq": ">r1\rACGT\r>r2\rACGT\r"}),
 ]  # fmt: skip
 
 
@@ -522,3 +692,166 @@ def test_a_model_file_holding_code_is_refused_in_one_line(tmp_path: Path, monkey
     errors = [line for line in run.stderr.splitlines() if line.startswith(("utrflow:", "Trace"))]
     assert_one_line(run.returncode, errors, "evil.keras: ")
     assert not Path("ran").exists() and not Path("out.tsv").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Damaged intermediates: the job that reads one names it and how to rebuild it
+
+
+def cut_short(path: Path) -> None:
+    path.write_bytes(cut_in_half(path.read_bytes()))
+
+
+def garbage(path: Path) -> None:
+    path.write_bytes(b"\x00\xff\xfe garbage \x80\x81")
+
+
+def emptied(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+CONSENSUS = ["consensus", "--plate", "P1", "--counts", f"{DEMUX_OUT}/well_counts.tsv"]
+CONSENSUS += ["--regions", f"{DEMUX_OUT}/regions.tsv.gz", "--output", "results/consensus/P1.tsv"]
+ENCODED_ARGS = ["--onehot", "enc/onehot.npy", "--split", "enc/split.tsv"]
+ENCODED_ARGS += ["--features", "enc/features.json"]
+BASELINES = ["baselines", *ENCODED_ARGS, "--predictions", "enc/baselines.tsv"]
+DAMAGED = [
+    # (id, file the job reads, how it is damaged, the job, the output it must not leave)
+    ("regions-cut-short", f"{DEMUX_OUT}/regions.tsv.gz", cut_short, CONSENSUS,
+     "results/consensus/P1.tsv"),
+    ("regions-emptied", f"{DEMUX_OUT}/regions.tsv.gz", emptied, CONSENSUS,
+     "results/consensus/P1.tsv"),
+    ("well-counts-garbage", f"{DEMUX_OUT}/well_counts.tsv", garbage, CONSENSUS,
+     "results/consensus/P1.tsv"),
+    ("features-cut-short", "enc/features.json", cut_short, BASELINES, "enc/baselines.tsv"),
+    ("onehot-cut-short", "enc/onehot.npy", cut_short, BASELINES, "enc/baselines.tsv"),
+    ("split-emptied", "enc/split.tsv", emptied, BASELINES, "enc/baselines.tsv"),
+    ("split-garbage", "enc/split.tsv", garbage, BASELINES, "enc/baselines.tsv"),
+]  # fmt: skip
+
+
+def intermediates(workdir: Path, capsys, monkeypatch) -> None:
+    """The valid experiment's demultiplexing outputs, and a user table's encoding, for real."""
+    experiment(workdir, {"lab.csv": TABLE})
+    assert run_cli(workdir, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)[0] == 0
+    for argv in (
+        ["import-table", "--input", "lab.csv", "--labelled", "enc/labelled.tsv"],
+        ["encode", "--table", "enc/labelled.tsv", *ENCODED_ARGS],
+    ):
+        assert run_cli(workdir, argv, capsys, monkeypatch)[0] == 0, argv
+
+
+@pytest.mark.parametrize("case", DAMAGED, ids=[c[0] for c in DAMAGED])
+def test_a_damaged_intermediate_is_named_with_how_to_rebuild_it(
+    tmp_path: Path, case, capsys, monkeypatch
+) -> None:
+    _id, damaged, damage, job, output = case
+    intermediates(tmp_path, capsys, monkeypatch)
+    status, lines = run_cli(tmp_path, job, capsys, monkeypatch)
+    assert status == 0, lines  # undamaged, the job runs
+    (tmp_path / output).unlink()
+    damage(tmp_path / damaged)
+    status, lines = run_cli(tmp_path, job, capsys, monkeypatch)
+    line = assert_one_line(status, lines, f"{damaged}: damaged or cut short (")
+    assert line.endswith(f"; rebuild it and what follows from it: snakemake --forcerun {damaged}")
+    assert not (tmp_path / output).exists()
+    assert not list((tmp_path / output).parent.glob(".*.tmp*"))  # no temporary file left
+
+
+@pytest.mark.slow
+def test_the_rebuild_the_message_names_works_in_snakemake(tmp_path: Path) -> None:
+    """A truncated regions.tsv.gz: the consensus job stops with the line (in its log, no
+    traceback), and `--forcerun` on the damaged file as the line says rebuilds it and the job."""
+    experiment(tmp_path)
+    target = "results/consensus/P1.tsv"
+    assert run_workflow(tmp_path, target, timeout=300).returncode == 0
+    regions = tmp_path / DEMUX_OUT / "regions.tsv.gz"
+    cut_short(regions)
+    (tmp_path / target).unlink()
+    run = run_workflow(tmp_path, target, timeout=300)
+    assert run.returncode != 0
+    assert "Traceback" not in run.stdout + run.stderr
+    log = (tmp_path / "results/logs/consensus/P1.log").read_text().splitlines()
+    errors = [line for line in log if line.startswith(("utrflow:", "Traceback"))]
+    advice = f"snakemake --forcerun {DEMUX_OUT}/regions.tsv.gz"
+    assert len(errors) == 1 and errors[0].endswith(advice), errors
+    assert not (tmp_path / target).exists()
+    rerun = run_workflow(tmp_path, target, *advice.split()[1:], timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert (tmp_path / target).exists()
+    assert gzip.decompress(regions.read_bytes())  # rebuilt whole
+
+
+# --------------------------------------------------------------------------------------------
+# What is tolerated, and what is written instead of NaN
+
+
+def test_a_long_sequence_is_truncated_when_asked(tmp_path: Path, capsys, monkeypatch) -> None:
+    long = "GATTACA" * 200  # 1,400 nt
+    truncate = {**TABLE_CONFIG, "encode": {"truncate": True}}
+    experiment(tmp_path, {"lab.csv": TABLE + f"{long},2\n"}, truncate)
+    assert run_cli(tmp_path, ["check-config"], capsys, monkeypatch)[0] == 0
+    for argv in (
+        ["import-table", "--input", "lab.csv", "--labelled", "enc/labelled.tsv"],
+        ["encode", "--table", "enc/labelled.tsv", *ENCODED_ARGS],
+    ):
+        assert run_cli(tmp_path, argv, capsys, monkeypatch)[0] == 0, argv
+    from utrflow.model.encode import load_onehot
+    from utrflow.sequences import one_hot
+
+    onehot = load_onehot(tmp_path / "enc/onehot.npy")
+    assert onehot.shape[1] == 1000  # encode.max_length
+    row = (pd.read_csv(tmp_path / "enc/split.tsv", sep="\t")["sequence"] == long).to_numpy()
+    assert (onehot[row][0] == one_hot([long[-1000:]], 1000)[0]).all()  # its 3' 1000 nt
+
+
+def test_yaml_merge_keys_may_override_what_they_merge(tmp_path: Path) -> None:
+    """`<<: *base` then one of base's keys is YAML's way to override, not a key twice."""
+    from utrflow.yamlio import load_yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text("base: &b {epochs: 3, patience: 2}\nmodel:\n  <<: *b\n  epochs: 5\n")
+    assert load_yaml(path)["model"] == {"epochs": 5, "patience": 2}
+
+
+def test_json_outputs_hold_null_never_nan(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    from utrflow.io import write_json
+
+    path = tmp_path / "m.json"
+    values = {"r2": float("nan"), "sd": np.float64("inf"), "n": np.int64(3), "x": [np.nan, 1.5]}
+    write_json({"test": values, "folds": np.array([0.5, np.nan])}, path)
+    assert "NaN" not in path.read_text() and "Infinity" not in path.read_text()
+    assert json.loads(path.read_text()) == {
+        "test": {"r2": None, "sd": None, "n": 3, "x": [None, 1.5]},
+        "folds": [0.5, None],
+    }
+    with pytest.raises(TypeError):
+        write_json({"when": object()}, tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
+
+
+def test_the_report_says_not_computable_for_a_missing_metric() -> None:
+    from jinja2 import Undefined
+
+    from utrflow.report.render import number
+
+    assert number(None) == number(float("nan")) == "not computable"
+    assert number(Undefined()) == "–"
+    assert number(-0.0001) == "0.000" and number(0.8234) == "0.823"
+
+
+def test_designs_name_the_measured_rows_of_a_plain_table() -> None:
+    from utrflow.design.next_library import measured_names
+
+    table = pd.DataFrame(
+        {
+            "variant_id": ["v7", None, None, float("nan")],
+            "plate": ["P1", "P1", None, float("nan")],
+            "well": ["A1", "B2", None, float("nan")],
+        }
+    )
+    assert measured_names(table) == ["v7", "P1:B2", "row 4", "row 5"]

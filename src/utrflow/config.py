@@ -122,7 +122,7 @@ def check_files(config: Mapping[str, Any], base_dir: Path, source: str = "config
         check_for_model(table, config["model"], path, source)
         preflight.check_table(table, config, path, source)
     if config["predict"]["input"]:
-        _named_file(config, "predict.input", base_dir, source)
+        preflight.check_predict_input(_named_file(config, "predict.input", base_dir, source))
 
 
 def load(path: str | Path, base_dir: str | Path | None = None) -> dict[str, Any]:

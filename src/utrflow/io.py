@@ -7,6 +7,7 @@ import json
 import math
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from utrflow.errors import InputError, first_line
 
 
 def _current_umask() -> int:
@@ -90,14 +93,77 @@ def write_npy(array: np.ndarray, path: str | Path) -> None:
         np.save(handle, array, allow_pickle=False)
 
 
+# What reading a file cut short or overwritten with garbage raises (a zlib stream that ends,
+# a table row cut in half, JSON that stops mid-object, an .npy shorter than its header says).
+_DAMAGE = (
+    EOFError,
+    zlib.error,
+    gzip.BadGzipFile,
+    pd.errors.ParserError,
+    pd.errors.EmptyDataError,
+    UnicodeDecodeError,
+    ValueError,  # json.JSONDecodeError, and NumPy's complaints about a short .npy
+)
+
+
+@contextmanager
+def reading_output(path: str | Path) -> Iterator[None]:
+    """Read one of the workflow's own intermediate files inside this block: damage to it (a
+    disk that filled up, a copy cut short) stops the job with one line naming the file and how
+    to rebuild it, instead of a traceback; a plain rerun would not, the file looks finished."""
+    try:
+        yield
+    except InputError:
+        raise
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found; {_REBUILD.format(path=path)}") from None
+    except _DAMAGE as err:
+        raise InputError(
+            f"{path}: damaged or cut short ({first_line(err)}); {_REBUILD.format(path=path)}"
+        ) from None
+
+
+_REBUILD = "rebuild it and what follows from it: snakemake --forcerun {path}"
+
+
 def read_json(path: str | Path) -> Any:
-    """Read a JSON file."""
-    return json.loads(Path(path).read_text())
+    """Read a JSON file the workflow wrote (damage stops in one line, see reading_output)."""
+    with reading_output(path):
+        return json.loads(Path(path).read_text())
 
 
 def read_tsv(path: str | Path) -> pd.DataFrame:
-    """Read a tab-separated table written by this package (empty strings stay empty)."""
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
+    """Read a tab-separated table written by this package (empty strings stay empty; damage
+    stops in one line, see reading_output)."""
+    with reading_output(path):
+        return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
+
+
+def read_text_table(path: str | Path, sep: str) -> pd.DataFrame:
+    """A user's CSV/TSV (a byte-order mark forgiven) as stripped strings, empty cells "".
+
+    A column name given twice stops the run (pandas renames the second `label.1` and goes on,
+    so the table would be read with the wrong column); an unnamed column that is empty
+    throughout (a spreadsheet's trailing separator) is dropped."""
+    try:
+        raw = pd.read_csv(
+            path, sep=sep, dtype=str, header=None, keep_default_na=False, encoding="utf-8-sig"
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as err:
+        raise InputError(f"{path}: cannot be read as a table: {first_line(err)}") from None
+    raw = raw.apply(lambda column: column.str.strip())
+    header = raw.iloc[0].tolist()
+    twice = [name for i, name in enumerate(header) if name in header[:i]]
+    if twice:
+        raise InputError(
+            f"{path}: line 1: column {twice[0]!r} given twice; keep one (only one can be read)"
+        )
+    frame = raw.iloc[1:].reset_index(drop=True)
+    frame.columns = header
+    unnamed = [name for name in header if not name and not frame[name].str.len().any()]
+    return frame.drop(columns=unnamed)
 
 
 def open_gzip_out(stack: ExitStack, path: str | Path) -> gzip.GzipFile:

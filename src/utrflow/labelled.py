@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utrflow.errors import InputError, first_line
+from utrflow.errors import InputError
+from utrflow.io import read_text_table
 from utrflow.plates.link import LABELLED_COLUMNS
 from utrflow.sequences import invalid_characters, normalize
 
@@ -35,15 +36,7 @@ def read_user_table(path: str | Path) -> pd.DataFrame:
     none), then `split` if given, then the covariate columns in their original order.
     """
     path = Path(path)
-    try:
-        raw = pd.read_csv(
-            path, sep=_separator(path), dtype=str, keep_default_na=False, encoding="utf-8-sig"
-        )
-    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as err:
-        raise InputError(f"{path}: cannot be read as a table: {first_line(err)}") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: the file is empty") from None
-    raw.columns = [c.strip() for c in raw.columns]
+    raw = read_text_table(path, _separator(path))
     for column in ("sequence", "label"):
         if column not in raw.columns:
             raise InputError(
@@ -51,7 +44,6 @@ def read_user_table(path: str | Path) -> pd.DataFrame:
             )
     if raw.empty:
         raise InputError(f"{path}: the table has a header but no rows")
-    raw = raw.apply(lambda col: col.str.strip())
 
     def row_of(i: int) -> int:
         return i + 2  # 1-based line number in the file, after the header

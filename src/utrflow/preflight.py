@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 
 from utrflow.errors import InputError
+from utrflow.model.encode import build_features
+from utrflow.model.predict import read_sequences
 
 SEED_LIMIT = 2**32 - 1  # NumPy's and Keras's global seeds take 32 bits
 
@@ -98,8 +100,6 @@ def check_table(
     """A user's table (read whole) against what the config asks of it: it is split and its
     features built exactly as the encode job will, so every problem that job would meet stops
     the run now, naming the file (and `source`, the config, for a key)."""
-    from utrflow.model.encode import build_features
-
     plates = table["plate"].fillna("").astype(str)
     if config["split"]["method"] == "by_plate" and plates.nunique() < 3:
         raise InputError(
@@ -108,3 +108,8 @@ def check_table(
             "by_cluster"
         )
     build_features(table, dict(config), source=str(path))
+
+
+def check_predict_input(path: Path) -> None:
+    """The sequences to score (`predict.input`) are read whole now, not after training."""
+    read_sequences(path)

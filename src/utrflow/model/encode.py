@@ -16,7 +16,7 @@ import pandas as pd
 from numpy.lib.format import open_memmap
 
 from utrflow.errors import InputError
-from utrflow.io import atomic_path
+from utrflow.io import atomic_path, reading_output
 from utrflow.model import splits
 from utrflow.sequences import one_hot
 
@@ -24,6 +24,9 @@ CHUNK = 100_000
 # Distinct sequences a split needs: enough to fit the model and its baselines (train), to stop
 # early on (validation) and to give a correlation (test, validation).
 MIN_DISTINCT = {"train": 8, "validation": 2, "test": 2}
+# Classification: the boosted-trees baseline stops early on a stratified tenth of the train
+# split, which needs 2 rows of each class (so 11+ rows and 2+ of each class; 20 for margin).
+MIN_CLASSIFIER_TRAIN, MIN_PER_CLASS = 20, 2
 
 
 @dataclass(frozen=True)
@@ -142,13 +145,12 @@ def check_trainable(rows: pd.DataFrame, task: str, folds: int, source: str) -> N
             f"{source}: every label is {labels[0]:g}: nothing to learn; the model needs labels "
             "that differ"
         )
-    weight = np.broadcast_to(rows["weight"].to_numpy(dtype=float), labels.shape)
-    if (weight < 0).any():
-        row = int(np.flatnonzero(weight < 0)[0]) + 2
-        raise InputError(f"{source}: row {row}: weight {weight[row - 2]:g} is negative")
-    train = rows["split"].to_numpy() == "train"
-    if not (weight[train] > 0).any():
-        raise InputError(f"{source}: every weight of the train split is 0: nothing to learn from")
+    distinct, needed = rows["sequence"].nunique(), sum(MIN_DISTINCT.values())
+    if distinct < needed:
+        raise InputError(
+            f"{source}: {distinct} distinct sequence(s); training and testing a model needs at "
+            f"least {needed} ({', '.join(f'{n} {s}' for s, n in MIN_DISTINCT.items())})"
+        )
     for split, least in MIN_DISTINCT.items():
         part = rows["sequence"][rows["split"] == split]
         have = part.nunique()
@@ -158,6 +160,13 @@ def check_trainable(rows: pd.DataFrame, task: str, folds: int, source: str) -> N
                 f"{rows['sequence'].nunique()}; it needs at least {least}: give more distinct "
                 f"sequences, or change split.validation / split.test (or the table's split column)"
             )
+    weight = np.broadcast_to(rows["weight"].to_numpy(dtype=float), labels.shape)
+    if (weight < 0).any():
+        row = int(np.flatnonzero(weight < 0)[0]) + 2
+        raise InputError(f"{source}: row {row}: weight {weight[row - 2]:g} is negative")
+    train = rows["split"].to_numpy() == "train"
+    if not (weight[train] > 0).any():
+        raise InputError(f"{source}: every weight of the train split is 0: nothing to learn from")
     if task == "classification":
         classes = np.unique(labels[train])
         if len(classes) < 2:
@@ -165,8 +174,14 @@ def check_trainable(rows: pd.DataFrame, task: str, folds: int, source: str) -> N
                 f"{source}: every label of the train split is {classes[0]:g}: a classifier "
                 "needs both classes (0 and 1) to train on"
             )
+        least = min(int((labels[train] == c).sum()) for c in classes)
+        if least < MIN_PER_CLASS or train.sum() < MIN_CLASSIFIER_TRAIN:
+            raise InputError(
+                f"{source}: the train split holds {int(train.sum())} rows, {least} of the "
+                f"rarer class; a classifier and its baselines need at least "
+                f"{MIN_CLASSIFIER_TRAIN}, and {MIN_PER_CLASS} of each class"
+            )
     if folds >= 2:
-        distinct = rows["sequence"].nunique()
         smallest = rows.groupby("fold")["sequence"].nunique().reindex(range(folds), fill_value=0)
         rest = distinct - smallest.max()
         if smallest.min() < MIN_DISTINCT["test"] or rest < MIN_DISTINCT["train"]:
@@ -190,4 +205,5 @@ def write_onehot(sequences: list[str], length: int, path: str | Path) -> None:
 
 def load_onehot(path: str | Path) -> np.ndarray:
     """Memory-map an encoded one-hot array (no copy, no pickle)."""
-    return np.load(path, mmap_mode="r", allow_pickle=False)
+    with reading_output(path):
+        return np.load(path, mmap_mode="r", allow_pickle=False)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from utrflow.errors import InputError
+from utrflow.io import read_text_table
 from utrflow.model import network as model_module
 from utrflow.sequences import invalid_characters, normalize, one_hot
 
@@ -38,13 +39,7 @@ def read_sequences(path: str | Path) -> pd.DataFrame:
         frame = pd.DataFrame({"id": ids, "sequence": seqs})
     else:
         sep = "\t" if suffixes and suffixes[-1] in {".tsv", ".txt", ".tab"} else ","
-        try:
-            frame = pd.read_csv(
-                path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig"
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise InputError(f"{path}: cannot be read as a table: {type(err).__name__}") from None
-        frame.columns = [c.strip() for c in frame.columns]
+        frame = read_text_table(path, sep)
         if "sequence" not in frame.columns:
             raise InputError(f"{path}: missing column 'sequence'")
         if "id" not in frame.columns:

@@ -36,6 +36,7 @@ import pyabpoa
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from utrflow.io import reading_output
 from utrflow.sequences import edit_distance
 
 MATCHES = ("exact", "synthesis_variant", "ambiguous", "unmatched")
@@ -372,20 +373,21 @@ def read_plate_regions(
     read in chunks so a pooled file of millions of reads never sits in memory."""
     regions: dict[str, list[str]] = defaultdict(list)
     for path in paths:
-        reader = pd.read_csv(
-            path,
-            sep="\t",
-            dtype=str,
-            keep_default_na=False,
-            usecols=["plate", "well", "region"],
-            chunksize=chunk_rows,
-        )
-        for chunk in reader:
-            mine = chunk[chunk["plate"] == plate]
-            for well, region in zip(mine["well"], mine["region"], strict=True):
-                kept = regions[well]
-                if len(kept) < max_reads:
-                    kept.append(region)
+        with reading_output(path):
+            reader = pd.read_csv(
+                path,
+                sep="\t",
+                dtype=str,
+                keep_default_na=False,
+                usecols=["plate", "well", "region"],
+                chunksize=chunk_rows,
+            )
+            for chunk in reader:
+                mine = chunk[chunk["plate"] == plate]
+                for well, region in zip(mine["well"], mine["region"], strict=True):
+                    kept = regions[well]
+                    if len(kept) < max_reads:
+                        kept.append(region)
     return regions
 
 

@@ -165,6 +165,11 @@ def _fastx_records(path: Path) -> Reads:
                 line_no, first = line_no + 1, handle.readline()
             if not first:
                 return
+            if b"\r" in first.rstrip(b"\r\n"):
+                raise InputError(
+                    f"{path}: line {line_no}: lines end in a carriage return alone (old Mac "
+                    "text); convert the file to LF line ends (e.g. tr '\\r' '\\n')"
+                )
             parser = _fastq if first[:1] == b"@" else _fasta
             for record in parser(path, handle, first, line_no):
                 count += 1
