@@ -529,6 +529,10 @@ SNAKEMAKE_CASES = [
     "fastq-first-record-no-plus",
     "reader-of-another-plate",
     "table-unknown-covariate",
+    "yaml-section-twice",
+    "normalize-by-signal",
+    "table-three-rows",
+    "table-label-header-twice",
 ]
 
 
