@@ -48,6 +48,7 @@ def assert_no_nan_text(results: Path) -> dict[str, str]:
         if (m := NAN.search(text))
     }
     assert found == {}, found
+
     def refuse(constant: str) -> None:
         raise AssertionError(f"{constant} in a JSON output")
 

@@ -50,9 +50,9 @@ def parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_StrictLoader)
     except _DuplicateKey as err:
+        line = f" line {err.problem_mark.line + 1}:" if err.problem_mark else ""
         raise InputError(
-            f"{source}: line {err.problem_mark.line + 1}: {err.problem}; keep one (YAML readers "
-            "silently drop the first)"
+            f"{source}:{line} {err.problem}; keep one (YAML readers silently drop the first)"
         ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
