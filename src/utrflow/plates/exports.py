@@ -532,6 +532,12 @@ def _tidy(rows: list[Row], i: int, well_at: int, ctx: _Context, scan: _Scan) -> 
         sub_at = [k for k in columns if _SUBREAD.match(names[k])]
         parts = {label: (mean_at[:1] or sub_at, wavelengths)}
     else:
+        seen = [names[k] for k in sorted([well_at, *columns])]
+        twice = [n for m, n in enumerate(seen) if n in seen[:m]]
+        if twice:  # the dict below would keep one of the two without a word
+            raise InputError(
+                f"{scan.path}: {scan.where(line)}: column {twice[0]!r} given twice; keep one"
+            )
         parts = {header[k].rstrip(":").strip(): ([k], wavelengths_of(header[k])) for k in columns}
     unit = _time_unit(header[time_at]) if time_at is not None else "s"
     # plate -> label -> read key -> read
