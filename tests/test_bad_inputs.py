@@ -874,3 +874,20 @@ def test_designs_name_the_measured_rows_of_a_plain_table() -> None:
         }
     )
     assert measured_names(table) == ["v7", "P1:B2", "row 4", "row 5"]
+
+
+def test_every_integer_key_of_the_schema_is_bounded() -> None:
+    """A count, length or seed without a maximum passes the check and overflows in a job."""
+    from utrflow.config import schema
+
+    def unbounded(node: dict, key: str) -> list[str]:
+        found = [key] if node.get("type") == "integer" and "maximum" not in node else []
+        for name, sub in node.get("properties", {}).items():
+            found += unbounded(sub, f"{key}.{name}")
+        for sub in [node.get("items")] if isinstance(node.get("items"), dict) else []:
+            found += unbounded(sub, f"{key}[]")
+        for sub in node.get("oneOf", []):
+            found += unbounded(sub, key)
+        return found
+
+    assert unbounded(schema(), "") == []
