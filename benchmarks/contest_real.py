@@ -29,7 +29,8 @@ import pandas as pd
 from utrflow import config
 from utrflow.model import evaluate, splits
 from utrflow.model import network as model_module
-from utrflow.model.select import Encoded, search_in_process
+from utrflow.model.encode import Encoded
+from utrflow.model.select import search_in_process
 from utrflow.model.training import train_member
 from utrflow.sequences import one_hot
 

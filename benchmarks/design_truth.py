@@ -27,7 +27,8 @@ import pandas as pd
 from utrflow import config
 from utrflow.design import next_library as design
 from utrflow.model import evaluate
-from utrflow.model.select import Encoded, search_in_process
+from utrflow.model.encode import Encoded
+from utrflow.model.select import search_in_process
 from utrflow.sequences import edit_distance, one_hot
 from utrflow.simulate import truth
 from utrflow.simulate.quality import truth_check

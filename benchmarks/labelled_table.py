@@ -38,10 +38,10 @@ def evaluate(preset: str, n_plates: int, threads: int, seed: int) -> dict[str, o
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp)
         simulate_run(params, run)
-        calls = pipeline.call_wells(run, run, threads).calls
+        pipeline.call_wells(run, run, threads)
         # the simulated reader writes its maximum for an overflow: it is its saturation level
         settings = FluorescenceSettings(saturated_at=params.reader_max)
-        table = pipeline.label_wells(run, calls, settings)
+        table = pipeline.label_wells(run, run, settings)
         truth = pd.read_csv(run / "truth_wells.tsv", sep="\t", keep_default_na=False)
     merged = table.merge(truth, on=["plate", "well"], suffixes=("", "_true"), validate="1:1")
     passing = merged[merged["qc"] == "pass"]

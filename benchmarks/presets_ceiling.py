@@ -31,10 +31,10 @@ def main() -> None:
     parser.add_argument("--only", choices=PRESETS, action="append", help="run just these")
     args = parser.parse_args()
 
-    from utrflow import config
+    from utrflow import config, preflight
     from utrflow.simulate.quality import simulated_quality
 
-    default = config.load(REPO / "config" / "config.yaml", base_dir=REPO)
+    default = preflight.load(REPO / "config" / "config.yaml", base_dir=REPO)
     rows = []
     for name in args.only or PRESETS:
         cfg = copy.deepcopy(default)

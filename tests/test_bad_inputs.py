@@ -26,7 +26,7 @@ import yaml
 from conftest import BIN, REPO, run_workflow
 
 from utrflow import cli
-from utrflow.config import load as load_config
+from utrflow.preflight import load as load_config
 from utrflow.reads import sheets
 from utrflow.sequences import reverse_complement
 
@@ -700,7 +700,7 @@ def test_a_model_file_holding_code_is_refused_in_one_line(tmp_path: Path, monkey
     keras.Model(inputs, keras.layers.Dense(1)(touched)).save("evil.keras")
     Path("ran").unlink()  # building the model ran it once; loading must not
     Path("new.fa").write_text(">a\nACGTACGTAC\n")
-    command = ["predict", "--params", "{}", "--input", "new.fa", "--members", "evil.keras"]
+    command = ["predict", "--input", "new.fa", "--members", "evil.keras"]
     run = subprocess.run(
         [str(BIN / "utrflow"), *command, "--output", "out.tsv"],
         capture_output=True,

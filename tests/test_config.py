@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from utrflow import config
+from utrflow import config, preflight
 from utrflow.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,7 +23,7 @@ def test_defaults_are_filled_into_an_empty_config():
 
 
 def test_the_shipped_config_is_valid_and_equals_the_schema_defaults():
-    shipped = config.load(REPO / "config" / "config.yaml", base_dir=REPO)
+    shipped = preflight.load(REPO / "config" / "config.yaml", base_dir=REPO)
     assert shipped == config.validate({})
 
 
@@ -65,10 +65,10 @@ def test_missing_table_file_is_named(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("source: table\ntable: data/mine.csv\n")
     with pytest.raises(InputError, match=r"key 'table': file not found: data/mine.csv"):
-        config.load(path, base_dir=tmp_path)
+        preflight.load(path, base_dir=tmp_path)
     path.write_text("source: table\n")
     with pytest.raises(InputError, match="key 'table' must name a file"):
-        config.load(path, base_dir=tmp_path)
+        preflight.load(path, base_dir=tmp_path)
 
 
 def test_relative_paths_resolve_against_the_base_directory(tmp_path):
@@ -78,16 +78,16 @@ def test_relative_paths_resolve_against_the_base_directory(tmp_path):
     (tmp_path / "data" / "mine.csv").write_text("sequence,label\n" + rows)
     path = tmp_path / "config.yaml"
     path.write_text("source: table\ntable: data/mine.csv\n")
-    assert config.load(path, base_dir=tmp_path)["table"] == "data/mine.csv"
+    assert preflight.load(path, base_dir=tmp_path)["table"] == "data/mine.csv"
 
 
 def test_unreadable_configs_are_named(tmp_path):
     with pytest.raises(InputError, match="config file not found"):
-        config.load(tmp_path / "nope.yaml")
+        preflight.load(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed\n")
     with pytest.raises(InputError, match=r"bad.yaml: line [12] is not valid YAML"):
-        config.load(bad)
+        preflight.load(bad)
     bad.write_text("- a list\n")
     with pytest.raises(InputError, match="expected a mapping"):
-        config.load(bad)
+        preflight.load(bad)

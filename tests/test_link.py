@@ -162,7 +162,8 @@ def test_labels_from_simulated_plates_match_the_truth(tmp_path: Path) -> None:
     simulate_run(params, run)
     # the simulated reader writes its maximum for an overflow, as some readers do: say so
     settings = FluorescenceSettings(saturated_at=params.reader_max)
-    table = pipeline.label_wells(run, pipeline.call_wells(run, tmp_path).calls, settings)
+    pipeline.call_wells(run, tmp_path)
+    table = pipeline.label_wells(run, tmp_path, settings)
     truth = pd.read_csv(run / "truth_wells.tsv", sep="\t", keep_default_na=False)
     merged = table.merge(truth, on=["plate", "well"], suffixes=("", "_true"), validate="1:1")
     passing = merged[merged["qc"] == "pass"]

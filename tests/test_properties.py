@@ -19,7 +19,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from utrflow import config
+from utrflow import preflight
 from utrflow.errors import InputError
 from utrflow.labelled import read_user_table
 from utrflow.plates import reader as fluorescence
@@ -168,7 +168,7 @@ config_keys = st.sampled_from(["source", "seed", "model", "demux", "construct", 
 @example(raw={1: "a", "b": 2})
 def test_config_validation_never_crashes(raw: dict) -> None:
     path = in_file(yaml.safe_dump(raw), "config.yaml")
-    refused_in_one_line(config.load, path, path.parent)
+    refused_in_one_line(preflight.load, path, path.parent)
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO
 from test_model import FAST, model_config, planted_motif_rows
 
-from utrflow import config
+from utrflow import preflight
 from utrflow.model import training
 from utrflow.model.network import predict
 from utrflow.simulate.quality import simulated_quality
@@ -35,7 +35,7 @@ def test_several_batches_per_call_train_exactly_as_one_batch_per_call(monkeypatc
 
 @pytest.mark.slow
 def test_default_configuration_reaches_the_noise_ceiling():
-    cfg = config.load(REPO / "config" / "config.yaml", base_dir=REPO)  # what `make demo` runs
+    cfg = preflight.load(REPO / "config" / "config.yaml", base_dir=REPO)  # what `make demo` runs
     assert cfg["source"] == "simulate" and cfg["simulate"]["level"] == "table"
     assert cfg["simulate"]["n_sequences"] == 30000 and cfg["model"]["deterministic"]
     result = simulated_quality(cfg, threads=2)

@@ -103,6 +103,18 @@ def test_a_gpu_request_retrains_nothing(experiment):
     assert planned_after(experiment, set_key("model", "gpus", 1)).keys() <= {"report", "all"}
 
 
+def test_more_demultiplexing_threads_rerun_nothing(experiment):
+    # Thread counts say how a job runs, not what it computes (they were params once).
+    assert planned_after(experiment, set_key("demux", "threads", 1)).keys() <= {"report", "all"}
+
+
+def test_a_classification_threshold_retrains_nothing(experiment):
+    # Only evaluation reads model.threshold; training was passed it once, and reran for it.
+    planned = planned_after(experiment, set_key("model", "threshold", 0.4))
+    assert not planned.keys() & {"train", "encode", "baselines", "demux"}
+    assert "evaluate" in planned
+
+
 def test_a_demultiplexing_threshold_reruns_demultiplexing_onward(experiment):
     planned = planned_after(experiment, set_key("demux", "max_barcode_distance", 2))
     assert planned == rerun_from(experiment, "demux")

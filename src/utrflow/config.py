@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import jsonschema
 
-from utrflow import preflight
 from utrflow.errors import InputError
 from utrflow.yamlio import load_yaml, parse_yaml
 
@@ -81,10 +80,6 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
     )
     if errors:
         raise InputError(f"{source}: {_describe(errors[0])}")
-    from utrflow.simulate.run_settings import from_config
-
-    from_config(instance["simulate"]["run"], source)  # the run simulation checks its own keys
-    preflight.check_keys(instance, _shipped_schema(), source)
     simulate = instance["simulate"]
     if simulate["min_length"] > simulate["max_length"]:
         raise InputError(
@@ -94,48 +89,16 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
     return instance
 
 
-def _named_file(config: Mapping[str, Any], key: str, base_dir: Path, source: str) -> Path:
-    """The file a dotted config key names (relative to base_dir); one line when absent."""
-    section, _, name = key.rpartition(".")
-    value = config[section][name] if section else config[name]
-    if not value:
-        raise InputError(
-            f"{source}: key '{key}' must name a file when source is {config['source']!r}"
-        )
-    if not (base_dir / value).is_file():
-        raise InputError(f"{source}: key '{key}': file not found: {value}")
-    return base_dir / value
-
-
-def check_files(config: Mapping[str, Any], base_dir: Path, source: str = "config") -> None:
-    """Stop early when a file the chosen source needs is missing or bad (paths relative to
-    base_dir): the reads sheets, or the whole user table, are read here, before any job."""
-    if config["source"] == "reads":
-        from utrflow.reads.sheets import load_reads_setup
-
-        load_reads_setup(config, base_dir, source)
-    if config["source"] == "table":
-        from utrflow.labelled import check_for_model, read_user_table
-
-        path = _named_file(config, "table", base_dir, source)
-        table = read_user_table(path)
-        check_for_model(table, config["model"], path, source)
-        preflight.check_table(table, config, path, source)
-    if config["predict"]["input"]:
-        preflight.check_predict_input(_named_file(config, "predict.input", base_dir, source))
-
-
-def load(path: str | Path, base_dir: str | Path | None = None) -> dict[str, Any]:
-    """Read, validate and check a config file; relative paths resolve against `base_dir`."""
+def read(path: str | Path) -> dict[str, Any]:
+    """Read and validate a config file (defaults filled in); the files it names are checked by
+    `utrflow.preflight`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: config file not found")
     raw = load_yaml(path) or {}
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a mapping of keys, got {type(raw).__name__}")
-    config = validate(raw, source=str(path))
-    check_files(config, Path(base_dir) if base_dir else Path.cwd(), source=str(path))
-    return config
+    return validate(raw, source=str(path))
 
 
 def settings_from(cls: type[Settings], section: Mapping[str, Any]) -> Settings:
@@ -143,3 +106,64 @@ def settings_from(cls: type[Settings], section: Mapping[str, Any]) -> Settings:
     job's `threads`) are the workflow's, not the stage's."""
     known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{k: v for k, v in section.items() if k in known})
+
+
+def section_defaults(*path: str) -> dict[str, Any]:
+    """The schema's defaults of one config section (`section_defaults("simulate", "run")`).
+
+    Settings dataclasses take their field defaults from here, so the schema is the one place a
+    default is written; tests/test_settings_contract.py checks that every field has one.
+    """
+    node = _shipped_schema()
+    for name in path:
+        node = node["properties"][name]
+    return {
+        name: copy.deepcopy(sub["default"])
+        for name, sub in node.get("properties", {}).items()
+        if "default" in sub
+    }
+
+
+def select(config: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The part of a validated config that one command reads.
+
+    `keys` names whole sections (`model`), single keys (`split.validation`) and keys left out of
+    a section taken whole (`!model.ensemble`: a job that does not depend on it). A command gets
+    exactly these, and its rule passes exactly these, so a change reruns only the jobs that
+    read it. `*` is the whole config (the report prints it).
+    """
+    if "*" in keys:
+        return copy.deepcopy(dict(config))
+    chosen: dict[str, Any] = {}
+    for key in keys:
+        if key.startswith("!"):
+            continue
+        section, _, name = key.partition(".")
+        if name:
+            chosen.setdefault(section, {})[name] = copy.deepcopy(config[section][name])
+        else:
+            chosen[section] = copy.deepcopy(config[section])
+    for key in keys:
+        if key.startswith("!"):
+            section, _, name = key[1:].partition(".")
+            chosen[section].pop(name, None)
+    return chosen
+
+
+def unread_keys(given: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
+    """Dotted keys in `given` (what a caller passed) that a command declaring `keys` never reads."""
+    if "*" in keys:
+        return []
+    whole = {k for k in keys if "." not in k and not k.startswith("!")}
+    single = {k for k in keys if "." in k and not k.startswith("!")}
+    left_out = {k[1:] for k in keys if k.startswith("!")}
+    unread = []
+    for section, value in given.items():
+        if section in whole:
+            if isinstance(value, Mapping):
+                unread += [f"{section}.{k}" for k in value if f"{section}.{k}" in left_out]
+        elif isinstance(value, Mapping) and any(k.startswith(f"{section}.") for k in single):
+            unread += [f"{section}.{k}" for k in value if f"{section}.{k}" not in single]
+        else:
+            unread.append(section)
+    return unread

@@ -1,4 +1,4 @@
-"""Read a user's labelled table (source: table) into the labelled-table shape.
+"""The labelled table: its column contract, and reading a user's own (source: table) into it.
 
 Lab tables come from spreadsheets: byte-order marks, stray spaces, lowercase bases and Windows
 line ends are normalized; anything that would silently corrupt the labels stops the run with
@@ -14,10 +14,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from utrflow import io
 from utrflow.errors import InputError
 from utrflow.io import read_text_table
-from utrflow.plates.link import LABELLED_COLUMNS
 from utrflow.sequences import invalid_characters, normalize
+
+# The labelled table, one row per well (docs: README, What comes out).
+LABELLED_COLUMNS = [
+    "plate",
+    "well",
+    "sequence",
+    "variant_id",
+    "match",
+    "n_reads",
+    "purity",
+    "signal",
+    "label",
+    "qc",
+]  # the output contract: the workflow's, the simulated and the imported tables all follow it
+LINK_COLUMNS = [*LABELLED_COLUMNS, "role", "qc_detail", "differences"]
+# First reason wins `qc`; the order runs from what the well is, to its sequence, to its reading.
+QC_REASONS = (
+    "blank",
+    "control",
+    "no_reads",
+    "low_reads",
+    "mixed",
+    "unmatched",
+    "ambiguous",
+    "no_fluorescence",
+    "saturated",
+    "low_od",
+    "nonpositive",
+)
 
 RESERVED = {"sequence", "label", "split", "id", "variant_id", "plate", "well"}
 SPLITS = {"train", "validation", "test"}
@@ -129,3 +158,8 @@ def check_for_model(
 def covariate_columns(table: pd.DataFrame) -> list[str]:
     """Numeric columns beyond the labelled-table contract (and `split`): the model's covariates."""
     return [c for c in table.columns if c not in set(LABELLED_COLUMNS) | {"split"}]
+
+
+def import_table(path: Path, labelled: Path) -> None:
+    """The `import-table` stage: a user's table in the labelled-table format."""
+    io.write_tsv(read_user_table(path), labelled)

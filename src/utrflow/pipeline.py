@@ -1,19 +1,22 @@
-"""The reads -> labelled-table stages chained in one process, for notebooks, benchmarks and tests.
+"""The workflow's stages chained in one process, for notebooks, benchmarks and tests.
 
-The workflow runs the same functions as separate jobs (demux per read group, consensus and
-fluorescence per plate, one link); this is the short way to do the same on a folder of sheets
-such as the one `simulate_run` writes.
+The workflow runs each stage's `run()` as its own job (demux per read group, consensus and
+fluorescence per plate, one link; encode, train, evaluate); these functions call the same
+`run()`s in the same order on a folder, so the chain is written once and the figures they give
+are the workflow's own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from utrflow.plates import link
-from utrflow.plates.reader import FluorescenceSettings, load_plate
+from utrflow import io
+from utrflow.model import encode, evaluate, training
+from utrflow.plates import link, reader
 from utrflow.reads import consensus, demux, sheets
 from utrflow.yamlio import load_yaml
 
@@ -35,51 +38,121 @@ def call_wells(
     base_dir: Path | None = None,
 ) -> WellCalls:
     """Demultiplex and call every plate of a run folder (plates.tsv, wells.tsv, library.csv,
-    construct.yaml); intermediate files go under `workdir`/demux/<group>/. Relative paths in
-    plates.tsv resolve against `base_dir` (default: the working directory), as in the workflow."""
+    construct.yaml), as the demux and consensus jobs do; their files go under `workdir`
+    (demux/<group>/, consensus/<plate>.tsv). Relative paths in plates.tsv resolve against
+    `base_dir` (default: the working directory), as in the workflow."""
     demux_settings = demux_settings or demux.DemuxSettings()
     settings = consensus_settings or consensus.ConsensusSettings()
+    construct = load_yaml(run / "construct.yaml")
+    library = run / "library.csv" if (run / "library.csv").is_file() else None
     plates = sheets.load_plates(run / "plates.tsv", base_dir or Path.cwd())
-    wells = sheets.load_wells(run / "wells.tsv")
-    construct = sheets.load_construct(load_yaml(run / "construct.yaml"))
-    index = None
-    if (run / "library.csv").is_file():
-        library = sheets.load_library(run / "library.csv")
-        index = consensus.LibraryIndex(
-            library["id"], library["sequence"], settings.max_variant_distance
-        )
     calls, reads = [], []
     for group in sheets.read_groups(plates):
         out = workdir / "demux" / group.name
-        demux.run_group(group, wells, construct, demux_settings, out, threads)
+        demux.run(
+            run / "plates.tsv",
+            run / "wells.tsv",
+            group.name,
+            construct,
+            demux_settings,
+            out,
+            threads,
+            base_dir,
+        )
         reads.append(pd.read_csv(out / "assignments.tsv.gz", sep="\t", keep_default_na=False))
-        counts = pd.read_csv(out / "well_counts.tsv", sep="\t", keep_default_na=False)
         for plate in group.plates:
-            regions = consensus.read_plate_regions(
-                [out / "regions.tsv.gz"], plate, settings.max_reads
+            calls.append(
+                consensus.run(
+                    plate,
+                    out / "well_counts.tsv",
+                    out / "regions.tsv.gz",
+                    library,
+                    settings,
+                    workdir / "consensus" / f"{plate}.tsv",
+                    threads,
+                )
             )
-            calls.append(consensus.call_plate(plate, counts, regions, index, settings))
     return WellCalls(pd.concat(calls, ignore_index=True), pd.concat(reads, ignore_index=True))
 
 
 def label_wells(
     run: Path,
-    calls: pd.DataFrame,
-    settings: FluorescenceSettings | None = None,
+    workdir: Path,
+    settings: reader.FluorescenceSettings | None = None,
     base_dir: Path | None = None,
+    seed: int = 42,
 ) -> pd.DataFrame:
-    """The labelled table (link.LINK_COLUMNS) of a run folder's plates from their calls."""
-    settings = settings or FluorescenceSettings()
+    """The labelled table (link.LINK_COLUMNS) of a run folder's plates, from the calls that
+    `call_wells` left in `workdir`, as the fluorescence and link jobs make it (their files go
+    under `workdir`: fluorescence/, table/)."""
+    settings = settings or reader.FluorescenceSettings()
     base = base_dir or Path.cwd()
     plates = sheets.load_plates(run / "plates.tsv", base)
-    wells = sheets.load_wells(run / "wells.tsv")
-    readings = {
-        plate: load_plate(plate, wells, base / reader, settings, block)[0]
-        for plate, reader, block in zip(
-            plates["plate"], plates["fluorescence"], plates["reader_plate"], strict=True
-        )
-        if reader
-    }
-    per_plate = [calls[calls["plate"] == plate] for plate in plates["plate"]]
-    table, _shifts = link.link(per_plate, readings, settings)
-    return table
+    readings, summaries = [], []
+    for plate, reader_file, block in zip(
+        plates["plate"], plates["fluorescence"], plates["reader_plate"], strict=True
+    ):
+        if reader_file:
+            readings.append(workdir / "fluorescence" / f"{plate}.tsv")
+            summaries.append(workdir / "fluorescence" / f"{plate}.json")
+            reader.run(
+                plate,
+                base / reader_file,
+                run / "wells.tsv",
+                settings,
+                readings[-1],
+                summaries[-1],
+                str(block),
+            )
+    tables = workdir / "table"
+    return link.run(
+        [workdir / "consensus" / f"{plate}.tsv" for plate in plates["plate"]],
+        readings,
+        summaries,
+        settings,
+        seed,
+        tables / "labelled.tsv",
+        tables / "replicates.tsv",
+        tables / "plate_qc.tsv",
+        tables / "summary.json",
+    )
+
+
+def train_and_evaluate(
+    table: Path, workdir: Path, cfg: dict[str, Any], threads: int = 1, truth: Path | None = None
+) -> dict[str, Any]:
+    """A labelled table through the encode, train (one member), ensemble and evaluate jobs of
+    a validated config `cfg`; their files go under `workdir`. Returns the metrics (with the
+    noise ceiling when `truth`, the simulator's per-well truth, is given)."""
+    enc = workdir / "encode"
+    onehot, split, features = enc / "onehot.npy", enc / "split.tsv", enc / "features.json"
+    encode.run(table, onehot, split, features, cfg)
+    encoded = encode.load_encoded(onehot, split, features)
+    member = workdir / "model" / "members" / "0"
+    training.run_member(
+        encoded,
+        cfg["model"],
+        cfg["seed"],
+        0,
+        threads,
+        member / "model.keras",
+        member / "history.tsv",
+        member / "training.json",
+    )
+    model = workdir / "model"
+    evaluate.run(
+        encoded,
+        member / "model.keras",
+        [member / "model.keras"],
+        None,
+        None,
+        truth,
+        None,
+        cfg["model"]["task"],
+        cfg["model"]["threshold"],
+        model / "metrics.json",
+        model / "predictions.tsv",
+    )
+    metrics: dict[str, Any] = io.read_json(model / "metrics.json")
+    metrics["training"] = io.read_json(member / "training.json")
+    return metrics

@@ -6,6 +6,9 @@ sequence allowed), whole numbers given as decimals, and, for a user's table, whe
 can train and test the model the config asks for (enough distinct sequences in every split and
 fold, labels that vary, usable weights, sequences no longer than `encode.max_length`). Each
 problem is one line naming the key or the file and row, and what to change.
+
+It also reads what the config names: the reads sheets and their files, the user's table, the
+sequences to score, the simulated run's settings (`check`, `load`).
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from typing import Any
 
 import pandas as pd
 
+from utrflow import config as config_module
 from utrflow.errors import InputError
+from utrflow.labelled import check_for_model, read_user_table
 from utrflow.model.encode import build_features
 from utrflow.model.predict import read_sequences
+from utrflow.reads.sheets import load_reads_setup
 
 SEED_LIMIT = 2**32 - 1  # NumPy's and Keras's global seeds take 32 bits
 
@@ -113,3 +119,50 @@ def check_table(
 def check_predict_input(path: Path) -> None:
     """The sequences to score (`predict.input`) are read whole now, not after training."""
     read_sequences(path)
+
+
+def _named_file(config: Mapping[str, Any], key: str, base_dir: Path, source: str) -> Path:
+    """The file a dotted config key names (relative to base_dir); one line when absent."""
+    section, _, name = key.rpartition(".")
+    value = config[section][name] if section else config[name]
+    if not value:
+        raise InputError(
+            f"{source}: key '{key}' must name a file when source is {config['source']!r}"
+        )
+    if not (base_dir / value).is_file():
+        raise InputError(f"{source}: key '{key}': file not found: {value}")
+    return base_dir / value
+
+
+def check(
+    config: Mapping[str, Any], base_dir: Path, source: str = "config"
+) -> dict[str, Any] | None:
+    """Stop early when a file the chosen source needs is missing or bad (paths relative to
+    base_dir): the reads sheets, or the whole user table, are read here, before any job.
+
+    Returns the reads set-up (read groups, wells, readers, warnings) with `source: reads`.
+    """
+    check_keys(config, config_module.schema(), source)
+    setup = None
+    if config["source"] == "reads":
+        setup = load_reads_setup(config, base_dir, source)
+    if config["source"] == "table":
+        path = _named_file(config, "table", base_dir, source)
+        table = read_user_table(path)
+        check_for_model(table, config["model"], path, source)
+        check_table(table, config, path, source)
+    if config["predict"]["input"]:
+        check_predict_input(_named_file(config, "predict.input", base_dir, source))
+    if config["source"] == "simulate":
+        # The simulator is imported for simulated runs alone: real runs never load it.
+        from utrflow.simulate.run_settings import from_config
+
+        from_config(config["simulate"]["run"], source)
+    return setup
+
+
+def load(path: str | Path, base_dir: str | Path | None = None) -> dict[str, Any]:
+    """Read, validate and check a config file; relative paths resolve against `base_dir`."""
+    config = config_module.read(path)
+    check(config, Path(base_dir) if base_dir else Path.cwd(), source=str(path))
+    return config

@@ -1,32 +1,117 @@
-# Shared set-up: validate the config before any job runs, and helpers for the rules.
+# Shared set-up: check the config and its files before any job runs; every path, switch and
+# helper the rule files use is defined here, so they can be included in any order.
 import json
+import shlex
 import sys
 from pathlib import Path
 
+from utrflow import cli as utrflow_cli
 from utrflow import config as utrflow_config
+from utrflow import preflight as utrflow_preflight
 from utrflow.model import search as utrflow_search
 from utrflow.errors import InputError
 from utrflow.yamlio import load_yaml
 
 CONFIG_SOURCE = ", ".join(str(p) for p in workflow.configfiles) or "config"
 
+
+def stop(error):
+    sys.stderr.write(f"utrflow: error: {error}\n")
+    sys.exit(1)
+
+
 try:
     for _file in workflow.configfiles:  # Snakemake's own reading keeps the last of a key twice
         load_yaml(_file)
     _validated = utrflow_config.validate(config, source=CONFIG_SOURCE)
-    if _validated["source"] != "reads":  # the reads sheets are checked once, below
-        utrflow_config.check_files(_validated, Path.cwd(), source=CONFIG_SOURCE)
+    _reads_setup = utrflow_preflight.check(_validated, Path.cwd(), source=CONFIG_SOURCE)
 except InputError as _error:
-    sys.stderr.write(f"utrflow: error: {_error}\n")
-    sys.exit(1)
+    stop(_error)
 config.clear()
 config.update(_validated)
 
+# ---- what this run is -----------------------------------------------------------------------
 SIMULATED = config["source"] == "simulate"
 # simulate.level run: the simulated plates go through the same jobs as real ones.
 SIMULATED_RUN = SIMULATED and config["simulate"]["level"] == "run"
-SIMULATED_RUN_DIR = "results/simulated/run"
+# Table-level simulation: the true label of every row is known, so is the noise ceiling.
+SIMULATED_TABLE = SIMULATED and not SIMULATED_RUN
 READS = config["source"] == "reads" or SIMULATED_RUN
+MEMBERS = list(range(config["model"]["ensemble"]))
+# preset auto: one training job per search candidate, then the contest (select) on validation.
+AUTO = config["model"]["preset"] == "auto"
+CANDIDATES = [c.name for c in utrflow_search.candidates(config["model"])]
+LEARNING_CURVE = AUTO and config["model"]["search"]["learning_curve"]
+WITH_COVARIATES = bool(config["model"]["covariates"])
+CROSSVAL = config["split"]["folds"] >= 2
+PREDICT = bool(config["predict"]["input"])
+# The design works on sequence alone; off with design.n_designs: 0.
+DESIGN = config["design"]["n_designs"] > 0 and not WITH_COVARIATES
+# Only the hidden truth of the UTR simulation can score designs.
+TRUTH_SCORES = SIMULATED and config["simulate"]["kind"] == "utr"
+
+# ---- paths, each named once ------------------------------------------------------------------
+ENV = "../envs/utrflow.yaml"
+LOGS = "results/logs"
+BENCH = "results/benchmarks"
+SIMULATED_RUN_DIR = "results/simulated/run"
+TRUTH_WELLS = "results/simulated/truth_wells.tsv"
+RUN_TRUTH_WELLS = f"{SIMULATED_RUN_DIR}/truth_wells.tsv"
+DESIGN_TRUTH = RUN_TRUTH_WELLS if SIMULATED_RUN else TRUTH_WELLS
+SIMULATION_SUMMARY = "results/simulated/simulation.json"
+LABELLED = "results/table/labelled.tsv"
+REPLICATES = "results/table/replicates.tsv"
+TABLE_SUMMARY = "results/table/summary.json"
+PLATE_QC = "results/table/plate_qc.tsv"
+DEMUX_DIR = "results/demux/{group}"
+CONSENSUS = "results/consensus/{plate}.tsv"
+READINGS = "results/fluorescence/{plate}.tsv"
+READER_SUMMARY = "results/fluorescence/{plate}.json"
+ENCODED = {
+    "onehot": "results/encode/onehot.npy",
+    "split": "results/encode/split.tsv",
+    "features": "results/encode/features.json",
+}
+ENCODED_ARGS = "--onehot {input.onehot} --split {input.split} --features {input.features}"
+MEMBER_DIR = "results/model/members/{member}"
+CANDIDATE_DIR = "results/model/candidates/{candidate}"
+SELECTED = {
+    "selected": "results/model/selected.keras",
+    "history": "results/model/selected_history.tsv",
+    "info": "results/model/selected_training.json",
+    "best_cnn": "results/model/best_cnn.keras",
+    "top": [f"results/model/top/{i}.keras" for i in range(3)],
+    "leaderboard": "results/model/leaderboard.tsv",
+    "selection": "results/model/selection.json",
+}
+LEARNING = "results/model/learning_curve.tsv"
+NEXT_ROUND = "results/model/next_round.json"
+PLAIN_DIR = "results/model/without_covariates"
+MODEL = "results/model/model.keras"
+TRAINING = "results/model/training.json"
+HISTORY = "results/model/history.tsv"
+METRICS = "results/model/metrics.json"
+PREDICTIONS = "results/model/predictions.tsv"
+CROSSVAL_METRICS = "results/model/crossval.json"
+BASELINES = "results/baselines/predictions.tsv"
+BASELINE_SUMMARY = "results/baselines/summary.json"
+NEW_PREDICTIONS = "results/predict/predictions.tsv"
+INTERPRETATION = "results/interpret/interpretation.json"
+DESIGNED = {
+    "next_library": "results/design/next_library.csv",
+    "oligo_order": "results/design/oligo_order.csv",
+    "summary": "results/design/summary.json",
+}
+REPORT = "results/report/report.html"
+# The design's uncertainty: the ensemble's spread from 3 members on, else (auto) the spread of
+# the top three contenders of the model contest.
+SPREAD = (
+    SELECTED["top"]
+    if AUTO and len(MEMBERS) < 3
+    else expand(f"{MEMBER_DIR}/model.keras", member=MEMBERS)
+)
+
+# ---- plates and read groups ------------------------------------------------------------------
 READ_GROUPS = {}
 PLATE_GROUP = {}
 READERS = {}
@@ -37,18 +122,15 @@ RUN_LAYOUT = None
 if SIMULATED:  # only a simulated run needs the simulator: real runs never import it
     from utrflow.simulate import run as utrflow_simulate_run
     from utrflow.simulate import run_settings as utrflow_run_settings
+    from utrflow.reads.sheets import ReadGroup
 
-    _RUN = utrflow_run_settings.from_config(
-        {"seed": config["seed"], **config["simulate"]["run"]}
-    )
+    _RUN = utrflow_run_settings.from_config({"seed": config["seed"], **config["simulate"]["run"]})
     # Where `simulate_run` writes its reads and reader files: known before it runs.
     RUN_LAYOUT = utrflow_simulate_run.run_layout(_RUN, SIMULATED_RUN_DIR)
     if config["fluorescence"]["saturated_at"] is None:
         # the simulated reader writes its maximum, not an overflow word: say which it is
         config["fluorescence"]["saturated_at"] = _RUN.reader_max
 if SIMULATED_RUN:
-    from utrflow.reads.sheets import ReadGroup
-
     READ_GROUPS = {
         name: ReadGroup(name, plates, (reads,))
         for name, (plates, reads) in RUN_LAYOUT.groups.items()
@@ -61,18 +143,13 @@ if SIMULATED_RUN:
 elif READS:
     from utrflow.reads import sheets as utrflow_sheets
 
-    try:
-        _setup = utrflow_sheets.load_reads_setup(config, Path.cwd(), CONFIG_SOURCE)
-    except InputError as _error:
-        sys.stderr.write(f"utrflow: error: {_error}\n")
-        sys.exit(1)
-    for _warning in _setup["warnings"]:  # valid but empty inputs: said once, up front
+    for _warning in _reads_setup["warnings"]:  # valid but empty inputs: said once, up front
         sys.stderr.write(f"utrflow: warning: {_warning}\n")
-    READ_GROUPS = {group.name: group for group in _setup["groups"]}
-    PLATE_GROUP = {plate: group.name for group in _setup["groups"] for plate in group.plates}
-    _WELLS = _setup["wells"]
-    READERS = _setup["readers"]
-    READER_PLATES = _setup["reader_plates"]
+    READ_GROUPS = {group.name: group for group in _reads_setup["groups"]}
+    PLATE_GROUP = {plate: group.name for group in _reads_setup["groups"] for plate in group.plates}
+    _WELLS = _reads_setup["wells"]
+    READERS = _reads_setup["readers"]
+    READER_PLATES = _reads_setup["reader_plates"]
 
 
 wildcard_constraints:
@@ -80,6 +157,7 @@ wildcard_constraints:
     plate=r"[^/+]+",
 
 
+# ---- helpers ---------------------------------------------------------------------------------
 def layout_digest(plates):
     """Hash of some plates' wells rows: their jobs rerun when (only) those rows change (a
     simulated run's rows change only with its settings, which its jobs depend on already)."""
@@ -87,37 +165,37 @@ def layout_digest(plates):
         return ""
     return utrflow_sheets.layout_digest(_WELLS, tuple(plates))
 
-ENV = "../envs/utrflow.yaml"
-LOGS = "results/logs"
-BENCH = "results/benchmarks"
-# Table-level simulation: the true label of every row is known, so is the noise ceiling.
-SIMULATED_TABLE = SIMULATED and not SIMULATED_RUN
-TRUTH_WELLS = "results/simulated/truth_wells.tsv"
-RUN_TRUTH_WELLS = f"{SIMULATED_RUN_DIR}/truth_wells.tsv"
-SIMULATION_SUMMARY = "results/simulated/simulation.json"
-TABLE_SUMMARY = "results/table/summary.json"
-PLATE_QC = "results/table/plate_qc.tsv"
+
+def settings_for(command):
+    """The JSON `utrflow COMMAND --params` takes: exactly the config keys the command declares
+    it reads (utrflow.cli), so Snakemake reruns a job when, and only when, one of them changes."""
+    keys = utrflow_cli.COMMANDS[command].settings
+    return json.dumps(utrflow_config.select(config, keys), sort_keys=True)
 
 
-def settings(*sections, **parts):
-    """The settings of one step, as the JSON `utrflow --params` takes - whole `sections`, and
-    of the sections named in `parts` only the listed keys.
+def optional_flags(*names):
+    """Command-line flags for a rule's optional inputs (`--truth PATH`), from `input` itself:
+    an input a source does not have is an empty list there, and gives no flag."""
 
-    Passing exactly these as params (not the config file) makes Snakemake rerun a rule when,
-    and only when, one of its own settings changes.
-    """
-    chosen = {name: config[name] for name in sections}
-    chosen.update({name: {k: config[name][k] for k in keys} for name, keys in parts.items()})
-    return json.dumps(chosen, sort_keys=True)
+    def flags(wildcards, input):
+        given = []
+        for name in names:
+            value = getattr(input, name)
+            files = [value] if isinstance(value, str) else list(value)
+            if files:
+                flag = f"--{name.replace('_', '-')}"
+                given.append(f"{flag} {' '.join(shlex.quote(str(f)) for f in files)}")
+        return " ".join(given)
 
-
-def optional_input(flag, path, present=SIMULATED_TABLE):
-    """A command-line flag for an input that exists only for some sources (simulated data)."""
-    return f"{flag} {path}" if present else ""
+    return flags
 
 
 def candidate_settings(wildcards):
-    """preset auto: one search candidate's full settings (its job reruns when, and only when,
-    they change)."""
-    chosen = utrflow_search.candidate_settings(config["model"], wildcards.candidate)
-    return json.dumps({"seed": config["seed"], "model": chosen}, sort_keys=True)
+    """preset auto: one search candidate's settings, as `utrflow train` reads them (its job
+    reruns when, and only when, they change)."""
+    chosen = {
+        "seed": config["seed"],
+        "model": utrflow_search.candidate_settings(config["model"], wildcards.candidate),
+    }
+    keys = utrflow_cli.COMMANDS["train"].settings
+    return json.dumps(utrflow_config.select(chosen, keys), sort_keys=True)

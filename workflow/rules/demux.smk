@@ -11,24 +11,24 @@ if READS:
             plates=ancient(config["plates"]),
             wells=ancient(config["wells"]),
         output:
-            assignments="results/demux/{group}/assignments.tsv.gz",
-            regions="results/demux/{group}/regions.tsv.gz",
-            counts="results/demux/{group}/well_counts.tsv",
-            funnel="results/demux/{group}/funnel.json",
-        params:
-            settings=settings("construct", "demux"),
-            layout=lambda wildcards: layout_digest(READ_GROUPS[wildcards.group].plates),
-            out_dir=lambda wildcards, output: Path(output.funnel).parent,
+            assignments=f"{DEMUX_DIR}/assignments.tsv.gz",
+            regions=f"{DEMUX_DIR}/regions.tsv.gz",
+            counts=f"{DEMUX_DIR}/well_counts.tsv",
+            funnel=f"{DEMUX_DIR}/funnel.json",
         log:
             f"{LOGS}/demux/{{group}}.log",
         benchmark:
             f"{BENCH}/demux/{{group}}.tsv"
+        conda:
+            ENV
         threads: config["demux"]["threads"]
         resources:
             mem_mb=lambda wildcards, threads: 1000 + 500 * threads,
             runtime=120,
-        conda:
-            ENV
+        params:
+            settings=settings_for("demux"),
+            layout=lambda wildcards: layout_digest(READ_GROUPS[wildcards.group].plates),
+            out_dir=lambda wildcards, output: Path(output.funnel).parent,
         shell:
             "utrflow demux --params {params.settings:q} --plates {input.plates:q}"
             " --wells {input.wells:q} --group {wildcards.group:q} --out-dir {params.out_dir:q}"
@@ -36,24 +36,28 @@ if READS:
 
     rule consensus:
         input:
-            regions=lambda wildcards: f"results/demux/{PLATE_GROUP[wildcards.plate]}/regions.tsv.gz",
-            counts=lambda wildcards: f"results/demux/{PLATE_GROUP[wildcards.plate]}/well_counts.tsv",
+            regions=lambda wildcards: expand(
+                rules.demux.output.regions, group=PLATE_GROUP[wildcards.plate]
+            ),
+            counts=lambda wildcards: expand(
+                rules.demux.output.counts, group=PLATE_GROUP[wildcards.plate]
+            ),
             library=config["library"] or [],
         output:
-            table="results/consensus/{plate}.tsv",
-        params:
-            settings=settings("consensus"),
-            library=lambda wildcards, input: f"--library {input.library}" if input.library else "",
+            table=CONSENSUS,
         log:
             f"{LOGS}/consensus/{{plate}}.log",
         benchmark:
             f"{BENCH}/consensus/{{plate}}.tsv"
+        conda:
+            ENV
         threads: config["consensus"]["threads"]
         resources:
             mem_mb=lambda wildcards, threads: 1000 + 300 * threads,
             runtime=60,
-        conda:
-            ENV
+        params:
+            settings=settings_for("consensus"),
+            library=optional_flags("library"),
         shell:
             "utrflow consensus --params {params.settings:q} --plate {wildcards.plate:q}"
             " --counts {input.counts:q} --regions {input.regions:q} {params.library}"

@@ -7,19 +7,17 @@ if config["source"] == "table":
         input:
             table=config["table"],
         output:
-            labelled="results/table/labelled.tsv",
-        params:
-            settings=settings("table"),
+            labelled=LABELLED,
         log:
             f"{LOGS}/import_table.log",
         benchmark:
             f"{BENCH}/import_table.tsv"
+        conda:
+            ENV
         threads: 1
         resources:
             mem_mb=4000,
             runtime=15,
-        conda:
-            ENV
         shell:
-            "utrflow import-table --params {params.settings:q} --input {input.table}"
+            "utrflow import-table --input {input.table:q}"
             " --labelled {output.labelled} > {log} 2>&1"

@@ -25,6 +25,7 @@ import pandas as pd
 
 from utrflow import config as config_module
 from utrflow import io
+from utrflow.config import section_defaults
 from utrflow.errors import InputError
 from utrflow.model import network as model_module
 from utrflow.model.encode import passing_rows
@@ -49,35 +50,38 @@ Scorer = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]  # sequences -> (m
 _BASES = np.array(list("ACGT"))
 
 
+_DEFAULTS = section_defaults("design")
+
+
 @dataclass(frozen=True)
 class DesignSettings:
     """What to design and under which constraints (config key `design`)."""
 
-    n_designs: int = 96  # UTRs to propose; 0 turns the design step off
-    objective: str = "bins"  # bins (cover the range), maximize or minimize
-    bins: int = 4  # target bins (objective bins), 2 or more; the outer two are open-ended
-    steps: int = 300  # annealing steps per chain
-    chains_per_design: int = 3  # chains run per design wanted (spares for the distance rules)
-    temperature: float = 0.3  # starting temperature in label units; cools 100-fold
-    max_edits: int = 8  # a chain stays within this many edits of its measured start
-    distance_weight: float = 0.02  # energy per edit from the start: stay near the data
-    min_length: int = 0  # 0: the shortest measured sequence
-    max_length: int = 0  # 0: the longest measured sequence
-    gc_min: float = 0.2
-    gc_max: float = 0.8
-    max_homopolymer: int = 6  # longest run of one base allowed
-    forbidden_motifs: tuple[str, ...] = ()  # e.g. restriction sites; both strands, flanks included
-    no_upstream_atg: bool = False  # forbid ATG inside the UTR (and across its 5' junction)
-    min_distance_designs: int = 3  # edits between any two designs
-    min_distance_measured: int = 2  # edits from every measured sequence
-    exploratory_distance: int = 6  # farther than this from all measured: exploratory
-    exploratory_sd: float = 0.0  # ensemble sd above this: exploratory; 0 = the measured 90th pct
-    min_model_r2: float = 0.5  # validation r2 below which the step refuses (unless forced)
-    min_validation_rows: int = 100  # fewer validation rows: the r2 is no measurement; refuse
-    force: bool = False  # design anyway from a model that did not earn it: all exploratory
-    oligo_prefix: str = ""  # bases before the UTR in the oligo; '' = construct.upstream_flank
-    oligo_suffix: str = ""  # bases after it; '' = construct.downstream_flank
-    seed: int = 42
+    n_designs: int = _DEFAULTS["n_designs"]
+    objective: str = _DEFAULTS["objective"]
+    bins: int = _DEFAULTS["bins"]
+    steps: int = _DEFAULTS["steps"]
+    chains_per_design: int = _DEFAULTS["chains_per_design"]
+    temperature: float = _DEFAULTS["temperature"]
+    max_edits: int = _DEFAULTS["max_edits"]
+    distance_weight: float = _DEFAULTS["distance_weight"]
+    min_length: int = _DEFAULTS["min_length"]
+    max_length: int = _DEFAULTS["max_length"]
+    gc_min: float = _DEFAULTS["gc_min"]
+    gc_max: float = _DEFAULTS["gc_max"]
+    max_homopolymer: int = _DEFAULTS["max_homopolymer"]
+    forbidden_motifs: tuple[str, ...] = tuple(_DEFAULTS["forbidden_motifs"])
+    no_upstream_atg: bool = _DEFAULTS["no_upstream_atg"]
+    min_distance_designs: int = _DEFAULTS["min_distance_designs"]
+    min_distance_measured: int = _DEFAULTS["min_distance_measured"]
+    exploratory_distance: int = _DEFAULTS["exploratory_distance"]
+    exploratory_sd: float = _DEFAULTS["exploratory_sd"]
+    min_model_r2: float = _DEFAULTS["min_model_r2"]
+    min_validation_rows: int = _DEFAULTS["min_validation_rows"]
+    force: bool = _DEFAULTS["force"]
+    oligo_prefix: str = _DEFAULTS["oligo_prefix"]
+    oligo_suffix: str = _DEFAULTS["oligo_suffix"]
+    seed: int = section_defaults()["seed"]
     motifs: tuple[str, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
@@ -518,7 +522,7 @@ TruthCheck = Callable[[pd.DataFrame, pd.DataFrame], dict[str, Any]]  # (designs,
 
 
 def run_design(
-    cfg: dict[str, Any],
+    cfg: Mapping[str, Any],
     table_path: Path,
     model_path: Path,
     member_paths: Sequence[Path],

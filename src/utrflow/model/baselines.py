@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ from sklearn.linear_model import LogisticRegressionCV, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from utrflow import io
+from utrflow.model.encode import Encoded
 from utrflow.sequences import one_hot
 
 DESCRIPTIONS = {
@@ -150,3 +153,20 @@ def predict(estimator: Any, x: np.ndarray, task: str) -> np.ndarray:
     if task == "classification":
         return np.asarray(estimator.predict_proba(x)[:, 1])
     return np.asarray(estimator.predict(x))
+
+
+def run(
+    encoded: Encoded,
+    kmer_max: int,
+    task: str,
+    seed: int,
+    predictions: Path,
+    summary_path: Path | None = None,
+) -> None:
+    """The `baselines` stage: every baseline fitted on the train split, predicting every row
+    (and, to `summary_path`, each one's size and fitting time)."""
+    summary: dict[str, Any] = {}
+    frame = baseline_predictions(encoded.rows, kmer_max, task, encoded.covariates, seed, summary)
+    io.write_tsv(frame, predictions)
+    if summary_path:
+        io.write_json(summary, summary_path)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.format import open_memmap
 
+from utrflow import io
 from utrflow.errors import InputError
 from utrflow.io import atomic_path, reading_output
 from utrflow.model import splits
@@ -207,3 +208,41 @@ def load_onehot(path: str | Path) -> np.ndarray:
     """Memory-map an encoded one-hot array (no copy, no pickle)."""
     with reading_output(path):
         return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """What the encode stage wrote, loaded: one-hot (memory-mapped), rows and covariates."""
+
+    onehot: np.ndarray
+    rows: pd.DataFrame
+    covariates: np.ndarray | None
+
+
+def load_encoded(onehot: Path, split: Path, features: Path) -> Encoded:
+    """The encode stage's three files, row-aligned."""
+    rows = io.read_tsv(split)
+    names = io.read_json(features)["covariates"]
+    covariates = rows[names].to_numpy(dtype=np.float32) if names else None
+    return Encoded(load_onehot(onehot), rows, covariates)
+
+
+def run(table: Path, onehot: Path, split: Path, features: Path, cfg: dict[str, Any]) -> None:
+    """The `encode` stage: split the passing rows, write the one-hot array, the split table
+    (labels, weights, covariates) and the encoding summary. `cfg` holds `seed`, `encode`,
+    `split`, `model.covariates` and `model.task`."""
+    built = build_features(io.read_tsv(table), cfg, source=str(table))
+    rows = built.rows.copy()
+    for i, name in enumerate(built.covariate_names):
+        rows[name] = built.covariates[:, i]
+    write_onehot(rows["sequence"].tolist(), built.length, onehot)
+    io.write_tsv(rows, split)
+    io.write_json(
+        {
+            "length": built.length,
+            "n": len(rows),
+            "covariates": built.covariate_names,
+            "task": cfg["model"]["task"],
+        },
+        features,
+    )

@@ -7,12 +7,19 @@ and a model can have a high r2 with a poor r2_score.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score
+
+from utrflow import io
+from utrflow.model import baselines as bl
+from utrflow.model import network
+from utrflow.model.encode import Encoded
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
@@ -97,3 +104,82 @@ def noise_ceiling(rows: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
         for name in ("validation", "test")
         if len(part := merged[merged["split"] == name]) > 2
     }
+
+
+def _ceiling(
+    rows: pd.DataFrame, truth: Path | None, table_summary: Path | None
+) -> dict[str, Any] | None:
+    """The noise ceiling: from the simulator's truth, or from replicate wells."""
+    if truth:
+        return {"r2": noise_ceiling(rows, io.read_tsv(truth)), "source": "truth"}
+    if table_summary:
+        replicate = io.read_json(table_summary)["noise_ceiling"]
+        if replicate.get("r2") is not None:
+            value = replicate["r2"]
+            return {
+                "r2": {"validation": value, "test": value},
+                "source": "replicate wells",
+                "ci95": replicate.get("ci95"),
+            }
+    return None
+
+
+def run(
+    encoded: Encoded,
+    model: Path,
+    members: Sequence[Path],
+    without_covariates: Path | None,
+    baselines: Path | None,
+    truth: Path | None,
+    table_summary: Path | None,
+    task: str,
+    threshold: float,
+    metrics_path: Path,
+    predictions_path: Path,
+    selection: Path | None = None,
+) -> None:
+    """The `evaluate` stage: the model, its members and the baselines scored on every split,
+    the noise ceiling beside them."""
+    onehot, rows, covariates = encoded.onehot, encoded.rows, encoded.covariates
+    member_predictions = np.stack(
+        [network.predict(network.load(p), onehot, covariates) for p in members]
+    )
+    predictions = rows[["sequence", "split", "label"]].copy()
+    predictions["prediction"] = network.predict(network.load(model), onehot, covariates)
+    if len(member_predictions) > 1:
+        predictions["prediction_sd"] = member_predictions.std(axis=0)
+
+    def scores(frame: pd.DataFrame, column: str) -> dict[str, Any]:
+        return split_metrics(frame, column, task, threshold)
+
+    metrics: dict[str, Any] = {"task": task, **scores(predictions, "prediction")}
+    if len(member_predictions) > 1:
+        metrics["members"] = [
+            scores(predictions.assign(member=m), "member")["test"] for m in member_predictions
+        ]
+        test = (predictions["split"] == "test").to_numpy()
+        spread = member_predictions[:, test].std(axis=0).mean()
+        metrics["ensemble_spread"] = {"test_mean_sd": float(spread)}
+    if without_covariates:
+        plain = network.predict(network.load(without_covariates), onehot, None)
+        metrics["without_covariates"] = scores(predictions.assign(plain=plain), "plain")
+    if baselines:
+        base = io.read_tsv(baselines)
+        names = bl.CLASSIFIER_DESCRIPTIONS if task == "classification" else bl.DESCRIPTIONS
+        metrics["baselines"] = {
+            name: {"description": text, **scores(base, name)} for name, text in names.items()
+        }
+    if task == "regression":
+        ceiling = _ceiling(rows, truth, table_summary)
+        if ceiling:
+            metrics["noise_ceiling"] = ceiling
+            if metrics.get("test", {}).get("r2") is not None and ceiling["r2"].get("test"):
+                ceiling["test_fraction_reached"] = metrics["test"]["r2"] / ceiling["r2"]["test"]
+    if selection:  # preset auto: what the contest chose, and on what
+        chosen = io.read_json(selection)
+        metrics["selection"] = {
+            k: chosen[k]
+            for k in ("selected", "kind", "averages", "baseline_won", "metric", "validation")
+        }
+    io.write_json(metrics, metrics_path)
+    io.write_tsv(predictions, predictions_path)

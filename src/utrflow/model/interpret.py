@@ -11,12 +11,15 @@ shows which positions matter and in which direction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from Bio import motifs
 
-from utrflow.model import network as model_module
+from utrflow import io
+from utrflow.model import network
+from utrflow.model.encode import load_onehot
 from utrflow.sequences import one_hot
 
 BASES = "ACGT"
@@ -154,7 +157,7 @@ def saturation_mutagenesis(model: Any, sequences: Sequence[str], length: int) ->
         for i in range(len(seq)):
             for base in BASES:
                 variants.append(seq[:i] + base + seq[i + 1 :])
-        scores = model_module.predict(model, one_hot(variants, length))
+        scores = network.predict(model, one_hot(variants, length))
         deltas = (scores[1:] - scores[0]).reshape(len(seq), 4)
         out.append(
             {"sequence": seq, "prediction": float(scores[0]), "deltas": deltas.round(4).tolist()}
@@ -175,3 +178,25 @@ def extremes(predictions: Any, split: str = "test") -> list[str]:
     part = part if len(part) else predictions
     ordered = part.sort_values("prediction", kind="stable")
     return [str(ordered["sequence"].iloc[-1]), str(ordered["sequence"].iloc[0])]
+
+
+def run(
+    onehot_path: Path,
+    member: Path,
+    model: Path,
+    predictions: Path,
+    output: Path,
+    seed: int,
+    planted: dict[str, str],
+) -> None:
+    """The `interpret` stage: one member's first-layer filters as motifs (matched against the
+    `planted` ones, where known) and in-silico mutagenesis of the extremes by the whole model."""
+    onehot = load_onehot(onehot_path)
+    rows = sample_rows(len(onehot), seed)
+    result = filter_motifs(network.load(member), np.asarray(onehot[rows]), planted)
+    result["rows_scanned"] = len(rows)
+    whole = network.load(model)
+    if len(whole.inputs) == 1:
+        chosen = extremes(io.read_tsv(predictions))
+        result["mutagenesis"] = saturation_mutagenesis(whole, chosen, onehot.shape[1])
+    io.write_json(result, output)

@@ -9,7 +9,7 @@ layer): a plain Keras file that predicts in the units of the table, with nothing
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,10 +80,10 @@ def residual_layers(
     return specs
 
 
-def layer_specs(model_cfg: dict[str, Any]) -> list[dict[str, Any]]:
+def layer_specs(model_cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The layer list of the configured preset (seed, optimus, lecture, residual) or the user's
     list. `auto` outside the search trains its first candidate, the configured seed stack."""
-    preset = model_cfg.get("preset", "seed")
+    preset = model_cfg["preset"]
     if preset == "residual":
         return residual_layers(
             max(model_cfg["conv_filters"]),
@@ -103,7 +103,7 @@ def layer_specs(model_cfg: dict[str, Any]) -> list[dict[str, Any]]:
     specs: list[dict[str, Any]] = []
     for filters in model_cfg["conv_filters"]:
         specs.append({"conv": {"filters": filters, "kernel_size": model_cfg["kernel_size"]}})
-        if model_cfg.get("pool_size", 0) > 1:
+        if model_cfg["pool_size"] > 1:
             specs.append({"pool": model_cfg["pool_size"]})
         specs.append({"dropout": model_cfg["dropout"]})
     if model_cfg["dense_units"]:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from utrflow import io
 from utrflow.errors import InputError
 from utrflow.io import read_text_table
 from utrflow.model import network as model_module
@@ -61,3 +62,13 @@ def predict_sequences(
     x = one_hot(list(sequences), length)
     predictions = np.stack([model_module.predict(m, x, covariates) for m in members])
     return predictions.mean(axis=0), predictions.std(axis=0)
+
+
+def run(path: Path, members: Sequence[Path], output: Path) -> None:
+    """The `predict` stage: new sequences scored by every member, mean and sd."""
+    frame = read_sequences(path)
+    models = [model_module.load(p) for p in members]
+    if len(models[0].inputs) > 1:
+        raise InputError(f"{path}: the model needs covariates; predict takes sequences only")
+    mean, sd = predict_sequences(frame["sequence"].tolist(), models)
+    io.write_tsv(frame.assign(prediction=mean, prediction_sd=sd), output)

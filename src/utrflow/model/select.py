@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,22 +21,14 @@ import pandas as pd
 from utrflow import io
 from utrflow.model import baselines, evaluate, portable, search
 from utrflow.model import network as model_module
+from utrflow.model.encode import Encoded
 from utrflow.model.training import train_member
 
 log = logging.getLogger(__name__)
 TOP_SPREAD = 3  # contenders whose spread is the design's uncertainty when there is no ensemble
 
 
-@dataclass(frozen=True)
-class Encoded:
-    """The encoded table: memory-mapped one-hot, rows (split, label, weight), covariates."""
-
-    onehot: np.ndarray
-    rows: pd.DataFrame
-    covariates: np.ndarray | None
-
-
-def baseline_model(name: str, data: Encoded, cfg: dict[str, Any]) -> Any:
+def baseline_model(name: str, data: Encoded, cfg: Mapping[str, Any]) -> Any:
     """Refit one baseline exactly as the baselines job did and export it to Keras."""
     task = cfg["model"]["task"]
     kmax = cfg["baselines"]["kmer_max"]
@@ -47,7 +40,7 @@ def baseline_model(name: str, data: Encoded, cfg: dict[str, Any]) -> Any:
 
 
 def contender_model(
-    name: str, candidates: dict[str, Path], data: Encoded, cfg: dict[str, Any]
+    name: str, candidates: dict[str, Path], data: Encoded, cfg: Mapping[str, Any]
 ) -> Any:
     """A contender's Keras model: a trained candidate, or a baseline refitted and exported."""
     if name in candidates:
@@ -62,7 +55,7 @@ def save(model: Any, path: Path) -> None:
 
 def run_select(
     data: Encoded,
-    cfg: dict[str, Any],
+    cfg: Mapping[str, Any],
     candidate_models: list[Path],
     candidate_infos: list[Path],
     candidate_histories: list[Path],
@@ -160,7 +153,7 @@ def run_select(
     return summary
 
 
-def _baseline_info(data: Encoded, cfg: dict[str, Any], fitted: dict[str, Any]) -> dict[str, Any]:
+def _baseline_info(data: Encoded, cfg: Mapping[str, Any], fitted: dict[str, Any]) -> dict[str, Any]:
     """What training.json says of a baseline that won: no epochs, its size, the rows."""
     import keras
 
@@ -188,7 +181,7 @@ def _plain(value: Any) -> Any:
 
 def selected_member(
     data: Encoded,
-    cfg: dict[str, Any],
+    cfg: Mapping[str, Any],
     selection: dict[str, Any],
     selected: Path,
     member: int,
@@ -219,7 +212,7 @@ def selected_member(
 
 def learning_curve(
     data: Encoded,
-    cfg: dict[str, Any],
+    cfg: Mapping[str, Any],
     selection: dict[str, Any],
     threads: int,
     first_model: Any = None,
@@ -275,7 +268,7 @@ def learning_curve(
 def next_round(
     curve: pd.DataFrame,
     selection: dict[str, Any],
-    cfg: dict[str, Any],
+    cfg: Mapping[str, Any],
     ceiling: float | None = None,
 ) -> dict[str, Any]:
     """The training sizes the learning curve suggests for the next round, for the selected
@@ -304,7 +297,7 @@ class Searched:
     predictions: pd.DataFrame  # split, label and one column per contender (all rows)
 
 
-def search_in_process(data: Encoded, cfg: dict[str, Any], threads: int = 1) -> Searched:
+def search_in_process(data: Encoded, cfg: Mapping[str, Any], threads: int = 1) -> Searched:
     """The workflow's candidate, baselines and select steps in one process (benchmarks, and
     comparisons on real data): same candidates, same contest, same exported models."""
     task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
@@ -349,3 +342,44 @@ def search_in_process(data: Encoded, cfg: dict[str, Any], threads: int = 1) -> S
         chosen,
         predictions,
     )
+
+
+def run_selected_member(
+    data: Encoded,
+    cfg: Mapping[str, Any],
+    selection: dict[str, Any],
+    selected: tuple[Path, Path, Path],
+    member: int,
+    threads: int,
+    outputs: tuple[Path, Path, Path],
+) -> None:
+    """The `train-selected` stage: member `member` of the selected model (model, history and
+    summary from `selected` for member 0), written to `outputs` (model, history, info)."""
+    selected_model, selected_history, selected_info = selected
+    model_path, history_path, info_path = outputs
+    model, history = selected_member(data, cfg, selection, selected_model, member, threads)
+    with io.atomic_path(model_path) as tmp:
+        model.save(tmp)
+    info = io.read_json(selected_info)
+    io.write_tsv(io.read_tsv(selected_history) if history is None else history, history_path)
+    io.write_json({**info, "seed": cfg["seed"] + member, "member": member}, info_path)
+
+
+def run_learning_curve(
+    data: Encoded,
+    cfg: Mapping[str, Any],
+    selection: dict[str, Any],
+    top_model: Path,
+    table_summary: Path | None,
+    threads: int,
+    outputs: tuple[Path, Path],
+) -> None:
+    """The `learning-curve` stage: the selected configuration on shares of the training rows
+    (the contest's best contender is the 100 % point), and the sizes it suggests next."""
+    curve_path, summary_path = outputs
+    curve = learning_curve(data, cfg, selection, threads, model_module.load(top_model))
+    io.write_tsv(curve, curve_path)
+    ceiling = None
+    if table_summary:
+        ceiling = io.read_json(table_summary)["noise_ceiling"].get("r2")
+    io.write_json(next_round(curve, selection, cfg, ceiling), summary_path)

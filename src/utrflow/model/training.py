@@ -14,14 +14,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from utrflow import io
+from utrflow.model import evaluate
 from utrflow.model import network as model_module
+from utrflow.model.encode import Encoded
+from utrflow.model.splits import carve_validation
 
 if TYPE_CHECKING:  # Keras is imported where it is used: loading it takes seconds
     import keras
@@ -173,7 +179,7 @@ def train_member(
     onehot: np.ndarray,
     rows: pd.DataFrame,
     covariates: np.ndarray | None,
-    model_cfg: dict[str, Any],
+    model_cfg: Mapping[str, Any],
     seed: int,
     threads: int = 1,
     extra_callbacks: Sequence[Any] = (),
@@ -185,7 +191,7 @@ def train_member(
     import keras
 
     device = configure_backend(
-        threads, seed, model_cfg.get("deterministic", True), model_cfg.get("mixed_precision", True)
+        threads, seed, model_cfg["deterministic"], model_cfg["mixed_precision"]
     )
     log.info("training on %s with the %s backend", device.description, keras.backend.backend())
     split = rows["split"].to_numpy(dtype=str)
@@ -224,8 +230,8 @@ def train_member(
         )
 
     batch_size = model_cfg["batch_size"] * max(device.accelerators, 1)
-    in_memory = onehot.nbytes <= model_cfg.get("in_memory_gb", 1) * 1e9 and not model_cfg.get(
-        "reverse_complement", False
+    in_memory = (
+        onehot.nbytes <= model_cfg["in_memory_gb"] * 1e9 and not model_cfg["reverse_complement"]
     )
     Batches = _batches_class()
 
@@ -247,7 +253,7 @@ def train_member(
             batch_size,
             seed,
             shuffle,
-            model_cfg.get("reverse_complement", False),
+            model_cfg["reverse_complement"],
         )
 
     patience = model_cfg["patience"]
@@ -290,7 +296,7 @@ def train_member(
         "keras_version": keras.__version__,
         "seed": seed,
         "task": task,
-        "preset": model_cfg.get("preset", "seed"),
+        "preset": model_cfg["preset"],
         "epochs_run": len(history),
         "best_epoch": int(history["val_loss"].idxmin()) + 1,
         "best_val_loss": float(history["val_loss"].min()),
@@ -304,3 +310,86 @@ def train_member(
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
     }
     return Member(model_module.export(network, scaler, task), scaler, history, info)
+
+
+def run_member(
+    encoded: Encoded,
+    model_cfg: Mapping[str, Any],
+    seed: int,
+    member: int,
+    threads: int,
+    model: Path,
+    history: Path,
+    info: Path,
+    candidate: str = "",
+) -> None:
+    """The `train` stage: one ensemble member (seed + member), or one search `candidate`,
+    saved with its history and summary (its training time too)."""
+    started = time.perf_counter()
+    trained = train_member(
+        encoded.onehot, encoded.rows, encoded.covariates, model_cfg, seed + member, threads
+    )
+    seconds = round(time.perf_counter() - started, 1)
+    with io.atomic_path(model) as tmp:
+        trained.model.save(tmp)
+    io.write_tsv(trained.history, history)
+    named = {"candidate": candidate} if candidate else {}
+    io.write_json(
+        {
+            **trained.info,
+            **named,
+            "member": member,
+            "seconds": seconds,
+            "scaler": trained.scaler.to_dict(),
+        },
+        info,
+    )
+
+
+def join_members(
+    members: Sequence[Path],
+    infos: Sequence[Path],
+    histories: Sequence[Path],
+    model: Path,
+    info: Path,
+    history: Path,
+) -> None:
+    """The `ensemble` stage: one model that averages the members, with their summaries."""
+    joined = model_module.ensemble([model_module.load(p) for p in members])
+    with io.atomic_path(model) as tmp:
+        joined.save(tmp)
+    summaries = [io.read_json(p) for p in infos]
+    io.write_json({**summaries[0], "ensemble": len(summaries), "members": summaries}, info)
+    frames = [io.read_tsv(p).assign(member=i) for i, p in enumerate(histories)]
+    io.write_tsv(pd.concat(frames, ignore_index=True), history)
+
+
+def cross_validate(
+    encoded: Encoded,
+    model_cfg: dict[str, Any],
+    seed: int,
+    validation: float,
+    threads: int,
+    output: Path,
+) -> None:
+    """The `crossval` stage: one model per fold, each fold the test set once; a `validation`
+    share of the other folds early-stops it."""
+    rows, onehot, covariates = encoded.rows, encoded.onehot, encoded.covariates
+    task, threshold = model_cfg["task"], model_cfg["threshold"]
+    folds = []
+    for fold in sorted(rows["fold"].unique()):
+        split = np.where(rows["fold"] == fold, "test", "train")
+        split = carve_validation(split, rows["sequence"].to_numpy(dtype=object), validation, seed)
+        fold_rows = rows.assign(split=split)
+        trained = train_member(onehot, fold_rows, covariates, model_cfg, seed, threads)
+        fold_rows["prediction"] = model_module.predict(trained.model, onehot, covariates)
+        folds.append(
+            {
+                "fold": int(fold),
+                **evaluate.split_metrics(fold_rows, "prediction", task, threshold)["test"],
+            }
+        )
+    key = "roc_auc" if task == "classification" else "r2"
+    values = np.array([f[key] for f in folds if f.get(key) is not None], dtype=float)
+    summary = {f"{key}_mean": float(values.mean()), f"{key}_sd": float(values.std(ddof=1))}
+    io.write_json({"folds": folds, "summary": summary}, output)

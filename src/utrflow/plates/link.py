@@ -8,41 +8,19 @@ wells, which is the best test r² any model can reach against single-well labels
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from utrflow import io
+from utrflow.labelled import LINK_COLUMNS, QC_REASONS
 from utrflow.plates.reader import FluorescenceSettings
 
-LABELLED_COLUMNS = [
-    "plate",
-    "well",
-    "sequence",
-    "variant_id",
-    "match",
-    "n_reads",
-    "purity",
-    "signal",
-    "label",
-    "qc",
-]  # the output contract (docs/contracts.md §2), which simulated and imported tables follow too
-LINK_COLUMNS = [*LABELLED_COLUMNS, "role", "qc_detail", "differences"]
-# First reason wins `qc`; the order runs from what the well is, to its sequence, to its reading.
-QC_REASONS = (
-    "blank",
-    "control",
-    "no_reads",
-    "low_reads",
-    "mixed",
-    "unmatched",
-    "ambiguous",
-    "no_fluorescence",
-    "saturated",
-    "low_od",
-    "nonpositive",
-)
 REPLICATE_COLUMNS = ["sequence", "variant_id", "n", "mean", "sd", "wells"]
 
 
@@ -275,3 +253,44 @@ def link(
     parts = [join_plate(c, fluorescence.get(str(c["plate"].iloc[0]))) for c in consensus if len(c)]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LINK_COLUMNS)
     return center_plates(table, settings.plate_centering)
+
+
+def run(
+    consensus: Sequence[Path],
+    fluorescence: Sequence[Path],
+    reader_summaries: Sequence[Path],
+    settings: FluorescenceSettings,
+    seed: int,
+    labelled: Path,
+    replicates_path: Path,
+    plate_qc: Path,
+    summary: Path,
+) -> pd.DataFrame:
+    """The `link` stage: every plate's calls joined with its readings into the labelled table
+    (returned too), with replicate wells, the noise ceiling and plate QC."""
+    calls = [io.read_tsv(p) for p in consensus]
+    readings = {str(f["plate"].iloc[0]): f for f in map(io.read_tsv, fluorescence) if len(f)}
+    readers = {s["plate"]: s for s in map(io.read_json, reader_summaries)}
+    unlisted = {plate: s["unlisted_wells"] for plate, s in readers.items()}
+    table, shifts = link(calls, readings, settings)
+    combined = pd.concat(readings.values(), ignore_index=True) if readings else None
+    plates = plate_summary(table, combined, shifts, settings, unlisted, readers)
+    ceiling = noise_ceiling(table, seed=seed)
+    io.write_tsv(table, labelled)
+    io.write_tsv(replicates(table), replicates_path)
+    io.write_tsv(plates, plate_qc)
+    counts = qc_counts(table)
+    io.write_json(
+        {
+            "wells": len(table),
+            "qc": counts,
+            "noise_ceiling": ceiling,
+            "plate_centering": settings.plate_centering,
+            "flagged_plates": dict(plates.loc[plates["flag"] != "", ["plate", "flag"]].values),
+        },
+        summary,
+    )
+    log = logging.getLogger("utrflow.link")
+    log.info("wells per qc: %s", json.dumps(counts))
+    log.info("noise ceiling: %s", json.dumps(ceiling))
+    return table

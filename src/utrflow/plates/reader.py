@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from utrflow import io
+from utrflow.config import section_defaults
 from utrflow.errors import InputError
 from utrflow.plates.exports import (
     AmbiguousNumber,
@@ -31,6 +33,7 @@ from utrflow.plates.exports import (
     read_export,
     wavelengths_of,
 )
+from utrflow.reads import sheets
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +57,22 @@ FLUORESCENCE_COLUMNS = [
 EXACT_COLUMNS = ("signal_raw", "normalizer_raw")  # written with every digit the file had
 
 
+_DEFAULTS = section_defaults("fluorescence")
+
+
 @dataclass(frozen=True)
 class FluorescenceSettings:
     """How readings become labels (config key `fluorescence`)."""
 
-    signal: str = "gfp"  # reader channel that measures expression (label, wavelength or part)
-    normalize_by: str = "od600"  # channel the signal is divided by; '' for none
-    read: str = "last"  # kinetic files: first, last, a 1-based read number, or a time (2h)
-    blank_subtract: bool = True  # subtract the median of the plate's blank wells (each channel)
-    saturated_at: float | None = None  # None: the file's stated maximum; 0: overflow words only
-    min_od: float = 0.05  # normalizer (after blank subtraction) below this is low_od
-    log2: bool = True  # label = log2(signal); false keeps the linear ratio
-    plate_centering: str = (
-        "none"  # none, or median: shift each plate's passing labels to one median
-    )
-    plate_flag_log2: float = 1.0  # a plate whose median label is this far off the others is flagged
+    signal: str = _DEFAULTS["signal"]
+    normalize_by: str = _DEFAULTS["normalize_by"]
+    read: str = _DEFAULTS["read"]
+    blank_subtract: bool = _DEFAULTS["blank_subtract"]
+    saturated_at: float | None = _DEFAULTS["saturated_at"]
+    min_od: float = _DEFAULTS["min_od"]
+    log2: bool = _DEFAULTS["log2"]
+    plate_centering: str = _DEFAULTS["plate_centering"]
+    plate_flag_log2: float = _DEFAULTS["plate_flag_log2"]
 
 
 @dataclass
@@ -512,3 +516,43 @@ def tidy_readings(path: str | Path) -> pd.DataFrame:
     ]
     columns = ["plate", "channel", "wavelengths", "read", "time_s", "well", "text"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def run(
+    plate: str,
+    reader: Path,
+    wells_path: Path,
+    settings: FluorescenceSettings,
+    output: Path,
+    summary: Path,
+    reader_plate: str = "",
+) -> pd.DataFrame:
+    """The `fluorescence` stage for one plate: its reader file (block `reader_plate` of a file
+    holding several) normalized against its layout, the per-well table (returned too) and a
+    summary (what was read, blank wells, reader wells not in the layout, flags)."""
+    wells = sheets.load_wells(wells_path)
+    if not (wells["plate"] == plate).any():
+        raise InputError(f"{wells_path}: no wells of plate {plate!r}")
+    found = read_plate(plate, wells, reader, settings, reader_plate)
+    table, unlisted = found.table, found.unlisted
+    if unlisted:
+        log.warning(
+            "%s: %d reader wells not in the layout, ignored: %s",
+            reader,
+            len(unlisted),
+            ", ".join(unlisted),
+        )
+    io.write_tsv(table, output, exact=EXACT_COLUMNS)
+    flags = table["flags"].str.split(";")
+    io.write_json(
+        {
+            "plate": plate,
+            "reader": str(reader),
+            **found.details,
+            "blank_wells": int((table["role"] == "blank").sum()),
+            "unlisted_wells": unlisted,
+            "flags": {flag: int(flags.apply(lambda f, k=flag: k in f).sum()) for flag in FLAGS},
+        },
+        summary,
+    )
+    return table

@@ -36,7 +36,10 @@ import pyabpoa
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from utrflow import io
+from utrflow.config import section_defaults
 from utrflow.io import reading_output
+from utrflow.reads import sheets
 from utrflow.sequences import edit_distance
 
 MATCHES = ("exact", "synthesis_variant", "ambiguous", "unmatched")
@@ -59,20 +62,23 @@ CONSENSUS_COLUMNS = [
 ]
 
 
+_DEFAULTS = section_defaults("consensus")
+
+
 @dataclass(frozen=True)
 class ConsensusSettings:
     """Thresholds of the well calls (config key `consensus`)."""
 
-    min_reads: int = 3  # regions a well needs for a trusted call
-    min_purity: float = 0.75  # top-allele share below which a well is `mixed`
-    max_reads: int = 1000  # regions kept per well (the first, in file order): a memory cap
-    consensus_reads: int = 50  # of those, the first of typical length build the consensus
-    polish_reads: int = 40  # reads that score the one-edit polishing of the consensus
-    homopolymer_design_ratio: float = 0.33  # see toward_design
-    read_tolerance: float = 0.25  # a read within this many edits per base belongs to the call
-    min_allele_share: float = 0.1  # a second allele this common (and coherent) flags `mixed`
-    max_variant_distance: int = 3  # consensus within this many edits of a design matches it
-    min_match_margin: int = 1  # second-best design must be this many edits farther
+    min_reads: int = _DEFAULTS["min_reads"]
+    min_purity: float = _DEFAULTS["min_purity"]
+    max_reads: int = _DEFAULTS["max_reads"]
+    consensus_reads: int = _DEFAULTS["consensus_reads"]
+    polish_reads: int = _DEFAULTS["polish_reads"]
+    homopolymer_design_ratio: float = _DEFAULTS["homopolymer_design_ratio"]
+    read_tolerance: float = _DEFAULTS["read_tolerance"]
+    min_allele_share: float = _DEFAULTS["min_allele_share"]
+    max_variant_distance: int = _DEFAULTS["max_variant_distance"]
+    min_match_margin: int = _DEFAULTS["min_match_margin"]
 
 
 @dataclass(frozen=True)
@@ -481,3 +487,32 @@ def call_plate(
             }
         )
     return pd.DataFrame(rows, columns=CONSENSUS_COLUMNS)
+
+
+def library_index(path: Path | None, settings: ConsensusSettings) -> LibraryIndex | None:
+    """The designed library, indexed for matching calls (None without a library)."""
+    if not path:
+        return None
+    designs = sheets.load_library(path)
+    return LibraryIndex(
+        designs["id"].tolist(), designs["sequence"].tolist(), settings.max_variant_distance
+    )
+
+
+def run(
+    plate: str,
+    counts: Path,
+    regions: Path,
+    library: Path | None,
+    settings: ConsensusSettings,
+    output: Path,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """The `consensus` stage for one plate: each well's call, purity and library match
+    (written to `output`, and returned), wells across `threads` processes."""
+    index = library_index(library, settings)
+    well_counts = io.read_tsv(counts).fillna("")
+    plate_regions = read_plate_regions([regions], plate, settings.max_reads)
+    calls = call_plate(plate, well_counts, plate_regions, index, settings, threads)
+    io.write_tsv(calls, output)
+    return calls

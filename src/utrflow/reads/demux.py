@@ -34,8 +34,10 @@ from typing import Any
 import edlib
 import pandas as pd
 
+from utrflow.config import section_defaults
 from utrflow.errors import InputError
 from utrflow.io import open_gzip_out, write_json, write_tsv
+from utrflow.reads import sheets
 from utrflow.reads.barcodes import EndFit, fit_end
 from utrflow.reads.files import Read, iter_chunks
 from utrflow.reads.sheets import Construct, ReadGroup
@@ -50,6 +52,7 @@ STATUSES = (
     "chimera",
     "too_short",
 )
+
 ASSIGNMENT_COLUMNS = [
     "read_id",
     "plate",
@@ -82,22 +85,25 @@ EXACT_TABLE_MAX = 400  # barcodes per end up to which exact reads skip the align
 ANCHOR = 6  # bases after a barcode's core (constant part, then primer) scored with it
 
 
+_DEFAULTS = section_defaults("demux")
+
+
 @dataclass(frozen=True)
 class DemuxSettings:
     """Thresholds of the demultiplexer (config key `demux`); defaults suit R10 and R9 reads."""
 
-    end_window: int = 100  # nt searched at each read end for a primer
-    max_primer_error: float = 0.25  # primer edits allowed, as a fraction of its length
-    max_barcode_distance: int | str = "auto"  # edits allowed; auto: fit to each end's set
-    min_barcode_margin: int = 1  # runner-up barcode must be at least this many edits worse
-    barcode_slack: int = 3  # extra nt searched 5' of the primer, for indels
-    min_read_length: int = 0  # shorter reads are too_short; 0 = both primers and barcodes
-    require_both_ends: bool = True  # False: one end suffices when its barcode names one well
-    chimera_check: bool = True  # a primer inside the read makes it a chimera
-    max_interior_primer_error: float = 0.15  # stricter inside: constructs resemble primers
-    max_flank_error: float = 0.2  # flank edits allowed, as a fraction of its length
-    min_barcode_set_distance: int = 3  # start-up check of each barcode set (rc included)
-    chunk_reads: int = 4000  # reads per work unit sent to a core
+    end_window: int = _DEFAULTS["end_window"]
+    max_primer_error: float = _DEFAULTS["max_primer_error"]
+    max_barcode_distance: int | str = _DEFAULTS["max_barcode_distance"]
+    min_barcode_margin: int = _DEFAULTS["min_barcode_margin"]
+    barcode_slack: int = _DEFAULTS["barcode_slack"]
+    min_read_length: int = _DEFAULTS["min_read_length"]
+    require_both_ends: bool = _DEFAULTS["require_both_ends"]
+    chimera_check: bool = _DEFAULTS["chimera_check"]
+    max_interior_primer_error: float = _DEFAULTS["max_interior_primer_error"]
+    max_flank_error: float = _DEFAULTS["max_flank_error"]
+    min_barcode_set_distance: int = _DEFAULTS["min_barcode_set_distance"]
+    chunk_reads: int = _DEFAULTS["chunk_reads"]
 
 
 @dataclass(frozen=True)
@@ -815,3 +821,27 @@ def group_funnel(
         "wells": len(layout.wells),
         "settings": asdict(settings),
     }
+
+
+def run(
+    plates_path: Path,
+    wells_path: Path,
+    group_name: str,
+    construct_cfg: dict[str, str],
+    settings: DemuxSettings,
+    out_dir: Path,
+    threads: int,
+    base_dir: Path | None = None,
+) -> dict[str, Any]:
+    """The `demux` stage for one read group: its barcode set checked, every read assigned or
+    told why not, the regions and counts written under `out_dir`. Returns the funnel. Reads
+    paths in the plates sheet resolve against `base_dir` (default: the working directory)."""
+    construct = sheets.load_construct(construct_cfg)
+    plates = sheets.load_plates(plates_path, base_dir)
+    wells = sheets.load_wells(wells_path, plates["plate"].tolist())
+    groups = {g.name: g for g in sheets.read_groups(plates, str(plates_path))}
+    if group_name not in groups:
+        raise InputError(f"{plates_path}: no read group {group_name!r} (has: {', '.join(groups)})")
+    group = groups[group_name]
+    sheets.check_group_barcodes(wells, group, settings.min_barcode_set_distance, str(wells_path))
+    return run_group(group, wells, construct, settings, out_dir, threads)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +22,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, Undefined, select_autoescape
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from utrflow import io
 from utrflow.report import contest as report_contest
 from utrflow.report import design as report_design
 from utrflow.report import interpret as report_interpret
@@ -445,3 +447,53 @@ def render(inputs: ReportInputs) -> str:
             "bars": metric_bars(metrics, key, name),
         },
     )
+
+
+def run(
+    config: dict[str, Any],
+    output: Path,
+    table: Path,
+    split: Path,
+    metrics: Path,
+    predictions: Path,
+    history: Path,
+    training: Path,
+    simulation: Path | None = None,
+    crossval: Path | None = None,
+    plate_qc: Path | None = None,
+    table_summary: Path | None = None,
+    interpretation: Path | None = None,
+    funnels: Sequence[Path] = (),
+    designs: Path | None = None,
+    design_summary: Path | None = None,
+    leaderboard: Path | None = None,
+    learning_curve: Path | None = None,
+    next_round: Path | None = None,
+) -> None:
+    """The `report` stage: every output of the run, loaded and drawn into one HTML file."""
+
+    def optional_json(path: Path | None) -> Any:
+        return io.read_json(path) if path else None
+
+    inputs = ReportInputs(
+        config=config,
+        table=io.read_tsv(table),
+        split=io.read_tsv(split),
+        metrics=io.read_json(metrics),
+        predictions=io.read_tsv(predictions),
+        history=io.read_tsv(history),
+        training=io.read_json(training),
+        simulation=optional_json(simulation),
+        crossval=optional_json(crossval),
+        plate_qc=io.read_tsv(plate_qc) if plate_qc else None,
+        table_summary=optional_json(table_summary),
+        interpretation=optional_json(interpretation),
+        funnels=[io.read_json(p) for p in funnels] or None,
+        designs=pd.read_csv(designs) if designs else None,
+        design_summary=optional_json(design_summary),
+        leaderboard=io.read_tsv(leaderboard) if leaderboard else None,
+        learning_curve=io.read_tsv(learning_curve) if learning_curve else None,
+        next_round=optional_json(next_round),
+    )
+    with io.atomic_path(output) as tmp:
+        tmp.write_text(render(inputs), encoding="utf-8")

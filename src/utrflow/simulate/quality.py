@@ -13,44 +13,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utrflow import io
-from utrflow.model import encode, evaluate, network, training
-from utrflow.sequences import one_hot
+from utrflow import pipeline
+from utrflow.simulate import table as simulate
 from utrflow.simulate import truth
-from utrflow.simulate.table import simulate_from_config
 
 
 def simulated_quality(cfg: dict[str, Any], threads: int = 1) -> dict[str, Any]:
     """Test r² of one model of `cfg` on its simulated table, as a fraction of the noise ceiling.
 
-    The workflow's simulate-table, encode, train and evaluate steps in one process, so that the
-    claim "the default configuration reaches the noise ceiling" is a check anyone can rerun
-    (tests/test_quality.py) and presets compare on the same table. The tables pass through the
-    workflow's TSV files on the way, as labels rounded to 6 significant digits train a little
-    differently from unrounded ones: the figures are then the workflow's own, not a near twin.
+    The workflow's own simulate-table, encode, train and evaluate stages (`utrflow.pipeline`),
+    through the workflow's files: labels rounded to 6 significant digits in the TSV train a
+    little differently from unrounded ones, so the figures are the workflow's, not a near twin.
     """
     sim_cfg = cfg["simulate"]
-    if (sim_cfg.get("level", "table"), sim_cfg["kind"]) != ("table", "utr"):
+    if (sim_cfg["level"], sim_cfg["kind"]) != ("table", "utr"):
         raise ValueError("simulated_quality needs simulate.level table and simulate.kind utr")
-    sim = simulate_from_config(sim_cfg, cfg["seed"])
     with tempfile.TemporaryDirectory() as scratch:
-
-        def as_written(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-            io.write_tsv(frame, Path(scratch) / name)
-            return io.read_tsv(Path(scratch) / name)
-
-        features = encode.build_features(as_written(sim.labelled, "labelled.tsv"), cfg)
-        rows = as_written(features.rows, "split.tsv")
-        true_labels = as_written(sim.truth, "truth.tsv")
-    onehot = one_hot(rows["sequence"].tolist(), features.length)
-    member = training.train_member(onehot, rows, None, cfg["model"], cfg["seed"], threads)
-    rows = rows.assign(prediction=network.predict(member.model, onehot))
-    test = evaluate.split_metrics(rows, "prediction")["test"]
-    ceiling = evaluate.noise_ceiling(rows, true_labels)["test"]
+        work = Path(scratch)
+        labelled, truth = work / "labelled.tsv", work / "truth.tsv"
+        simulate.run(sim_cfg, cfg["seed"], labelled, truth, work / "simulation.json")
+        metrics = pipeline.train_and_evaluate(labelled, work, cfg, threads, truth)
+    test = metrics["test"]
+    ceiling = metrics["noise_ceiling"]["r2"]["test"]
+    info = metrics["training"]
     return {
-        "preset": member.info["preset"],
-        "parameters": member.info["parameters"],
-        "epochs_run": member.info["epochs_run"],
+        "preset": info["preset"],
+        "parameters": info["parameters"],
+        "epochs_run": info["epochs_run"],
         "test": test,
         "noise_ceiling_r2": ceiling,
         "fraction_of_ceiling": test["r2"] / ceiling,

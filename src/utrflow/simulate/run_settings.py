@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from utrflow.config import section_defaults
 from utrflow.errors import InputError
 from utrflow.plates.geometry import FORMATS
 from utrflow.sequences import invalid_characters
@@ -32,58 +33,61 @@ TRUTH_WELLS_COLUMNS = [
 ]
 
 
+_DEFAULTS = section_defaults("simulate", "run")
+
+
 @dataclass(frozen=True)
 class RunSimulation:
     """Every knob of the simulated run; the defaults give a small, realistic MinION experiment."""
 
     # Library
-    n_variants: int = 2000  # designed UTRs in library.csv
-    min_length: int = 30  # shortest designed UTR (nt)
-    max_length: int = 60  # longest designed UTR (nt)
-    synthesis_error_rate: float = 0.004  # per-base oligo synthesis error (substitution, 1-nt indel)
+    n_variants: int = _DEFAULTS["n_variants"]
+    min_length: int = _DEFAULTS["min_length"]
+    max_length: int = _DEFAULTS["max_length"]
+    synthesis_error_rate: float = _DEFAULTS["synthesis_error_rate"]
     # Plates
-    n_plates: int = 2  # plates picked
-    plate_format: int = 96  # 96 or 384 wells
-    barcode_layout: str = "row_column"  # row_column (fwd per row, rev per column) or per_well
-    plate_separation: str = "files"  # files (one read file per plate) or pooled (one file)
-    barcode_length: int = 12  # nt per barcode
-    min_barcode_distance: int = 4  # minimum edit distance between barcodes, rc included
-    barcode_constant_5: str = ""  # bases every barcode entry starts with (e.g. a kit's flank)
-    barcode_constant_3: str = ""  # ... and ends with: entry = constant_5 + core + constant_3
-    blank_wells_per_plate: int = 4  # medium-only wells (role blank), at the end of the last column
-    empty_fraction: float = 0.02  # sample wells where nothing grew (no colony, stray reads only)
-    mixed_fraction: float = 0.05  # sample wells holding two colonies
-    mixed_ratio: float = 0.7  # share of the major colony in a mixed well (cells and reads)
-    replicate_fraction: float = 0.05  # sample wells holding a colony also picked elsewhere
+    n_plates: int = _DEFAULTS["n_plates"]
+    plate_format: int = _DEFAULTS["plate_format"]
+    barcode_layout: str = _DEFAULTS["barcode_layout"]
+    plate_separation: str = _DEFAULTS["plate_separation"]
+    barcode_length: int = _DEFAULTS["barcode_length"]
+    min_barcode_distance: int = _DEFAULTS["min_barcode_distance"]
+    barcode_constant_5: str = _DEFAULTS["barcode_constant_5"]
+    barcode_constant_3: str = _DEFAULTS["barcode_constant_3"]
+    blank_wells_per_plate: int = _DEFAULTS["blank_wells_per_plate"]
+    empty_fraction: float = _DEFAULTS["empty_fraction"]
+    mixed_fraction: float = _DEFAULTS["mixed_fraction"]
+    mixed_ratio: float = _DEFAULTS["mixed_ratio"]
+    replicate_fraction: float = _DEFAULTS["replicate_fraction"]
     # Plate reader
-    reader_format: str = "tidy"  # tidy (well, gfp, od600) or grid (an 8x12/16x24 block each)
-    reader_gain: float = 12.0  # GFP units per OD unit per unit of 2**expression
-    reader_background: float = 300.0  # GFP of medium alone
-    reader_max: float = 65535.0  # detector saturation: higher values read as this
-    reader_noise_sd: float = 0.15  # multiplicative well noise, log2 units
-    plate_effect_sd: float = 0.1  # per-plate gain drift, log2 units
+    reader_format: str = _DEFAULTS["reader_format"]
+    reader_gain: float = _DEFAULTS["reader_gain"]
+    reader_background: float = _DEFAULTS["reader_background"]
+    reader_max: float = _DEFAULTS["reader_max"]
+    reader_noise_sd: float = _DEFAULTS["reader_noise_sd"]
+    plate_effect_sd: float = _DEFAULTS["plate_effect_sd"]
     # Reads
-    reads_per_well_mean: float = 60.0  # mean reads per colony well (full + truncated)
-    reads_per_well_dispersion: float = 4.0  # negative binomial size: var = mean + mean**2 / size
-    stray_reads_mean: float = 0.5  # Poisson mean of stray reads in blank and empty wells
-    error_preset: str = "r10"  # r10 (~3 %/base, R10.4.1) or r9 (~8 %/base, R9.4.1)
-    error_rate: float | None = None  # per-base error rate; None takes the preset's
-    truncated_fraction: float = 0.05  # of all reads: well reads that stop early
-    chimera_fraction: float = 0.02  # of all reads: two amplicons joined, either orientation
-    junk_fraction: float = 0.03  # of all reads: no amplicon at all
-    end_junk_max: int = 12  # random bases at most beside each adapter remnant
-    junk_min_length: int = 50  # shortest junk read body (nt)
-    junk_max_length: int = 600  # longest junk read body (nt)
-    reads_format: str = "fastq"  # fastq (.fastq.gz), bam (unaligned) or both
-    chunk_reads: int = 20_000  # reads generated and written at a time (flat memory)
+    reads_per_well_mean: float = _DEFAULTS["reads_per_well_mean"]
+    reads_per_well_dispersion: float = _DEFAULTS["reads_per_well_dispersion"]
+    stray_reads_mean: float = _DEFAULTS["stray_reads_mean"]
+    error_preset: str = _DEFAULTS["error_preset"]
+    error_rate: float | None = _DEFAULTS["error_rate"]
+    truncated_fraction: float = _DEFAULTS["truncated_fraction"]
+    chimera_fraction: float = _DEFAULTS["chimera_fraction"]
+    junk_fraction: float = _DEFAULTS["junk_fraction"]
+    end_junk_max: int = _DEFAULTS["end_junk_max"]
+    junk_min_length: int = _DEFAULTS["junk_min_length"]
+    junk_max_length: int = _DEFAULTS["junk_max_length"]
+    reads_format: str = _DEFAULTS["reads_format"]
+    chunk_reads: int = _DEFAULTS["chunk_reads"]
     # Construct (forward orientation); barcodes sit right 5' of the primers
-    fwd_primer: str = "TGCCACCTGACGTCTAAGAA"  # VF2, binds the vector upstream of the promoter
-    rev_primer: str = "CTTCACCCTCTCCACTGACAGA"  # binds inside GFP (as ordered, 5'->3')
-    upstream_spacer: str = "GAATTCGCGGCCGCTTCTAGAGTTGACAGCTAGCTCA"  # prefix + promoter start
-    upstream_flank: str = "GTCCTAGGTATAATGCTAGC"  # promoter end, right before the UTR
-    downstream_flank: str = "ATGCGTAAAGGAGAAGAACT"  # GFP from its start codon
-    downstream_spacer: str = "TTTCACTGGAGTTGTCCCAATTCTTGTTGAATTAGATGGTGATGTTAATGGGCACAAATTT"
-    seed: int = 42  # every random choice derives from it
+    fwd_primer: str = _DEFAULTS["fwd_primer"]
+    rev_primer: str = _DEFAULTS["rev_primer"]
+    upstream_spacer: str = _DEFAULTS["upstream_spacer"]
+    upstream_flank: str = _DEFAULTS["upstream_flank"]
+    downstream_flank: str = _DEFAULTS["downstream_flank"]
+    downstream_spacer: str = _DEFAULTS["downstream_spacer"]
+    seed: int = section_defaults()["seed"]  # every random choice derives from it
 
     def __post_init__(self) -> None:
         problem = _check(self)
@@ -173,22 +177,8 @@ def _check(p: RunSimulation) -> str | None:
 
 
 def from_config(values: dict[str, Any], source: str = "config") -> RunSimulation:
-    """A RunSimulation from the config's `simulate.run` mapping; one line for a bad key or type."""
-    known = {f.name: f for f in fields(RunSimulation)}
-    defaults = RunSimulation()
-    for key, value in values.items():
-        if key not in known:
-            raise InputError(
-                f"{source}: unknown key '{key}' in 'simulate.run' (allowed: {', '.join(known)})"
-            )
-        expected = type(getattr(defaults, key))
-        if getattr(defaults, key) is None:  # optional numbers such as error_rate
-            expected = float
-        ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
-        if not ok or isinstance(value, bool) is not (expected is bool):
-            raise InputError(
-                f"{source}: key 'simulate.run.{key}': {value!r} is not of type {expected.__name__}"
-            )
+    """A RunSimulation from a validated config's `simulate.run` mapping (the schema checked each
+    key and type); the rules that tie keys together stop with one line naming `source`."""
     try:
         return RunSimulation(**values)
     except InputError as err:

@@ -7,12 +7,14 @@ labelled table directly, with the truth kept beside it so the noise ceiling is k
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from utrflow import io
+from utrflow.labelled import LABELLED_COLUMNS
 from utrflow.plates.geometry import plate_name, well_names
-from utrflow.plates.link import LABELLED_COLUMNS
 from utrflow.simulate import truth
 
 
@@ -160,3 +162,11 @@ def planted_motifs(kind: str) -> dict[str, str]:
         "U-rich enhancer": truth.U_RICH_ENHANCER.consensus,
         "upstream ATG": "ATG",
     }
+
+
+def run(simulate_cfg: dict, seed: int, labelled: Path, truth_path: Path, summary: Path) -> None:
+    """The `simulate-table` stage: the simulated labelled table, its truth and its summary."""
+    result = simulate_from_config(simulate_cfg, seed)
+    io.write_tsv(result.labelled, labelled)
+    io.write_tsv(result.truth, truth_path)
+    io.write_json(result.summary, summary)

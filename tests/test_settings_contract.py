@@ -1,0 +1,271 @@
+"""One settings contract: the schema holds every default, each command declares the config keys
+it reads, each rule passes exactly those, and the command reads every one of them.
+
+A key a job reads but is not passed makes a config change silently not rerun it (and the job
+runs on a default); a key passed but not read reruns it for nothing. The audit runs the whole
+workflow on small configs that reach every command and branch, with every command noting the
+keys it read (UTRFLOW_SETTINGS_AUDIT), and holds each rule's params to those notes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from conftest import REPO, TINY_MODEL, run_workflow, workflow_env, write_config
+
+from utrflow import cli, config
+from utrflow.design.next_library import DesignSettings
+from utrflow.model.network import Scaler, build_network, export, layer_specs
+from utrflow.plates.reader import FluorescenceSettings
+from utrflow.reads.consensus import ConsensusSettings
+from utrflow.reads.demux import DemuxSettings
+from utrflow.simulate.run_settings import RunSimulation
+
+RULES = REPO / "workflow" / "rules"
+# Schema keys that are the workflow's (threads of a job), or a Settings field set from
+# elsewhere (the design's seed is the top-level seed).
+NOT_SETTINGS = {"demux": {"threads"}, "consensus": {"threads"}}
+SETTINGS_TYPES = [
+    (DemuxSettings, ("demux",)),
+    (ConsensusSettings, ("consensus",)),
+    (FluorescenceSettings, ("fluorescence",)),
+    (DesignSettings, ("design",)),
+    (RunSimulation, ("simulate", "run")),
+]
+
+
+@pytest.mark.parametrize(("cls", "section"), SETTINGS_TYPES, ids=lambda v: str(v))
+def test_every_settings_type_is_its_schema_section(cls, section):
+    """Fields and defaults come from the schema: nothing is written twice."""
+    defaults = config.section_defaults(*section)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    expected = set(defaults) - NOT_SETTINGS.get(section[0], set())
+    assert set(fields) - {"seed"} == expected
+    for name in expected:
+        default = fields[name].default
+        assert (list(default) if isinstance(default, tuple) else default) == defaults[name], name
+
+
+def rule_blocks() -> dict[str, str]:
+    """Rule name -> its text, from every rules file."""
+    blocks = {}
+    for smk in RULES.glob("*.smk"):
+        for block in re.split(r"\n\s*rule ", smk.read_text())[1:]:
+            blocks[block.split(":", 1)[0].strip()] = block
+    return blocks
+
+
+def test_each_rule_passes_the_settings_of_the_command_it_runs():
+    """A rule that calls `utrflow X` passes settings_for("X") when X reads settings, and no
+    settings otherwise: the rule's params and the command's declaration cannot drift apart."""
+    blocks = rule_blocks()
+    assert {"demux", "consensus", "train", "crossval", "report", "ensemble"} <= blocks.keys()
+    for rule, block in blocks.items():
+        called = set(re.findall(r'"utrflow ([a-z-]+)', block))
+        if not called:
+            continue
+        (command,) = called
+        passed = re.findall(r'settings_for\("([a-z-]+)"\)', block)
+        expected = [command] if cli.COMMANDS[command].settings else []
+        assert passed == expected, f"rule {rule} runs `utrflow {command}`, passes {passed}"
+        assert ("--params" in block) is bool(expected), rule
+
+
+def test_commands_without_settings_take_no_config():
+    """ensemble, predict and import-table read no settings: they run outside a workflow
+    folder and under --configfile, where config/config.yaml does not exist."""
+    parser = cli.build_parser()
+    for name in ("ensemble", "predict", "import-table"):
+        assert not cli.COMMANDS[name].settings
+        with pytest.raises(SystemExit):  # argparse refuses the option
+            parser.parse_args([name, "--config", "c.yaml"])
+
+
+def tiny_model(path: Path) -> None:
+    specs = layer_specs(config.validate({"model": TINY_MODEL})["model"])
+    network = build_network(12, specs, "regression")
+    export(network, Scaler(0.0, 1.0), "regression").save(path)
+
+
+def test_predict_runs_anywhere_without_a_config(tmp_path):
+    """The README's `utrflow predict` example, in a folder with no config/config.yaml."""
+    tiny_model(tmp_path / "m.keras")
+    (tmp_path / "new.csv").write_text("sequence\nACGTACGTACGT\nGGGGCCCCAAAA\n")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "utrflow",
+            "predict",
+            "--input",
+            "new.csv",
+            "--members",
+            "m.keras",
+            "--output",
+            "out.tsv",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert len((tmp_path / "out.tsv").read_text().splitlines()) == 3
+
+
+def test_params_holding_a_key_the_command_does_not_read_are_refused(capsys):
+    """Passed but not read would rerun the job for nothing: the command names the key."""
+    params = {"seed": 1, "simulate": {"run": {}}}
+    outputs = ["--labelled", "l.tsv", "--truth", "t.tsv", "--summary", "s.json"]
+    assert cli.main(["simulate-table", "--params", json.dumps(params), *outputs]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == ["utrflow: error: --params: key 'simulate.run' is not read by `simulate-table`"]
+
+
+def test_crossval_gets_the_users_validation_share(monkeypatch, tmp_path):
+    """The old crossval rule passed no `split`: a user's split.validation was ignored there."""
+    user = config.validate({"split": {"validation": 0.3, "folds": 3}})
+    params = config.select(user, cli.COMMANDS["crossval"].settings)
+    seen = {}
+    monkeypatch.setattr(
+        "utrflow.model.training.cross_validate",
+        lambda encoded, model_cfg, seed, validation, threads, output: seen.update(v=validation),
+    )
+    monkeypatch.setattr("utrflow.model.encode.load_encoded", lambda *paths: None)
+    args = ["--onehot", "a", "--split", "b", "--features", "c", "--output", "d"]
+    assert cli.main(["crossval", "--params", json.dumps(params), *args]) == 0
+    assert seen["v"] == 0.3
+
+
+def test_custom_preset_without_layers_stops_before_any_job(tmp_path):
+    write_config(tmp_path, {"model": {"preset": "custom"}})
+    run = subprocess.run(
+        [sys.executable, "-m", "utrflow", "check-config"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "layers" in lines[0] and "Traceback" not in run.stderr
+
+
+# -- the audit --------------------------------------------------------------------------------
+
+TINY_RUN = {
+    "n_variants": 60,
+    "n_plates": 1,
+    "reads_per_well_mean": 4,
+    "chunk_reads": 2000,
+}
+AUDITED_CONFIGS = {
+    # Every model command and branch: a custom stack, two members, k-fold, new sequences.
+    "table": {
+        "seed": 3,
+        "simulate": {"n_sequences": 300, "min_length": 20, "max_length": 30},
+        "model": {
+            "preset": "custom",
+            "layers": [{"conv": {"filters": 8, "kernel_size": 5}}, {"dense": 4}],
+            "epochs": 2,
+            "patience": 1,
+            "batch_size": 32,
+            "ensemble": 2,
+        },
+        "split": {"folds": 2},
+        "baselines": {"kmer_max": 2},
+        "design": {"n_designs": 4, "steps": 10},
+        "predict": {"input": "new.csv"},
+    },
+    # The reads and plates commands, the seed preset.
+    "run": {
+        "seed": 3,
+        "simulate": {"level": "run", "run": TINY_RUN},
+        "model": {**TINY_MODEL, "epochs": 2},
+        "baselines": {"kmer_max": 2},
+        "design": {"n_designs": 4, "steps": 10},
+    },
+    # Classification with a covariate: the model without covariates, the threshold.
+    "classification": {
+        "seed": 3,
+        "simulate": {"kind": "tf_binding", "n_sequences": 300, "accessibility": True},
+        "model": {
+            **TINY_MODEL,
+            "epochs": 2,
+            "task": "classification",
+            "covariates": ["accessibility"],
+        },
+        "baselines": {"kmer_max": 2},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory) -> dict[str, dict[str, set[str]]]:
+    """command -> {"given": keys passed, "read": keys read}, over all audited runs."""
+    notes: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"given": set(), "read": set()})
+    for name, settings in AUDITED_CONFIGS.items():
+        workdir = tmp_path_factory.mktemp(f"audit_{name}")
+        write_config(workdir, settings)
+        (workdir / "new.csv").write_text("sequence\n" + "ACGTACGTACGTACGTACGT\n" * 3)
+        log = workdir / "audit.jsonl"
+        run = run_workflow(workdir, env=workflow_env(UTRFLOW_SETTINGS_AUDIT=str(log)))
+        assert run.returncode == 0, run.stderr[-3000:]
+        for line in log.read_text().splitlines():
+            note = json.loads(line)
+            notes[note["command"]]["given"] |= set(note["given"])
+            notes[note["command"]]["read"] |= set(note["read"])
+    return dict(notes)
+
+
+@pytest.mark.slow
+def test_every_command_with_settings_ran_in_the_audit(audit):
+    with_settings = {n for n, c in cli.COMMANDS.items() if c.settings and n != "check-config"}
+    assert with_settings <= audit.keys()
+
+
+@pytest.mark.slow
+def test_each_job_reads_every_key_its_rule_passes(audit):
+    """Passed but not read: every declared key, and every key of a section passed whole, is
+    read by some run (a key read in one branch, e.g. `layers` by the custom preset, counts)."""
+    for command, note in audit.items():
+        declared = cli.COMMANDS[command].settings
+        if declared == cli.ALL:
+            continue
+        unread = {key for key in note["given"] if key.count(".") <= 1 and key not in note["read"]}
+        assert not unread, f"{command} is passed {sorted(unread)} but never reads them"
+
+
+@pytest.mark.slow
+def test_no_job_reads_a_key_its_rule_leaves_out(audit):
+    """Read but not passed: the excluded keys (`!model.gpus`) never reach the job, and the job
+    never asks for them (it would fail on a KeyError, which the runs above would show)."""
+    for command, note in audit.items():
+        left_out = {k[1:] for k in cli.COMMANDS[command].settings if k.startswith("!")}
+        assert not left_out & note["given"], command
+        assert note["read"] <= note["given"], command
+
+
+@pytest.mark.slow
+def test_threads_and_gpus_never_enter_params(audit):
+    for command, note in audit.items():
+        if cli.COMMANDS[command].settings != cli.ALL:
+            assert not {"demux.threads", "consensus.threads", "model.gpus"} & note["given"]
+
+
+def test_settings_for_is_select_of_the_declaration():
+    """The rules' helper and the command use one function on one declaration, and what it
+    gives a command is what that command accepts."""
+    text = (RULES / "common.smk").read_text()
+    assert "utrflow_cli.COMMANDS[command].settings" in text
+    assert "utrflow_config.select(config, keys)" in text
+    full = config.validate({})
+    for command in cli.COMMANDS.values():
+        assert config.unread_keys(config.select(full, command.settings), command.settings) == []
