@@ -184,11 +184,12 @@ AUDITED_CONFIGS = {
         "design": {"n_designs": 4, "steps": 10},
         "predict": {"input": "new.csv"},
     },
-    # The reads and plates commands, the seed preset.
+    # The reads and plates commands, the seed preset (k-fold too: its keys are crossval's).
     "run": {
         "seed": 3,
         "simulate": {"level": "run", "run": TINY_RUN},
         "model": {**TINY_MODEL, "epochs": 2},
+        "split": {"folds": 2},
         "baselines": {"kmer_max": 2},
         "design": {"n_designs": 4, "steps": 10},
     },
