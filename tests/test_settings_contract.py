@@ -73,6 +73,8 @@ def test_each_rule_passes_the_settings_of_the_command_it_runs():
             continue
         (command,) = called
         passed = re.findall(r'settings_for\("([a-z-]+)"\)', block)
+        if "settings=candidate_settings" in block:  # a search candidate: train's keys, its values
+            passed.append("train")
         expected = [command] if cli.COMMANDS[command].settings else []
         assert passed == expected, f"rule {rule} runs `utrflow {command}`, passes {passed}"
         assert ("--params" in block) is bool(expected), rule
@@ -266,6 +268,7 @@ def test_settings_for_is_select_of_the_declaration():
     gives a command is what that command accepts."""
     text = (RULES / "common.smk").read_text()
     assert "utrflow_cli.COMMANDS[command].settings" in text
+    assert 'utrflow_cli.COMMANDS["train"].settings' in text  # candidate_settings
     assert "utrflow_config.select(config, keys)" in text
     full = config.validate({})
     for command in cli.COMMANDS.values():
