@@ -650,7 +650,7 @@ def _keys(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
             yield from _keys(value, f"{dotted}.")
 
 
-class _Audited(dict):  # type: ignore[type-arg]
+class _Audited(dict[str, Any]):
     """A settings mapping that notes every key read (UTRFLOW_SETTINGS_AUDIT, for the contract
     test that holds each rule's params to what its command reads)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,11 +35,13 @@ def schema() -> dict[str, Any]:
     return copy.deepcopy(_shipped_schema())
 
 
-def _with_defaults(validator_class: type) -> type:
+def _with_defaults(validator_class: Any) -> Any:
     """A validator that also fills schema defaults in, the recipe from the jsonschema docs."""
     validate_properties = validator_class.VALIDATORS["properties"]
 
-    def set_defaults(validator, properties, instance, schema_):
+    def set_defaults(
+        validator: Any, properties: dict[str, Any], instance: Any, schema_: Any
+    ) -> Iterator[jsonschema.ValidationError]:
         if isinstance(instance, dict):
             for name, sub in properties.items():
                 if "default" in sub and name not in instance:
@@ -56,12 +58,15 @@ def _describe(error: jsonschema.ValidationError) -> str:
     """One line for one schema violation, naming the dotted key."""
     key = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(str(k) for k in set(error.instance) - set(allowed))  # YAML keys: any type
+        schema_: Any = error.schema
+        allowed = sorted(schema_.get("properties", {}))
+        instance: Any = error.instance
+        extra = sorted(str(k) for k in set(instance) - set(allowed))  # YAML keys: any type
         where = f" in '{key}'" if key else ""
         return f"unknown key '{extra[0]}'{where} (allowed: {', '.join(allowed)})"
     if error.validator == "enum":
-        options = ", ".join(str(o) for o in error.validator_value)
+        values: Any = error.validator_value
+        options = ", ".join(str(o) for o in values)
         return f"key '{key}': {error.instance!r} is not one of {options}"
     if error.validator == "type":
         return f"key '{key}': {error.instance!r} is not of type {error.validator_value}"

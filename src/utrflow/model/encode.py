@@ -7,6 +7,7 @@ beside them, and the split table says which row is in which split, for every mod
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ def passing_rows(table: pd.DataFrame, source: str = "labelled table") -> pd.Data
 
 
 def build_features(
-    table: pd.DataFrame, cfg: dict[str, Any], source: str = "labelled table"
+    table: pd.DataFrame, cfg: Mapping[str, Any], source: str = "labelled table"
 ) -> Features:
     """Split passing rows and collect labels, covariates and weights (no one-hot yet)."""
     passing = passing_rows(table, source)
@@ -227,7 +228,7 @@ def load_encoded(onehot: Path, split: Path, features: Path) -> Encoded:
     return Encoded(load_onehot(onehot), rows, covariates)
 
 
-def run(table: Path, onehot: Path, split: Path, features: Path, cfg: dict[str, Any]) -> None:
+def run(table: Path, onehot: Path, split: Path, features: Path, cfg: Mapping[str, Any]) -> None:
     """The `encode` stage: split the passing rows, write the one-hot array, the split table
     (labels, weights, covariates) and the encoding summary. `cfg` holds `seed`, `encode`,
     `split`, `model.covariates` and `model.task`."""
