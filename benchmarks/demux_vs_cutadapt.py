@@ -19,6 +19,7 @@ the two stays meaningful.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -52,7 +54,7 @@ def score(truth: pd.DataFrame, read_ids: list[str], wells: list[str]) -> dict[st
     }
 
 
-def run_utrflow(run: Path, threads: int) -> tuple[float, pd.DataFrame]:
+def run_utrflow(run: Path, threads: int, _source: Path) -> tuple[float, pd.DataFrame]:
     plates = sheets.load_plates(run / "plates.tsv", Path("/"))
     wells = sheets.load_wells(run / "wells.tsv")
     construct = sheets.load_construct(yaml.safe_load((run / "construct.yaml").read_text()))
@@ -163,47 +165,57 @@ def main() -> None:
             run,
         )
         truth = pd.read_csv(run / "truth_reads.tsv.gz", sep="\t", keep_default_na=False)
-        if args.cli:
-            seconds, ours = run_cli(run, args.threads, source)
-        else:
-            seconds, ours = run_utrflow(run, args.threads)
-        baseline = run_cli(run, args.threads, args.baseline) if args.baseline else None
-        calls = ours["well"].where(ours["status"] == "assigned", "")
-        mine = score(truth, ours["read_id"].tolist(), calls.tolist())
-        first = set(ours["read_id"][: args.sample])
-        mine_sample = score(
-            truth[truth["read_id"].isin(first)],
-            ours["read_id"][: args.sample].tolist(),
-            calls[: args.sample].tolist(),
-        )
-        c_seconds, c_ids, c_calls = run_cutadapt(run, args.sample, args.threads)
+        print(f"{args.preset} error preset, 96 well pairs, {args.threads} cores", flush=True)
+        print(f"{'tool':<28}{'reads':>9}{'reads/s':>10}{'CPU-s':>8}{'precision':>11}{'recall':>9}")
+        with timed() as clock:
+            c_seconds, c_ids, c_calls = run_cutadapt(run, args.sample, args.threads)
         theirs = score(truth[truth["read_id"].isin(set(c_ids))], c_ids, c_calls)
-        if baseline:
-            b_calls = baseline[1]["well"].where(baseline[1]["status"] == "assigned", "")
-            before = score(truth, baseline[1]["read_id"].tolist(), b_calls.tolist())
+        cut_rate = show("cutadapt (linked, --revcomp)", theirs, c_seconds, clock["cpu"])
+        with timed() as clock:
+            seconds, ours = (run_cli if args.cli else run_utrflow)(run, args.threads, source)
+        calls = ours["well"].where(ours["status"] == "assigned", "")
+        ours_rate = show("utrflow demux + extract", score(truth, ours["read_id"].tolist(),
+                         calls.tolist()), seconds, clock["cpu"])  # fmt: skip
+        first = ours["read_id"][: args.sample]
+        sample = score(truth[truth["read_id"].isin(set(first))], first.tolist(),
+                       calls[: args.sample].tolist())  # fmt: skip
+        show("utrflow, cutadapt's sample", sample, None, None)
+        print(f"utrflow / cutadapt reads/s: {ours_rate / cut_rate:.1f}x", flush=True)
+        if args.baseline:
+            with timed() as clock:
+                b_seconds, before = run_cli(run, args.threads, args.baseline)
+            b_calls = before["well"].where(before["status"] == "assigned", "")
+            b_rate = show("baseline (--baseline)", score(truth, before["read_id"].tolist(),
+                          b_calls.tolist()), b_seconds, clock["cpu"])  # fmt: skip
+            print(f"utrflow / baseline reads/s: {ours_rate / b_rate:.2f}x", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.preset} error preset, 96 well pairs, {args.threads} cores")
     print(f"peak memory of the main process (simulation included): {peak:,.0f} MB")
-    print(f"{'tool':<28}{'reads':>9}{'reads/s':>10}{'precision':>11}{'recall':>9}")
-    rows = [
-        ("utrflow demux + extract", mine, mine["reads"] / seconds),
-        *([("baseline (--baseline)", before, before["reads"] / baseline[0])] if baseline else []),
-        ("utrflow, cutadapt's sample", mine_sample, None),
-        ("cutadapt (linked, --revcomp)", theirs, theirs["reads"] / c_seconds),
-    ]
-    for name, figures, speed in rows:
-        rate = f"{speed:,.0f}" if speed else "-"
-        print(
-            f"{name:<28}{figures['reads']:>9,}{rate:>10}"
-            f"{figures['precision']:>11.4f}{figures['recall']:>9.4f}"
-        )
-    ours_rate, cut_rate = mine["reads"] / seconds, theirs["reads"] / c_seconds
-    print(f"utrflow / cutadapt reads/s: {ours_rate / cut_rate:.1f}x", end="")
-    print(
-        f"; utrflow / baseline: {ours_rate / (before['reads'] / baseline[0]):.2f}x"
-        if baseline
-        else ""
-    )
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[dict[str, float]]:
+    """CPU seconds spent inside the block, by this process and the children it waited for
+    (pool workers, subprocesses): unlike wall time, hardly changed by others' jobs."""
+
+    def cpu() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    out = {"cpu": 0.0}
+    before = cpu()
+    yield out
+    out["cpu"] = cpu() - before
+
+
+def show(name: str, figures: dict[str, float], seconds: float | None, cpu: float | None) -> float:
+    """Print one tool's row at once (a long run under load may be cut short); its reads/s."""
+    rate = figures["reads"] / seconds if seconds else 0.0
+    speed = f"{rate:,.0f}" if seconds else "-"
+    used = f"{cpu:,.1f}" if cpu is not None else "-"
+    print(f"{name:<28}{figures['reads']:>9,}{speed:>10}{used:>8}"
+          f"{figures['precision']:>11.4f}{figures['recall']:>9.4f}", flush=True)  # fmt: skip
+    return rate
 
 
 if __name__ == "__main__":
