@@ -183,17 +183,17 @@ AUDITED_CONFIGS = {
         },
         "split": {"folds": 2},
         "baselines": {"kmer_max": 2},
-        "design": {"n_designs": 4, "steps": 10},
+        "design": {"n_designs": 4, "steps": 10, "force": True},
         "predict": {"input": "new.csv"},
     },
-    # The reads and plates commands, the seed preset (k-fold too: its keys are crossval's).
+    # The reads and plates commands, preset auto (a search of two candidates), and k-fold.
     "run": {
         "seed": 3,
         "simulate": {"level": "run", "run": TINY_RUN},
         "model": {**TINY_MODEL, "epochs": 2},
         "split": {"folds": 2},
         "baselines": {"kmer_max": 2},
-        "design": {"n_designs": 4, "steps": 10},
+        "design": {"n_designs": 4, "steps": 10, "force": True},
     },
     # Classification with a covariate: the model without covariates, the threshold.
     "classification": {

@@ -62,6 +62,11 @@ def check_keys(config: Mapping[str, Any], schema: Mapping[str, Any], source: str
             f"{config['model']['ensemble']} gives member seeds up to {last_seed}, above "
             f"{SEED_LIMIT} (2**32 - 1); use a smaller seed"
         )
+    if config["model"]["preset"] == "custom" and not config["model"]["layers"]:
+        raise InputError(
+            f"{source}: key 'model.layers': the custom preset is built from model.layers, and "
+            "it lists none; add layers or choose another preset"
+        )
     fluorescence = config["fluorescence"]
     same = fluorescence["signal"].strip().lower() == fluorescence["normalize_by"].strip().lower()
     if same and _fluorescence_matters(config):
