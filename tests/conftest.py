@@ -26,6 +26,7 @@ LABELLED_COLUMNS = [
     "variant_id",
     "match",
     "n_reads",
+    "n_regions",
     "purity",
     "signal",
     "label",

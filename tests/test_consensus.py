@@ -162,3 +162,55 @@ def test_well_calls_against_simulated_truth(tmp_path: Path) -> None:
     assert variants.sum() >= 30
     assert (merged.loc[variants, "match"] == "synthesis_variant").mean() >= 0.95
     assert merged.loc[merged["n_reads"] == 0, "qc"].eq("no_reads").all()
+
+
+@pytest.mark.parametrize(
+    ("n_reads", "n_other", "max_minor", "established"),
+    [
+        (6, 0, 0.35, False),  # 0.65**6 = 0.075: a 35 % minor colony is still possible
+        (7, 0, 0.35, True),  # 0.65**7 = 0.049
+        (8, 1, 0.35, False),  # P(X <= 1 | 8, 0.35) = 0.169
+        (12, 1, 0.35, True),  # P(X <= 1 | 12, 0.35) = 0.042
+        (8, 0, 0.3, False),  # 0.7**8 = 0.058
+        (9, 0, 0.3, True),  # 0.7**9 = 0.040
+        (200, 30, 0.35, True),
+        (0, 0, 0.35, False),
+    ],
+)
+def test_purity_bound_known_answers(n_reads, n_other, max_minor, established) -> None:
+    assert consensus.purity_established(n_reads, n_other, max_minor) is established
+
+
+def test_a_well_passes_only_with_reads_enough_to_exclude_a_second_colony() -> None:
+    settings = ConsensusSettings()
+    agreeing = [consensus.WellCall("ACGT", 1.0, "", n) for n in (3, 6, 7)]
+    assert [consensus.well_qc(40, c, settings) for c in agreeing] == [
+        "purity_unproven",
+        "purity_unproven",
+        "pass",
+    ]
+    assert consensus.well_qc(40, consensus.WellCall("ACGT", 1.0, "", 2), settings) == "low_reads"
+    assert consensus.well_qc(0, consensus.WellCall("", 0.0, "", 0), settings) == "no_reads"
+    mixed = consensus.WellCall("ACGT", 0.6, "", 10)
+    assert consensus.well_qc(10, mixed, settings) == "mixed"
+    lenient = ConsensusSettings(max_minor_fraction=0.5)  # 0.5**5 = 0.031
+    assert consensus.well_qc(5, consensus.WellCall("ACGT", 1.0, "", 5), lenient) == "pass"
+
+
+def test_call_plate_says_reads_assigned_and_reads_that_gave_the_sequence() -> None:
+    """40 reads assigned, one with a region between the flanks: n_reads 40, n_regions 1."""
+    truth = random_seq(40)
+    counts = pd.DataFrame(
+        {
+            "plate": "P1",
+            "well": ["A1", "A2"],
+            "role": "sample",
+            "reads": [40, 12],
+            "regions": [1, 9],
+        }
+    )
+    regions = {"A1": [truth], "A2": noisy_reads(truth, 9, seed=4)}
+    table = consensus.call_plate("P1", counts, regions, None, ConsensusSettings())
+    assert table[["n_reads", "n_regions"]].values.tolist() == [[40, 1], [12, 9]]
+    assert table["qc"].tolist() == ["low_reads", "pass"]
+    assert table["sequence"].tolist() == [truth, truth]

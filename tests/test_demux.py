@@ -530,3 +530,42 @@ def test_automatic_thresholds_fit_other_barcode_shapes(
     if "constant_5" in SHAPES[shape]:
         fit = funnel["barcodes"]["fwd"]
         assert (fit["constant_5"], fit["constant_3"], fit["length"]) == ("AAGGTTA", "CAGCACCT", 24)
+
+
+def test_a_base_shared_by_flank_and_utr_cannot_move_the_well_call(demultiplexer) -> None:
+    """Known answer: the UTR starts with the upstream flank's last base (C) and ends with the
+    downstream flank's first (A). A read whose flank base is miscalled right at the junction
+    gets a region one base off (the flank's alignment ties, and the tie gives or takes the UTR
+    base), and in 3 of 5 reads that wins the majority. Called over flank end - UTR - flank end
+    from the same reads (region plus its read context), the boundary stays put."""
+    from utrflow.reads import consensus
+
+    utr = "CAGGAGGTTTCACATGCCAACTTTAGCAGATTCGA"
+    assert UP[-1] == utr[0] and DOWN[0] == utr[-1]
+    clean = amplicon(FWD_BARCODES[0], REV_BARCODES[0], utr)
+    up_end = clean.index(UP) + len(UP) - 1  # the upstream flank's last base
+    down_start = up_end + 1 + len(utr)  # the downstream flank's first base
+    reads = [clean, clean]
+    for up_base, down_base in (("A", "C"), ("G", "G"), ("T", "T")):
+        bad = list(clean)
+        bad[up_end], bad[down_start] = up_base, down_base
+        reads.append("".join(bad))
+    calls = [demultiplexer.classify("GATTACA" + r + "TTAGG") for r in reads]
+    assert all(c.status == "assigned" and c.region is not None for c in calls)
+    assert [c.region == utr for c in calls] == [True, True, False, False, False]
+    settings = consensus.ConsensusSettings()
+    plain = consensus.call_well([c.region or "" for c in calls], settings)
+    assert plain.sequence != utr  # what the region alone gives: a base gained or lost
+    flanks = consensus.construct_ends(UP, DOWN, demux.REGION_CONTEXT)
+    flanked = [c.context[0] + (c.region or "") + c.context[1] for c in calls]
+    call = consensus.call_well(flanked, settings, flanks=flanks)
+    assert call.sequence == utr and call.purity == 1.0
+
+
+def test_trim_flanks_keeps_a_shared_base_with_the_utr() -> None:
+    from utrflow.reads import consensus
+
+    flanks = ("GCTAGC", "ATGCGT")
+    assert consensus.trim_flanks("GCTAGC" + "CCAT" + "ATGCGT", flanks) == "CCAT"
+    assert consensus.trim_flanks("CTAGC" + "CAAA" + "ATGCG", flanks) == "CAAA"  # short ends
+    assert consensus.trim_flanks("GCTAGC" + "TTA" + "ATGCGT", ("", "")) == "GCTAGCTTAATGCGT"

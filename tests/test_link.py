@@ -55,6 +55,7 @@ def reading_row(**values: object) -> dict[str, object]:
         ({"qc": "no_reads", "n_reads": 0, "sequence": ""}, {}, "no_reads"),
         ({"qc": "low_reads", "n_reads": 2}, {}, "low_reads"),
         ({"qc": "mixed", "purity": 0.6}, {}, "mixed"),
+        ({"qc": "purity_unproven", "n_regions": 5}, {}, "purity_unproven"),
         ({"match": "unmatched", "variant_id": ""}, {}, "unmatched"),
         ({"match": "ambiguous"}, {}, "ambiguous"),
         ({}, None, "no_fluorescence"),
@@ -79,6 +80,7 @@ def test_a_well_missing_from_the_reading_has_no_fluorescence_and_all_reasons_are
     calls = pd.DataFrame([consensus_row(), consensus_row(well="A2", qc="mixed", match="ambiguous")])
     readings = pd.DataFrame([reading_row(well="A1", flags="")])
     table = link.join_plate(calls, readings)
+    assert table["n_regions"].tolist() == [20, 20]
     assert list(table.columns[: len(LABELLED_COLUMNS)]) == LABELLED_COLUMNS
     assert table["qc"].tolist() == ["pass", "mixed"]
     assert table["qc_detail"].iloc[1] == "mixed;ambiguous;no_fluorescence"

@@ -46,3 +46,23 @@ def test_replicate_pairs_are_every_pair_of_passing_wells_of_a_sequence() -> None
     )
     pairs = report_table.replicate_pairs(table)
     assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(1.0, 2.0), (1.0, 3.0), (2.0, 3.0)]
+
+
+def test_call_evidence_says_reads_assigned_apart_from_reads_that_gave_the_sequence() -> None:
+    table = pd.DataFrame(
+        {
+            "plate": "P1",
+            "role": ["sample", "sample", "sample", "blank"],
+            "qc": ["low_reads", "pass", "purity_unproven", "blank"],
+            "n_reads": [40, 30, 6, 2],
+            "n_regions": [1, 28, 6, 0],
+        }
+    )
+    evidence = report_table.call_evidence(table)
+    assert evidence == {
+        "wells": 3,
+        "median_reads": 30.0,
+        "median_regions": 6.0,
+        "short": 1,
+        "unproven": 1,
+    }

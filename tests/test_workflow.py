@@ -304,6 +304,7 @@ def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
     assert '<section id="plates">' in report and report.count('alt="Plate map"') == 2
     for figure in ("Demultiplexing funnel", "Read length and quality", "Purity and library match"):
         assert f'alt="{figure}"' in report
+    assert "<code>n_regions</code>, those of them whose" in report  # the calls say which count
 
     # The third plate arrives: its rows join the sheets, and only its jobs and the gathers run.
     plates.to_csv(run / "plates.tsv", sep="\t", index=False)

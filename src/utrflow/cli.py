@@ -421,14 +421,28 @@ def demux(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     path("--library", "designed library (CSV: id, sequence)", required=False),
     path("--output", "per-well consensus table to write (TSV)"),
     THREADS,
-    settings=("consensus", "!consensus.threads"),
+    settings=(
+        "consensus",
+        "!consensus.threads",
+        "construct.upstream_flank",
+        "construct.downstream_flank",
+    ),
 )
 def consensus(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     from utrflow.reads import consensus as stage
 
     settings = config_module.settings_from(stage.ConsensusSettings, cfg["consensus"])
+    construct = cfg["construct"]
+    flanks = stage.construct_ends(construct["upstream_flank"], construct["downstream_flank"])
     stage.run(
-        args.plate, args.counts, args.regions, args.library, settings, args.output, args.threads
+        args.plate,
+        args.counts,
+        args.regions,
+        args.library,
+        settings,
+        args.output,
+        args.threads,
+        flanks,
     )
 
 

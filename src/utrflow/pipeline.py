@@ -36,15 +36,22 @@ def call_wells(
     demux_settings: demux.DemuxSettings | None = None,
     consensus_settings: consensus.ConsensusSettings | None = None,
     base_dir: Path | None = None,
+    flank_context: bool = True,
 ) -> WellCalls:
     """Demultiplex and call every plate of a run folder (plates.tsv, wells.tsv, library.csv,
     construct.yaml), as the demux and consensus jobs do; their files go under `workdir`
     (demux/<group>/, consensus/<plate>.tsv). Relative paths in plates.tsv resolve against
-    `base_dir` (default: the working directory), as in the workflow."""
+    `base_dir` (default: the working directory), as in the workflow. `flank_context=False`
+    calls the regions alone, as before the flank ends were kept (to measure what they bring)."""
     demux_settings = demux_settings or demux.DemuxSettings()
     settings = consensus_settings or consensus.ConsensusSettings()
     construct = load_yaml(run / "construct.yaml")
     library = run / "library.csv" if (run / "library.csv").is_file() else None
+    flanks = consensus.construct_ends(
+        construct.get("upstream_flank", ""),
+        construct.get("downstream_flank", ""),
+        demux.REGION_CONTEXT if flank_context else 0,
+    )
     plates = sheets.load_plates(run / "plates.tsv", base_dir or Path.cwd())
     calls, reads = [], []
     for group in sheets.read_groups(plates):
@@ -70,6 +77,7 @@ def call_wells(
                     settings,
                     workdir / "consensus" / f"{plate}.tsv",
                     threads,
+                    flanks,
                 )
             )
     return WellCalls(pd.concat(calls, ignore_index=True), pd.concat(reads, ignore_index=True))

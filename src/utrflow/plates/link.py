@@ -64,6 +64,7 @@ def join_plate(consensus: pd.DataFrame, fluorescence: pd.DataFrame | None) -> pd
             "variant_id": calls["variant_id"].fillna(""),
             "match": calls["match"].fillna(""),
             "n_reads": calls["n_reads"].astype("Int64"),
+            "n_regions": calls["n_regions"].astype("Int64"),
             "purity": calls["purity"],
             "signal": reading["signal"] if reading is not None else np.nan,
             "label": reading["label"] if reading is not None else np.nan,
@@ -172,6 +173,13 @@ def noise_ceiling(
     return result
 
 
+def _sample_median(wells: pd.DataFrame, column: str) -> float:
+    """Median of a count over a plate's sample wells (NaN for a table without the column)."""
+    if column not in wells:
+        return float("nan")
+    return float(pd.to_numeric(wells.loc[wells["role"] == "sample", column]).median())
+
+
 def plate_summary(
     table: pd.DataFrame,
     fluorescence: pd.DataFrame | None,
@@ -192,7 +200,8 @@ def plate_summary(
             "samples": int((wells["role"] == "sample").sum()),
             "pass": len(passing),
             **{reason: int((wells["qc"] == reason).sum()) for reason in QC_REASONS},
-            "median_reads": float(wells.loc[wells["role"] == "sample", "n_reads"].median()),
+            "median_reads": _sample_median(wells, "n_reads"),
+            "median_regions": _sample_median(wells, "n_regions"),
             "median_label": float(passing["label"].median()) if len(passing) else np.nan,
             "centering_shift": shifts.get(str(plate), 0.0),
             "unlisted_reader_wells": len((unlisted or {}).get(str(plate), [])),

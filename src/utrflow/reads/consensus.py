@@ -40,6 +40,7 @@ from utrflow import io
 from utrflow.config import section_defaults
 from utrflow.io import reading_output
 from utrflow.reads import sheets
+from utrflow.reads.demux import REGION_CONTEXT
 from utrflow.sequences import edit_distance
 
 MATCHES = ("exact", "synthesis_variant", "ambiguous", "unmatched")
@@ -79,6 +80,42 @@ class ConsensusSettings:
     min_allele_share: float = _DEFAULTS["min_allele_share"]
     max_variant_distance: int = _DEFAULTS["max_variant_distance"]
     min_match_margin: int = _DEFAULTS["min_match_margin"]
+    max_minor_fraction: float = _DEFAULTS["max_minor_fraction"]
+
+
+PURITY_CONFIDENCE = 0.95  # how sure a passing well is that no larger second colony hides in it
+
+
+def purity_established(n_reads: int, n_other: int, max_minor: float) -> bool:
+    """Do `n_reads` reads, `n_other` of them off the call, exclude a second colony making up
+    `max_minor` or more of the well, at PURITY_CONFIDENCE? One-sided binomial bound: were the
+    minor share `max_minor`, as few off-call reads would come up less often than 1 - confidence.
+
+    A few agreeing reads cannot rule out a sizeable minor colony: 6 of 6, or 7 of 8, leave a
+    35 % one open (0.65**6 = 0.075); 7 of 7 exclude it (0.049).
+    """
+    if max_minor <= 0 or n_reads <= 0:
+        return max_minor <= 0 and n_reads > 0
+    tail = sum(
+        math.comb(n_reads, k) * max_minor**k * (1 - max_minor) ** (n_reads - k)
+        for k in range(n_other + 1)
+    )
+    return tail < 1 - PURITY_CONFIDENCE
+
+
+def well_qc(n_reads: int, call: WellCall, settings: ConsensusSettings) -> str:
+    """`pass` or why not, from the well's reads and its call: no reads, too few regions, a
+    second allele (`mixed`), or too few reads to exclude one (`purity_unproven`)."""
+    if n_reads == 0:
+        return "no_reads"
+    if call.n_used < settings.min_reads:
+        return "low_reads"
+    if call.purity < settings.min_purity or call.minor_sequence:
+        return "mixed"
+    off_call = call.n_used - round(call.purity * call.n_used)
+    if not purity_established(call.n_used, off_call, settings.max_minor_fraction):
+        return "purity_unproven"
+    return "pass"
 
 
 @dataclass(frozen=True)
@@ -213,8 +250,35 @@ def toward_design(seqs: Sequence[str], call: str, design: str, min_ratio: float)
     return call
 
 
+BOUNDARY_SLACK = 3  # bases beyond a flank end's expected place where trim_flanks looks for it
+
+
+def trim_flanks(seq: str, flanks: tuple[str, str]) -> str:
+    """`seq` without the flank ends around it: the upstream flank's end found near the start,
+    the downstream flank's start near the end, each where the alignment puts it closest to
+    where it belongs (a consensus over many reads carries the flank ends as designed, so a
+    base the flank shares with the UTR stays with the UTR)."""
+    up, down = flanks
+    start, stop = 0, len(seq)
+    if up:
+        window = seq[: len(up) + BOUNDARY_SLACK]
+        hit = edlib.align(up, window, mode="HW", task="locations", k=len(up) // 2)
+        ends = [end for _, end in hit["locations"]] if hit["editDistance"] >= 0 else []
+        start = min(ends, key=lambda end: abs(end - (len(up) - 1))) + 1 if ends else len(up)
+    if down:
+        offset = max(start, len(seq) - len(down) - BOUNDARY_SLACK)
+        hit = edlib.align(down, seq[offset:], mode="HW", task="locations", k=len(down) // 2)
+        starts = [offset + s for s, _ in hit["locations"]] if hit["editDistance"] >= 0 else []
+        expected = len(seq) - len(down)
+        stop = min(starts, key=lambda s: abs(s - expected)) if starts else expected
+    return seq[start : max(start, stop)]
+
+
 def call_well(
-    regions: Sequence[str], settings: ConsensusSettings, library: LibraryIndex | None = None
+    regions: Sequence[str],
+    settings: ConsensusSettings,
+    library: LibraryIndex | None = None,
+    flanks: tuple[str, str] = ("", ""),
 ) -> WellCall:
     """Consensus, purity and any second allele of one well's regions.
 
@@ -222,6 +286,10 @@ def call_well(
     two-allele split takes homopolymer-length noise for alleles). Every read farther from it
     than the tolerance is a candidate for a second allele; it is real when their own consensus
     explains enough of them.
+
+    With `flanks` (the upstream flank's last and the downstream flank's first bases), each
+    region comes with the read's bases of those flank ends around it: the consensus is called
+    over flank end - UTR - flank end, and the flank ends are cut off after (`trim_flanks`).
     """
     seqs = [r for r in regions[: settings.max_reads] if r]
     if not seqs:
@@ -229,19 +297,25 @@ def call_well(
     sample = best_reads(seqs, settings.consensus_reads)
     call = _poa(sample)
 
+    def wrap(design: str) -> str:
+        return flanks[0] + design + flanks[1]
+
+    def nearest(candidate: str) -> list[str]:
+        if library is None:
+            return []
+        return [
+            wrap(library.sequences[i]) for _, i in library.nearest(trim_flanks(candidate, flanks))
+        ]
+
     def tolerance(seq: str) -> int:
         return max(3, math.ceil(settings.read_tolerance * len(seq)))
 
     distances = _within(sample, call, tolerance(call))
     inliers = [s for s, d in zip(sample, distances, strict=True) if d >= 0]
     if len(inliers) >= 2:
-        designs = (
-            [library.sequences[i] for _, i in library.nearest(call)] if library is not None else []
-        )
-        call = polish(inliers[: settings.polish_reads], call, designs)
-        if library is not None and (near := library.nearest(call)):
-            design = library.sequences[near[0][1]]
-            call = toward_design(inliers, call, design, settings.homopolymer_design_ratio)
+        call = polish(inliers[: settings.polish_reads], call, nearest(call))
+        if near := nearest(call):
+            call = toward_design(inliers, call, near[0], settings.homopolymer_design_ratio)
     distances = _within(seqs, call, tolerance(call))
     outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
     explained = len(seqs) - len(outliers)
@@ -252,7 +326,8 @@ def call_well(
         support = sum(d >= 0 for d in _within(outliers, second, tolerance(second)))
         if support >= needed and edit_distance(second, call) > tolerance(call):
             minor = second
-    return WellCall(call, explained / len(seqs), minor, len(seqs))
+    trimmed_minor = trim_flanks(minor, flanks) if minor else ""
+    return WellCall(trim_flanks(call, flanks), explained / len(seqs), trimmed_minor, len(seqs))
 
 
 class LibraryIndex:
@@ -372,11 +447,25 @@ def match_library(sequence: str, library: LibraryIndex, margin: int) -> Match:
     )
 
 
+def construct_ends(
+    upstream_flank: str, downstream_flank: str, length: int = REGION_CONTEXT
+) -> tuple[str, str]:
+    """The flank ends the demultiplexer keeps beside each region: the upstream flank's last
+    and the downstream flank's first `length` bases."""
+    return upstream_flank[max(0, len(upstream_flank) - length) :], downstream_flank[:length]
+
+
 def read_plate_regions(
-    paths: Iterable[str | Path], plate: str, max_reads: int, chunk_rows: int = 200_000
+    paths: Iterable[str | Path],
+    plate: str,
+    max_reads: int,
+    chunk_rows: int = 200_000,
+    context: bool = False,
 ) -> dict[str, list[str]]:
     """Regions of one plate's wells from regions.tsv.gz files, at most `max_reads` per well,
-    read in chunks so a pooled file of millions of reads never sits in memory."""
+    read in chunks so a pooled file of millions of reads never sits in memory; with `context`,
+    each with the read's flank ends around it (`left` + region + `right`), for `call_well`'s
+    `flanks`."""
     regions: dict[str, list[str]] = defaultdict(list)
     for path in paths:
         with reading_output(path):
@@ -385,12 +474,15 @@ def read_plate_regions(
                 sep="\t",
                 dtype=str,
                 keep_default_na=False,
-                usecols=["plate", "well", "region"],
+                usecols=lambda column: column in ("plate", "well", "region", "left", "right"),
                 chunksize=chunk_rows,
             )
             for chunk in reader:
                 mine = chunk[chunk["plate"] == plate]
-                for well, region in zip(mine["well"], mine["region"], strict=True):
+                reads = mine["region"]
+                if context:
+                    reads = mine["left"] + reads + mine["right"]
+                for well, region in zip(mine["well"], reads, strict=True):
                     kept = regions[well]
                     if len(kept) < max_reads:
                         kept.append(region)
@@ -398,10 +490,13 @@ def read_plate_regions(
 
 
 def call_and_match(
-    regions: Sequence[str], settings: ConsensusSettings, library: LibraryIndex | None
+    regions: Sequence[str],
+    settings: ConsensusSettings,
+    library: LibraryIndex | None,
+    flanks: tuple[str, str] = ("", ""),
 ) -> tuple[WellCall, Match | None]:
     """One well's call and, with a library, its match."""
-    call = call_well(regions, settings, library)
+    call = call_well(regions, settings, library, flanks)
     match = (
         match_library(call.sequence, library, settings.min_match_margin)
         if library is not None and call.sequence
@@ -410,12 +505,14 @@ def call_and_match(
     return call, match
 
 
-_WORKER: tuple[ConsensusSettings, LibraryIndex | None] | None = None
+_WORKER: tuple[ConsensusSettings, LibraryIndex | None, tuple[str, str]] | None = None
 
 
-def _init_worker(settings: ConsensusSettings, library: LibraryIndex | None) -> None:
+def _init_worker(
+    settings: ConsensusSettings, library: LibraryIndex | None, flanks: tuple[str, str]
+) -> None:
     global _WORKER
-    _WORKER = (settings, library)
+    _WORKER = (settings, library, flanks)
 
 
 def _worker_call(regions: list[str]) -> tuple[WellCall, Match | None]:
@@ -428,6 +525,7 @@ def call_wells(
     settings: ConsensusSettings,
     library: LibraryIndex | None,
     threads: int = 1,
+    flanks: tuple[str, str] = ("", ""),
 ) -> list[tuple[WellCall, Match | None]]:
     """Every well's call and match, in order, over `threads` processes (1: in this one).
 
@@ -435,10 +533,10 @@ def call_wells(
     handing them out a few at a time keeps every core busy to the end.
     """
     if threads <= 1 or len(wells) < 2:
-        return [call_and_match(regions, settings, library) for regions in wells]
+        return [call_and_match(regions, settings, library, flanks) for regions in wells]
     # Forking a process that already runs threads (e.g. TensorFlow's) can deadlock.
     context = multiprocessing.get_context("spawn" if threading.active_count() > 1 else "fork")
-    with context.Pool(min(threads, len(wells)), _init_worker, (settings, library)) as pool:
+    with context.Pool(min(threads, len(wells)), _init_worker, (settings, library, flanks)) as pool:
         return pool.map(_worker_call, wells, chunksize=max(1, len(wells) // (8 * threads)))
 
 
@@ -449,22 +547,18 @@ def call_plate(
     library: LibraryIndex | None,
     settings: ConsensusSettings,
     threads: int = 1,
+    flanks: tuple[str, str] = ("", ""),
 ) -> pd.DataFrame:
     """One row per well of the plate (CONSENSUS_COLUMNS), every well of the layout listed;
-    wells are called over `threads` processes."""
+    wells are called over `threads` processes; `flanks` as `call_well` takes them
+    (`construct_ends`) when the regions carry flank ends."""
     rows = []
     mine = counts[counts["plate"] == plate]
     layout = list(mine[["well", "role", "reads", "regions"]].itertuples(index=False))
-    results = call_wells([regions.get(well, []) for well, *_ in layout], settings, library, threads)
+    wells = [regions.get(well, []) for well, *_ in layout]
+    results = call_wells(wells, settings, library, threads, flanks)
     for (well, role, n_reads, n_regions), (call, match) in zip(layout, results, strict=True):
-        if n_reads == 0:
-            qc = "no_reads"
-        elif call.n_used < settings.min_reads:
-            qc = "low_reads"
-        elif call.purity < settings.min_purity or call.minor_sequence:
-            qc = "mixed"
-        else:
-            qc = "pass"
+        qc = well_qc(int(n_reads), call, settings)
         rows.append(
             {
                 "plate": plate,
@@ -507,12 +601,14 @@ def run(
     settings: ConsensusSettings,
     output: Path,
     threads: int = 1,
+    flanks: tuple[str, str] = ("", ""),
 ) -> pd.DataFrame:
     """The `consensus` stage for one plate: each well's call, purity and library match
-    (written to `output`, and returned), wells across `threads` processes."""
+    (written to `output`, and returned), wells across `threads` processes; with `flanks`
+    (`construct_ends`), over flank end - UTR - flank end (see `call_well`)."""
     index = library_index(library, settings)
     well_counts = io.read_tsv(counts).fillna("")
-    plate_regions = read_plate_regions([regions], plate, settings.max_reads)
-    calls = call_plate(plate, well_counts, plate_regions, index, settings, threads)
+    plate_regions = read_plate_regions([regions], plate, settings.max_reads, context=any(flanks))
+    calls = call_plate(plate, well_counts, plate_regions, index, settings, threads, flanks)
     io.write_tsv(calls, output)
     return calls

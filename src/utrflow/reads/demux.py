@@ -62,7 +62,11 @@ ASSIGNMENT_COLUMNS = [
     "fwd_distance",
     "rev_distance",
 ]
-REGION_COLUMNS = ["plate", "well", "read_id", "region"]
+REGION_COLUMNS = ["plate", "well", "read_id", "region", "left", "right"]
+# Read bases kept beside each region (`left`, `right`: the flanks' ends as read), so the consensus
+# places the flank-UTR boundaries on all reads at once and a base shared by a flank and the UTR
+# cannot move them (one read's flank alignment may take the UTR's first base; the majority won't).
+REGION_CONTEXT = 6
 
 # IUPAC codes as edlib equalities: a primer's R matches a read's A or G, and so on.
 _IUPAC_BASES = {
@@ -198,6 +202,7 @@ class Call:
     region: str | None = None  # bases between the flanks, forward strand; None if not found
     fwd_second: int = -1  # runner-up distance at the forward end, -1 when not scored
     rev_second: int = -1
+    context: tuple[str, str] = ("", "")  # up to REGION_CONTEXT read bases before and after it
 
 
 @dataclass(frozen=True)
@@ -396,8 +401,9 @@ class Demultiplexer:
             for query, k in self.flank_queries
         )
 
-    def _region(self, interior: str) -> str | None:
-        """Bases between the upstream and downstream flank, or None if a flank is missing."""
+    def _region(self, interior: str) -> tuple[int, int] | None:
+        """Where the bases between the upstream and downstream flank lie, or None if a flank is
+        missing."""
         if not self.upstream and not self.downstream:
             return None
         start = 0
@@ -412,7 +418,7 @@ class Demultiplexer:
             if d < 0:
                 return None
             stop = start + s
-        return interior[start:stop]
+        return start, stop
 
     # -- one read -------------------------------------------------------------------------------
 
@@ -487,7 +493,8 @@ class Demultiplexer:
     def _finish(self, fwd: _End | None, rev: _End | None, strand: str, interior: str) -> Call:
         """The call from the two ends' barcodes, with the region of an assigned read."""
         status, well = self._decide(fwd, rev)
-        region = self._region(interior) if status == "assigned" else None
+        span = self._region(interior) if status == "assigned" else None
+        region = interior[span[0] : span[1]] if span is not None else None
         if region is not None and self.settings.chimera_check and self._holds_flank(region):
             return Call("chimera", strand=strand)  # a junction too damaged to show its primers
         rev = rev if self.layout.rev else None
@@ -500,6 +507,7 @@ class Demultiplexer:
             region,
             fwd.second if fwd else -1,
             rev.second if rev else -1,
+            _context(interior, span),
         )
 
     def _decide(self, fwd: _End | None, rev: _End | None) -> tuple[str, int]:
@@ -523,6 +531,14 @@ class Demultiplexer:
                     return "assigned", candidates[0]
             return "one_end", -1
         return "no_barcode", -1
+
+
+def _context(interior: str, span: tuple[int, int] | None) -> tuple[str, str]:
+    """The REGION_CONTEXT read bases on each side of a region (fewer at the interior's ends)."""
+    if span is None:
+        return "", ""
+    start, stop = span
+    return interior[max(0, start - REGION_CONTEXT) : start], interior[stop : stop + REGION_CONTEXT]
 
 
 def _total(hits: tuple[Hit, ...]) -> int:
@@ -626,7 +642,8 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
             reads_per_well[call.well] += 1
             if call.region is not None:
                 regions_per_well[call.well] += 1
-                region_lines.append(f"{plate}\t{well}\t{name}\t{call.region}\n")
+                left, right = call.context
+                region_lines.append(f"{plate}\t{well}\t{name}\t{call.region}\t{left}\t{right}\n")
     return ChunkResult(
         "".join(lines).encode(),
         "".join(region_lines).encode(),

@@ -21,6 +21,7 @@ QC_COLORS = {
     "no_reads": "#4a5568",
     "low_reads": "#f6ad55",
     "mixed": "#805ad5",
+    "purity_unproven": "#b794f4",
     "unmatched": "#e53e3e",
     "ambiguous": "#ed64a6",
     "no_fluorescence": "#90cdf4",
@@ -283,6 +284,25 @@ def length_rows(funnels: list[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
+def call_evidence(table: pd.DataFrame) -> dict[str, Any]:
+    """Reads behind the well calls, said apart: reads assigned (`n_reads`) and reads that gave
+    the sequence (`n_regions`, a region found between the flanks), over sample wells with reads;
+    `short` counts `low_reads` wells with more reads assigned than regions."""
+    if "n_regions" not in table:
+        return {}
+    samples = table[(table.get("role", "sample") == "sample") & (table["n_reads"].fillna(0) > 0)]
+    reads = pd.to_numeric(samples["n_reads"])
+    regions = pd.to_numeric(samples["n_regions"])
+    low = samples["qc"] == "low_reads"
+    return {
+        "wells": len(samples),
+        "median_reads": float(reads.median()) if len(samples) else None,
+        "median_regions": float(regions.median()) if len(samples) else None,
+        "short": int((low & (reads > regions)).sum()),
+        "unproven": int((samples["qc"] == "purity_unproven").sum()),
+    }
+
+
 def section(
     table: pd.DataFrame,
     plate_qc: pd.DataFrame | None,
@@ -297,10 +317,11 @@ def section(
     plates = sorted(table["plate"].astype(str).unique(), key=lambda p: (p not in flagged, p))
     shown = plates[:MAX_PLATE_FIGURES]
     columns = ["plate", "wells", "pass", *[q for q in QC_REASONS if plate_qc[q].sum() > 0]]
-    columns += ["median_reads", "median_label", "blank_signal", "blank_normalizer"]
-    columns += ["instrument", "signal_read", "normalizer_read", "flag"]
+    columns += ["median_reads", "median_regions", "median_label", "blank_signal"]
+    columns += ["blank_normalizer", "instrument", "signal_read", "normalizer_read", "flag"]
     return {
         "qc_counts": summary.get("qc", {}),
+        "evidence": call_evidence(table),
         "ceiling": summary.get("noise_ceiling", {}),
         "plate_columns": [c.replace("_", " ") for c in columns if c in plate_qc],
         "plate_rows": [

@@ -128,7 +128,11 @@ def well_read_counts(
     n = len(wells)
     size = params.reads_per_well_dispersion
     mean = params.reads_per_well_mean
-    colony = rng.negative_binomial(size, size / (size + mean), size=n)
+    colony = (
+        rng.negative_binomial(size, size / (size + mean), size=n)
+        if size > 0
+        else np.full(n, round(mean))
+    )
     stray = rng.poisson(params.stray_reads_mean, size=n)
     counts = np.where(role == "sample", colony, stray)
     return np.where(templates.major >= 0, counts, 0).astype(np.int64)

@@ -67,6 +67,16 @@ def write_sheets(
         tmp.write_text(yaml.safe_dump(construct, sort_keys=False))
 
 
+def share_boundary_bases(designs: list[str], upstream: str, downstream: str) -> list[str]:
+    """Designs whose first base repeats the upstream flank's last and whose last base repeats
+    the downstream flank's first (where a flank's alignment may take a UTR base); a design
+    that this makes equal to an earlier one is left out, so the library stays unique."""
+    out = dict.fromkeys(
+        upstream[-1:] + seq[1:-1] + downstream[:1] if len(seq) > 2 else seq for seq in designs
+    )
+    return list(out)
+
+
 def truth_wells_table(
     wells: pd.DataFrame,
     colonies: Colonies,
@@ -191,6 +201,8 @@ def simulate_run(params: RunSimulation, out_dir: Path) -> dict[str, Any]:
     designs = truth.design_library(
         rngs["library"], params.n_variants, params.min_length, params.max_length
     )
+    if params.shared_boundary_bases:
+        designs = share_boundary_bases(designs, params.upstream_flank, params.downstream_flank)
     library = pd.DataFrame({"id": variant_ids(len(designs)), "sequence": designs})
     layout = plate_layout(params, rngs["layout"])
     colonies, major, minor = pick_colonies(layout, designs, params, rngs["colonies"])

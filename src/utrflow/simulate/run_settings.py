@@ -44,6 +44,7 @@ class RunSimulation:
     n_variants: int = _DEFAULTS["n_variants"]
     min_length: int = _DEFAULTS["min_length"]
     max_length: int = _DEFAULTS["max_length"]
+    shared_boundary_bases: bool = _DEFAULTS["shared_boundary_bases"]
     synthesis_error_rate: float = _DEFAULTS["synthesis_error_rate"]
     # Plates
     n_plates: int = _DEFAULTS["n_plates"]
@@ -145,13 +146,17 @@ def _check(p: RunSimulation) -> str | None:
         "barcode_length",
         "chunk_reads",
         "reads_per_well_mean",
-        "reads_per_well_dispersion",
         "reader_max",
         "junk_min_length",
     )
     for key in positive:
         if getattr(p, key) <= 0:
             return f"{key} must be positive, got {getattr(p, key)}"
+    if p.reads_per_well_dispersion < 0:
+        dispersion = p.reads_per_well_dispersion
+        return f"reads_per_well_dispersion must be 0 (fixed) or positive, got {dispersion}"
+    if p.shared_boundary_bases and p.min_length < 3:
+        return "shared_boundary_bases needs min_length of 3 or more"
     if p.min_length > p.max_length or p.junk_min_length > p.junk_max_length:
         return "a minimum length is larger than its maximum"
     if not 0 <= p.blank_wells_per_plate < p.plate_format:

@@ -47,6 +47,7 @@ def simulate_layout(sequences: list[str], label: np.ndarray, plate_format: int) 
             "variant_id": [f"v{i + 1:06d}" for i in index],
             "match": "exact",
             "n_reads": pd.array([pd.NA] * n, dtype="Int64"),
+            "n_regions": pd.array([pd.NA] * n, dtype="Int64"),
             "purity": np.nan,
             "signal": np.exp2(label),
             "label": label,
