@@ -7,7 +7,7 @@ Optimus-style CNN, on the test split, in one run per data set.
 `sortseq`: Kinney et al. 2010's 50,518 lac-promoter variants (label the count-weighted mean bin,
 weight the reads, the data set's own split; as benchmarks/sortseq_lac.py). `cambray`: Cambray et
 al. 2018's translation-initiation library as split by ezSTEP (3,737 training, 416 test 96-nt
-sequences; label log2 of the protein level; a tenth of the training rows carved out for
+sequences; label the protein level as given, 1-100; a tenth of the training rows carved out for
 validation, identical sequences kept together). The search runs in one process exactly as the
 workflow's candidate, baselines and select jobs do (`utrflow.model.select.search_in_process`);
 every candidate is a fixed preset scored on its own too, and the plain Optimus-style CNN
@@ -43,7 +43,7 @@ from sortseq_lac import labelled_table  # noqa: E402
 
 
 def cambray_rows(folder: Path, seed: int) -> pd.DataFrame:
-    """sequence, label (log2 protein), split (ezSTEP's train/test; validation carved)."""
+    """sequence, label (protein level), split (ezSTEP's train/test; validation carved)."""
     parts = []
     for name, split in (("Cambray_train.csv", "train"), ("Cambray_test.csv", "test")):
         frame = pd.read_csv(folder / name)
@@ -51,7 +51,7 @@ def cambray_rows(folder: Path, seed: int) -> pd.DataFrame:
             pd.DataFrame(
                 {
                     "sequence": frame["Sequence"].str.upper(),
-                    "label": np.log2(frame["Protein"].clip(lower=1e-3)),
+                    "label": frame["Protein"].astype(float),
                     "split": split,
                 }
             )

@@ -44,7 +44,7 @@ def _scaled(filters: Sequence[int], factor: float) -> list[int]:
 def catalogue(model_cfg: Mapping[str, Any]) -> list[Candidate]:
     """Every candidate in the order the budget takes them: the configured stack first, then a
     residual dilated one and a narrow, more regularized one (the 2-core default budget takes
-    these three), then the wider choices a GPU budget reaches."""
+    the first two, 3 adds `narrow`), then the wider choices a GPU budget reaches."""
     filters = list(model_cfg["conv_filters"])
     width = max(filters)
     lr, dropout, kernel = model_cfg["learning_rate"], model_cfg["dropout"], model_cfg["kernel_size"]
