@@ -100,7 +100,7 @@ def run_select(
             {
                 "name": name,
                 "kind": "baseline",
-                "description": baselines.DESCRIPTIONS[name],
+                "description": _described(name, task),
                 "parameters": fitted[name]["parameters"],
                 "seconds": fitted[name]["seconds"],
                 "epochs": None,
@@ -173,6 +173,13 @@ def _baseline_info(data: Encoded, cfg: Mapping[str, Any], fitted: dict[str, Any]
         "input_length": int(data.onehot.shape[1]),
         "covariates": 0 if data.covariates is None else int(data.covariates.shape[1]),
     }
+
+
+def _described(name: str, task: str) -> str:
+    texts = (
+        baselines.CLASSIFIER_DESCRIPTIONS if task == "classification" else baselines.DESCRIPTIONS
+    )
+    return texts[name]
 
 
 def _plain(value: Any) -> Any:
@@ -330,7 +337,7 @@ def search_in_process(data: Encoded, cfg: Mapping[str, Any], threads: int = 1) -
             name, estimator, data.onehot.shape[1], kmax, task, n_cov
         )
         entries.append(
-            {"name": name, "kind": "baseline", "description": baselines.DESCRIPTIONS[name],
+            {"name": name, "kind": "baseline", "description": _described(name, task),
              "epochs": None, **sizes[name]}
         )  # fmt: skip
     board, chosen = search.contest(predictions, entries, task, threshold)
