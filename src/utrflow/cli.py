@@ -224,9 +224,10 @@ def train_selected(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     )
 
 
-# What the contest and the learning curve read: the model settings that shape candidates (the
-# GPU request sets the search budget) and the baselines they refit; not the ensemble size.
-CONTEST = ("seed", "baselines", "model", "!model.ensemble", "!model.covariates")
+# What the contest and the learning curve read: the model settings that shape candidates and
+# the baselines they refit; not the ensemble size or the GPU request (the rules pass the
+# candidates the budget chose as files).
+CONTEST = ("seed", "baselines", "model", "!model.ensemble", "!model.covariates", "!model.gpus")
 
 
 @command(

@@ -121,14 +121,14 @@ def encoded_length(
     205 M), so beyond `encode.max_length` the run stops naming the row (`positions`: each
     passing row's place in the table), unless `encode.truncate` keeps their 3' ends."""
     lengths = passing["sequence"].str.len().to_numpy()
-    if encode_cfg["length"]:
-        return int(encode_cfg["length"])  # set by hand: longer sequences lose 5' bases
-    limit = int(encode_cfg["max_length"])
+    fixed, limit, truncate = encode_cfg["length"], encode_cfg["max_length"], encode_cfg["truncate"]
+    if fixed:
+        return int(fixed)  # set by hand: longer sequences lose 5' bases
     longest = int(lengths.max())
     if longest <= limit:
         return longest
-    if encode_cfg["truncate"]:
-        return limit
+    if truncate:
+        return int(limit)
     row = int(positions[int(np.argmax(lengths))]) + 2
     raise InputError(
         f"{source}: row {row}: a sequence of {longest} nt, longer than encode.max_length "
