@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from utrflow import io
+from utrflow.config import section_defaults
 from utrflow.model import encode, evaluate, training
 from utrflow.plates import link, reader
 from utrflow.reads import consensus, demux, sheets
@@ -88,12 +89,13 @@ def label_wells(
     workdir: Path,
     settings: reader.FluorescenceSettings | None = None,
     base_dir: Path | None = None,
-    seed: int = 42,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """The labelled table (link.LINK_COLUMNS) of a run folder's plates, from the calls that
     `call_wells` left in `workdir`, as the fluorescence and link jobs make it (their files go
     under `workdir`: fluorescence/, table/)."""
     settings = settings or reader.FluorescenceSettings()
+    seed = section_defaults()["seed"] if seed is None else seed
     base = base_dir or Path.cwd()
     plates = sheets.load_plates(run / "plates.tsv", base)
     readings, summaries = [], []
