@@ -108,11 +108,13 @@ def test_more_demultiplexing_threads_rerun_nothing(experiment):
     assert planned_after(experiment, set_key("demux", "threads", 1)).keys() <= {"report", "all"}
 
 
-def test_a_classification_threshold_retrains_nothing(experiment):
-    # Only evaluation reads model.threshold; training was passed it once, and reran for it.
+def test_a_classification_threshold_retrains_no_candidate(experiment):
+    # Training was passed model.threshold once, and reran for it. The contest and evaluation
+    # score with it (under preset auto the members follow the contest's choice); the search's
+    # candidates, the encoding and the baselines do not read it.
     planned = planned_after(experiment, set_key("model", "threshold", 0.4))
-    assert not planned.keys() & {"train", "encode", "baselines", "demux"}
-    assert "evaluate" in planned
+    assert not planned.keys() & {"candidate", "encode", "baselines", "demux"}
+    assert {"select", "evaluate"} <= planned.keys()
 
 
 def test_a_demultiplexing_threshold_reruns_demultiplexing_onward(experiment):
