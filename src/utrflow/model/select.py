@@ -28,12 +28,10 @@ log = logging.getLogger(__name__)
 TOP_SPREAD = 3  # contenders whose spread is the design's uncertainty when there is no ensemble
 
 
-def baseline_model(name: str, data: Encoded, cfg: Mapping[str, Any]) -> Any:
+def baseline_model(name: str, data: Encoded, task: str, kmax: int, seed: int) -> Any:
     """Refit one baseline exactly as the baselines job did and export it to Keras."""
-    task = cfg["model"]["task"]
-    kmax = cfg["baselines"]["kmer_max"]
     fitted, _, _ = baselines.fit_baselines(
-        data.rows, kmax, task, data.covariates, cfg["seed"], names=[name]
+        data.rows, kmax, task, data.covariates, seed, names=[name]
     )
     n_cov = 0 if data.covariates is None else data.covariates.shape[1]
     return portable.export_baseline(name, fitted[name], data.onehot.shape[1], kmax, task, n_cov)
@@ -45,7 +43,9 @@ def contender_model(
     """A contender's Keras model: a trained candidate, or a baseline refitted and exported."""
     if name in candidates:
         return model_module.load(candidates[name])
-    return baseline_model(name, data, cfg)
+    return baseline_model(
+        name, data, cfg["model"]["task"], cfg["baselines"]["kmer_max"], cfg["seed"]
+    )
 
 
 def save(model: Any, path: Path) -> None:
@@ -196,7 +196,9 @@ def selected_member(
 ) -> tuple[Any, pd.DataFrame | None]:
     """Ensemble member `member` of the selected model: member 0 is the selected model itself;
     the others train its CNN configurations again with seed + member (baselines are fitted
-    deterministically, so each member holds the same refit)."""
+    deterministically, so each member holds the same refit). `cfg` holds seed, model.task and
+    baselines.kmer_max: what the others depend on."""
+    seed, task, kmax = cfg["seed"], cfg["model"]["task"], cfg["baselines"]["kmer_max"]
     if member == 0:
         return model_module.load(selected), None
     models, histories = [], []
@@ -207,13 +209,13 @@ def selected_member(
                 data.rows,
                 data.covariates,
                 selection["candidates"][name],
-                cfg["seed"] + member,
+                seed + member,
                 threads,
             )
             models.append(trained.model)
             histories.append(trained.history)
         else:
-            models.append(baseline_model(name, data, cfg))
+            models.append(baseline_model(name, data, task, kmax, seed))
     return model_module.ensemble(models), (histories[0] if histories else None)
 
 
