@@ -114,7 +114,8 @@ def test_tiny_workflow_runs_through_sbatch_with_a_gpu_for_training(slurm, tmp_pa
     run_id = re.search(r"SLURM run ID: (\S+)", run.stderr).group(1)
     jobs = [job for job in slurm.jobs() if job["name"] == run_id]
     rules = {job["id"]: job["comment"].split("_wildcards_")[0] for job in jobs}
-    assert sorted(rules.values()) == sorted(f"rule_{rule}" for rule in planned)
+    expected = [f"rule_{rule}" for rule, count in planned.items() for _ in range(count)]
+    assert sorted(rules.values()) == sorted(expected)
     assert {job["state"] for job in jobs} == {"COMPLETED"}
     for job in jobs:
         assert f"SLURM jobid {job['id']}" in run.stderr

@@ -153,9 +153,15 @@ def test_a_killed_demultiplexing_job_leaves_no_output_that_looks_complete(
     source = tmp_path / frame.loc[frame["plate"] == "P01", "reads"].item()
     with gzip.open(source, "rb") as handle:
         data = handle.read()
+    lines = data.split(b"\n")
     with gzip.open(big, "wb", compresslevel=1) as handle:
-        for _ in range(30):  # about 40,000 reads: seconds of work on one core
-            handle.write(data)
+        for copy in range(30):  # about 40,000 reads: seconds of work on one core
+            # each copy's reads renamed: a file that repeats its own reads is refused
+            renamed = [
+                line.split(b" ")[0] + b"_%d" % copy if i % 4 == 0 and line else line
+                for i, line in enumerate(lines)
+            ]
+            handle.write(b"\n".join(renamed).rstrip(b"\n") + b"\n")
     frame.loc[frame["plate"] == "P01", "reads"] = "run/many.fastq.gz"
     frame.to_csv(plates, sep="\t", index=False)
     out = tmp_path / "results" / "demux" / "P01"
