@@ -267,7 +267,8 @@ def select(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     path("--output", "learning curve to write (TSV)"),
     path("--summary", "sizes suggested for the next round to write (JSON)"),
     THREADS,
-    settings=CONTEST,
+    # the candidates' settings come from --selection (an input, so a change there reruns it)
+    settings=("seed", "baselines.kmer_max", "model.task", "model.threshold"),
 )
 def learning_curve(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     from utrflow.model import select as select_module
@@ -553,7 +554,14 @@ def interpret(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     path("--next-library", "designs to write (CSV)"),
     path("--oligo-order", "oligos with their flanks to write (CSV)"),
     path("--summary", "bins, constraints and (simulated data) true expression (JSON)"),
-    settings=("seed", "source", "design", "construct", "model.preset"),
+    settings=(
+        "seed",
+        "source",
+        "design",
+        "construct.upstream_flank",
+        "construct.downstream_flank",
+        "model.preset",
+    ),
 )
 def design(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     from utrflow.design import next_library as stage
