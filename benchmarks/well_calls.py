@@ -10,9 +10,11 @@ Prints, for R10 (~3 %/base) and R9 (~8 %/base) reads, two layouts:
 - `hard`: a layout we did not tune on: every UTR starts with the upstream flank's last base and
   ends with the downstream flank's first (`shared_boundary_bases`), exactly 5 reads per colony
   well. Right sequence among the called non-mixed wells (`qc` pass or `purity_unproven`), with
-  the wrong calls split into boundary (an edit within 2 bases of a UTR end) and interior; mixed
-  wells passing; and the same reads called from their regions alone (as before the flank ends
-  were kept), so both ways are measured on the same run.
+  the wrong calls split into boundary (an edit within 2 bases of a UTR end) and interior; the
+  same without the check that holds back calls too few reads confirm (`variant_unconfirmed`),
+  and how many of those held back were right; mixed wells passing; and the same reads called
+  from their regions alone (as before the flank ends were kept), so both ways are measured on
+  the same run.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def evaluate(preset: str, n_plates: int, threads: int, seed: int) -> dict[str, f
         "false_mixed": int(((wells_["qc"] == "mixed") & pure).sum()),
         "mixed_passing": int(((wells_["qc"] == "pass") & mixed).sum()),
         "purity_unproven": int((wells_["qc"] == "purity_unproven").sum()),
+        "unconfirmed": int((pure & (wells_["qc"] == "variant_unconfirmed")).sum()),
     }
 
 
@@ -81,7 +84,12 @@ def score_hard(truth_wells: pd.DataFrame, calls: pd.DataFrame) -> dict[str, floa
     wrong = wells_[pure & (wells_["sequence"] != wells_["sequence_true"])]
     places = [where(c, t) for c, t in zip(wrong["sequence"], wrong["sequence_true"], strict=True)]
     passing = pure & (wells_["qc"] == "pass")
+    held = (wells_["sequence_true"] != "") & ~wells_["mixed"]
+    held &= wells_["qc"] == "variant_unconfirmed"
     return {
+        "unconfirmed": int(held.sum()),
+        "unconfirmed_right": (wells_["sequence"] == wells_["sequence_true"])[held].mean(),
+        "right_unchecked": (wells_["sequence"] == wells_["sequence_true"])[pure | held].mean(),
         "called": int(pure.sum()),
         "right": 1 - len(wrong) / max(int(pure.sum()), 1),
         "boundary": places.count("boundary"),
@@ -133,14 +141,17 @@ def main() -> None:
             f"mixed flagged {figures['mixed_flagged']:.0%} of {figures['mixed_wells']}, "
             f"passing {figures['mixed_passing']}; "
             f"pure wells flagged mixed {figures['false_mixed']}; "
-            f"purity_unproven {figures['purity_unproven']}"
+            f"purity_unproven {figures['purity_unproven']}; "
+            f"variant_unconfirmed {figures['unconfirmed']}"
         )
         for way, hard in evaluate_hard(preset, args.hard_plates, args.threads, args.seed).items():
             print(
                 f"{preset} hard, {way}: right sequence {hard['right']:.2%} of {hard['called']} "
                 f"called wells (wrong: {hard['boundary']} at a boundary, {hard['interior']} "
-                f"inside); passing {hard['passing']}; mixed passing {hard['mixed_passing']} "
-                f"of {hard['mixed']}"
+                f"inside); {hard['right_unchecked']:.2%} of {hard['called'] + hard['unconfirmed']} "
+                f"without the variant check: variant_unconfirmed {hard['unconfirmed']} "
+                f"({hard['unconfirmed_right']:.0%} of them right); passing {hard['passing']}; "
+                f"mixed passing {hard['mixed_passing']} of {hard['mixed']}"
             )
 
 

@@ -195,6 +195,54 @@ def test_a_well_passes_only_with_reads_enough_to_exclude_a_second_colony() -> No
     assert consensus.well_qc(10, mixed, settings) == "mixed"
     lenient = ConsensusSettings(max_minor_fraction=0.5)  # 0.5**5 = 0.031
     assert consensus.well_qc(5, consensus.WellCall("ACGT", 1.0, "", 5), lenient) == "pass"
+    # mixed and too few reads are said first; a confirmed variant passes
+    mixed_variant = consensus.WellCall("ACGT", 0.6, "", 10, 3, 10)
+    assert consensus.well_qc(10, mixed_variant, settings) == "mixed"
+    confirmed = consensus.WellCall("ACGT", 1.0, "", 7, 7, 7)
+    assert consensus.well_qc(7, confirmed, settings) == "pass"
+
+
+@pytest.mark.parametrize(
+    ("backing", "n_reads", "confidence", "confirmed"),
+    [
+        (5, 5, 0.95, True),  # 0.5**5 = 0.031
+        (4, 5, 0.95, False),  # P(X >= 4 | 5, 0.5) = 0.19
+        (6, 7, 0.95, False),  # 0.0625
+        (7, 8, 0.95, True),  # 0.035
+        (15, 20, 0.95, True),  # 0.021
+        (14, 20, 0.95, False),  # 0.058
+        (3, 5, 0.0, True),  # the test switched off
+    ],
+)
+def test_variant_confirmation_known_answers(backing, n_reads, confidence, confirmed) -> None:
+    assert consensus.variant_confirmed(backing, n_reads, confidence) is confirmed
+
+
+def test_a_difference_from_the_design_passes_only_when_nearly_every_read_backs_it() -> None:
+    design = "ACGTAGCATCGGATCAGTCGACTAGCATGC"
+    variant = design[:14] + "A" + design[15:]  # a synthesis substitution (G -> A)
+    library = consensus.LibraryIndex(["v1", "v2"], [design, random_seq(30)], 3)
+    lenient = ConsensusSettings(max_minor_fraction=0.5)  # purity is not what is tested here
+    real = consensus.call_well([variant] * 5, lenient, library)
+    assert (real.sequence, real.variant_backing, real.n_backing) == (variant, 5, 5)
+    assert consensus.well_qc(5, real, lenient) == "pass"
+    # 3 of 5 reads share the same error: the reads' majority, and not confirmed
+    shared = consensus.call_well([variant] * 3 + [design] * 2, lenient, library)
+    assert (shared.sequence, shared.variant_backing) == (variant, 3)
+    assert consensus.well_qc(5, shared, lenient) == "variant_unconfirmed"
+    # a call equal to its design is not tested, nor is a call with no library
+    assert consensus.call_well([design] * 5, lenient, library).variant_backing is None
+    assert consensus.call_well([variant] * 3 + [design] * 2, lenient).variant_backing is None
+
+
+def test_variant_backing_is_that_of_the_least_backed_difference() -> None:
+    design = "ACGTAGCATCGGATCAGTCGACTAGCATGC"
+    real = design[:5] + "T" + design[6:]  # every read has it
+    slipped = real[:20] + "C" + real[21:]  # and 3 of 5 reads share a second change
+    reads = [slipped] * 3 + [real] * 2
+    assert consensus.variant_backing(reads, slipped, design) == 3
+    assert consensus.variant_backing(reads, real, design) == 5
+    assert consensus.variant_backing(reads, design, design) is None
 
 
 def test_call_plate_says_reads_assigned_and_reads_that_gave_the_sequence() -> None:

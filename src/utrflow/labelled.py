@@ -41,6 +41,7 @@ QC_REASONS = (
     "no_reads",
     "low_reads",
     "mixed",
+    "variant_unconfirmed",
     "purity_unproven",
     "unmatched",
     "ambiguous",

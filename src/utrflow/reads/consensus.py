@@ -81,6 +81,7 @@ class ConsensusSettings:
     max_variant_distance: int = _DEFAULTS["max_variant_distance"]
     min_match_margin: int = _DEFAULTS["min_match_margin"]
     max_minor_fraction: float = _DEFAULTS["max_minor_fraction"]
+    variant_confidence: float = _DEFAULTS["variant_confidence"]
 
 
 PURITY_CONFIDENCE = 0.95  # how sure a passing well is that no larger second colony hides in it
@@ -96,22 +97,35 @@ def purity_established(n_reads: int, n_other: int, max_minor: float) -> bool:
     """
     if max_minor <= 0 or n_reads <= 0:
         return max_minor <= 0 and n_reads > 0
-    tail = sum(
-        math.comb(n_reads, k) * max_minor**k * (1 - max_minor) ** (n_reads - k)
-        for k in range(n_other + 1)
-    )
-    return tail < 1 - PURITY_CONFIDENCE
+    return at_most(n_other, n_reads, max_minor) < 1 - PURITY_CONFIDENCE
+
+
+def at_most(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p)."""
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+
+
+def variant_confirmed(backing: int, n_reads: int, confidence: float) -> bool:
+    """Do `backing` of `n_reads` reads confirm a difference from the design, at `confidence`?
+    One-sided binomial test against reads that lean no more to the call than to the design
+    (half of them): 5 of 5 confirm at 0.95 (0.5**5 = 0.031), 4 of 5 do not; 15 of 20 do."""
+    return confidence <= 0 or at_most(n_reads - backing, n_reads, 0.5) < 1 - confidence
 
 
 def well_qc(n_reads: int, call: WellCall, settings: ConsensusSettings) -> str:
     """`pass` or why not, from the well's reads and its call: no reads, too few regions, a
-    second allele (`mixed`), or too few reads to exclude one (`purity_unproven`)."""
+    second allele (`mixed`), a difference from the design too few reads confirm
+    (`variant_unconfirmed`), or too few reads to exclude a second allele (`purity_unproven`)."""
     if n_reads == 0:
         return "no_reads"
     if call.n_used < settings.min_reads:
         return "low_reads"
     if call.purity < settings.min_purity or call.minor_sequence:
         return "mixed"
+    if call.variant_backing is not None and not variant_confirmed(
+        call.variant_backing, call.n_backing, settings.variant_confidence
+    ):
+        return "variant_unconfirmed"
     off_call = call.n_used - round(call.purity * call.n_used)
     if not purity_established(call.n_used, off_call, settings.max_minor_fraction):
         return "purity_unproven"
@@ -126,6 +140,10 @@ class WellCall:
     purity: float
     minor_sequence: str  # the second allele of a mixed well, else ''
     n_used: int  # regions the call and its purity rest on
+    # when the call differs from its nearest design: reads backing the least-backed difference,
+    # of the reads scored (see variant_backing)
+    variant_backing: int | None = None
+    n_backing: int = 0
 
 
 def _poa(seqs: Sequence[str]) -> str:
@@ -217,6 +235,25 @@ def homopolymer_steps(seq: str) -> set[str]:
             out.add(seq[:start] + seq[start + 1 :])
         start = end
     return out
+
+
+def variant_backing(seqs: Sequence[str], call: str, design: str) -> int | None:
+    """How many reads back each difference between `call` and its nearest `design`: those
+    closer to the call than to the call with one edit undone toward the design, at the
+    least-backed edit (None when call and design are equal).
+
+    At low depth a difference from the design is as often the reads' shared error (3 or 4 of 5
+    reads slipping at one homopolymer) as a real synthesis error, which shows in nearly every
+    read; and a real variant can carry a shared slip beside it. A read as far from both backs
+    neither.
+    """
+    if call == design or not seqs:
+        return None
+    steps = sorted(single_edits(call))
+    closer = _distances(steps, [design])[:, 0] < edit_distance(call, design)
+    back = [step for step, nearer in zip(steps, closer, strict=True) if nearer]
+    distances = _distances([call, *back], seqs)
+    return int((distances[0] < distances[1:]).sum(axis=1).min())
 
 
 def reads_prefer(seqs: Sequence[str], candidate: str, call: str, min_ratio: float) -> bool:
@@ -317,7 +354,13 @@ def call_well(
         if near := nearest(call):
             call = toward_design(inliers, call, near[0], settings.homopolymer_design_ratio)
     distances = _within(seqs, call, tolerance(call))
+    kept = [s for s, d in zip(seqs, distances, strict=True) if d >= 0]
     outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
+    # differences inside the UTR only: the reported call between the construct's flank ends
+    reported = trim_flanks(call, flanks)
+    near = nearest(call)
+    scored = kept[: settings.polish_reads]
+    backing = variant_backing(scored, wrap(reported), near[0]) if near else None
     explained = len(seqs) - len(outliers)
     needed = max(2, math.ceil(settings.min_allele_share * len(seqs)))
     minor = ""
@@ -327,7 +370,14 @@ def call_well(
         if support >= needed and edit_distance(second, call) > tolerance(call):
             minor = second
     trimmed_minor = trim_flanks(minor, flanks) if minor else ""
-    return WellCall(trim_flanks(call, flanks), explained / len(seqs), trimmed_minor, len(seqs))
+    return WellCall(
+        reported,
+        explained / len(seqs),
+        trimmed_minor,
+        len(seqs),
+        backing,
+        len(scored),
+    )
 
 
 class LibraryIndex:

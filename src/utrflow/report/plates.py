@@ -21,6 +21,7 @@ QC_COLORS = {
     "no_reads": "#4a5568",
     "low_reads": "#f6ad55",
     "mixed": "#805ad5",
+    "variant_unconfirmed": "#fbb6ce",
     "purity_unproven": "#b794f4",
     "unmatched": "#e53e3e",
     "ambiguous": "#ed64a6",
@@ -300,6 +301,7 @@ def call_evidence(table: pd.DataFrame) -> dict[str, Any]:
         "median_regions": float(regions.median()) if len(samples) else None,
         "short": int((low & (reads > regions)).sum()),
         "unproven": int((samples["qc"] == "purity_unproven").sum()),
+        "unconfirmed": int((samples["qc"] == "variant_unconfirmed").sum()),
     }
 
 
