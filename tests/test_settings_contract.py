@@ -178,7 +178,7 @@ PRESET_SHAPE = {
 TINY_RUN = {
     "n_variants": 60,
     "n_plates": 1,
-    "reads_per_well_mean": 4,
+    "reads_per_well_mean": 6,
     "chunk_reads": 2000,
 }
 AUDITED_CONFIGS = {
