@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 demo: install
-	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile config/demo.yaml
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --directory examples/whole_run
 	@echo
 	@echo "Report (30,000 simulated UTRs, the model): $(abspath results/report/report.html)"

@@ -1,3 +1,4 @@
+import copy
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,19 @@ def test_defaults_are_filled_into_an_empty_config():
 def test_the_shipped_config_is_valid_and_equals_the_schema_defaults():
     shipped = preflight.load(REPO / "config" / "config.yaml", base_dir=REPO)
     assert shipped == config.validate({})
+
+
+def test_the_demo_changes_two_documented_keys_and_stays_valid():
+    """`make demo` runs config/config.yaml with config/demo.yaml over it (Snakemake merges
+    --configfile section by section): a smaller table and no learning curve there."""
+    shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    demo = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+    changes = {"simulate": {"n_sequences": 20000}, "model": {"search": {"learning_curve": False}}}
+    assert demo == changes
+    merged = copy.deepcopy(shipped)
+    merged["simulate"]["n_sequences"] = 20000
+    merged["model"]["search"]["learning_curve"] = False
+    assert config.validate(merged)["model"]["search"]["learning_curve"] is False
 
 
 def test_the_workflow_schema_is_the_package_schema():

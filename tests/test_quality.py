@@ -35,7 +35,7 @@ def test_several_batches_per_call_train_exactly_as_one_batch_per_call(monkeypatc
 
 @pytest.mark.slow
 def test_default_configuration_reaches_the_noise_ceiling():
-    cfg = preflight.load(REPO / "config" / "config.yaml", base_dir=REPO)  # what `make demo` runs
+    cfg = preflight.load(REPO / "config" / "config.yaml", base_dir=REPO)  # `snakemake --cores all`
     assert cfg["source"] == "simulate" and cfg["simulate"]["level"] == "table"
     assert cfg["simulate"]["n_sequences"] == 30000 and cfg["model"]["deterministic"]
     result = simulated_quality(cfg, threads=2)
