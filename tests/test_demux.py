@@ -113,6 +113,11 @@ def test_iupac_primer_matches_any_of_its_bases() -> None:
         primer = FWD_PRIMER[:5] + base + FWD_PRIMER[6:]
         seq = junk(10) + amplicon(FWD_BARCODES[0], REV_BARCODES[0], fwd_primer=primer) + junk(5)
         assert d.classify(seq).status == "assigned"
+        assert d.classify(reverse_complement(seq)).status == "assigned"  # searched in the tail
+        # two amplicons joined head to tail are still told apart as one chimera
+        assert d.classify(seq + seq).status == "chimera"
+    assert demux.equalities_for(FWD_PRIMER) is None  # plain primers skip edlib's costly list
+    assert demux.equalities_for(degenerate) is demux.EQUALITIES
     primer = FWD_PRIMER[:5] + "C" + FWD_PRIMER[6:]
     seq = junk(10) + amplicon(FWD_BARCODES[0], REV_BARCODES[0], fwd_primer=primer) + junk(5)
     assert d.classify(seq).status != "assigned"

@@ -83,6 +83,15 @@ _IUPAC_BASES = {
     "N": "ACGT",
 }
 EQUALITIES = [(code, base) for code, bases in _IUPAC_BASES.items() for base in bases]
+
+
+def equalities_for(query: str) -> list[tuple[str, str]] | None:
+    """The IUPAC equalities a query needs: none when it is plain ACGT. edlib converts the list
+    on every call (about 11 us, five times a 100-nt window's alignment), so plain primers skip it;
+    a read's own N then counts as a mismatch, as it does everywhere else in the workflow."""
+    return EQUALITIES if invalid_characters(query, "ACGT") else None
+
+
 LOG = logging.getLogger(__name__)
 WILDCARD = [("N", base) for base in "ACGT"]
 EXACT_TABLE_MAX = 400  # barcodes per end up to which exact reads skip the alignments
@@ -243,7 +252,7 @@ class EndScorer:
         self.queries = [core + anchor for core in self.cores]
         self.offset_3 = cut3  # constant bases between the core and the primer
         self.anchor = len(anchor)
-        self.equalities = EQUALITIES if invalid_characters(anchor, "ACGT") else None
+        self.equalities = equalities_for(anchor)
         self.slack = slack
         self.threshold = fit.max_distance
         self.margin = fit.margin
@@ -341,6 +350,8 @@ class Demultiplexer:
         slack = settings.barcode_slack
         self.fwd_end = EndScorer(self.fits[0], layout.fwd, slack, self.fwd_primer)
         self.rev_end = EndScorer(self.fits[1], layout.rev, slack, self.rev_primer)
+        self.fwd_equalities = equalities_for(self.fwd_primer)
+        self.rev_equalities = equalities_for(self.rev_primer)
         self.k_fwd = math.floor(settings.max_primer_error * len(self.fwd_primer))
         self.k_rev = math.floor(settings.max_primer_error * len(self.rev_primer))
         # The interior search: both primers, both orientations, each with its threshold.
@@ -350,7 +361,7 @@ class Demultiplexer:
         # Two hits must each stay under a quarter of the primer: looser ones turn up by chance
         # in kilobases of interior.
         self.interior_queries = [
-            (query, math.floor(inner * len(query)), min(k, len(query) // 4))
+            (query, math.floor(inner * len(query)), min(k, len(query) // 4), equalities_for(query))
             for primer, k in ((self.fwd_primer, self.k_fwd), (self.rev_primer, self.k_rev))
             if primer
             for query in (primer, reverse_complement(primer))
@@ -370,20 +381,15 @@ class Demultiplexer:
 
     # -- pieces -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _primer(primer: str, window: str, k: int) -> Hit:
-        """(distance, start, end) of the best primer hit in `window`; MISS if none."""
-        return search(primer, window, k, EQUALITIES)
-
     def _chimeric(self, interior: str) -> bool:
         """Two amplicons joined: one primer inside the read under the strict threshold, or two
         different primers under the end threshold (a junction holds both, so erroneous
         chimeras still show; a construct that merely resembles one primer does not)."""
         loose_hits = 0
-        for query, strict, loose in self.interior_queries:
+        for query, strict, loose, equalities in self.interior_queries:
             if len(interior) < len(query) - loose:
                 return False
-            d = search_distance(query, interior, loose, EQUALITIES)
+            d = search_distance(query, interior, loose, equalities)
             if 0 <= d <= strict:
                 return True
             loose_hits += d >= 0
@@ -432,10 +438,10 @@ class Demultiplexer:
         tail = reverse_complement(seq[n - w :])
         if not self.anchored:
             return self._classify_by_barcodes(seq, head, tail)
-        f_head = self._primer(self.fwd_primer, head, self.k_fwd)
-        r_tail = self._primer(self.rev_primer, tail, self.k_rev)
-        r_head = self._primer(self.rev_primer, head, self.k_rev)
-        f_tail = self._primer(self.fwd_primer, tail, self.k_fwd)
+        f_head = search(self.fwd_primer, head, self.k_fwd, self.fwd_equalities)
+        r_tail = search(self.rev_primer, tail, self.k_rev, self.rev_equalities)
+        r_head = search(self.rev_primer, head, self.k_rev, self.rev_equalities)
+        f_tail = search(self.fwd_primer, tail, self.k_fwd, self.fwd_equalities)
         forward = (f_head, r_tail)
         reverse = (f_tail, r_head)
         hits_f = sum(h[0] >= 0 for h in forward)
