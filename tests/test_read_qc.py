@@ -32,6 +32,17 @@ def test_fastq_reads_carry_their_quality_and_fasta_reads_none(tmp_path: Path) ->
     assert list(iter_reads(fasta)) == [("b", "ACGT", None)]
 
 
+def test_fastq_quality_characters_read_as_their_phred_values(tmp_path: Path) -> None:
+    """The parser's table look-up gives `mean_quality` of the Phred values, ends included
+    ('!' is 0, '~' is 93)."""
+    qualities = "!+5?I~"
+    fastq = tmp_path / "r.fastq"
+    fastq.write_text(f"@a\n{'A' * len(qualities)}\n+\n{qualities}\n")
+    phred = np.array([ord(c) - 33 for c in qualities])
+    ((_, _, quality),) = iter_reads(fastq)
+    assert quality == pytest.approx(mean_quality(phred), rel=1e-12)
+
+
 @pytest.mark.parametrize("reads_format", ["fastq", "bam"])
 def test_funnel_histograms_count_every_read_once_per_plate(tmp_path: Path, reads_format) -> None:
     run = tmp_path / "run"
