@@ -292,3 +292,14 @@ def test_settings_for_is_select_of_the_declaration():
     full = config.validate({})
     for command in cli.COMMANDS.values():
         assert config.unread_keys(config.select(full, command.settings), command.settings) == []
+
+
+def test_every_command_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """`utrflow --help` and each `utrflow COMMAND --help` print (a '%' in a help text once made
+    argparse raise instead)."""
+    for argv in (["--help"], *([name, "--help"] for name in cli.COMMANDS)):
+        with pytest.raises(SystemExit) as stop:
+            cli.build_parser().parse_args(argv)
+        assert stop.value.code == 0, argv
+        assert "usage: utrflow" in capsys.readouterr().out
+    assert "25/50/75/100 % of the training rows" in cli.build_parser().format_help()

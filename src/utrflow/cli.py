@@ -648,7 +648,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="utrflow", description=doc.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, cmd in COMMANDS.items():
-        p = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        text = _literal(cmd.help)
+        p = sub.add_parser(name, help=text, description=text)
         if cmd.settings:
             source = p.add_mutually_exclusive_group()
             source.add_argument(
@@ -661,8 +662,13 @@ def build_parser() -> argparse.ArgumentParser:
                 "--params", help="the config keys this command reads, as JSON (what rules pass)"
             )
         for flag, options in cmd.arguments:
-            p.add_argument(flag, **options)
+            p.add_argument(flag, **{**options, "help": _literal(options.get("help", ""))})
     return parser
+
+
+def _literal(text: str) -> str:
+    """Help text as argparse prints it verbatim: it reads '%' as a format (e.g. '100 % of')."""
+    return text.replace("%", "%%")
 
 
 def _keys(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
