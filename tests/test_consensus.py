@@ -77,6 +77,36 @@ def test_a_deep_well_is_called_from_a_bounded_sample_and_judged_over_every_read(
     assert call.minor_sequence == minor
 
 
+def exhaustive_polish(seqs: list[str], start: str) -> str:
+    """What `polish` did before it scored only the edits reads show: every single edit."""
+    best, best_total = start, sum(consensus.edit_distance(start, s) for s in seqs)
+    for _ in range(3):
+        ordered = sorted(consensus.single_edits(best))
+        totals = consensus._distances(ordered, seqs).sum(axis=1).tolist()
+        improved = min(zip(totals, ordered, strict=True), default=(best_total, best))
+        if improved[0] >= best_total:
+            break
+        best_total, best = improved
+    return best
+
+
+@pytest.mark.parametrize("depth", [5, 40])
+@pytest.mark.parametrize("preset", ["r10", "r9"])
+def test_polishing_with_the_edits_reads_show_finds_the_exhaustive_search_result(
+    depth: int, preset: str
+) -> None:
+    """Known answer: the exhaustive one-edit search, from the same start (a POA consensus of
+    reads of random 50-70-nt UTRs, homopolymers and all), gives the same sequence."""
+    rng = np.random.default_rng(depth)
+    same = 0
+    for seed in range(40):
+        truth = "".join(rng.choice(list("ACGT"), int(rng.integers(50, 71))))
+        reads = noisy_reads(truth, depth, preset, seed=seed)
+        start = consensus._poa(reads)
+        same += consensus.polish(reads, start) == exhaustive_polish(reads, start)
+    assert same >= 39, f"{same} of 40 wells polished as the exhaustive search does"
+
+
 def test_best_reads_skips_regions_of_atypical_length_and_keeps_file_order() -> None:
     reads = ["A" * 50] * 5 + ["C" * 20, "G" * 90] + ["T" * 51] * 5
     assert consensus.best_reads(reads, 6) == ["A" * 50] * 5 + ["T" * 51]

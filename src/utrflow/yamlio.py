@@ -14,7 +14,6 @@ import yaml
 
 from utrflow.errors import InputError
 
-
 # libyaml's parser where PyYAML was built with it: the schema alone takes 0.12 s in pure Python,
 # paid by every job at start-up, against 0.02 s in C.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
