@@ -213,7 +213,8 @@ def shown_edits(seqs: Sequence[str], seq: str) -> set[str]:
     votes: Counter[str] = Counter()
     for read in seqs:
         shown = set()
-        for tag, i, j in Levenshtein.editops(seq, read):
+        for op in Levenshtein.editops(seq, read):
+            tag, i, j = op.tag, op.src_pos, op.dest_pos
             if tag == "replace":
                 shown.add(seq[:i] + read[j] + seq[i + 1 :])
             elif tag == "insert":
