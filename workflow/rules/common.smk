@@ -1,6 +1,7 @@
 # Shared set-up: check the config and its files before any job runs; every path, switch and
 # helper the rule files use is defined here, so they can be included in any order.
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -118,6 +119,7 @@ READERS = {}
 # plate -> its block in a several-plate reader file ('': the one named like it, or the only one)
 READER_PLATES = {}
 _WELLS = None
+PLATE_WELLS = {}  # plate -> wells in the layout
 RUN_LAYOUT = None
 if SIMULATED:  # only a simulated run needs the simulator: real runs never import it
     from utrflow.simulate import run as utrflow_simulate_run
@@ -137,6 +139,7 @@ if SIMULATED_RUN:
     }
     PLATE_GROUP = {plate: name for name, group in READ_GROUPS.items() for plate in group.plates}
     READERS = RUN_LAYOUT.readers
+    PLATE_WELLS = dict.fromkeys(PLATE_GROUP, _RUN.plate_format)
     for _key in ("plates", "wells", "library"):
         config[_key] = f"{SIMULATED_RUN_DIR}/{_key}.{'csv' if _key == 'library' else 'tsv'}"
     config["construct"] = RUN_LAYOUT.construct
@@ -148,6 +151,7 @@ elif READS:
     READ_GROUPS = {group.name: group for group in _reads_setup["groups"]}
     PLATE_GROUP = {plate: group.name for group in _reads_setup["groups"] for plate in group.plates}
     _WELLS = _reads_setup["wells"]
+    PLATE_WELLS = _WELLS.groupby("plate").size().to_dict()
     READERS = _reads_setup["readers"]
     READER_PLATES = _reads_setup["reader_plates"]
 
@@ -164,6 +168,27 @@ def layout_digest(plates):
     if _WELLS is None:
         return ""
     return utrflow_sheets.layout_digest(_WELLS, tuple(plates))
+
+
+def cores_by_size(most, mb_per_core):
+    """A job's cores from its inputs' size: one per `mb_per_core` MB, at most `most` (the
+    config's). A small read file's job runs on one core, so Snakemake runs several side by side
+    instead of one at a time, each waiting on its start-up and its last chunk with cores idle."""
+
+    def cores(wildcards, input):
+        return max(1, min(most, math.ceil(input.size_mb / mb_per_core)))
+
+    return cores
+
+
+def cores_by_wells(most, wells_per_core):
+    """A plate job's cores from the plate's wells (its work), at most `most` (the config's)."""
+
+    def cores(wildcards):
+        wells = PLATE_WELLS.get(wildcards.plate, 0)
+        return max(1, min(most, math.ceil(wells / wells_per_core)))
+
+    return cores
 
 
 def settings_for(command):

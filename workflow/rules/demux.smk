@@ -21,7 +21,8 @@ if READS:
             f"{BENCH}/demux/{{group}}.tsv"
         conda:
             ENV
-        threads: config["demux"]["threads"]
+        # a core per 50 MB of reads (about 140,000 reads, 10-15 s of one core's work)
+        threads: cores_by_size(config["demux"]["threads"], 50)
         resources:
             mem_mb=lambda wildcards, threads: 1000 + 500 * threads,
             runtime=120,
@@ -51,7 +52,8 @@ if READS:
             f"{BENCH}/consensus/{{plate}}.tsv"
         conda:
             ENV
-        threads: config["consensus"]["threads"]
+        # a core per 768 wells: a 384-well plate is called in 1-2 s of one core
+        threads: cores_by_wells(config["consensus"]["threads"], 768)
         resources:
             mem_mb=lambda wildcards, threads: 1000 + 300 * threads,
             runtime=60,

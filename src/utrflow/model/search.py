@@ -18,8 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utrflow.model import evaluate
-
 # Keys a candidate may change; what the search leaves alone (task, batch size, ...) is the
 # user's. `ensemble` and `gpus` never reach a candidate: they change what runs, not a model.
 NOT_A_MODEL_SETTING = ("ensemble", "gpus", "search")
@@ -180,6 +178,10 @@ def contest(
 def _validation_scores(
     validation: pd.DataFrame, column: str, task: str, threshold: float
 ) -> dict[str, Any]:
+    # here, not at the top: the Snakefile reads the candidates from this module at every start
+    # (on a cluster, in every job), and evaluate's SciPy import alone takes a second
+    from utrflow.model import evaluate
+
     part = validation[["label", column]].rename(columns={column: "p"})
     if task == "classification":
         m = evaluate.classification_metrics(
