@@ -13,6 +13,7 @@ import pytest
 from utrflow import config, pipeline
 from utrflow.reads import consensus, demux
 from utrflow.reads.consensus import ConsensusSettings
+from utrflow.sequences import single_edits
 from utrflow.simulate.nanopore import PRESETS, apply_errors, split_text, to_array
 from utrflow.simulate.run import simulate_run
 from utrflow.simulate.run_settings import RunSimulation
@@ -81,7 +82,7 @@ def exhaustive_polish(seqs: list[str], start: str) -> str:
     """What `polish` did before it scored only the edits reads show: every single edit."""
     best, best_total = start, sum(consensus.edit_distance(start, s) for s in seqs)
     for _ in range(3):
-        ordered = sorted(consensus.single_edits(best))
+        ordered = sorted(single_edits(best))
         totals = consensus._distances(ordered, seqs).sum(axis=1).tolist()
         improved = min(zip(totals, ordered, strict=True), default=(best_total, best))
         if improved[0] >= best_total:

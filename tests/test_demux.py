@@ -17,7 +17,8 @@ from conftest import SHARED
 from utrflow import cli, sequences
 from utrflow.errors import InputError
 from utrflow.reads import barcodes, demux, sheets
-from utrflow.sequences import reverse_complement
+from utrflow.sequences import reverse_complement, single_edits
+from utrflow.simulate.barcodes import design_barcodes
 from utrflow.simulate.run import simulate_run
 from utrflow.simulate.run_settings import RunSimulation
 
@@ -53,14 +54,19 @@ def read(fwd: int, rev: int, utr: str = UTR) -> str:
     return junk(15) + amplicon(FWD_BARCODES[fwd], REV_BARCODES[rev], utr) + junk(10)
 
 
-def layout(pairs: list[tuple[int, int]] | None = None) -> demux.Layout:
+def layout(
+    pairs: list[tuple[int, int]] | None = None,
+    fwd: list[str] = FWD_BARCODES,
+    rev: list[str] = REV_BARCODES,
+) -> demux.Layout:
+    """Plate P1 with well A{i + 1} for the i-th (forward, reverse) barcode pair."""
     pairs = pairs if pairs is not None else [(0, 0), (0, 1), (1, 0), (1, 1)]
     wells = pd.DataFrame(
         {
             "plate": "P1",
             "well": [f"A{i + 1}" for i in range(len(pairs))],
-            "fwd_barcode": [FWD_BARCODES[f] for f, _ in pairs],
-            "rev_barcode": [REV_BARCODES[r] for _, r in pairs],
+            "fwd_barcode": [fwd[f] for f, _ in pairs],
+            "rev_barcode": [rev[r] for _, r in pairs],
             "role": "sample",
         }
     )
@@ -121,6 +127,48 @@ def test_iupac_primer_matches_any_of_its_bases() -> None:
     primer = FWD_PRIMER[:5] + "C" + FWD_PRIMER[6:]
     seq = junk(10) + amplicon(FWD_BARCODES[0], REV_BARCODES[0], fwd_primer=primer) + junk(5)
     assert d.classify(seq).status != "assigned"
+
+
+@pytest.mark.parametrize("length, min_distance", [(8, 3), (12, 4), (24, 6)])
+def test_look_ups_call_reads_with_up_to_one_barcode_error_as_the_alignments_do(
+    length: int, min_distance: int
+) -> None:
+    """Known answer: a barcode read exactly, with any one error (a base changed, lost or
+    gained) or with two (some of which are one error from another barcode) is called by the
+    look-up tables just as by aligning every barcode, on either strand; the look-ups really
+    are used."""
+    rng = np.random.default_rng(length)
+    fwd, rev = (design_barcodes(rng, n, length, min_distance) for n in (8, 12))
+    plate = layout([(f, r) for f in range(8) for r in range(12)], fwd, rev)
+    looked_up = demux.Demultiplexer(CONSTRUCT, plate, demux.DemuxSettings())
+    aligned = demux.Demultiplexer(CONSTRUCT, plate, demux.DemuxSettings())
+    for end in (aligned.fwd_end, aligned.rev_end):
+        end.exact, end.exact_lengths, end.one_edit, end.one_edit_lengths = {}, [], {}, []
+    assert looked_up.fwd_end.one_edit and looked_up.rev_end.one_edit
+    by_look_up = 0
+    for f in (0, 5):
+        one = sorted(single_edits(fwd[f]))
+        two = sorted({b for a in one for b in single_edits(a)} - set(one) - {fwd[f]})
+        picked = rng.choice(len(two), 300, replace=False)
+        for barcode in [fwd[f], *one, *(two[i] for i in picked)]:
+            seq = junk(15) + amplicon(barcode, rev[3]) + junk(10)
+            for strand in (seq, reverse_complement(seq)):
+                a, b = looked_up.classify(strand), aligned.classify(strand)
+                assert (a.status, a.well, a.strand, a.fwd_distance, a.rev_distance, a.region) == (
+                    b.status,
+                    b.well,
+                    b.strand,
+                    b.fwd_distance,
+                    b.rev_distance,
+                    b.region,
+                ), barcode
+                if barcode == fwd[f] or barcode in one:
+                    assert a.status == "assigned"
+                    assert plate.wells[a.well] == ("P1", f"A{f * 12 + 4}")
+                # a look-up reports a lower bound of the runner-up's distance
+                assert a.fwd_second <= b.fwd_second
+                by_look_up += a.fwd_second < b.fwd_second
+    assert by_look_up > 0
 
 
 def test_every_failure_gets_its_own_status(demultiplexer) -> None:

@@ -60,6 +60,20 @@ def one_hot(seqs: Sequence[str], length: int | None = None) -> np.ndarray:
     return out[..., :4]
 
 
+def single_edits(seq: str) -> set[str]:
+    """Every sequence one substitution, insertion or deletion away from `seq`."""
+    out: set[str] = set()
+    for i in range(len(seq) + 1):
+        for base in "ACGT":
+            out.add(seq[:i] + base + seq[i:])
+            if i < len(seq) and base != seq[i]:
+                out.add(seq[:i] + base + seq[i + 1 :])
+        if i < len(seq):
+            out.add(seq[:i] + seq[i + 1 :])
+    out.discard(seq)
+    return out
+
+
 def gc_fraction(seqs: Sequence[str]) -> np.ndarray:
     """Fraction of G and C among the A/C/G/T bases of each sequence."""
     x = one_hot(seqs)

@@ -41,7 +41,7 @@ from utrflow.config import section_defaults
 from utrflow.io import reading_output
 from utrflow.reads import sheets
 from utrflow.reads.demux import REGION_CONTEXT
-from utrflow.sequences import edit_distance
+from utrflow.sequences import edit_distance, single_edits
 
 MATCHES = ("exact", "synthesis_variant", "ambiguous", "unmatched")
 CONSENSUS_COLUMNS = [
@@ -182,20 +182,6 @@ def best_reads(seqs: Sequence[str], n: int) -> list[str]:
     slack = max(3, math.ceil(0.1 * median))
     ranked = sorted(range(len(seqs)), key=lambda i: (abs(len(seqs[i]) - median) > slack, i))
     return [seqs[i] for i in sorted(ranked[:n])]
-
-
-def single_edits(seq: str) -> set[str]:
-    """Every sequence one substitution, insertion or deletion away from `seq`."""
-    out: set[str] = set()
-    for i in range(len(seq) + 1):
-        for base in "ACGT":
-            out.add(seq[:i] + base + seq[i:])
-            if i < len(seq) and base != seq[i]:
-                out.add(seq[:i] + base + seq[i + 1 :])
-        if i < len(seq):
-            out.add(seq[:i] + seq[i + 1 :])
-    out.discard(seq)
-    return out
 
 
 def shown_edits(seqs: Sequence[str], seq: str) -> set[str]:

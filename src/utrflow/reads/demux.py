@@ -41,7 +41,7 @@ from utrflow.reads import sheets
 from utrflow.reads.barcodes import EndFit, fit_end
 from utrflow.reads.files import Read, iter_chunks
 from utrflow.reads.sheets import Construct, ReadGroup
-from utrflow.sequences import invalid_characters, reverse_complement
+from utrflow.sequences import invalid_characters, reverse_complement, single_edits
 
 STATUSES = (
     "assigned",
@@ -240,8 +240,9 @@ class EndScorer:
     the primer's sequence, so a wrong barcode cannot win by sliding along the slack, and the
     anchor's bases cost every barcode alike.
 
-    Most reads show their barcode without an error; for those one dictionary look-up replaces
-    the alignments (see `_exact_table`), with the same call.
+    Most reads show their barcode without an error or with one; for those a dictionary look-up
+    (and, with an error, one alignment) replaces the alignments (see `_exact_table` and
+    `_one_edit_table`), with the same call.
     """
 
     def __init__(self, fit: EndFit, barcodes: tuple[str, ...], slack: int, primer: str) -> None:
@@ -259,30 +260,49 @@ class EndScorer:
         self.bound = fit.max_distance + fit.margin
         self.exact = self._exact_table() if primer and self.equalities is None else {}
         self.exact_lengths = sorted({len(q) for q in self.exact})
+        self.one_edit = self._one_edit_table()
+        self.one_edit_lengths = sorted({len(b) for b in self.one_edit})
+
+    def _nearest(self, i: int, widen: int = 0) -> int:
+        """The least distance any other barcode can reach in the bases searched when barcode
+        `i` is read without error: its query with every other base around it a wildcard (an N
+        matching anything), so the real bases can only be farther; `widen` more wildcards each
+        side cover a read whose error shifted the bases around it."""
+        longest = max(len(c) for c in self.cores)
+        pad = self.slack + longest - len(self.cores[i]) + widen
+        around = "N" * pad + self.queries[i] + "N" * (self.slack + widen)
+        distances = [
+            search_distance(other, around, self.bound, WILDCARD)
+            for j, other in enumerate(self.queries)
+            if j != i
+        ]
+        return min((self.bound + 1 if d < 0 else d for d in distances), default=self.bound + 1)
 
     def _exact_table(self) -> dict[str, tuple[int, int]]:
-        """{query: (index, nearest)} where `nearest` is the least distance any other barcode can
-        reach in the bases searched when this one is read without error: its query with every
-        other base around it a wildcard (an N matching anything), so the real bases can only be
-        farther. When `nearest` clears the margin, an exact read needs no alignment at all."""
+        """{query: (index, nearest)}: when `nearest` (`_nearest`) clears the margin, a read
+        showing the query exactly next to its primer needs no alignment at all."""
         if len(self.queries) > EXACT_TABLE_MAX or len(set(self.queries)) < len(self.queries):
             return {}
-        longest = max((len(c) for c in self.cores), default=0)
-        table = {}
+        return {query: (i, self._nearest(i)) for i, query in enumerate(self.queries)}
+
+    def _one_edit_table(self) -> dict[str, tuple[int, int]]:
+        """{bases: (index, bound)} for a barcode read with one error (a base changed, lost or
+        gained) next to its primer. Every other barcode is then at least `bound` away: its
+        distance to the error-free read less one, which is at least `_nearest` with a wildcard
+        more each side, less one. So the call takes one alignment (the read's distance to its
+        own barcode) instead of one per barcode, and comes out the same. Bases one edit from
+        two barcodes, or equal to one, are left out."""
+        if not self.exact:
+            return {}
+        table: dict[str, tuple[int, int]] = {}
+        shared: set[str] = set(self.queries)
         for i, query in enumerate(self.queries):
-            pad = self.slack + longest - len(self.cores[i])
-            around = "N" * pad + query + "N" * self.slack
-            nearest = min(
-                (
-                    search_distance(other, around, self.bound, WILDCARD)
-                    for j, other in enumerate(self.queries)
-                    if j != i
-                ),
-                key=lambda d: self.bound + 1 if d < 0 else d,
-                default=-1,
-            )
-            table[query] = (i, self.bound + 1 if nearest < 0 else nearest)
-        return table
+            bound = self._nearest(i, widen=1) - 1
+            for bases in single_edits(query):
+                if bases in table and table[bases][0] != i:
+                    shared.add(bases)
+                table[bases] = (i, bound)
+        return {bases: hit for bases, hit in table.items() if bases not in shared}
 
     def next_to(self, window: str, primer_start: int) -> _End:
         """Best and runner-up barcode in the bases right 5' of a primer hit."""
@@ -293,9 +313,16 @@ class EndScorer:
                 index, nearest = self.exact.get(window[stop - length : stop], (-1, 0))
                 if nearest >= self.margin:  # the runner-up reported is that lower bound
                     return _End(index, 0, False, nearest)
-        stop = max(0, right + self.anchor + self.slack)  # the primer hit may start indels off
+        end = max(0, right + self.anchor + self.slack)  # the primer hit may start indels off
+        for length in self.one_edit_lengths:
+            index, bound = self.one_edit.get(window[stop - length : stop], (-1, 0))
+            if index >= 0 and stop - length >= 0:
+                region = window[max(0, right - len(self.cores[index]) - self.slack) : end]
+                d = search_distance(self.queries[index], region, self.bound, self.equalities)
+                if 0 <= d <= self.threshold and bound - d >= self.margin:
+                    return _End(index, d, False, bound)  # the runner-up: that lower bound
         return self._best(
-            [window[max(0, right - len(c) - self.slack) : stop] for c in self.cores], False
+            [window[max(0, right - len(c) - self.slack) : end] for c in self.cores], False
         )
 
     def anywhere(self, window: str) -> _End:
