@@ -187,13 +187,13 @@ def best_reads(seqs: Sequence[str], n: int) -> list[str]:
 def shown_edits(seqs: Sequence[str], seq: str) -> set[str]:
     """The sequences one edit from `seq` toward the reads: each read's own edits from `seq`
     (one optimal alignment, rapidfuzz's `editops`), applied one at a time, kept when at least
-    one read in 20 shows them.
+    n // 20 of the n reads show them (every one below 40 reads).
 
     An edit can lower the reads' summed distance only when it lowers more reads' distances than
     it raises, and a read whose distance it lowers shows it in an optimal alignment. An edit
-    only one of 20 or more reads shows would have to leave every other read's distance as it
-    was: it is that read's own error. Equal strings merge, so a base lost anywhere in a
-    homopolymer is one candidate however each read's alignment placed it.
+    that one read alone shows, among 40 or more, would have to leave all the others' distances
+    as they were: it is that read's own error. Equal strings merge, so a base lost anywhere in
+    a homopolymer is one candidate however each read's alignment placed it.
     """
     min_reads = max(1, len(seqs) // 20)
     votes: Counter[str] = Counter()
