@@ -170,25 +170,21 @@ def layout_digest(plates):
     return utrflow_sheets.layout_digest(_WELLS, tuple(plates))
 
 
+def cores_for(amount, per_core, most):
+    """One core per `per_core` of a job's work, at least one and at most `most` (the config's)."""
+    return max(1, min(most, math.ceil(amount / per_core)))
+
+
 def cores_by_size(most, mb_per_core):
-    """A job's cores from its inputs' size: one per `mb_per_core` MB, at most `most` (the
-    config's). A small read file's job runs on one core, so Snakemake runs several side by side
-    instead of one at a time, each waiting on its start-up and its last chunk with cores idle."""
-
-    def cores(wildcards, input):
-        return max(1, min(most, math.ceil(input.size_mb / mb_per_core)))
-
-    return cores
+    """A job's cores from its inputs' size (`cores_for`). A small read file's job runs on one
+    core, so Snakemake runs several side by side instead of one at a time, each waiting on its
+    start-up and its last chunk with cores idle."""
+    return lambda wildcards, input: cores_for(input.size_mb, mb_per_core, most)
 
 
 def cores_by_wells(most, wells_per_core):
-    """A plate job's cores from the plate's wells (its work), at most `most` (the config's)."""
-
-    def cores(wildcards):
-        wells = PLATE_WELLS.get(wildcards.plate, 0)
-        return max(1, min(most, math.ceil(wells / wells_per_core)))
-
-    return cores
+    """A plate job's cores from the plate's wells, its work (`cores_for`)."""
+    return lambda wildcards: cores_for(PLATE_WELLS.get(wildcards.plate, 0), wells_per_core, most)
 
 
 def settings_for(command):

@@ -315,8 +315,10 @@ class EndScorer:
                     return _End(index, 0, False, nearest)
         end = max(0, right + self.anchor + self.slack)  # the primer hit may start indels off
         for length in self.one_edit_lengths:
+            if stop - length < 0:
+                continue
             index, bound = self.one_edit.get(window[stop - length : stop], (-1, 0))
-            if index >= 0 and stop - length >= 0:
+            if index >= 0:
                 region = window[max(0, right - len(self.cores[index]) - self.slack) : end]
                 d = search_distance(self.queries[index], region, self.bound, self.equalities)
                 if 0 <= d <= self.threshold and bound - d >= self.margin:
