@@ -519,6 +519,25 @@ def test_the_untouched_experiment_is_valid(tmp_path: Path, capsys, monkeypatch) 
     assert assignments["well"].tolist() == ["A1", "A2"]
 
 
+@pytest.mark.parametrize(
+    ("extra", "expect"),
+    [
+        (["--readers", "reader/p1.csv"], "--readers: expected PLATE=VALUE, got 'reader/p1.csv'"),
+        (["--readers", "P1=reader/p1.csv", "P1=reader/p1.csv"], "plate 'P1' given twice"),
+        (["--readers", "P1=reader/p1.csv"], "--readers: give --readings-dir"),
+        (["--reader-plates", "P2=1"], "--reader-plates: plate 'P2' has no file in --readers"),
+    ],
+)
+def test_the_gathers_reader_arguments_stop_with_one_line(
+    tmp_path: Path, extra: list[str], expect: str, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path)
+    outputs = ["--labelled", "l.tsv", "--replicates", "r.tsv", "--plate-qc", "q.tsv"]
+    argv = ["link", "--consensus", "c.tsv", *outputs, "--summary", "s.json", *extra]
+    assert_one_line(*run_cli(tmp_path, argv, capsys, monkeypatch), expect)
+    assert not (tmp_path / "l.tsv").exists()
+
+
 SNAKEMAKE_CASES = [
     "plate-dot-dot",
     "reads-copy-in-another-plate",

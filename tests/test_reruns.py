@@ -2,9 +2,9 @@
 
 Each rerun case edits the config, asks Snakemake for the jobs it would run (a dry run), and puts
 the config back. A new plate is tested in test_workflow.py (reads pipeline); here: nothing
-changed, a model parameter, the ensemble size, the GPU request, a demultiplexing threshold and a
-consensus threshold. Resume: SIGKILL the whole run during demultiplexing, then again during
-training, finish with --rerun-incomplete, and compare with the uninterrupted run.
+changed, a model parameter, the ensemble size, the GPU request, a demultiplexing threshold, a
+consensus threshold and a plate's new reader file. Resume: SIGKILL the whole run during
+demultiplexing, then again during training, finish with --rerun-incomplete, and compare with the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -122,14 +122,28 @@ def test_a_demultiplexing_threshold_reruns_demultiplexing_onward(experiment):
     assert planned == rerun_from(experiment, "demux")
     assert planned["demux"] == planned["consensus"] == len(PLATES)
     assert {"link", "encode", "train", "report"} <= planned.keys()
-    assert "fluorescence" not in planned  # the plate-reader jobs don't read the reads
 
 
 def test_a_consensus_threshold_reruns_consensus_onward(experiment):
     planned = planned_after(experiment, set_key("consensus", "min_reads", 4))
     assert planned == rerun_from(experiment, "consensus")
     assert planned["consensus"] == len(PLATES) and {"link", "report"} <= planned.keys()
-    assert not planned.keys() & {"demux", "fluorescence"}
+    assert "demux" not in planned
+
+
+def test_a_new_reading_of_one_plate_reruns_the_gather_not_the_reads(experiment):
+    # The link job reads every plate's reader file; the reads jobs never read them.
+    reader = experiment / "run" / "reader" / "P01.csv"
+    before, original = reader.stat(), reader.read_text()
+    lines = original.splitlines(keepends=True)
+    reader.write_text("".join([*lines[:-1], lines[-1].replace(",", ",1", 1)]))  # one new value
+    try:
+        planned = jobs_planned(experiment)
+    finally:
+        reader.write_text(original)
+        os.utime(reader, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert planned == rerun_from(experiment, "link")
+    assert planned["link"] == 1 and not planned.keys() & {"demux", "consensus"}
 
 
 # -- resume -----------------------------------------------------------------------------------

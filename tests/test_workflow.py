@@ -319,7 +319,7 @@ def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
     # The third plate arrives: its rows join the sheets, and only its jobs and the gathers run.
     plates.to_csv(run / "plates.tsv", sep="\t", index=False)
     wells.to_csv(run / "wells.tsv", sep="\t", index=False)
-    per_plate = {"demux": 1, "consensus": 1, "fluorescence": 1, "link": 1}
+    per_plate = {"demux": 1, "consensus": 1, "link": 1}  # link reads the new reader file
     assert jobs_planned(tmp_path) == {"all": 1, **per_plate, **MODEL_JOBS}
     second = run_workflow(tmp_path)
     assert second.returncode == 0, second.stderr

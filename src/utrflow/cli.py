@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from utrflow import config as config_module
-from utrflow import io, preflight
+from utrflow import io
 from utrflow.errors import InputError
 
 Handler = Callable[[argparse.Namespace, Mapping[str, Any]], None]
@@ -448,13 +448,14 @@ def consensus(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     )
 
 
-# The per-plate job leaves out the keys only the gather (link) reads.
+# One plate by hand leaves out the keys only the gather (link) reads.
 READER_ONLY = ("fluorescence", "!fluorescence.plate_centering", "!fluorescence.plate_flag_log2")
 
 
 @command(
     "fluorescence",
-    "normalize one plate's reader file: blank subtraction, division by OD, log2, flags",
+    "normalize one plate's reader file by hand (the workflow's link job does every plate): "
+    "blank subtraction, division by OD, log2, flags",
     ("--plate", {"required": True, "help": "plate to normalize"}),
     path("--reader", "the plate's reader file (an instrument's export: CSV, text or xlsx)"),
     path("--wells", "wells sheet (TSV)"),
@@ -478,12 +479,42 @@ def fluorescence(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     )
 
 
+def _pairs(given: list[str], flag: str) -> dict[str, str]:
+    """`PLATE=VALUE` arguments by plate (a plate name holds no '=')."""
+    pairs: dict[str, str] = {}
+    for item in given:
+        plate, sep, value = item.partition("=")
+        if not sep or not plate or not value:
+            raise InputError(f"{flag}: expected PLATE=VALUE, got {item!r}")
+        if plate in pairs:
+            raise InputError(f"{flag}: plate {plate!r} given twice")
+        pairs[plate] = value
+    return pairs
+
+
 @command(
     "link",
-    "join well calls with fluorescence: labelled table, replicates, noise ceiling, plate QC",
+    "normalize every plate's reader file and join it with the well calls: labelled table, "
+    "replicates, noise ceiling, plate QC",
     paths("--consensus", "per-plate calls (TSV)"),
-    paths("--fluorescence", "per-plate readings (TSV)", required=False),
-    paths("--reader-summaries", "their summaries (JSON)", required=False),
+    (
+        "--readers",
+        {"nargs": "*", "default": [], "help": "each plate's reader file, as PLATE=FILE"},
+    ),
+    (
+        "--reader-plates",
+        {
+            "nargs": "*",
+            "default": [],
+            "help": "a plate's block in a reader file holding several, as PLATE=BLOCK",
+        },
+    ),
+    path("--wells", "wells sheet (TSV), needed with --readers", required=False),
+    path(
+        "--readings-dir",
+        "folder for each plate's readings (<plate>.tsv, .json), needed with --readers",
+        required=False,
+    ),
     path("--labelled", "labelled table to write (TSV)"),
     path("--replicates", "sequences in several passing wells to write (TSV)"),
     path("--plate-qc", "one row per plate to write (TSV)"),
@@ -494,16 +525,27 @@ def link(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     from utrflow.plates import link as stage
     from utrflow.plates.reader import FluorescenceSettings
 
+    files = _pairs(args.readers, "--readers")
+    blocks = _pairs(args.reader_plates, "--reader-plates")
+    if files and args.readings_dir is None:
+        raise InputError("--readers: give --readings-dir, the folder for each plate's readings")
+    strays = sorted(blocks.keys() - files.keys())
+    if strays:
+        raise InputError(f"--reader-plates: plate {strays[0]!r} has no file in --readers")
+    readers = [
+        stage.ReaderFile(plate, Path(f), blocks.get(plate, "")) for plate, f in files.items()
+    ]
     stage.run(
         args.consensus,
-        args.fluorescence,
-        args.reader_summaries,
+        readers,
+        args.wells,
         config_module.settings_from(FluorescenceSettings, cfg["fluorescence"]),
         cfg["seed"],
         args.labelled,
         args.replicates,
         args.plate_qc,
         args.summary,
+        args.readings_dir,
     )
 
 
@@ -722,6 +764,8 @@ def settings(args: argparse.Namespace, cmd: Command) -> dict[str, Any]:
             raise InputError(f"--params: key '{unread[0]}' is not read by `{args.command}`")
         full = config_module.validate(raw, source="--params")
     else:
+        from utrflow import preflight  # a whole config's checks: the workflow's jobs pass --params
+
         full = preflight.load(args.config)
     return config_module.select(full, cmd.settings)
 

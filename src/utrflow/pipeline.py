@@ -1,9 +1,9 @@
 """The workflow's stages chained in one process, for notebooks, benchmarks and tests.
 
-The workflow runs each stage's `run()` as its own job (demux per read group, consensus and
-fluorescence per plate, one link; encode, train, evaluate); these functions call the same
-`run()`s in the same order on a folder, so the chain is written once and the figures they give
-are the workflow's own.
+The workflow runs each stage's `run()` as its own job (demux per read group, consensus per
+plate, one link that also reads the plate readers; encode, train, evaluate); these functions
+call the same `run()`s in the same order on a folder, so the chain is written once and the
+figures they give are the workflow's own.
 """
 
 from __future__ import annotations
@@ -92,39 +92,31 @@ def label_wells(
     seed: int | None = None,
 ) -> pd.DataFrame:
     """The labelled table (link.LINK_COLUMNS) of a run folder's plates, from the calls that
-    `call_wells` left in `workdir`, as the fluorescence and link jobs make it (their files go
-    under `workdir`: fluorescence/, table/)."""
+    `call_wells` left in `workdir`, as the link job makes it (its files go under `workdir`:
+    fluorescence/, table/)."""
     settings = settings or reader.FluorescenceSettings()
     seed = section_defaults()["seed"] if seed is None else seed
     base = base_dir or Path.cwd()
     plates = sheets.load_plates(run / "plates.tsv", base)
-    readings, summaries = [], []
-    for plate, reader_file, block in zip(
-        plates["plate"], plates["fluorescence"], plates["reader_plate"], strict=True
-    ):
-        if reader_file:
-            readings.append(workdir / "fluorescence" / f"{plate}.tsv")
-            summaries.append(workdir / "fluorescence" / f"{plate}.json")
-            reader.run(
-                plate,
-                base / reader_file,
-                run / "wells.tsv",
-                settings,
-                readings[-1],
-                summaries[-1],
-                str(block),
-            )
+    readers = [
+        link.ReaderFile(plate, base / reader_file, str(block))
+        for plate, reader_file, block in zip(
+            plates["plate"], plates["fluorescence"], plates["reader_plate"], strict=True
+        )
+        if reader_file
+    ]
     tables = workdir / "table"
     return link.run(
         [workdir / "consensus" / f"{plate}.tsv" for plate in plates["plate"]],
-        readings,
-        summaries,
+        readers,
+        run / "wells.tsv",
         settings,
         seed,
         tables / "labelled.tsv",
         tables / "replicates.tsv",
         tables / "plate_qc.tsv",
         tables / "summary.json",
+        workdir / "fluorescence",
     )
 
 

@@ -66,8 +66,9 @@ TABLE_SUMMARY = "results/table/summary.json"
 PLATE_QC = "results/table/plate_qc.tsv"
 DEMUX_DIR = "results/demux/{group}"
 CONSENSUS = "results/consensus/{plate}.tsv"
-READINGS = "results/fluorescence/{plate}.tsv"
-READER_SUMMARY = "results/fluorescence/{plate}.json"
+READINGS_DIR = "results/fluorescence"
+READINGS = f"{READINGS_DIR}/{{plate}}.tsv"
+READER_SUMMARY = f"{READINGS_DIR}/{{plate}}.json"
 ENCODED = {
     "onehot": "results/encode/onehot.npy",
     "split": "results/encode/split.tsv",

@@ -1,44 +1,17 @@
-# Plate reader + well calls -> the labelled table. Readings are normalized per plate (a new plate
-# runs only its own job), then one gather joins every plate, centres plates if asked, and finds
-# replicate wells and the noise ceiling.
-
-# The per-plate job leaves out the settings only the gather reads (utrflow.cli.READER_ONLY), so
-# changing those reruns the gather alone.
+# Plate reader + well calls -> the labelled table. One gather normalizes every plate's reader
+# file (a tenth of a second each, where a job of its own per plate cost half a second more to
+# start), joins it with every plate's calls, centres plates if asked, and finds replicate wells
+# and the noise ceiling. A new plate runs its own reads jobs and this gather, which reruns
+# whenever any plate changes anyway.
 
 
 if READS:
 
-    rule fluorescence:
-        input:
-            reader=lambda wildcards: READERS[wildcards.plate],
-            wells=ancient(config["wells"]),
-        output:
-            table=READINGS,
-            summary=READER_SUMMARY,
-        log:
-            f"{LOGS}/fluorescence/{{plate}}.log",
-        benchmark:
-            f"{BENCH}/fluorescence/{{plate}}.tsv"
-        conda:
-            ENV
-        threads: 1
-        resources:
-            mem_mb=1000,
-            runtime=10,
-        params:
-            settings=settings_for("fluorescence"),
-            layout=lambda wildcards: layout_digest([wildcards.plate]),
-            reader_plate=lambda wildcards: READER_PLATES.get(wildcards.plate, ""),
-        shell:
-            "utrflow fluorescence --params {params.settings:q} --plate {wildcards.plate:q}"
-            " --reader {input.reader:q} --wells {input.wells:q} --output {output.table:q}"
-            " --summary {output.summary:q} --reader-plate={params.reader_plate:q} > {log} 2>&1"
-
     rule link:
         input:
             consensus=expand(CONSENSUS, plate=list(PLATE_GROUP)),
-            fluorescence=expand(READINGS, plate=list(READERS)),
-            summaries=expand(READER_SUMMARY, plate=list(READERS)),
+            readers=list(READERS.values()),
+            wells=ancient(config["wells"]),
         output:
             labelled=report(
                 LABELLED,
@@ -52,6 +25,8 @@ if READS:
                 category="Labelled table",
             ),
             summary=TABLE_SUMMARY,
+            readings=expand(READINGS, plate=list(READERS)),
+            reader_summaries=expand(READER_SUMMARY, plate=list(READERS)),
         log:
             f"{LOGS}/link.log",
         benchmark:
@@ -64,8 +39,13 @@ if READS:
             runtime=15,
         params:
             settings=settings_for("link"),
+            readers=[f"{plate}={reader}" for plate, reader in READERS.items()],
+            reader_plates=[f"{plate}={block}" for plate, block in READER_PLATES.items() if block],
+            layout=layout_digest(list(READERS)),
+            readings_dir=READINGS_DIR,
         shell:
             "utrflow link --params {params.settings:q} --consensus {input.consensus:q}"
-            " --fluorescence {input.fluorescence:q} --reader-summaries {input.summaries:q}"
+            " --readers {params.readers:q} --reader-plates {params.reader_plates:q}"
+            " --wells {input.wells:q} --readings-dir {params.readings_dir:q}"
             " --labelled {output.labelled:q} --replicates {output.replicates:q}"
             " --plate-qc {output.plate_qc:q} --summary {output.summary:q} > {log} 2>&1"

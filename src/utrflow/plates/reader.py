@@ -518,21 +518,20 @@ def tidy_readings(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def run(
+def write_plate(
     plate: str,
     reader: Path,
-    wells_path: Path,
+    wells: pd.DataFrame,
     settings: FluorescenceSettings,
     output: Path,
     summary: Path,
     reader_plate: str = "",
-) -> pd.DataFrame:
-    """The `fluorescence` stage for one plate: its reader file (block `reader_plate` of a file
-    holding several) normalized against its layout, the per-well table (returned too) and a
-    summary (what was read, blank wells, reader wells not in the layout, flags)."""
-    wells = sheets.load_wells(wells_path)
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One plate's reader file (block `reader_plate` of a file holding several) normalized
+    against its layout: the per-well table and a summary (what was read, blank wells, reader
+    wells not in the layout, flags), written and returned."""
     if not (wells["plate"] == plate).any():
-        raise InputError(f"{wells_path}: no wells of plate {plate!r}")
+        raise InputError(f"the wells sheet has no wells of plate {plate!r}")
     found = read_plate(plate, wells, reader, settings, reader_plate)
     table, unlisted = found.table, found.unlisted
     if unlisted:
@@ -544,15 +543,30 @@ def run(
         )
     io.write_tsv(table, output, exact=EXACT_COLUMNS)
     flags = table["flags"].str.split(";")
-    io.write_json(
-        {
-            "plate": plate,
-            "reader": str(reader),
-            **found.details,
-            "blank_wells": int((table["role"] == "blank").sum()),
-            "unlisted_wells": unlisted,
-            "flags": {flag: int(flags.apply(lambda f, k=flag: k in f).sum()) for flag in FLAGS},
-        },
-        summary,
-    )
-    return table
+    details = {
+        "plate": plate,
+        "reader": str(reader),
+        **found.details,
+        "blank_wells": int((table["role"] == "blank").sum()),
+        "unlisted_wells": unlisted,
+        "flags": {flag: int(flags.apply(lambda f, k=flag: k in f).sum()) for flag in FLAGS},
+    }
+    io.write_json(details, summary)
+    return table, details
+
+
+def run(
+    plate: str,
+    reader: Path,
+    wells_path: Path,
+    settings: FluorescenceSettings,
+    output: Path,
+    summary: Path,
+    reader_plate: str = "",
+) -> pd.DataFrame:
+    """The `fluorescence` command, one plate by hand (the workflow's link job reads every
+    plate's file itself, see `write_plate`); returns the per-well table."""
+    wells = sheets.load_wells(wells_path)
+    if not (wells["plate"] == plate).any():
+        raise InputError(f"{wells_path}: no wells of plate {plate!r}")
+    return write_plate(plate, reader, wells, settings, output, summary, reader_plate)[0]
