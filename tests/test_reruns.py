@@ -4,7 +4,8 @@ Each rerun case edits the config, asks Snakemake for the jobs it would run (a dr
 the config back. A new plate is tested in test_workflow.py (reads pipeline); here: nothing
 changed, a model parameter, the ensemble size, the GPU request, a demultiplexing threshold, a
 consensus threshold and a plate's new reader file. Resume: SIGKILL the whole run during
-demultiplexing, then again during training, finish with --rerun-incomplete, and compare with the uninterrupted run.
+demultiplexing, then again during training, finish with --rerun-incomplete, and compare with
+the uninterrupted run.
 """
 
 from __future__ import annotations
