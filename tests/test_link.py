@@ -12,6 +12,7 @@ from conftest import LABELLED_COLUMNS
 from scipy import stats
 
 from utrflow import pipeline
+from utrflow.errors import InputError
 from utrflow.plates import link
 from utrflow.plates.reader import FLUORESCENCE_COLUMNS, FluorescenceSettings
 from utrflow.reads.consensus import CONSENSUS_COLUMNS
@@ -184,3 +185,14 @@ def test_labels_from_simulated_plates_match_the_truth(tmp_path: Path) -> None:
     low, high = ceiling["ci95"]
     assert low - 0.01 <= truth_ceiling <= high + 0.01
     assert abs(ceiling["r2"] - truth_ceiling) < 0.03
+
+
+def test_a_reader_for_a_plate_the_wells_sheet_lacks_names_the_sheet(tmp_path: Path) -> None:
+    wells = tmp_path / "wells.tsv"
+    wells.write_text("plate\twell\tfwd_barcode\nP1\tA1\tACGTACGT\n")
+    (tmp_path / "r.csv").write_text("well,gfp\nA1,10\n")
+    readers = [link.ReaderFile("P9", tmp_path / "r.csv")]
+    settings = FluorescenceSettings(normalize_by="", blank_subtract=False)
+    with pytest.raises(InputError, match=rf"^{wells}: no wells of plate 'P9'$"):
+        link.read_readers(readers, wells, settings, tmp_path / "readings")
+    assert not (tmp_path / "readings").exists()

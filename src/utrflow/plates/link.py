@@ -297,7 +297,14 @@ def read_readers(
         table_path = readings_dir / f"{found.plate}.tsv"
         summary_path = readings_dir / f"{found.plate}.json"
         reader.write_plate(
-            found.plate, found.path, wells, settings, table_path, summary_path, found.block
+            found.plate,
+            found.path,
+            wells,
+            settings,
+            table_path,
+            summary_path,
+            found.block,
+            str(wells_path),
         )
         # read back as written: the files' text is the record, and what was joined
         summaries[found.plate] = io.read_json(summary_path)

@@ -526,12 +526,13 @@ def write_plate(
     output: Path,
     summary: Path,
     reader_plate: str = "",
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+    wells_source: str = "wells",
+) -> pd.DataFrame:
     """One plate's reader file (block `reader_plate` of a file holding several) normalized
-    against its layout: the per-well table and a summary (what was read, blank wells, reader
-    wells not in the layout, flags), written and returned."""
+    against its layout (`wells`, read from `wells_source`): the per-well table (returned too)
+    and a summary (what was read, blank wells, reader wells not in the layout, flags)."""
     if not (wells["plate"] == plate).any():
-        raise InputError(f"the wells sheet has no wells of plate {plate!r}")
+        raise InputError(f"{wells_source}: no wells of plate {plate!r}")
     found = read_plate(plate, wells, reader, settings, reader_plate)
     table, unlisted = found.table, found.unlisted
     if unlisted:
@@ -543,16 +544,18 @@ def write_plate(
         )
     io.write_tsv(table, output, exact=EXACT_COLUMNS)
     flags = table["flags"].str.split(";")
-    details = {
-        "plate": plate,
-        "reader": str(reader),
-        **found.details,
-        "blank_wells": int((table["role"] == "blank").sum()),
-        "unlisted_wells": unlisted,
-        "flags": {flag: int(flags.apply(lambda f, k=flag: k in f).sum()) for flag in FLAGS},
-    }
-    io.write_json(details, summary)
-    return table, details
+    io.write_json(
+        {
+            "plate": plate,
+            "reader": str(reader),
+            **found.details,
+            "blank_wells": int((table["role"] == "blank").sum()),
+            "unlisted_wells": unlisted,
+            "flags": {flag: int(flags.apply(lambda f, k=flag: k in f).sum()) for flag in FLAGS},
+        },
+        summary,
+    )
+    return table
 
 
 def run(
@@ -567,6 +570,6 @@ def run(
     """The `fluorescence` command, one plate by hand (the workflow's link job reads every
     plate's file itself, see `write_plate`); returns the per-well table."""
     wells = sheets.load_wells(wells_path)
-    if not (wells["plate"] == plate).any():
-        raise InputError(f"{wells_path}: no wells of plate {plate!r}")
-    return write_plate(plate, reader, wells, settings, output, summary, reader_plate)[0]
+    return write_plate(
+        plate, reader, wells, settings, output, summary, reader_plate, str(wells_path)
+    )
