@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -58,6 +59,24 @@ def run_workflow(
         timeout=timeout + 30,  # a backstop: `timeout -k 10` ends the run before this
         check=False,
     )
+
+
+def python_json(
+    script: str, *args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600
+) -> dict:
+    """Run `script` in a fresh interpreter (argv: `args`); it must exit 0 and print a JSON
+    object on its last line, which is returned."""
+    run = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def write_config(workdir: Path, config: dict) -> Path:

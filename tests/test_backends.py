@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
+from conftest import python_json
 
 SCRIPT = textwrap.dedent(
     """
@@ -43,16 +41,7 @@ SCRIPT = textwrap.dedent(
 )
 def test_training_runs_on_the_pytorch_backend():
     env = {**os.environ, "KERAS_BACKEND": "torch", "CUDA_VISIBLE_DEVICES": ""}
-    run = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    result = python_json(SCRIPT, env=env)
     assert result["backend"] == "torch"
     assert result["device"].startswith("cpu")
     assert result["r"] > 0.9

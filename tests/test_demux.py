@@ -70,7 +70,7 @@ def layout(
             "role": "sample",
         }
     )
-    return demux.Layout.from_wells(wells, ["P1"])
+    return demux.Layout.from_wells(wells.to_dict("records"), ["P1"])
 
 
 CONSTRUCT = sheets.Construct(FWD_PRIMER, REV_PRIMER, UP, DOWN)
@@ -196,7 +196,7 @@ def test_barcode_too_close_to_two_candidates_is_ambiguous() -> None:
         }
     )
     d = demux.Demultiplexer(
-        CONSTRUCT, demux.Layout.from_wells(wells, ["P1"]), demux.DemuxSettings()
+        CONSTRUCT, demux.Layout.from_wells(wells.to_dict("records"), ["P1"]), demux.DemuxSettings()
     )
     between = "ACGTTGCGGTCA"  # one from each
     seq = junk(12) + amplicon(between, REV_BARCODES[0]) + junk(8)
@@ -234,7 +234,7 @@ def test_barcodes_of_different_lengths_are_each_searched_at_their_own_length() -
         }
     )
     d = demux.Demultiplexer(
-        CONSTRUCT, demux.Layout.from_wells(wells, ["P1"]), demux.DemuxSettings()
+        CONSTRUCT, demux.Layout.from_wells(wells.to_dict("records"), ["P1"]), demux.DemuxSettings()
     )
     for i, (fwd, rev) in enumerate(pairs):
         seq = junk(15) + amplicon(fwd, rev) + junk(10)
@@ -393,7 +393,7 @@ def test_bad_sheets_name_the_file_row_and_problem(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"plates\.tsv: row 2 \(plate P1\).*matches no file"):
         sheets.load_plates(plates)
     plates = write(tmp_path / "plates.tsv", f"plate\treads\nP1\t{reads}\n")
-    assert sheets.load_plates(plates)["files"].tolist() == [(str(reads),)]
+    assert [row["files"] for row in sheets.load_plates(plates)] == [(str(reads),)]
     wells = write(tmp_path / "w.tsv", "plate\twell\tfwd_barcode\trev_barcode\nP1\tA1\tACGN\tACGT\n")
     with pytest.raises(InputError, match=r"w\.tsv: row 2: fwd_barcode 'ACGN'.*: 'N'"):
         sheets.load_wells(wells)
@@ -484,7 +484,7 @@ def test_real_minion_reads_with_automatic_thresholds(tmp_path: Path) -> None:
     group = sheets.ReadGroup("pep", ("pep",), (str(PEPEROMIA / "PeperomiaTestSet.fasta"),))
     construct = sheets.Construct(index["FwPrimer"][0], index["RvPrimer"][0])
     settings = demux.DemuxSettings(require_both_ends=False, max_primer_error=0.3)
-    funnel = demux.run_group(group, wells, construct, settings, tmp_path)
+    funnel = demux.run_group(group, wells.to_dict("records"), construct, settings, tmp_path)
     fwd = funnel["barcodes"]["fwd"]
     assert fwd["chosen"] == "auto" and fwd["min_distance"] >= 7
     assert fwd["length"] + len(fwd["constant_5"]) + len(fwd["constant_3"]) == 15

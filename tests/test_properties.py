@@ -43,7 +43,8 @@ WELLS = pd.DataFrame(
     ],
     columns=["plate", "well", "fwd_barcode", "rev_barcode", "role"],
 )
-DEMUX = demux.Demultiplexer(CONSTRUCT, demux.Layout.from_wells(WELLS, ["P1"]), SETTINGS)
+LAYOUT = demux.Layout.from_wells(WELLS.to_dict("records"), ["P1"])
+DEMUX = demux.Demultiplexer(CONSTRUCT, LAYOUT, SETTINGS)
 
 CHECKS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -282,7 +283,9 @@ BY_PARTS = {
     "one_barcode": (CONSTRUCT, WELLS.assign(rev_barcode="").drop_duplicates("fwd_barcode")),
 }
 DEMUXERS = {
-    name: demux.Demultiplexer(construct, demux.Layout.from_wells(wells, ["P1"]), SETTINGS)
+    name: demux.Demultiplexer(
+        construct, demux.Layout.from_wells(wells.to_dict("records"), ["P1"]), SETTINGS
+    )
     for name, (construct, wells) in BY_PARTS.items()
 }
 PART_NAMES = ["junk", "fwd_barcode", "fwd_primer", "up", "utr", "down", "rev_primer",

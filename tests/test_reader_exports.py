@@ -450,20 +450,20 @@ def test_the_plates_sheet_names_each_plates_block_of_a_shared_reader_file(tmp_pa
     plates = sheets.load_plates(tmp_path / "plates.tsv", tmp_path)
     wells = pd.DataFrame({"plate": ["P1", "P2"], "well": ["A1", "A1"], "role": "sample"})
     settings = {"normalize_by": "", "blank_subtract": False, "log2": False}
-    assert sheets.check_readers(plates, wells, settings, tmp_path) == {
+    assert sheets.check_readers(plates, wells.to_dict("records"), settings, tmp_path) == {
         "P1": "reader.csv",
         "P2": "reader.csv",
     }
     chosen = FluorescenceSettings(**settings)
     values = [
         load_plate(p, wells, tmp_path / "reader.csv", chosen, block)[0]["signal_raw"].iloc[0]
-        for p, block in zip(plates["plate"], plates["reader_plate"], strict=True)
+        for p, block in ((row["plate"], row["reader_plate"]) for row in plates)
     ]
     assert values == [20.0, 10.0]
     (tmp_path / "plates.tsv").write_text(sheet.replace("\tday2\n", "\t\n"))
     unnamed = sheets.load_plates(tmp_path / "plates.tsv", tmp_path)
     with pytest.raises(InputError, match="holds 2 plates"):
-        sheets.check_readers(unnamed, wells, settings, tmp_path)
+        sheets.check_readers(unnamed, wells.to_dict("records"), settings, tmp_path)
 
 
 def test_icontrol_kinetic_xlsx_with_one_column_per_cycle(tmp_path: Path) -> None:

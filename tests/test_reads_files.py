@@ -46,7 +46,7 @@ def test_a_minknow_barcode_folder_gives_its_fastq_gz_files(tmp_path: Path) -> No
     write(folder / "sequencing_summary.txt", "filename\tread_id\n")
     write(folder / ".hidden.fastq", fastq(["h"]))
     plates = sheets.load_plates(plates_sheet(tmp_path, [("P1", "fastq_pass/barcode01")]), tmp_path)
-    (files,) = plates["files"]
+    (files,) = [row["files"] for row in plates]
     assert [Path(f).name for f in files] == [
         f"FAL123_pass_barcode01_{i}.fastq.gz" for i in range(3)
     ]
@@ -74,7 +74,7 @@ def test_glob_matches_with_commas_and_spaces_stay_whole(tmp_path: Path) -> None:
     for i, path in enumerate(odd):
         write(path, fastq([f"odd{i}"]))
     plates = sheets.load_plates(plates_sheet(tmp_path, [("P1", "reads/plate 1*.fastq")]), tmp_path)
-    assert plates["files"][0] == tuple(sorted(str(p) for p in odd))
+    assert plates[0]["files"] == tuple(sorted(str(p) for p in odd))
     (group,) = sheets.read_groups(plates)
     assert group.files == tuple(sorted(str(p) for p in odd))
     # a cell naming an existing file whole keeps its comma; a list of files is split at commas

@@ -12,12 +12,13 @@ import functools
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from utrflow.errors import InputError
 from utrflow.yamlio import load_yaml, parse_yaml
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_NAME = "config.schema.yaml"
 Settings = TypeVar("Settings")
@@ -35,8 +36,15 @@ def schema() -> dict[str, Any]:
     return copy.deepcopy(_shipped_schema())
 
 
-def _with_defaults(validator_class: Any) -> Any:
-    """A validator that also fills schema defaults in, the recipe from the jsonschema docs."""
+@functools.cache
+def _validator_class() -> Any:
+    """Draft 2020-12 that also fills schema defaults in, the recipe from the jsonschema docs.
+
+    Built on first use: importing jsonschema costs a job a tenth of a second, and the settings
+    dataclasses import this module for `section_defaults` alone."""
+    import jsonschema
+
+    validator_class = jsonschema.Draft202012Validator
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(
@@ -49,9 +57,6 @@ def _with_defaults(validator_class: Any) -> Any:
         yield from validate_properties(validator, properties, instance, schema_)
 
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
-
-
-_Validator = _with_defaults(jsonschema.Draft202012Validator)
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
@@ -79,7 +84,7 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
     Raises InputError with one line naming `source` and the offending key.
     """
     instance = copy.deepcopy(dict(config))
-    validator = _Validator(_shipped_schema())
+    validator = _validator_class()(_shipped_schema())
     errors = sorted(
         validator.iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message)
     )

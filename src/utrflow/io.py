@@ -1,22 +1,29 @@
-"""Atomic file output: a killed job never leaves a file that looks complete."""
+"""Atomic file output: a killed job never leaves a file that looks complete.
+
+pandas is imported by the functions that take or give a DataFrame, not here: the reads jobs
+write and read their tables as plain rows and start without it (a third of a second each).
+"""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import math
 import os
 import tempfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from utrflow.errors import InputError, first_line
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _current_umask() -> int:
@@ -55,6 +62,41 @@ def write_tsv(frame: pd.DataFrame, path: str | Path, exact: Sequence[str] = ()) 
         out[column] = [exact_number(v) for v in frame[column]]
     with atomic_path(path) as tmp:
         out.to_csv(tmp, sep="\t", index=False, float_format="%.6g", lineterminator="\n")
+
+
+def cell_text(value: Any) -> str:
+    """One cell as `write_tsv` writes it: floats to 6 significant digits, None and NaN empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float | np.floating):
+        return "" if math.isnan(value) else "%.6g" % value  # noqa: UP031 (pandas' float_format)
+    return str(value)
+
+
+def write_rows(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], path: str | Path) -> None:
+    """`write_tsv` for plain rows (dicts holding `columns`), without pandas, to the same text."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([cell_text(row[c]) for c in columns] for row in rows)
+
+
+def read_rows(path: str | Path) -> list[dict[str, str]]:
+    """A table this package wrote, as rows of strings (empty cells ""), without pandas; a row
+    with more or fewer cells than the header is damage (see reading_output)."""
+    with reading_output(path), open(path, newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t")
+        header = next(reader, None)
+        if header is None:
+            raise ValueError("no header")
+        rows = []
+        for cells in reader:
+            if len(cells) != len(header):
+                raise ValueError(
+                    f"line {reader.line_num}: {len(cells)} cells, {len(header)} columns"
+                )
+            rows.append(dict(zip(header, cells, strict=True)))
+        return rows
 
 
 def exact_number(value: float) -> str:
@@ -99,10 +141,9 @@ _DAMAGE = (
     EOFError,
     zlib.error,
     gzip.BadGzipFile,
-    pd.errors.ParserError,
-    pd.errors.EmptyDataError,
+    csv.Error,
     UnicodeDecodeError,
-    ValueError,  # json.JSONDecodeError, and NumPy's complaints about a short .npy
+    ValueError,  # json.JSONDecodeError, pandas' ParserError and EmptyDataError, a short .npy
 )
 
 
@@ -135,6 +176,8 @@ def read_json(path: str | Path) -> Any:
 def read_tsv(path: str | Path) -> pd.DataFrame:
     """Read a tab-separated table written by this package (empty strings stay empty; damage
     stops in one line, see reading_output)."""
+    import pandas as pd
+
     with reading_output(path):
         return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
 
@@ -145,6 +188,8 @@ def read_text_table(path: str | Path, sep: str) -> pd.DataFrame:
     A column name given twice stops the run (pandas renames the second `label.1` and goes on,
     so the table would be read with the wrong column); an unnamed column that is empty
     throughout (a spreadsheet's trailing separator) is dropped."""
+    import pandas as pd
+
     try:
         raw = pd.read_csv(
             path, sep=sep, dtype=str, header=None, keep_default_na=False, encoding="utf-8-sig"

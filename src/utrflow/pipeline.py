@@ -81,7 +81,10 @@ def call_wells(
                     flanks,
                 )
             )
-    return WellCalls(pd.concat(calls, ignore_index=True), pd.concat(reads, ignore_index=True))
+    table = pd.DataFrame(
+        [row for plate in calls for row in plate], columns=consensus.CONSENSUS_COLUMNS
+    )
+    return WellCalls(table, pd.concat(reads, ignore_index=True))
 
 
 def label_wells(
@@ -99,15 +102,13 @@ def label_wells(
     base = base_dir or Path.cwd()
     plates = sheets.load_plates(run / "plates.tsv", base)
     readers = [
-        link.ReaderFile(plate, base / reader_file, str(block))
-        for plate, reader_file, block in zip(
-            plates["plate"], plates["fluorescence"], plates["reader_plate"], strict=True
-        )
-        if reader_file
+        link.ReaderFile(row["plate"], base / row["fluorescence"], str(row["reader_plate"]))
+        for row in plates
+        if row["fluorescence"]
     ]
     tables = workdir / "table"
     return link.run(
-        [workdir / "consensus" / f"{plate}.tsv" for plate in plates["plate"]],
+        [workdir / "consensus" / f"{row['plate']}.tsv" for row in plates],
         readers,
         run / "wells.tsv",
         settings,

@@ -1,5 +1,6 @@
 # Shared set-up: check the config and its files before any job runs; every path, switch and
 # helper the rule files use is defined here, so they can be included in any order.
+import collections
 import json
 import math
 import shlex
@@ -152,7 +153,7 @@ elif READS:
     READ_GROUPS = {group.name: group for group in _reads_setup["groups"]}
     PLATE_GROUP = {plate: group.name for group in _reads_setup["groups"] for plate in group.plates}
     _WELLS = _reads_setup["wells"]
-    PLATE_WELLS = _WELLS.groupby("plate").size().to_dict()
+    PLATE_WELLS = collections.Counter(row["plate"] for row in _WELLS)
     READERS = _reads_setup["readers"]
     READER_PLATES = _reads_setup["reader_plates"]
 

@@ -23,7 +23,6 @@ from utrflow.errors import InputError
 from utrflow.labelled import LINK_COLUMNS, QC_REASONS
 from utrflow.plates import reader
 from utrflow.plates.reader import FluorescenceSettings
-from utrflow.reads import sheets
 
 REPLICATE_COLUMNS = ["sequence", "variant_id", "n", "mean", "sd", "wells"]
 
@@ -291,7 +290,7 @@ def read_readers(
         return {}, {}
     if wells_path is None:
         raise InputError("reader files need the wells sheet (--wells)")
-    wells = sheets.load_wells(wells_path)
+    wells = reader.load_layout(wells_path)
     tables, summaries = {}, {}
     for found in readers:
         table_path = readings_dir / f"{found.plate}.tsv"

@@ -558,6 +558,11 @@ def write_plate(
     return table
 
 
+def load_layout(wells_path: Path) -> pd.DataFrame:
+    """The wells sheet, checked (`sheets.load_wells`), as the table this module reads."""
+    return pd.DataFrame(sheets.load_wells(wells_path))
+
+
 def run(
     plate: str,
     reader: Path,
@@ -569,7 +574,7 @@ def run(
 ) -> pd.DataFrame:
     """The `fluorescence` command, one plate by hand (the workflow's link job reads every
     plate's file itself, see `write_plate`); returns the per-well table."""
-    wells = sheets.load_wells(wells_path)
+    wells = load_layout(wells_path)
     return write_plate(
         plate, reader, wells, settings, output, summary, reader_plate, str(wells_path)
     )

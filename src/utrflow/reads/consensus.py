@@ -21,17 +21,18 @@ are called across a pool of worker processes.
 
 from __future__ import annotations
 
+import gzip
 import math
 import multiprocessing
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import edlib
 import numpy as np
-import pandas as pd
 import pyabpoa
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -40,7 +41,7 @@ from utrflow import io
 from utrflow.config import section_defaults
 from utrflow.io import reading_output
 from utrflow.reads import sheets
-from utrflow.reads.demux import REGION_CONTEXT
+from utrflow.reads.demux import REGION_COLUMNS, REGION_CONTEXT
 from utrflow.sequences import edit_distance, single_edits
 
 MATCHES = ("exact", "synthesis_variant", "ambiguous", "unmatched")
@@ -526,33 +527,28 @@ def read_plate_regions(
     paths: Iterable[str | Path],
     plate: str,
     max_reads: int,
-    chunk_rows: int = 200_000,
     context: bool = False,
 ) -> dict[str, list[str]]:
-    """Regions of one plate's wells from regions.tsv.gz files, at most `max_reads` per well,
-    read in chunks so a pooled file of millions of reads never sits in memory; with `context`,
+    """Regions of one plate's wells from regions.tsv.gz files (as the demultiplexer writes them:
+    REGION_COLUMNS, tab-joined, never quoted), at most `max_reads` per well, read line by line
+    so a pooled file of millions of reads never sits in memory; with `context`,
     each with the read's flank ends around it (`left` + region + `right`), for `call_well`'s
     `flanks`."""
     regions: dict[str, list[str]] = defaultdict(list)
     for path in paths:
-        with reading_output(path):
-            reader = pd.read_csv(
-                path,
-                sep="\t",
-                dtype=str,
-                keep_default_na=False,
-                usecols=lambda column: column in ("plate", "well", "region", "left", "right"),
-                chunksize=chunk_rows,
-            )
-            for chunk in reader:
-                mine = chunk[chunk["plate"] == plate]
-                reads = mine["region"]
-                if context:
-                    reads = mine["left"] + reads + mine["right"]
-                for well, region in zip(mine["well"], reads, strict=True):
-                    kept = regions[well]
-                    if len(kept) < max_reads:
-                        kept.append(region)
+        with reading_output(path), gzip.open(path, "rt", newline="\n") as handle:
+            header = handle.readline().rstrip("\n").split("\t")
+            if header != REGION_COLUMNS:
+                raise ValueError(f"its header is not {' '.join(REGION_COLUMNS)}")
+            for number, line in enumerate(handle, start=2):
+                cells = line.rstrip("\n").split("\t")
+                if len(cells) != len(REGION_COLUMNS):
+                    raise ValueError(f"line {number} has {len(cells)} cells, not 6")
+                if cells[0] != plate:
+                    continue
+                kept = regions[cells[1]]
+                if len(kept) < max_reads:
+                    kept.append(cells[4] + cells[3] + cells[5] if context else cells[3])
     return regions
 
 
@@ -609,19 +605,22 @@ def call_wells(
 
 def call_plate(
     plate: str,
-    counts: pd.DataFrame,
+    counts: Iterable[Mapping[str, str]],
     regions: dict[str, list[str]],
     library: LibraryIndex | None,
     settings: ConsensusSettings,
     threads: int = 1,
     flanks: tuple[str, str] = ("", ""),
-) -> pd.DataFrame:
-    """One row per well of the plate (CONSENSUS_COLUMNS), every well of the layout listed;
-    wells are called over `threads` processes; `flanks` as `call_well` takes them
-    (`construct_ends`) when the regions carry flank ends."""
+) -> list[dict[str, Any]]:
+    """One row per well of the plate (CONSENSUS_COLUMNS), every well of the layout (the rows
+    of well_counts.tsv) listed; wells are called over `threads` processes; `flanks` as
+    `call_well` takes them (`construct_ends`) when the regions carry flank ends."""
     rows = []
-    mine = counts[counts["plate"] == plate]
-    layout = list(mine[["well", "role", "reads", "regions"]].itertuples(index=False))
+    layout = [
+        (row["well"], row["role"], row["reads"], row["regions"])
+        for row in counts
+        if row["plate"] == plate
+    ]
     wells = [regions.get(well, []) for well, *_ in layout]
     results = call_wells(wells, settings, library, threads, flanks)
     for (well, role, n_reads, n_regions), (call, match) in zip(layout, results, strict=True):
@@ -647,7 +646,7 @@ def call_plate(
                 "qc": qc,
             }
         )
-    return pd.DataFrame(rows, columns=CONSENSUS_COLUMNS)
+    return rows
 
 
 def library_index(path: Path | None, settings: ConsensusSettings) -> LibraryIndex | None:
@@ -656,7 +655,9 @@ def library_index(path: Path | None, settings: ConsensusSettings) -> LibraryInde
         return None
     designs = sheets.load_library(path)
     return LibraryIndex(
-        designs["id"].tolist(), designs["sequence"].tolist(), settings.max_variant_distance
+        [row["id"] for row in designs],
+        [row["sequence"] for row in designs],
+        settings.max_variant_distance,
     )
 
 
@@ -669,13 +670,13 @@ def run(
     output: Path,
     threads: int = 1,
     flanks: tuple[str, str] = ("", ""),
-) -> pd.DataFrame:
+) -> list[dict[str, Any]]:
     """The `consensus` stage for one plate: each well's call, purity and library match
-    (written to `output`, and returned), wells across `threads` processes; with `flanks`
-    (`construct_ends`), over flank end - UTR - flank end (see `call_well`)."""
+    (written to `output`, and returned as rows), wells across `threads` processes; with
+    `flanks` (`construct_ends`), over flank end - UTR - flank end (see `call_well`)."""
     index = library_index(library, settings)
-    well_counts = io.read_tsv(counts).fillna("")
+    well_counts = io.read_rows(counts)
     plate_regions = read_plate_regions([regions], plate, settings.max_reads, context=any(flanks))
     calls = call_plate(plate, well_counts, plate_regions, index, settings, threads, flanks)
-    io.write_tsv(calls, output)
+    io.write_rows(calls, CONSENSUS_COLUMNS, output)
     return calls

@@ -25,18 +25,17 @@ import math
 import multiprocessing
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import edlib
-import pandas as pd
 
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
-from utrflow.io import open_gzip_out, write_json, write_tsv
+from utrflow.io import open_gzip_out, write_json, write_rows
 from utrflow.reads import sheets
 from utrflow.reads.barcodes import EndFit, fit_end
 from utrflow.reads.files import Read, iter_chunks
@@ -132,12 +131,13 @@ class Layout:
     rev_wells: dict[int, tuple[int, ...]] = field(hash=False)
 
     @classmethod
-    def from_wells(cls, wells: pd.DataFrame, plates: Iterable[str]) -> Layout:
-        """The layout of the wells of `plates` (a wells sheet as `sheets.load_wells` gives it)."""
+    def from_wells(cls, wells: Iterable[Mapping[str, Any]], plates: Iterable[str]) -> Layout:
+        """The layout of the wells of `plates` (wells sheet rows as `sheets.load_wells` gives
+        them)."""
         plates = tuple(plates)
-        rows = wells[wells["plate"].isin(plates)]
-        fwd = tuple(dict.fromkeys(rows["fwd_barcode"]))
-        rev = tuple(dict.fromkeys(b for b in rows["rev_barcode"] if b))
+        rows = sheets.group_wells(wells, plates)
+        fwd = tuple(dict.fromkeys(row["fwd_barcode"] for row in rows))
+        rev = tuple(dict.fromkeys(row["rev_barcode"] for row in rows if row["rev_barcode"]))
         f_index = {b: i for i, b in enumerate(fwd)}
         r_index = {b: i for i, b in enumerate(rev)}
         pair_well: dict[tuple[int, int], int] = {}
@@ -145,7 +145,7 @@ class Layout:
         rev_wells: dict[int, list[int]] = {}
         names = []
         for i, (plate, well, f, r) in enumerate(
-            rows[["plate", "well", "fwd_barcode", "rev_barcode"]].itertuples(index=False)
+            (row["plate"], row["well"], row["fwd_barcode"], row["rev_barcode"]) for row in rows
         ):
             names.append((plate, well))
             fi, ri = f_index[f], r_index.get(r, -1)
@@ -758,7 +758,7 @@ class GroupTally:
 
 def run_group(
     group: ReadGroup,
-    wells: pd.DataFrame,
+    wells: list[sheets.Row],
     construct: Construct,
     settings: DemuxSettings,
     out_dir: Path,
@@ -785,21 +785,31 @@ def run_group(
             assignments.write(result.assignments)
             regions.write(result.regions)
             tally.add(result)
-    counts = well_counts(layout, wells, tally)
-    write_tsv(counts, out_dir / "well_counts.tsv")
+    write_rows(well_counts(layout, wells, tally), WELL_COUNT_COLUMNS, out_dir / "well_counts.tsv")
     funnel = group_funnel(group, layout, tally, settings, fits)
     write_json(funnel, out_dir / "funnel.json")
     return funnel
 
 
-def well_counts(layout: Layout, wells: pd.DataFrame, tally: GroupTally) -> pd.DataFrame:
-    """Reads and extracted regions per well of the layout, zero-read wells included."""
-    frame = pd.DataFrame(layout.wells, columns=["plate", "well"])
-    roles = wells.set_index(["plate", "well"])["role"]
-    frame["role"] = [roles.get(key, "sample") for key in layout.wells]
-    frame["reads"] = [tally.reads_per_well.get(i, 0) for i in range(len(layout.wells))]
-    frame["regions"] = [tally.regions_per_well.get(i, 0) for i in range(len(layout.wells))]
-    return frame
+WELL_COUNT_COLUMNS = ("plate", "well", "role", "reads", "regions")
+
+
+def well_counts(
+    layout: Layout, wells: Iterable[Mapping[str, Any]], tally: GroupTally
+) -> list[dict[str, Any]]:
+    """Reads and extracted regions per well of the layout (WELL_COUNT_COLUMNS), zero-read
+    wells included."""
+    roles = {(row["plate"], row["well"]): row["role"] for row in wells}
+    return [
+        {
+            "plate": plate,
+            "well": well,
+            "role": roles.get((plate, well), "sample"),
+            "reads": tally.reads_per_well.get(i, 0),
+            "regions": tally.regions_per_well.get(i, 0),
+        }
+        for i, (plate, well) in enumerate(layout.wells)
+    ]
 
 
 def _histograms(counts: Counter) -> dict[str, dict[str, int]]:
@@ -890,7 +900,7 @@ def run(
     paths in the plates sheet resolve against `base_dir` (default: the working directory)."""
     construct = sheets.load_construct(construct_cfg)
     plates = sheets.load_plates(plates_path, base_dir)
-    wells = sheets.load_wells(wells_path, plates["plate"].tolist())
+    wells = sheets.load_wells(wells_path, [row["plate"] for row in plates])
     groups = {g.name: g for g in sheets.read_groups(plates, str(plates_path))}
     if group_name not in groups:
         raise InputError(f"{plates_path}: no read group {group_name!r} (has: {', '.join(groups)})")

@@ -13,16 +13,13 @@ import glob
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
-
-import pandas as pd
+from typing import Any
 
 from utrflow import config as config_module
 from utrflow.errors import InputError, first_line
-from utrflow.plates import reader as fluorescence
 from utrflow.plates.geometry import normalize_well
 from utrflow.reads.barcodes import close_pairs
 from utrflow.reads.files import check_overlap
@@ -39,11 +36,28 @@ PLATE_NAME_MAX = 100  # characters; file names stop at 255 bytes
 GROUP_NAME_MAX = 60  # a read group's folder name past this is shortened and hashed
 
 
-def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = None) -> pd.DataFrame:
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A user's table as stripped strings: its header, its rows and each row's line in the file
+    (what an error names)."""
+
+    header: tuple[str, ...]
+    rows: list[dict[str, str]]
+    lines: list[int]
+
+    def numbered(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """(line, row) pairs."""
+        return zip(self.lines, self.rows, strict=True)
+
+
+def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = None) -> Sheet:
     """A small user table as stripped strings, one line if bad. BOM, CRLF, stray spaces, blank
     lines and empty trailing cells are forgiven; a row with more filled cells than the header
-    is not (pandas would shift every column by one or drop the extra cell without a word).
-    The frame's index is each row's line number less 2, so `_row(index)` names the file's line."""
+    is not (a reader would shift every column by one or drop the extra cell without a word).
+    Plain rows, not a DataFrame: the reads jobs read the sheets and start without pandas."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
@@ -75,10 +89,11 @@ def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = No
                 f"{path}: row {number}: {len(cells)} cells but the header names {len(header)} "
                 "columns"
             )
-        rows.append(cells[: len(header)] + [""] * (len(header) - len(cells)))
+        padded = cells[: len(header)] + [""] * (len(header) - len(cells))
+        rows.append(dict(zip(header, padded, strict=True)))
     if not rows:
         raise InputError(f"{path}: no rows")
-    return pd.DataFrame(rows, columns=header, index=[n - 2 for n, _ in lines[1:]], dtype=str)
+    return Sheet(tuple(header), rows, [number for number, _ in lines[1:]])
 
 
 def _listed(characters: set[str]) -> str:
@@ -86,17 +101,9 @@ def _listed(characters: set[str]) -> str:
     return ", ".join(repr(c) for c in sorted(characters))
 
 
-def _row(index: int) -> str:
-    """Row number as the user sees it in a spreadsheet (header is line 1)."""
-    return f"row {index + 2}"
-
-
-def _numbered_rows(frame: pd.DataFrame) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The rows of a `read_sheet` frame with their integer index (pandas types labels only as
-    Hashable; read_sheet's are ints), as plain dicts: `iterrows` builds a Series per row, which
-    cost every per-plate job about a second on a 16-plate wells sheet."""
-    for index, row in zip(frame.index, frame.to_dict("records"), strict=True):
-        yield cast(int, index), cast(dict[str, Any], row)
+def _row(line: int) -> str:
+    """A row as the user sees it in a spreadsheet: its line (the header is row 1)."""
+    return f"row {line}"
 
 
 READS_SUFFIXES = (".fastq", ".fq", ".fasta", ".fa", ".fna", ".sam", ".bam")
@@ -192,17 +199,16 @@ class ReadGroup:
     files: tuple[str, ...]
 
 
-def load_plates(path: str | Path, base_dir: Path | None = None) -> pd.DataFrame:
-    """plates.tsv: plate, reads (paths or globs), fluorescence (may be empty), reader_plate
-    (which plate of a several-plate reader file, by name or number; may be empty), checked."""
-    frame = read_sheet(path, PLATES_REQUIRED)
-    for optional in ("fluorescence", "reader_plate"):  # reader_plate: the file's plate block
-        if optional not in frame.columns:
-            frame[optional] = ""
+def load_plates(path: str | Path, base_dir: Path | None = None) -> list[Row]:
+    """plates.tsv, checked, as rows: plate, reads (paths or globs), fluorescence (may be
+    empty), reader_plate (which plate of a several-plate reader file, by name or number; may be
+    empty) and `files`, the reads files the `reads` cell names."""
+    sheet = read_sheet(path, PLATES_REQUIRED)
     base = base_dir or Path.cwd()
     seen: dict[str, int] = {}
-    files = []
-    for i, row in _numbered_rows(frame):
+    plates: list[Row] = []
+    for i, cells in sheet.numbered():
+        row: Row = {"fluorescence": "", "reader_plate": "", **cells}  # reader_plate: file's block
         where = f"{path}: {_row(i)}"
         name = row["plate"]
         if not name:
@@ -220,12 +226,12 @@ def load_plates(path: str | Path, base_dir: Path | None = None) -> pd.DataFrame:
         if name in seen:
             raise InputError(f"{where}: plate {name!r} already listed in {_row(seen[name])}")
         seen[name] = i
-        files.append(resolve_reads(row["reads"], base, f"{where} (plate {name})"))
+        row["files"] = resolve_reads(row["reads"], base, f"{where} (plate {name})")
         fluorescence = row["fluorescence"]
         if fluorescence and not (base / fluorescence).is_file():
             raise InputError(f"{where}: fluorescence file not found: {fluorescence}")
-    frame["files"] = files
-    return frame.reset_index(drop=True)
+        plates.append(row)
+    return plates
 
 
 def group_name(plates: tuple[str, ...]) -> str:
@@ -240,12 +246,13 @@ def group_name(plates: tuple[str, ...]) -> str:
     return f"{plates[0][:32]}{more}-{digest}"
 
 
-def read_groups(plates: pd.DataFrame, where: str = "plates") -> list[ReadGroup]:
-    """Group plates by their read files; plates may share all their files, not some of them."""
+def read_groups(plates: Iterable[Mapping[str, Any]], where: str = "plates") -> list[ReadGroup]:
+    """Group plates (`load_plates` rows) by their read files; plates may share all their files,
+    not some of them."""
     by_files: dict[tuple[str, ...], list[str]] = {}
     owner: dict[str, tuple[str, ...]] = {}
-    for plate, files in zip(plates["plate"], plates["files"], strict=True):
-        files = tuple(files)
+    for row in plates:
+        plate, files = row["plate"], tuple(row["files"])
         by_files.setdefault(files, []).append(plate)
         for f in files:
             if f in owner and owner[f] != files:
@@ -261,19 +268,18 @@ def read_groups(plates: pd.DataFrame, where: str = "plates") -> list[ReadGroup]:
     ]
 
 
-def load_wells(path: str | Path, plates: list[str] | None = None) -> pd.DataFrame:
-    """wells.tsv: plate, well, fwd_barcode, rev_barcode, role; wells normalized (a01 -> A1)."""
-    frame = read_sheet(path, WELLS_REQUIRED)
-    for column, default in (("rev_barcode", ""), ("role", "sample")):
-        if column not in frame.columns:
-            frame[column] = default
-    frame["role"] = frame["role"].replace("", "sample").str.lower()
-    frame["fwd_barcode"] = frame["fwd_barcode"].str.upper()
-    frame["rev_barcode"] = frame["rev_barcode"].str.upper()
+def load_wells(path: str | Path, plates: Iterable[str] | None = None) -> list[Row]:
+    """wells.tsv, checked, as rows: plate, well (normalized: a01 -> A1), fwd_barcode,
+    rev_barcode (may be empty in every row), role (sample, blank or control)."""
+    sheet = read_sheet(path, WELLS_REQUIRED)
     known = set(plates) if plates is not None else None
     seen: dict[tuple[str, str], int] = {}
-    wells = []
-    for i, row in _numbered_rows(frame):
+    wells: list[Row] = []
+    for i, cells in sheet.numbered():
+        row: Row = {"rev_barcode": "", "role": "", **cells}
+        row["role"] = (row["role"] or "sample").lower()
+        row["fwd_barcode"] = row["fwd_barcode"].upper()
+        row["rev_barcode"] = row["rev_barcode"].upper()
         where = f"{path}: {_row(i)}"
         well = normalize_well(row["well"])
         if well is None:
@@ -297,32 +303,42 @@ def load_wells(path: str | Path, plates: list[str] | None = None) -> pd.DataFram
                 f"{where}: well {well} of plate {row['plate']} already in {_row(seen[key])}"
             )
         seen[key] = i
-        wells.append(well)
-    frame["well"] = wells
-    single = frame["rev_barcode"].eq("")
-    if single.any() and not single.all():
-        first = int(single.idxmax()) if single.any() else 0
+        row["well"] = well
+        wells.append(row)
+    single = [line for line, row in zip(sheet.lines, wells, strict=True) if not row["rev_barcode"]]
+    if single and len(single) < len(wells):
         raise InputError(
-            f"{path}: {_row(first)}: empty rev_barcode; give every well a rev_barcode or none"
+            f"{path}: {_row(single[0])}: empty rev_barcode; give every well a rev_barcode or none"
         )
-    return frame.reset_index(drop=True)
+    return wells
+
+
+def group_wells(
+    wells: Iterable[Mapping[str, Any]], plates: Iterable[str]
+) -> list[Mapping[str, Any]]:
+    """The rows of `wells` (`load_wells`) on `plates`, in the sheet's order."""
+    chosen = set(plates)
+    return [row for row in wells if row["plate"] in chosen]
 
 
 def check_group_barcodes(
-    wells: pd.DataFrame, group: ReadGroup, min_distance: int, where: str = "wells"
+    wells: Iterable[Mapping[str, Any]], group: ReadGroup, min_distance: int, where: str = "wells"
 ) -> None:
     """Stop when a group's barcodes are too close to tell apart, or a pair names two wells."""
-    members = wells[wells["plate"].isin(group.plates)]
-    pairs = members.groupby(["fwd_barcode", "rev_barcode"], sort=False)
-    for (fwd, rev), rows in pairs:
-        if len(rows) > 1:
-            names = ", ".join(f"{p} {w}" for p, w in zip(rows["plate"], rows["well"], strict=True))
+    members = group_wells(wells, group.plates)
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for row in members:
+        pairs.setdefault((row["fwd_barcode"], row["rev_barcode"]), []).append(
+            f"{row['plate']} {row['well']}"
+        )
+    for (fwd, rev), names in pairs.items():
+        if len(names) > 1:
             raise InputError(
                 f"{where}: barcode pair {fwd}/{rev or '-'} names several wells read from the "
-                f"same file(s): {names}"
+                f"same file(s): {', '.join(names)}"
             )
     for column in ("fwd_barcode", "rev_barcode"):
-        codes = [b for b in members[column].unique() if b]
+        codes = [b for b in dict.fromkeys(row[column] for row in members) if b]
         if len(codes) < 1 or min_distance <= 0:
             continue
         close = close_pairs(codes, min_distance)
@@ -336,14 +352,18 @@ def check_group_barcodes(
 
 
 def check_every_plate_has_wells(
-    plates: pd.DataFrame, wells: pd.DataFrame, plates_path: str | Path, wells_path: str | Path
+    plates: Iterable[Mapping[str, Any]],
+    wells: Iterable[Mapping[str, Any]],
+    plates_path: str | Path,
+    wells_path: str | Path,
 ) -> None:
     """A plate without rows in the wells sheet would fail its demultiplexing job: stop now."""
-    listed = set(wells["plate"])
-    for i, name in enumerate(plates["plate"]):
+    listed = {row["plate"] for row in wells}
+    for i, row in enumerate(plates):
+        name = row["plate"]
         if name not in listed:
             raise InputError(
-                f"{plates_path}: {_row(i)}: plate {name!r} has no rows in the wells sheet "
+                f"{plates_path}: {_row(i + 2)}: plate {name!r} has no rows in the wells sheet "
                 f"{wells_path}"
             )
 
@@ -365,21 +385,22 @@ def check_reads_files(groups: list[ReadGroup]) -> list[str]:
     ]
 
 
-def layout_digest(wells: pd.DataFrame, plates: tuple[str, ...]) -> str:
+def layout_digest(wells: Iterable[Mapping[str, Any]], plates: tuple[str, ...]) -> str:
     """A short hash of some plates' rows: a rule param that changes only when they change."""
-    rows = wells[wells["plate"].isin(plates)][
-        ["plate", "well", "fwd_barcode", "rev_barcode", "role"]
-    ].values.tolist()
+    columns = ("plate", "well", "fwd_barcode", "rev_barcode", "role")
+    rows = [[row[c] for c in columns] for row in group_wells(wells, plates)]
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
 
 
-def load_library(path: str | Path) -> pd.DataFrame:
-    """library.csv (or .tsv): id, sequence; unique ids and sequences, ACGT only (U read as T)."""
-    frame = read_sheet(path, ("id", "sequence"))
-    frame["sequence"] = frame["sequence"].str.upper().str.replace("U", "T")
+def load_library(path: str | Path) -> list[Row]:
+    """library.csv (or .tsv), checked, as rows of id and sequence: unique ids and sequences,
+    ACGT only (U read as T)."""
+    sheet = read_sheet(path, ("id", "sequence"))
     ids: dict[str, int] = {}
     seqs: dict[str, int] = {}
-    for i, vid, seq in zip(frame.index, frame["id"], frame["sequence"], strict=True):
+    designs: list[Row] = []
+    for i, row in sheet.numbered():
+        vid, seq = row["id"], row["sequence"].upper().replace("U", "T")
         where = f"{path}: {_row(i)}"
         if not vid:
             raise InputError(f"{where}: empty id")
@@ -394,23 +415,31 @@ def load_library(path: str | Path) -> pd.DataFrame:
             raise InputError(f"{where}: {vid!r} has the same sequence as {_row(seqs[seq])}")
         ids[vid] = i
         seqs[seq] = i
-    return frame[["id", "sequence"]].reset_index(drop=True)
+        designs.append({"id": vid, "sequence": seq})
+    return designs
 
 
 def check_readers(
-    plates: pd.DataFrame, wells: pd.DataFrame, settings: Mapping[str, Any], base_dir: Path
+    plates: Iterable[Mapping[str, Any]],
+    wells: list[Row],
+    settings: Mapping[str, Any],
+    base_dir: Path,
 ) -> dict[str, str]:
     """Parse and normalize every plate's reader file once, up front, so a missing channel, text
     in a number column or a file of another plate format stops the run before any job; returns
     plate -> reader file for the plates that have one."""
+    readers = {row["plate"]: row["fluorescence"] for row in plates if row["fluorescence"]}
+    if not readers:
+        return {}
+    import pandas as pd
+
+    from utrflow.plates import reader as fluorescence
+
     chosen = config_module.settings_from(fluorescence.FluorescenceSettings, settings)
-    readers = {}
-    for plate, reader, block in zip(
-        plates["plate"], plates["fluorescence"], plates["reader_plate"], strict=True
-    ):
-        if reader:
-            fluorescence.load_plate(plate, wells, base_dir / reader, chosen, block)
-            readers[plate] = reader
+    layout = pd.DataFrame(wells)
+    blocks = {row["plate"]: row["reader_plate"] for row in plates}
+    for plate, reader in readers.items():
+        fluorescence.load_plate(plate, layout, base_dir / reader, chosen, blocks[plate])
     return readers
 
 
@@ -424,7 +453,7 @@ def load_reads_setup(
             raise InputError(f"{source}: key '{key}' must name a file when source is 'reads'")
     construct = load_construct(config["construct"], source)
     plates = load_plates(base / config["plates"], base)
-    wells = load_wells(base / config["wells"], plates["plate"].tolist())
+    wells = load_wells(base / config["wells"], [row["plate"] for row in plates])
     check_every_plate_has_wells(plates, wells, base / config["plates"], config["wells"])
     groups = read_groups(plates, str(config["plates"]))
     empty = check_reads_files(groups)
@@ -441,6 +470,6 @@ def load_reads_setup(
         "groups": groups,
         "library": library,
         "readers": readers,
-        "reader_plates": dict(zip(plates["plate"], plates["reader_plate"], strict=True)),
+        "reader_plates": {row["plate"]: row["reader_plate"] for row in plates},
         "warnings": empty,
     }

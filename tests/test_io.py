@@ -1,0 +1,68 @@
+"""The package's own tables as plain rows: the reads jobs write and read them without pandas, and
+what they write must read back as the DataFrame writer's text would (one format downstream)."""
+
+from __future__ import annotations
+
+import gzip
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from utrflow import io
+from utrflow.errors import InputError
+from utrflow.reads.consensus import read_plate_regions
+from utrflow.reads.demux import REGION_COLUMNS
+
+COLUMNS = ["plate", "well", "n", "purity", "distance", "note"]
+ROWS = [
+    {"plate": "P1", "well": "A1", "n": 40, "purity": 0.912345678, "distance": 2, "note": ""},
+    {"plate": "P1", "well": "A2", "n": 0, "purity": None, "distance": None, "note": 'say "hi"'},
+    {"plate": "P1", "well": "A3", "n": 7, "purity": math.nan, "distance": 0, "note": "a\tb"},
+    {"plate": "P1", "well": "A4", "n": 3, "purity": 123456789.0, "distance": 11, "note": "x"},
+]
+
+
+def test_plain_rows_are_written_as_the_dataframe_writer_writes_them(tmp_path: Path) -> None:
+    io.write_rows(ROWS, COLUMNS, tmp_path / "rows.tsv")
+    io.write_tsv(pd.DataFrame(ROWS, columns=COLUMNS), tmp_path / "frame.tsv")
+    text = (tmp_path / "rows.tsv").read_text()
+    assert text == (tmp_path / "frame.tsv").read_text()
+    assert text.splitlines()[1] == "P1\tA1\t40\t0.912346\t2\t"  # 6 significant digits
+    back = io.read_rows(tmp_path / "rows.tsv")
+    assert [row["note"] for row in back] == ["", 'say "hi"', "a\tb", "x"]
+    assert [row["purity"] for row in back] == ["0.912346", "", "", "1.23457e+08"]
+
+
+def test_a_row_cut_short_is_damage_named_with_how_to_rebuild(tmp_path: Path) -> None:
+    path = tmp_path / "well_counts.tsv"
+    io.write_rows(ROWS, COLUMNS, path)
+    path.write_text(path.read_text()[:-12])  # the last row loses its last cells
+    with pytest.raises(InputError, match=r"well_counts\.tsv: damaged or cut short \(line 5"):
+        io.read_rows(path)
+
+
+def regions_file(path: Path, lines: list[str]) -> Path:
+    path.write_bytes(gzip.compress("".join(line + "\n" for line in lines).encode()))
+    return path
+
+
+def test_regions_are_read_per_plate_capped_per_well_with_their_flank_ends(tmp_path: Path) -> None:
+    rows = ["P1\tA1\tr1\tACGT\tgg\tcc", "P2\tA1\tr2\tTTTT\tgg\tcc", "P1\tA1\tr3\tACGA\tgg\tcc"]
+    rows += ["P1\tB2\tr4\t\tgg\tcc"]  # a read whose region is empty
+    path = regions_file(tmp_path / "regions.tsv.gz", ["\t".join(REGION_COLUMNS), *rows])
+    assert read_plate_regions([path], "P1", 5) == {"A1": ["ACGT", "ACGA"], "B2": [""]}
+    assert read_plate_regions([path], "P1", 1, context=True) == {"A1": ["ggACGTcc"], "B2": ["ggcc"]}
+    assert read_plate_regions([path], "P3", 5) == {}
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [["plate\twell\tregion"], ["\t".join(REGION_COLUMNS), "P1\tA1\tr1\tACGT"]],
+    ids=["another-header", "a-row-short"],
+)
+def test_a_regions_file_not_as_written_is_damage(tmp_path: Path, lines: list[str]) -> None:
+    path = regions_file(tmp_path / "regions.tsv.gz", lines)
+    with pytest.raises(InputError, match=r"regions\.tsv\.gz: damaged or cut short"):
+        read_plate_regions([path], "P1", 5)
