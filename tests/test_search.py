@@ -113,6 +113,20 @@ def test_design_refuses_a_model_that_has_not_earned_it():
     assert "35 rows" in few and "more wells" in few
 
 
+def test_a_classifier_earns_its_design_by_its_roc_auc():
+    """A classifier's validation has ROC-AUC and no r²: the gate reads the AUC, so a good
+    classifier designs and a poor one is refused, naming the key that would let it through."""
+    settings = design.DesignSettings()
+    assert settings.min_model_auc == 0.75
+    good = {"n": 500, "positives": 120, "roc_auc": 0.91, "pr_auc": 0.7, "accuracy": 0.88}
+    assert design.refusal(settings, good) is None
+    poor = design.refusal(settings, {**good, "roc_auc": 0.62})
+    assert "ROC-AUC 0.620 is under design.min_model_auc 0.75" in poor and "\n" not in poor
+    assert "ROC-AUC rests on 40 rows" in design.refusal(settings, {**good, "n": 40})
+    undefined = design.refusal(settings, {**good, "roc_auc": None})  # one class only
+    assert "ROC-AUC none" in undefined
+
+
 def test_bins_are_never_narrower_than_the_models_error():
     predictions = np.linspace(0, 3, 301)
     settings = design.DesignSettings(bins=6)

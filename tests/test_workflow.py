@@ -170,6 +170,30 @@ def test_tf_binding_classification_demo(tmp_path):
     assert "ROC" in report and "Confusion matrix" in report
 
 
+@pytest.mark.slow
+def test_a_classifier_that_earned_it_designs_toward_its_motif(tmp_path):
+    """The TF-binding task without its covariate: a classifier has no r², so the design gate
+    reads its validation ROC-AUC (it refused every classifier when it read the r²). The top
+    bin's designs carry the planted CCGGAA (either strand); the bottom bin's do not."""
+    example = yaml.safe_load(
+        (REPO / "examples" / "tf_binding" / "config" / "config.yaml").read_text()
+    )
+    example["simulate"]["accessibility"] = False
+    example["model"] |= {"covariates": [], "epochs": 30}
+    write_config(tmp_path, {**example, "design": {"n_designs": 24, "steps": 100}})
+    run = run_workflow(tmp_path, "results/design/summary.json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads((tmp_path / "results" / "design" / "summary.json").read_text())
+    assert summary["refused"] is None and summary["forced"] is None
+    assert summary["model"]["validation_roc_auc"] >= 0.75
+    assert summary["model"]["validation_r2"] is None
+    designs = pd.read_csv(tmp_path / "results" / "design" / "next_library.csv")
+    assert len(designs) == 24
+    motif = designs["sequence"].str.contains("CCGGAA|TTCCGG")
+    by_bin = motif.groupby(designs["target_bin"].str[0]).mean()
+    assert by_bin["4"] >= 0.8 and by_bin["1"] == 0.0
+
+
 def test_whole_run_simulation_rule_writes_the_input_contract(tmp_path):
     run_settings = {"n_variants": 60, "n_plates": 1, "reads_per_well_mean": 4, "seed": 3}
     write_config(tmp_path, {"simulate": {"run": run_settings}})

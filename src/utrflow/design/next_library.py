@@ -77,6 +77,7 @@ class DesignSettings:
     exploratory_distance: int = _DEFAULTS["exploratory_distance"]
     exploratory_sd: float = _DEFAULTS["exploratory_sd"]
     min_model_r2: float = _DEFAULTS["min_model_r2"]
+    min_model_auc: float = _DEFAULTS["min_model_auc"]
     min_validation_rows: int = _DEFAULTS["min_validation_rows"]
     force: bool = _DEFAULTS["force"]
     oligo_prefix: str = _DEFAULTS["oligo_prefix"]
@@ -245,22 +246,27 @@ class Target:
 
 def refusal(settings: DesignSettings, validation: dict[str, Any]) -> str | None:
     """Why the model has not earned a design (None when it has): a validation r² under
-    `min_model_r2`, or too few validation rows for the r² to mean anything; with what helps."""
+    `min_model_r2` (a classifier's ROC-AUC under `min_model_auc`: it has no r²), or too few
+    validation rows for the score to mean anything; with what helps."""
     n = int(validation.get("n") or 0)
-    r2 = validation.get("r2")
+    if "roc_auc" in validation:
+        name, score, key = "ROC-AUC", validation["roc_auc"], "min_model_auc"
+    else:
+        name, score, key = "r²", validation.get("r2"), "min_model_r2"
     if n < settings.min_validation_rows:
         return (
-            f"the model's validation r² rests on {n} rows (design.min_validation_rows "
+            f"the model's validation {name} rests on {n} rows (design.min_validation_rows "
             f"{settings.min_validation_rows}); measure more wells (about "
             f"{int(np.ceil(settings.min_validation_rows / max(n, 1)))}x as many) or set "
             "design.force: true for an exploratory library"
         )
-    if r2 is None or float(r2) < settings.min_model_r2:
-        shown = "none" if r2 is None else f"{float(r2):.3f}"
+    threshold = getattr(settings, key)
+    if score is None or float(score) < threshold:
+        shown = "none" if score is None else f"{float(score):.3f}"
         return (
-            f"the model's validation r² {shown} is under design.min_model_r2 "
-            f"{settings.min_model_r2}; more wells (see the learning curve), replicate wells to "
-            "cut the noise, or design.force: true for an exploratory library"
+            f"the model's validation {name} {shown} is under design.{key} {threshold}; more "
+            "wells (see the learning curve), replicate wells to cut the noise, or "
+            "design.force: true for an exploratory library"
         )
     return None
 
@@ -550,6 +556,7 @@ def run_design(
     model_info = {
         "selected": metrics.get("selection", {}).get("selected", cfg["model"]["preset"]),
         "validation_r2": validation.get("r2"),
+        "validation_roc_auc": validation.get("roc_auc"),
         "validation_rmse": validation.get("rmse"),
         "validation_n": validation.get("n"),
         "spread_from": len(members),
