@@ -91,16 +91,41 @@ def test_training_fractions_are_nested_and_keep_the_other_splits():
 
 
 def test_suggested_sizes_from_a_known_curve():
-    # r2 = 0.2 + 0.05 log2(n): +0.05 per doubling, so +0.10 needs four times the rows
+    # r2 = 0.2 + 0.05 log2(n): +0.05 per doubling, so the line asks for 2,000 and 4,000 rows;
+    # a learning curve that bends (the power law) asks for more, and the larger is promised
     n = [250, 500, 750, 1000]
     scores = [0.2 + 0.05 * np.log2(v) for v in n]
     out = search.suggest_sizes(n, scores, ceiling=None)
     assert out["gain_per_doubling"] == pytest.approx(0.05)
-    assert out["rows_for"] == {"+0.05": 2000, "+0.10": 4000}
+    assert out["rows_for"]["+0.05"] >= 2000 and out["rows_for"]["+0.10"] >= 4000
     capped = search.suggest_sizes(n, scores, ceiling=scores[-1] + 0.06)
     assert list(capped["rows_for"]) == ["+0.05"]
     flat = search.suggest_sizes(n, [0.5, 0.5, 0.5, 0.5], None)
     assert "flat" in flat["advice"]
+
+
+@pytest.mark.parametrize(
+    ("plateau", "b", "c", "line", "expected"),
+    [
+        (0.9, 5.0, 0.5, 1550, {"+0.05": 2143, "+0.10": 7432}),  # steep: within reach
+        (0.8, 0.9, 0.4, 5126, {}),  # levelling off: +0.05 needs ~200,000 rows
+    ],
+)
+def test_a_bending_curve_is_not_promised_what_a_line_through_it_would(
+    plateau, b, c, line, expected
+):
+    """Learning curves follow an inverse power law, r2 = a - b n^-c. The rows it takes to gain
+    +0.05 from 1,000 are known; a line of r2 against log2(n) through 250-1,000 rows promises
+    them with 1,550 (steep) and 5,100 rows (levelling off, where the truth is ~200,000)."""
+    n = [250, 500, 750, 1000]
+    out = search.suggest_sizes(n, [plateau - b * v**-c for v in n], ceiling=None)
+    assert 1000 * 2 ** (0.05 / out["gain_per_doubling"]) == pytest.approx(line, rel=0.03)
+    assert out["levels_off_at"] == pytest.approx(plateau, abs=0.01)
+    assert set(out["rows_for"]) == set(expected)
+    for gain, rows in expected.items():
+        assert out["rows_for"][gain] == pytest.approx(rows, rel=0.03)
+    if not expected:
+        assert "out of reach" in out["advice"] and "levels off near 0.80" in out["advice"]
 
 
 def test_design_refuses_a_model_that_has_not_earned_it():

@@ -213,17 +213,45 @@ def subsample_train(rows: pd.DataFrame, fraction: float, seed: int) -> pd.DataFr
     return rows.assign(split=split)
 
 
+MAX_EXTRAPOLATION = 16  # rows for a gain are promised up to this multiple of today's rows
+
+
+def _saturating_fit(n: np.ndarray, y: np.ndarray, top: float) -> tuple[float, float, float] | None:
+    """(a, b, c) of the inverse power law y = a - b n^-c (a: where the curve levels off, at
+    most `top`) fitted to a learning curve, or None when it does not converge."""
+    from scipy.optimize import curve_fit
+
+    def law(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+        return a - b * np.power(x, -c)
+
+    start = (min(top, float(y.max()) + 0.05), 1.0, 0.5)
+    try:
+        params, _ = curve_fit(
+            law, n, y, p0=start, bounds=([float(y.max()), 0.0, 0.05], [top, np.inf, 2.0]),
+            maxfev=5000,
+        )  # fmt: skip
+    except (RuntimeError, ValueError):
+        return None
+    a, b, c = (float(v) for v in params)
+    return (a, b, c) if np.all(np.isfinite(params)) else None
+
+
 def suggest_sizes(n_train: Sequence[int], scores: Sequence[float], ceiling: float | None) -> dict:
-    """What more data buys: a line of the score against log2(training rows) through the curve;
-    its slope is the gain per doubling, and the rows it takes for +0.05 and +0.10 (capped by the
-    noise ceiling when known). A flat or falling curve says more of the same data won't help."""
+    """What more data buys, never promised beyond what the curve supports. Two readings of the
+    curve: a line of the score against log2(training rows) (its slope: the gain per doubling),
+    and the inverse power law a - b n^-c that learning curves follow, which levels off at `a`
+    (at most the noise ceiling, or 1 for r² and ROC-AUC). The rows for +0.05 and +0.10 are the
+    larger of the two readings (a line through a bending curve over-promises), and none past
+    the plateau or MAX_EXTRAPOLATION times today's rows. A flat or falling curve says more of
+    the same data won't help."""
     n = np.asarray(n_train, dtype=float)
     y = np.asarray(scores, dtype=float)
     ok = np.isfinite(y) & (n > 0)
-    if ok.sum() < 2:
+    n, y = n[ok], y[ok]
+    if len(n) < 2:
         return {"gain_per_doubling": None, "rows_for": {}}
-    slope, intercept = np.polyfit(np.log2(n[ok]), y[ok], 1)
-    current = float(n[ok].max())
+    slope, intercept = np.polyfit(np.log2(n), y, 1)
+    current = float(n.max())
     now = float(intercept + slope * np.log2(current))
     out: dict[str, Any] = {
         "gain_per_doubling": float(slope),
@@ -233,6 +261,32 @@ def suggest_sizes(n_train: Sequence[int], scores: Sequence[float], ceiling: floa
     if slope <= 0.005:
         out["advice"] = "the curve is flat: more rows of the same kind will hardly help"
         return out
+    top = 1.0 if ceiling is None else float(ceiling)
+    fit = _saturating_fit(n, y, top) if len(n) >= 3 else None
+    if fit is not None:
+        out["levels_off_at"] = fit[0]
+    beyond = []
+    for gain in (0.05, 0.10):
+        target = now + gain
+        rows = current * 2 ** (gain / slope)
+        if fit is not None:  # the same gain over the law's own value today
+            a, b, c = fit
+            aim = a - b * current**-c + gain
+            rows = max(rows, (b / (a - aim)) ** (1 / c) if aim < a else np.inf)
+        if target > top or rows > MAX_EXTRAPOLATION * current:
+            beyond.append(f"+{gain:.2f}")
+            continue
+        out["rows_for"][f"+{gain:.2f}"] = int(np.ceil(rows - 1e-6))
+    advice = [f"each doubling of the training rows adds about {slope:.3f}"]
+    advice += [f"{v:,} rows for {k}" for k, v in out["rows_for"].items()]
+    if beyond:
+        plateau = f"; the curve levels off near {fit[0]:.2f}" if fit is not None else ""
+        advice.append(
+            f"{' or '.join(beyond)} is out of reach of more rows of the same kind (over "
+            f"{MAX_EXTRAPOLATION}x today's{plateau})"
+        )
+    out["advice"] = ", ".join(advice)
+    return out
     for gain in (0.05, 0.10):
         target = now + gain
         if ceiling is not None and target > ceiling:
