@@ -169,13 +169,15 @@ def _within(seqs: Sequence[str], target: str, tolerance: int) -> list[int]:
 
 
 def best_reads(seqs: Sequence[str], n: int) -> list[str]:
-    """`n` regions for the consensus: the first, in file order, whose length is within 10 %
-    (at least 3 nt) of the well's median, then if need be the others in file order.
+    """`n` regions for the consensus: the first, in the order given (`read_plate_regions`: the
+    best by mean read quality first), whose length is within 10 % (at least 3 nt) of the well's
+    median, then if need be the others in that order.
 
     A region far longer or shorter than most is a mis-cut or a chimera remnant; among the rest
-    file order is as good as random and reproducible. (Ranking by nearness to the median would
-    favour the reads that share nanopore's typical one-base deletion, and tilt the call.) A well
-    with `n` reads or fewer keeps them all, as they came.
+    the reads the basecaller trusts most carry the fewest errors, and the order is
+    reproducible. (Ranking by nearness to the median would favour the reads that share
+    nanopore's typical one-base deletion, and tilt the call.) A well with `n` reads or fewer
+    keeps them all, as they came.
     """
     if len(seqs) <= n:
         return list(seqs)
@@ -523,33 +525,52 @@ def construct_ends(
     return upstream_flank[max(0, len(upstream_flank) - length) :], downstream_flank[:length]
 
 
+def best_first(reads: Sequence[tuple[float, str]], sample: int) -> list[str]:
+    """A well's (mean quality, region) reads as regions: with more than `sample`, the `sample`
+    of best quality first (the consensus sample, `best_reads`, takes the first), then the
+    others; each part in file order (the order abPOA meets them in stays the file's), ties in
+    quality to the earlier read. A well of `sample` reads or fewer stays as it came."""
+    if len(reads) <= sample:
+        return [region for _, region in reads]
+    best = sorted(sorted(range(len(reads)), key=lambda i: -reads[i][0])[:sample])
+    chosen = set(best)
+    rest = [i for i in range(len(reads)) if i not in chosen]
+    return [reads[i][1] for i in best + rest]
+
+
 def read_plate_regions(
     paths: Iterable[str | Path],
     plate: str,
     max_reads: int,
     context: bool = False,
+    sample: int | None = None,
 ) -> dict[str, list[str]]:
     """Regions of one plate's wells from regions.tsv.gz files (as the demultiplexer writes them:
-    REGION_COLUMNS, tab-joined, never quoted), at most `max_reads` per well, read line by line
-    so a pooled file of millions of reads never sits in memory; with `context`,
-    each with the read's flank ends around it (`left` + region + `right`), for `call_well`'s
-    `flanks`."""
-    regions: dict[str, list[str]] = defaultdict(list)
+    REGION_COLUMNS, tab-joined, never quoted; a file from before the `quality` column reads
+    too), at most `max_reads` per well in file order, read line by line so a pooled file of
+    millions of reads never sits in memory. With `sample` (the consensus sample's size), each
+    well's best reads by mean quality come first (`best_first`; FASTA reads have none). With
+    `context`, each region comes with the read's flank ends around it (`left` + region +
+    `right`), for `call_well`'s `flanks`."""
+    kept: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for path in paths:
         with reading_output(path), gzip.open(path, "rt", newline="\n") as handle:
             header = handle.readline().rstrip("\n").split("\t")
-            if header != REGION_COLUMNS:
+            if header not in (REGION_COLUMNS, REGION_COLUMNS[:-1]):
                 raise ValueError(f"its header is not {' '.join(REGION_COLUMNS)}")
+            columns = len(header)
             for number, line in enumerate(handle, start=2):
                 cells = line.rstrip("\n").split("\t")
-                if len(cells) != len(REGION_COLUMNS):
-                    raise ValueError(f"line {number} has {len(cells)} cells, not 6")
+                if len(cells) != columns:
+                    raise ValueError(f"line {number} has {len(cells)} cells, not {columns}")
                 if cells[0] != plate:
                     continue
-                kept = regions[cells[1]]
-                if len(kept) < max_reads:
-                    kept.append(cells[4] + cells[3] + cells[5] if context else cells[3])
-    return regions
+                well = kept[cells[1]]
+                if len(well) < max_reads:
+                    quality = float(cells[6]) if columns > 6 and cells[6] else 0.0
+                    region = cells[4] + cells[3] + cells[5] if context else cells[3]
+                    well.append((quality, region))
+    return {well: best_first(reads, sample or len(reads)) for well, reads in kept.items()}
 
 
 def call_and_match(
@@ -676,7 +697,9 @@ def run(
     `flanks` (`construct_ends`), over flank end - UTR - flank end (see `call_well`)."""
     index = library_index(library, settings)
     well_counts = io.read_rows(counts)
-    plate_regions = read_plate_regions([regions], plate, settings.max_reads, context=any(flanks))
+    plate_regions = read_plate_regions(
+        [regions], plate, settings.max_reads, any(flanks), settings.consensus_reads
+    )
     calls = call_plate(plate, well_counts, plate_regions, index, settings, threads, flanks)
     io.write_rows(calls, CONSENSUS_COLUMNS, output)
     return calls

@@ -61,7 +61,7 @@ ASSIGNMENT_COLUMNS = [
     "fwd_distance",
     "rev_distance",
 ]
-REGION_COLUMNS = ["plate", "well", "read_id", "region", "left", "right"]
+REGION_COLUMNS = ["plate", "well", "read_id", "region", "left", "right", "quality"]
 # Read bases kept beside each region (`left`, `right`: the flanks' ends as read), so the consensus
 # places the flank-UTR boundaries on all reads at once and a base shared by a flank and the UTR
 # cannot move them (one read's flank alignment may take the UTR's first base; the majority won't).
@@ -678,7 +678,10 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
             if call.region is not None:
                 regions_per_well[call.well] += 1
                 left, right = call.context
-                region_lines.append(f"{plate}\t{well}\t{name}\t{call.region}\t{left}\t{right}\n")
+                shown = "" if quality is None else f"{quality:.1f}"  # the read's mean Phred
+                region_lines.append(
+                    f"{plate}\t{well}\t{name}\t{call.region}\t{left}\t{right}\t{shown}\n"
+                )
     return ChunkResult(
         "".join(lines).encode(),
         "".join(region_lines).encode(),
