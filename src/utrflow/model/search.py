@@ -280,10 +280,12 @@ def suggest_sizes(n_train: Sequence[int], scores: Sequence[float], ceiling: floa
     advice = [f"each doubling of the training rows adds about {slope:.3f}"]
     advice += [f"{v:,} rows for {k}" for k, v in out["rows_for"].items()]
     if beyond:
-        plateau = f"; the curve levels off near {fit[0]:.2f}" if fit is not None else ""
+        limits = [f"promised up to {MAX_EXTRAPOLATION}x today's rows"]
+        limits += [f"the curve levels off near {fit[0]:.2f}"] if fit is not None else []
+        limits += [f"the noise ceiling is {ceiling:.2f}"] if ceiling is not None else []
         advice.append(
-            f"{' or '.join(beyond)} is out of reach of more rows of the same kind (over "
-            f"{MAX_EXTRAPOLATION}x today's{plateau})"
+            f"{' or '.join(beyond)} is out of reach of more rows of the same kind "
+            f"({'; '.join(limits)})"
         )
     out["advice"] = ", ".join(advice)
     return out
