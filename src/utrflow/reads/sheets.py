@@ -41,10 +41,9 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Sheet:
-    """A user's table as stripped strings: its header, its rows and each row's line in the file
-    (what an error names)."""
+    """A user's table as stripped strings: its rows (keyed by the header) and each row's line in
+    the file (what an error names)."""
 
-    header: tuple[str, ...]
     rows: list[dict[str, str]]
     lines: list[int]
 
@@ -93,7 +92,7 @@ def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = No
         rows.append(dict(zip(header, padded, strict=True)))
     if not rows:
         raise InputError(f"{path}: no rows")
-    return Sheet(tuple(header), rows, [number for number, _ in lines[1:]])
+    return Sheet(rows, [number for number, _ in lines[1:]])
 
 
 def _listed(characters: set[str]) -> str:
