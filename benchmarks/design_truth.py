@@ -87,6 +87,7 @@ def run_size(
     library, summary = design.design_library(
         table.assign(name=table["variant_id"]), score, settings,
         model_error=metrics["validation"]["rmse"], all_exploratory=reason is not None,
+        predict_mean=design.mean_scorer(searched.top, searched.model),
     )  # fmt: skip
     designed = time.perf_counter() - started
     report = truth_check(library, table, sim.truth)

@@ -129,6 +129,26 @@ def test_designs_keep_every_constraint_and_cover_the_bins() -> None:
     assert designs["nearest_measured"].str.match(r"^m\d+$").all()
     again, _ = design.design_library(table, gc_scorer, settings, "GCAT", "ATGAAA")
     assert again.equals(designs)  # same seed, same library
+    # The annealing needs the mean alone: given a cheaper scorer of it, it runs that one only
+    # (the spread's members score the measured library and the picks, twice in all), and the
+    # library is the same.
+    calls: list[int] = []
+
+    def counted(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(len(sequences))
+        return gc_scorer(sequences)
+
+    means: list[int] = []
+
+    def mean_only(sequences: list[str]) -> np.ndarray:
+        means.append(len(sequences))
+        return gc_scorer(sequences)[0]
+
+    cheaper, _ = design.design_library(
+        table, counted, settings, "GCAT", "ATGAAA", predict_mean=mean_only
+    )
+    assert cheaper.equals(designs)
+    assert calls == [300, 16] and len(means) == settings.steps
 
 
 def test_oligo_order_puts_the_flanks_around_each_design() -> None:

@@ -47,6 +47,7 @@ NEXT_LIBRARY_COLUMNS = [
 ]
 ORDER_COLUMNS = ["name", "oligo", "length", "utr"]
 Scorer = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]  # sequences -> (mean, sd)
+MeanScorer = Callable[[list[str]], np.ndarray]  # sequences -> mean
 _BASES = np.array(list("ACGT"))
 
 
@@ -324,13 +325,14 @@ class Chain:
 
 def anneal(
     chains: list[Chain],
-    score: Scorer,
+    predict_mean: MeanScorer,
     constraints: Constraints,
     settings: DesignSettings,
     measured_set: set[str],
     rng: np.random.Generator,
 ) -> None:
-    """All chains one edit per step, scored together in one batch per step (Metropolis)."""
+    """All chains one edit per step, scored together in one batch per step (Metropolis). Only
+    the predicted mean moves a chain, so the spread's members are not run here."""
     for step in range(settings.steps):
         temperature = settings.temperature * 0.01 ** (step / max(settings.steps - 1, 1))
         proposals, distances = [], []
@@ -348,7 +350,7 @@ def anneal(
                     break
             proposals.append(proposal)
             distances.append(distance)
-        predicted, _sd = score(proposals)
+        predicted = predict_mean(proposals)
         energies = [
             float(chain.target.energy(np.array([value]))[0]) + settings.distance_weight * d
             for chain, value, d in zip(chains, predicted, distances, strict=True)
@@ -400,11 +402,14 @@ def design_library(
     suffix: str = "",
     model_error: float = 0.0,
     all_exploratory: bool = False,
+    predict_mean: MeanScorer | None = None,
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Propose `settings.n_designs` UTRs from the passing rows of a labelled table.
 
     `measured` holds `sequence` and a name per row (`name`); `score` maps sequences to the
-    model's (mean, sd). Bins are never narrower than `model_error` (the validation RMSE);
+    model's (mean, sd), `predict_mean` to the mean alone, as cheaply as it can be had (the
+    annealing's thousands of batches need no spread; default: `score`'s mean). Bins are never
+    narrower than `model_error` (the validation RMSE);
     `all_exploratory` marks every design exploratory (a forced design from a model that did
     not earn it). Returns NEXT_LIBRARY_COLUMNS and a summary with the bins.
     """
@@ -422,7 +427,8 @@ def design_library(
         n = per_bin[goal.bin] * settings.chains_per_design
         for start in starts_for(goal, sequences, predictions, n, constraints.ok, rng):
             chains.append(Chain(start, goal, start, np.inf))
-    anneal(chains, score, constraints, settings, set(sequences), rng)
+    mean_of = predict_mean or (lambda batch: score(batch)[0])
+    anneal(chains, mean_of, constraints, settings, set(sequences), rng)
     library = Measured(sequences)
     archived = [
         (c.target.bin, seq, energy, library.position[c.start], distance)
@@ -524,6 +530,16 @@ def ensemble_scorer(members: Sequence[object], model: object | None = None) -> S
     return score
 
 
+def mean_scorer(members: Sequence[object], model: object | None = None) -> MeanScorer:
+    """`ensemble_scorer`'s mean alone: the model's prediction, without running the members
+    (with no model, the members' mean)."""
+
+    def predict_mean(sequences: list[str]) -> np.ndarray:
+        return predict_sequences(sequences, [model] if model is not None else members)[0]
+
+    return predict_mean
+
+
 TruthCheck = Callable[[pd.DataFrame, pd.DataFrame], dict[str, Any]]  # (designs, measured)
 
 
@@ -578,6 +594,7 @@ def run_design(
             suffix,
             model_error=float(validation.get("rmse") or 0.0),
             all_exploratory=reason is not None,
+            predict_mean=mean_scorer(members, model),
         )
         summary = {**summary, "refused": None, "forced": reason, "model": model_info}
         if truth is not None:
