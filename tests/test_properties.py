@@ -233,11 +233,6 @@ JUNK_INSERT = "ACGTTGCA" * 30  # a long insert: the middle of the read lies beyo
 CONTEXT = max(len(UP), len(DOWN))  # insert bases on each side that could finish a flank
 
 
-def poses_as_flank(text: str) -> bool:
-    """Whether a flank (either strand) lies in the text within the demultiplexer's allowance."""
-    return any(demux.search_distance(query, text, k) >= 0 for query, k in DEMUX.flank_queries)
-
-
 @CHECKS
 @given(
     fwd=st.integers(0, len(FWD_BARCODES) - 1),
@@ -260,7 +255,7 @@ def test_junk_beyond_the_search_windows_changes_nothing(fwd, rev, head, tail, ju
     utr_start = read.index(UP) + len(UP)
     assert utr_start < at < utr_start + len(JUNK_INSERT)  # inside the insert, far from windows
     longer = read[:at] + junk + read[at:]
-    assume(not poses_as_flank(longer[at - CONTEXT : at + len(junk) + CONTEXT]))
+    assume(not DEMUX.holds_flank(longer[at - CONTEXT : at + len(junk) + CONTEXT]))
     before, after = DEMUX.classify(read), DEMUX.classify(longer)
     assert before.status == "assigned"
     assert (after.status, after.well, after.strand) == (before.status, before.well, before.strand)
@@ -276,7 +271,7 @@ def test_junk_that_completes_a_flank_with_its_context_makes_a_chimera() -> None:
     junk = "AAAGGAAAGAA"
     at = SETTINGS.end_window  # where=0.0: the first base past the read's first end window
     longer = read[:at] + junk + read[at:]
-    assert poses_as_flank(longer[at - CONTEXT : at + len(junk) + CONTEXT])
+    assert DEMUX.holds_flank(longer[at - CONTEXT : at + len(junk) + CONTEXT])
     assert DEMUX.classify(read).status == "assigned"
     assert DEMUX.classify(longer).status == "chimera"
 

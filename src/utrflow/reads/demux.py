@@ -429,7 +429,7 @@ class Demultiplexer:
         """Both hits found and within the strict (interior) threshold."""
         return 0 <= a[0] <= k and 0 <= b[0] <= k
 
-    def _holds_flank(self, region: str) -> bool:
+    def holds_flank(self, region: str) -> bool:
         """A flank inside an extracted region means it spans a second amplicon."""
         return any(
             len(region) >= len(query) - k and search_distance(query, region, k) >= 0
@@ -530,7 +530,7 @@ class Demultiplexer:
         status, well = self._decide(fwd, rev)
         span = self._region(interior) if status == "assigned" else None
         region = interior[span[0] : span[1]] if span is not None else None
-        if region is not None and self.settings.chimera_check and self._holds_flank(region):
+        if region is not None and self.settings.chimera_check and self.holds_flank(region):
             return Call("chimera", strand=strand)  # a junction too damaged to show its primers
         rev = rev if self.layout.rev else None
         return Call(
