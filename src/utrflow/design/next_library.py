@@ -521,11 +521,11 @@ def ensemble_scorer(members: Sequence[object], model: object | None = None) -> S
     `model`, the mean is that model's prediction (the selected model) and the members give the
     spread only."""
 
+    predict_mean = mean_scorer(members, model)
+
     def score(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
         mean, sd = predict_sequences(sequences, members)
-        if model is not None:
-            mean = predict_sequences(sequences, [model])[0]
-        return mean, sd
+        return (mean if model is None else predict_mean(sequences)), sd
 
     return score
 
