@@ -11,10 +11,11 @@ Prints, for R10 (~3 %/base) and R9 (~8 %/base) reads, two layouts:
   ends with the downstream flank's first (`shared_boundary_bases`), exactly 5 reads per colony
   well. Right sequence among the called non-mixed wells (`qc` pass or `purity_unproven`), with
   the wrong calls split into boundary (an edit within 2 bases of a UTR end) and interior; the
-  same without the check that holds back calls too few reads confirm (`variant_unconfirmed`),
-  and how many of those held back were right; mixed wells passing; and the same reads called
-  from their regions alone (as before the flank ends were kept), so both ways are measured on
-  the same run.
+  same without the check that holds back calls the reads do not confirm (`variant_unconfirmed`,
+  `sequence_unconfirmed`), and how many of those held back were right; mixed wells passing.
+  The same reads are called three ways (WAYS): weighed by their base qualities with the flank
+  ends kept (the default), as from FASTA (no qualities), and from their regions alone, so every
+  way is measured on the same runs; each seed's run is one, and `--hard-seeds` are pooled.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import edlib
@@ -32,6 +34,13 @@ from utrflow.simulate.run import simulate_run
 from utrflow.simulate.run_settings import RunSimulation
 
 CALLED = ("pass", "purity_unproven")  # a sequence called, the well not mixed or short of reads
+UNCONFIRMED = ("variant_unconfirmed", "sequence_unconfirmed")  # held back: the reads are split
+# How the hard layout's reads are called: (flank ends kept, base qualities weighed)
+WAYS = {
+    "flank ends, base qualities": (True, True),
+    "flank ends, no qualities (as FASTA)": (True, False),
+    "region alone, no qualities": (False, False),
+}
 
 
 def evaluate(preset: str, n_plates: int, threads: int, seed: int) -> dict[str, float]:
@@ -85,13 +94,14 @@ def score_hard(truth_wells: pd.DataFrame, calls: pd.DataFrame) -> dict[str, floa
     places = [where(c, t) for c, t in zip(wrong["sequence"], wrong["sequence_true"], strict=True)]
     passing = pure & (wells_["qc"] == "pass")
     held = (wells_["sequence_true"] != "") & ~wells_["mixed"]
-    held &= wells_["qc"] == "variant_unconfirmed"
+    held &= wells_["qc"].isin(UNCONFIRMED)
+    right = wells_["sequence"] == wells_["sequence_true"]
     return {
         "unconfirmed": int(held.sum()),
-        "unconfirmed_right": (wells_["sequence"] == wells_["sequence_true"])[held].mean(),
-        "right_unchecked": (wells_["sequence"] == wells_["sequence_true"])[pure | held].mean(),
+        "unconfirmed_right": int(right[held].sum()),
+        "right_unchecked": int(right[pure | held].sum()),
         "called": int(pure.sum()),
-        "right": 1 - len(wrong) / max(int(pure.sum()), 1),
+        "wrong": len(wrong),
         "boundary": places.count("boundary"),
         "interior": places.count("interior"),
         "passing": int(passing.sum()),
@@ -101,7 +111,7 @@ def score_hard(truth_wells: pd.DataFrame, calls: pd.DataFrame) -> dict[str, floa
 
 
 def evaluate_hard(preset: str, n_plates: int, threads: int, seed: int) -> dict[str, dict]:
-    """The shared-boundary, 5-reads-per-well layout, called with and without the flank ends."""
+    """The shared-boundary, 5-reads-per-well layout, called each of the WAYS."""
     params = RunSimulation(
         n_variants=5000,
         n_plates=n_plates,
@@ -115,13 +125,13 @@ def evaluate_hard(preset: str, n_plates: int, threads: int, seed: int) -> dict[s
         run = Path(tmp)
         simulate_run(params, run)
         truth_wells = pd.read_csv(run / "truth_wells.tsv", sep="\t", keep_default_na=False)
-        return {
-            way: score_hard(
-                truth_wells,
-                pipeline.call_wells(run, run / way, threads, flank_context=context).calls,
-            )
-            for way, context in (("flank ends", True), ("region alone", False))
-        }
+        scores = {}
+        for n, (way, (context, qualities)) in enumerate(WAYS.items()):
+            calls = pipeline.call_wells(
+                run, run / str(n), threads, flank_context=context, base_qualities=qualities
+            ).calls
+            scores[way] = score_hard(truth_wells, calls)
+        return scores
 
 
 def main() -> None:
@@ -130,6 +140,9 @@ def main() -> None:
     parser.add_argument("--hard-plates", type=int, default=12)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--hard-seeds", type=int, nargs="+", default=[3, 5, 7], help="hard runs, pooled"
+    )
     args = parser.parse_args()
     for preset in ("r10", "r9"):
         figures = evaluate(preset, args.plates, args.threads, args.seed)
@@ -144,14 +157,22 @@ def main() -> None:
             f"purity_unproven {figures['purity_unproven']}; "
             f"variant_unconfirmed {figures['unconfirmed']}"
         )
-        for way, hard in evaluate_hard(preset, args.hard_plates, args.threads, args.seed).items():
+        pooled: dict[str, Counter] = {way: Counter() for way in WAYS}
+        for seed in args.hard_seeds:
+            for way, hard in evaluate_hard(preset, args.hard_plates, args.threads, seed).items():
+                pooled[way].update(hard)
+                print(f"{preset} hard, seed {seed}, {way}: {hard['called'] - hard['wrong']} "
+                      f"right of {hard['called']} called")  # fmt: skip
+        for way, hard in pooled.items():
+            checked = hard["called"] + hard["unconfirmed"]
             print(
-                f"{preset} hard, {way}: right sequence {hard['right']:.2%} of {hard['called']} "
-                f"called wells (wrong: {hard['boundary']} at a boundary, {hard['interior']} "
-                f"inside); {hard['right_unchecked']:.2%} of {hard['called'] + hard['unconfirmed']} "
-                f"without the variant check: variant_unconfirmed {hard['unconfirmed']} "
-                f"({hard['unconfirmed_right']:.0%} of them right); passing {hard['passing']}; "
-                f"mixed passing {hard['mixed_passing']} of {hard['mixed']}"
+                f"{preset} hard, seeds {args.hard_seeds} pooled, {way}: right sequence "
+                f"{1 - hard['wrong'] / hard['called']:.2%} of {hard['called']} called wells "
+                f"(wrong: {hard['boundary']} at a boundary, {hard['interior']} inside); "
+                f"{hard['right_unchecked'] / checked:.2%} of {checked} without the check: "
+                f"held back {hard['unconfirmed']} ({hard['unconfirmed_right']} of them right); "
+                f"passing {hard['passing']}; mixed passing {hard['mixed_passing']} of "
+                f"{hard['mixed']}"
             )
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from utrflow import config, pipeline
 from utrflow.reads import consensus, demux
-from utrflow.reads.consensus import ConsensusSettings
+from utrflow.reads.consensus import ConsensusSettings, WellReads
 from utrflow.sequences import single_edits
 from utrflow.simulate.nanopore import PRESETS, apply_errors, split_text, to_array
 from utrflow.simulate.run import simulate_run
@@ -115,8 +115,8 @@ def test_best_reads_skips_regions_of_atypical_length_and_keeps_file_order() -> N
 
 
 def test_wells_called_over_a_pool_equal_those_called_in_one_process() -> None:
-    wells = [noisy_reads(random_seq(40), int(n), seed=i) for i, n in enumerate([1, 5, 30, 50])]
-    wells.append([])
+    reads = [noisy_reads(random_seq(40), int(n), seed=i) for i, n in enumerate([1, 5, 30, 50])]
+    wells = [WellReads(regions, []) for regions in [*reads, []]]
     settings = ConsensusSettings()
     assert consensus.call_wells(wells, settings, None, threads=3) == consensus.call_wells(
         wells, settings, None
@@ -284,8 +284,93 @@ def test_call_plate_says_reads_assigned_and_reads_that_gave_the_sequence() -> No
         {"plate": "P1", "well": "A2", "role": "sample", "reads": "12", "regions": "9"},
         {"plate": "P2", "well": "A1", "role": "sample", "reads": "7", "regions": "7"},
     ]
-    regions = {"A1": [truth], "A2": noisy_reads(truth, 9, seed=4)}
+    regions = {"A1": WellReads([truth], []), "A2": WellReads(noisy_reads(truth, 9, seed=4), [])}
     table = consensus.call_plate("P1", counts, regions, None, ConsensusSettings())
     assert [(row["n_reads"], row["n_regions"]) for row in table] == [(40, 1), (12, 9)]
     assert [row["qc"] for row in table] == ["low_reads", "pass"]
     assert [row["sequence"] for row in table] == [truth, truth]
+
+
+# --------------------------------------------------------------------------------------------
+# Calls weighed by base quality
+
+
+def phred(*values: int) -> str:
+    return "".join(chr(33 + v) for v in values)
+
+
+def test_a_reads_errors_cost_their_base_qualities() -> None:
+    """A wrong or an extra base costs its own Phred / 10; a missing base the lowest quality of
+    the run it left (and one base either side); a read equal to the candidate costs nothing."""
+    candidate = "ACGTTTTGCA"
+    qualities = [30, 30, 30, 12, 8, 12, 12, 30, 25, 30]
+    read = consensus.weigh(candidate, phred(*qualities))
+    assert consensus.read_cost(candidate, read) == 0
+    wrong = consensus.weigh("ACGTTTTGGA", phred(*qualities))  # C -> G at position 8, Phred 25
+    assert consensus.read_cost(candidate, wrong) == pytest.approx(2.5)
+    extra = consensus.weigh("ACGTTTTGCAT", phred(*qualities, 7))
+    assert consensus.read_cost(candidate, extra) == pytest.approx(0.7)
+    # one T lost from the run: its remaining bases and neighbours' lowest quality is Phred 8
+    slipped = consensus.weigh("ACGTTTGCA", phred(30, 30, 30, 12, 8, 12, 30, 25, 30))
+    assert consensus.read_cost(candidate, slipped) == pytest.approx(0.8)
+    # qualities are taken within MIN_PHRED..MAX_PHRED: no error is free, none costs more
+    sure = consensus.weigh("ACGTTTTGGA", phred(*qualities[:8], 90, 30))
+    assert consensus.read_cost(candidate, sure) == pytest.approx(consensus.MAX_PHRED / 10)
+
+
+@pytest.mark.parametrize(
+    ("with_variant", "quality", "called", "qc"),
+    [
+        (5, 12, "variant", "pass"),
+        (4, 12, "variant", "variant_unconfirmed"),  # 1 read against: odds 10**1.2, under 0.95
+        (4, 30, "variant", "pass"),  # the same split, but the reads are sure of their bases
+        (3, 12, "design", "sequence_unconfirmed"),  # the design's prior tips a 3:2 split
+        (0, 12, "design", "pass"),
+    ],
+)
+def test_a_weighed_call_and_how_sure_it_is(with_variant, quality, called, qc) -> None:
+    design = "ACGTAGCATCGGATCAGTCGACTAGCATGC"
+    variant = design[:14] + "A" + design[15:]  # a synthesis substitution (G -> A)
+    library = consensus.LibraryIndex(["v1", "v2"], [design, random_seq(30)], 3)
+    lenient = ConsensusSettings(max_minor_fraction=0.5)  # purity is not what is tested here
+    regions = [variant] * with_variant + [design] * (5 - with_variant)
+    call = consensus.call_well(regions, lenient, library, qualities=[phred(quality) * 30] * 5)
+    assert call.sequence == {"variant": variant, "design": design}[called]
+    assert call.off_design is (called == "variant")
+    assert call.margin is not None
+    assert consensus.well_qc(5, call, lenient) == qc
+
+
+def test_the_design_prior_is_a_setting_and_no_library_means_no_prior() -> None:
+    """Without the prior (rate 0, or no library), a 3:2 split goes to the majority, unsure."""
+    design = "ACGTAGCATCGGATCAGTCGACTAGCATGC"
+    variant = design[:14] + "A" + design[15:]
+    library = consensus.LibraryIndex(["v1", "v2"], [design, random_seq(30)], 3)
+    regions, qualities = [variant] * 3 + [design] * 2, [phred(12) * 30] * 5
+    lenient = ConsensusSettings(max_minor_fraction=0.5, synthesis_error_rate=0)
+    call = consensus.call_well(regions, lenient, library, qualities=qualities)
+    assert (call.sequence, call.off_design) == (variant, True)
+    # one read's Phred 12 more against the design (farther neighbours take a little off)
+    assert call.margin == pytest.approx(1.2, abs=0.01)
+    assert consensus.well_qc(5, call, lenient) == "variant_unconfirmed"
+    lenient = ConsensusSettings(max_minor_fraction=0.5)
+    call = consensus.call_well(regions, lenient, None, qualities=qualities)
+    assert (call.sequence, call.off_design) == (variant, False)  # no design to differ from
+    assert consensus.well_qc(5, call, lenient) == "sequence_unconfirmed"
+
+
+def test_reads_that_lose_a_base_where_they_are_unsure_do_not_outvote_the_design() -> None:
+    """3 of 5 reads lose a G of a GGGG run and mark it with low qualities there (as basecallers
+    do); the 2 others read it whole and sure. The call is the design; the same 3 reads sure of
+    their shorter run make it a variant."""
+    design = "ACGTAGCATCGGGGATCAGTCGACTAGCAT"
+    slipped = design[:10] + design[11:]
+    library = consensus.LibraryIndex(["v1", "v2"], [design, random_seq(30)], 3)
+    lenient = ConsensusSettings(max_minor_fraction=0.5)
+    unsure = phred(*[20] * 8, 6, 6, 6, *[20] * 18)
+    qualities = [unsure] * 3 + [phred(20) * 30] * 2
+    call = consensus.call_well([slipped] * 3 + [design] * 2, lenient, library, qualities=qualities)
+    assert call.sequence == design
+    sure = [phred(25) * 29] * 3 + [phred(8) * 30] * 2
+    call = consensus.call_well([slipped] * 3 + [design] * 2, lenient, library, qualities=sure)
+    assert call.sequence == slipped

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -48,14 +49,21 @@ def regions_file(path: Path, lines: list[str]) -> Path:
     return path
 
 
+def regions_of(path: Path, *args: Any, **kwargs: Any) -> dict[str, list[str]]:
+    """read_plate_regions without the base qualities."""
+    wells = read_plate_regions([path], *args, **kwargs)
+    return {well: reads.regions for well, reads in wells.items()}
+
+
 def test_regions_are_read_per_plate_capped_per_well_with_their_flank_ends(tmp_path: Path) -> None:
     """In a file from before the quality column too (six columns)."""
     rows = ["P1\tA1\tr1\tACGT\tgg\tcc", "P2\tA1\tr2\tTTTT\tgg\tcc", "P1\tA1\tr3\tACGA\tgg\tcc"]
     rows += ["P1\tB2\tr4\t\tgg\tcc"]  # a read whose region is empty
     path = regions_file(tmp_path / "regions.tsv.gz", ["\t".join(REGION_COLUMNS[:6]), *rows])
-    assert read_plate_regions([path], "P1", 5) == {"A1": ["ACGT", "ACGA"], "B2": [""]}
-    assert read_plate_regions([path], "P1", 1, context=True) == {"A1": ["ggACGTcc"], "B2": ["ggcc"]}
-    assert read_plate_regions([path], "P3", 5) == {}
+    assert regions_of(path, "P1", 5) == {"A1": ["ACGT", "ACGA"], "B2": [""]}
+    assert regions_of(path, "P1", 1, context=True) == {"A1": ["ggACGTcc"], "B2": ["ggcc"]}
+    assert regions_of(path, "P3", 5) == {}
+    assert read_plate_regions([path], "P1", 5)["A1"].qualities == ["", ""]
 
 
 def test_a_deep_wells_best_reads_come_first_in_file_order(tmp_path: Path) -> None:
@@ -65,14 +73,27 @@ def test_a_deep_wells_best_reads_come_first_in_file_order(tmp_path: Path) -> Non
     rows = ["P1\tA1\tr1\tAAAA\t\t\t12.0", "P1\tA1\tr2\tCCCC\t\t\t21.5"]
     rows += ["P1\tA1\tr3\tGGGG\t\t\t12.0", "P1\tA1\tr4\tTTTT\t\t\t30.2"]
     rows += ["P1\tB1\tr5\tACAC\t\t\t", "P1\tB1\tr6\tGTGT\t\t\t", "P1\tB1\tr7\tCACA\t\t\t"]
-    path = regions_file(tmp_path / "regions.tsv.gz", ["\t".join(REGION_COLUMNS), *rows])
-    regions = read_plate_regions([path], "P1", 10, sample=3)
+    path = regions_file(tmp_path / "regions.tsv.gz", ["\t".join(REGION_COLUMNS[:7]), *rows])
+    regions = regions_of(path, "P1", 10, sample=3)
     assert regions == {"A1": ["AAAA", "CCCC", "TTTT", "GGGG"], "B1": ["ACAC", "GTGT", "CACA"]}
-    assert read_plate_regions([path], "P1", 10, sample=2)["A1"] == ["CCCC", "TTTT", "AAAA", "GGGG"]
-    assert read_plate_regions([path], "P1", 10, sample=4)["A1"] == ["AAAA", "CCCC", "GGGG", "TTTT"]
-    assert read_plate_regions([path], "P1", 10)["A1"] == ["AAAA", "CCCC", "GGGG", "TTTT"]
+    assert regions_of(path, "P1", 10, sample=2)["A1"] == ["CCCC", "TTTT", "AAAA", "GGGG"]
+    assert regions_of(path, "P1", 10, sample=4)["A1"] == ["AAAA", "CCCC", "GGGG", "TTTT"]
+    assert regions_of(path, "P1", 10)["A1"] == ["AAAA", "CCCC", "GGGG", "TTTT"]
     # max_reads caps in file order (memory stays flat), before the best are chosen
-    assert read_plate_regions([path], "P1", 3, sample=1)["A1"] == ["CCCC", "AAAA", "GGGG"]
+    assert regions_of(path, "P1", 3, sample=1)["A1"] == ["CCCC", "AAAA", "GGGG"]
+
+
+def test_base_qualities_follow_their_region_and_its_flank_ends(tmp_path: Path) -> None:
+    """region_quality covers left + region + right: with the flank ends kept it comes whole,
+    with the region alone it is cut to the region's bases, and it follows the sample's order."""
+    rows = ["P1\tA1\tr1\tACGT\tgg\tc\t10.0\t!!ABCD#", "P1\tA1\tr2\tAC\t\t\t30.0\tIJ"]
+    path = regions_file(tmp_path / "regions.tsv.gz", ["\t".join(REGION_COLUMNS), *rows])
+    assert read_plate_regions([path], "P1", 5, context=True)["A1"].qualities == ["!!ABCD#", "IJ"]
+    assert read_plate_regions([path], "P1", 5)["A1"].qualities == ["ABCD", "IJ"]
+    best = read_plate_regions([path], "P1", 5, sample=1)["A1"]
+    assert best == (["AC", "ACGT"], ["IJ", "ABCD"])
+    plain = read_plate_regions([path], "P1", 5, qualities=False)["A1"]
+    assert plain.qualities == ["", ""]
 
 
 @pytest.mark.parametrize(

@@ -206,10 +206,9 @@ edits = st.lists(
     st.tuples(st.integers(0, 400), st.sampled_from(["sub", "ins", "del"]), st.sampled_from("ACGT")),
     max_size=6,
 )
-
-
-@CHECKS
-@given(
+# An amplicon of any well and UTR between any junk, then damaged anywhere.
+damaged_reads = st.builds(
+    lambda fwd, rev, utr, head, tail, errors: mutate(head + amplicon(fwd, rev, utr) + tail, errors),
     fwd=st.integers(0, len(FWD_BARCODES) - 1),
     rev=st.integers(0, len(REV_BARCODES) - 1),
     utr=st.text("ACGT", min_size=0, max_size=120),
@@ -217,16 +216,40 @@ edits = st.lists(
     tail=DNA,
     errors=edits,
 )
-def test_a_read_and_its_reverse_complement_get_the_same_well(
-    fwd, rev, utr, head, tail, errors
-) -> None:
+
+
+@CHECKS
+@given(read=damaged_reads)
+def test_a_read_and_its_reverse_complement_get_the_same_well(read: str) -> None:
     """Any read, however damaged: its two strands are one molecule, so one answer."""
-    read = mutate(head + amplicon(fwd, rev, utr) + tail, errors)
     one, other = DEMUX.classify(read), DEMUX.classify(reverse_complement(read))
     assert (one.status, one.well, one.region) == (other.status, other.well, other.region)
     assert (one.fwd_distance, one.rev_distance) == (other.fwd_distance, other.rev_distance)
     if one.strand:
         assert {one.strand, other.strand} == {"+", "-"}
+
+
+# A quality character per base, so a region's qualities show which read bases they came from.
+QUALITY_OF = {"A": "5", "C": "?", "G": "I", "T": "+"}
+
+
+@CHECKS
+@given(read=damaged_reads, reverse=st.booleans())
+def test_a_regions_qualities_are_those_of_its_own_read_bases(read: str, reverse: bool) -> None:
+    """On either strand, the qualities written beside a region (with its flank ends) are the
+    read's own qualities of exactly those bases: a read of the '-' strand has its bases
+    reverse-complemented, so its qualities run backwards and each belongs to the complement."""
+    read = reverse_complement(read) if reverse else read
+    phred = "".join(QUALITY_OF[base] for base in read).encode()
+    chunk = demux.process_chunk(DEMUX, [("r1", read, 20.0, phred)])
+    rows = [line.split("\t") for line in chunk.regions.decode().splitlines()]
+    call = DEMUX.classify(read)
+    assert len(rows) == (call.region is not None)
+    for row in rows:
+        region, left, right, qualities = row[3], row[4], row[5], row[7]
+        bases = left + region + right
+        read_bases = bases if call.strand == "+" else reverse_complement(bases)[::-1]
+        assert qualities == "".join(QUALITY_OF[base] for base in read_bases)
 
 
 JUNK_INSERT = "ACGTTGCA" * 30  # a long insert: the middle of the read lies beyond both windows

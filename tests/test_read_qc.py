@@ -28,8 +28,8 @@ def test_fastq_reads_carry_their_quality_and_fasta_reads_none(tmp_path: Path) ->
     fastq.write_text("@a\nACGT\n+\n5555\n")  # '5' is Phred 20
     fasta = tmp_path / "r.fasta"
     fasta.write_text(">b\nacgu\n")
-    assert list(iter_reads(fastq)) == [("a", "ACGT", pytest.approx(20.0))]
-    assert list(iter_reads(fasta)) == [("b", "ACGT", None)]
+    assert list(iter_reads(fastq)) == [("a", "ACGT", pytest.approx(20.0), b"5555")]
+    assert list(iter_reads(fasta)) == [("b", "ACGT", None, b"")]
 
 
 def test_fastq_quality_characters_read_as_their_phred_values(tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ def test_fastq_quality_characters_read_as_their_phred_values(tmp_path: Path) -> 
     fastq = tmp_path / "r.fastq"
     fastq.write_text(f"@a\n{'A' * len(qualities)}\n+\n{qualities}\n")
     phred = np.array([ord(c) - 33 for c in qualities])
-    ((_, _, quality),) = iter_reads(fastq)
+    ((_, _, quality, _phred),) = iter_reads(fastq)
     assert quality == pytest.approx(mean_quality(phred), rel=1e-12)
 
 

@@ -117,9 +117,10 @@ def test_dorado_sam_text_is_read_not_taken_for_fastq(tmp_path: Path) -> None:
     ):
         assert detect_format(path) == "sam"
         reads = list(iter_reads(path))
-        assert [(n, s) for n, s, _ in reads] == [("read-1", "ACGTACGT"), ("read-2", "GGCCA")]
+        assert [(n, s) for n, s, *_ in reads] == [("read-1", "ACGTACGT"), ("read-2", "GGCCA")]
         assert reads[0][2] == pytest.approx(40.0)  # from the base qualities
         assert reads[1][2] == pytest.approx(14.2)  # no qualities: dorado's qs tag
+        assert [r[3] for r in reads] == [b"IIIIIIII", b""]
     headless = write(tmp_path / "bare.sam", sam_line("r9", "ACGT"))
     assert [r[0] for r in iter_reads(headless)] == ["r9"]
     fastq_like = write(tmp_path / "r.fastq", "@HD read\nACGT\n+\nIIII\n")
@@ -129,8 +130,17 @@ def test_dorado_sam_text_is_read_not_taken_for_fastq(tmp_path: Path) -> None:
 def test_dorado_bam_with_its_tags_is_read(tmp_path: Path) -> None:
     path = bam_file(tmp_path / "calls.bam", ["u1", "u2"])
     reads = list(iter_reads(path))
-    assert [(n, s) for n, s, _ in reads] == [("u1", "ACGTTGCA"), ("u2", "ACGTTGCA")]
+    assert [(n, s) for n, s, *_ in reads] == [("u1", "ACGTTGCA"), ("u2", "ACGTTGCA")]
     assert reads[0][2] == pytest.approx(12.5)
+
+
+def test_a_read_stored_reverse_complemented_gets_its_qualities_reversed(tmp_path: Path) -> None:
+    """An aligned record of the reverse strand (flag 16) stores the reference strand: the read
+    as sequenced is its reverse complement, and its base qualities run the other way."""
+    line = "r1\t16\tchr\t1\t60\t5M\t*\t0\t0\tAACGT\t+5?I!\n"
+    path = write(tmp_path / "aligned.sam", "@SQ\tSN:chr\tLN:100\n" + line)
+    ((name, seq, _, phred),) = iter_reads(path)
+    assert (name, seq, phred) == ("r1", "ACGTT", b"!I?5+")
 
 
 # --------------------------------------------------------------------------------------------

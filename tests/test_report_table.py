@@ -52,18 +52,26 @@ def test_call_evidence_says_reads_assigned_apart_from_reads_that_gave_the_sequen
     table = pd.DataFrame(
         {
             "plate": "P1",
-            "role": ["sample", "sample", "sample", "sample", "blank"],
-            "qc": ["low_reads", "pass", "purity_unproven", "variant_unconfirmed", "blank"],
-            "n_reads": [40, 30, 6, 30, 2],
-            "n_regions": [1, 28, 6, 6, 0],
+            "role": ["sample", "sample", "sample", "sample", "sample", "blank"],
+            "qc": [
+                "low_reads",
+                "pass",
+                "purity_unproven",
+                "variant_unconfirmed",
+                "sequence_unconfirmed",
+                "blank",
+            ],
+            "n_reads": [40, 30, 6, 30, 5, 2],
+            "n_regions": [1, 28, 6, 6, 5, 0],
         }
     )
     evidence = report_table.call_evidence(table)
     assert evidence == {
-        "wells": 4,
+        "wells": 5,
         "median_reads": 30.0,
         "median_regions": 6.0,
         "short": 1,
         "unproven": 1,
         "unconfirmed": 1,
+        "unsettled": 1,
     }

@@ -328,6 +328,7 @@ def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
         "low_reads",
         "mixed",
         "variant_unconfirmed",
+        "sequence_unconfirmed",
         "purity_unproven",
     }
     assert table.loc[table["role"] == "blank", "qc"].eq("blank").all()

@@ -42,6 +42,7 @@ QC_REASONS = (
     "low_reads",
     "mixed",
     "variant_unconfirmed",
+    "sequence_unconfirmed",
     "purity_unproven",
     "unmatched",
     "ambiguous",

@@ -38,12 +38,14 @@ def call_wells(
     consensus_settings: consensus.ConsensusSettings | None = None,
     base_dir: Path | None = None,
     flank_context: bool = True,
+    base_qualities: bool = True,
 ) -> WellCalls:
     """Demultiplex and call every plate of a run folder (plates.tsv, wells.tsv, library.csv,
     construct.yaml), as the demux and consensus jobs do; their files go under `workdir`
     (demux/<group>/, consensus/<plate>.tsv). Relative paths in plates.tsv resolve against
     `base_dir` (default: the working directory), as in the workflow. `flank_context=False`
-    calls the regions alone, as before the flank ends were kept (to measure what they bring)."""
+    calls the regions alone, as before the flank ends were kept, and `base_qualities=False` as
+    from FASTA (to measure what each brings)."""
     demux_settings = demux_settings or demux.DemuxSettings()
     settings = consensus_settings or consensus.ConsensusSettings()
     construct = load_yaml(run / "construct.yaml")
@@ -79,6 +81,7 @@ def call_wells(
                     workdir / "consensus" / f"{plate}.tsv",
                     threads,
                     flanks,
+                    base_qualities,
                 )
             )
     table = pd.DataFrame(

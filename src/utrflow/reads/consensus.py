@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import edlib
 import numpy as np
@@ -83,6 +83,7 @@ class ConsensusSettings:
     min_match_margin: int = _DEFAULTS["min_match_margin"]
     max_minor_fraction: float = _DEFAULTS["max_minor_fraction"]
     variant_confidence: float = _DEFAULTS["variant_confidence"]
+    synthesis_error_rate: float = _DEFAULTS["synthesis_error_rate"]
 
 
 PURITY_CONFIDENCE = 0.95  # how sure a passing well is that no larger second colony hides in it
@@ -113,17 +114,30 @@ def variant_confirmed(backing: int, n_reads: int, confidence: float) -> bool:
     return confidence <= 0 or at_most(n_reads - backing, n_reads, 0.5) < 1 - confidence
 
 
+def confidence_odds(confidence: float) -> float:
+    """The posterior log10-odds a call needs to be right at `confidence`."""
+    return math.log10(confidence / (1 - confidence))
+
+
 def well_qc(n_reads: int, call: WellCall, settings: ConsensusSettings) -> str:
     """`pass` or why not, from the well's reads and its call: no reads, too few regions, a
     second allele (`mixed`), a difference from the design too few reads confirm
-    (`variant_unconfirmed`), or too few reads to exclude a second allele (`purity_unproven`)."""
+    (`variant_unconfirmed`), a call its reads do not single out from a one-edit neighbour
+    (`sequence_unconfirmed`, base qualities only), or too few reads to exclude a second allele
+    (`purity_unproven`)."""
     if n_reads == 0:
         return "no_reads"
     if call.n_used < settings.min_reads:
         return "low_reads"
     if call.purity < settings.min_purity or call.minor_sequence:
         return "mixed"
-    if call.variant_backing is not None and not variant_confirmed(
+    if call.margin is not None:
+        sure = settings.variant_confidence <= 0 or call.margin >= confidence_odds(
+            settings.variant_confidence
+        )
+        if not sure:
+            return "variant_unconfirmed" if call.off_design else "sequence_unconfirmed"
+    elif call.variant_backing is not None and not variant_confirmed(
         call.variant_backing, call.n_backing, settings.variant_confidence
     ):
         return "variant_unconfirmed"
@@ -145,6 +159,10 @@ class WellCall:
     # of the reads scored (see variant_backing)
     variant_backing: int | None = None
     n_backing: int = 0
+    # with base qualities: the call's posterior log10-odds against its nearest alternatives
+    # (see `settle`), and whether it differs from its nearest design
+    margin: float | None = None
+    off_design: bool = False
 
 
 def _poa(seqs: Sequence[str]) -> str:
@@ -179,12 +197,17 @@ def best_reads(seqs: Sequence[str], n: int) -> list[str]:
     nanopore's typical one-base deletion, and tilt the call.) A well with `n` reads or fewer
     keeps them all, as they came.
     """
+    return [seqs[i] for i in best_indices(seqs, n)]
+
+
+def best_indices(seqs: Sequence[str], n: int) -> list[int]:
+    """Where `best_reads`'s regions lie in `seqs`, in order."""
     if len(seqs) <= n:
-        return list(seqs)
+        return list(range(len(seqs)))
     median = sorted(len(s) for s in seqs)[len(seqs) // 2]
     slack = max(3, math.ceil(0.1 * median))
     ranked = sorted(range(len(seqs)), key=lambda i: (abs(len(seqs[i]) - median) > slack, i))
-    return [seqs[i] for i in sorted(ranked[:n])]
+    return sorted(ranked[:n])
 
 
 def shown_edits(seqs: Sequence[str], seq: str) -> set[str]:
@@ -331,11 +354,117 @@ def trim_flanks(seq: str, flanks: tuple[str, str]) -> str:
     return seq[start : max(start, stop)]
 
 
+# -- calls weighed by base quality ---------------------------------------------------------------
+
+MIN_PHRED, MAX_PHRED = 3, 40  # base qualities are taken within these (no error is free or sure)
+SETTLE_READS = 20  # reads that weigh the candidate calls
+ALTERNATIVES = 12  # nearest alternatives whose posterior counts against the call
+SETTLE_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class WeighedRead:
+    """A region with the log10 cost of each kind of error at each of its positions."""
+
+    seq: str
+    wrong: np.ndarray  # a wrong base at read position j: its Phred / 10
+    extra: np.ndarray  # an extra base at read position j: see `weigh`
+    slip: np.ndarray  # a base missing before read position j (0..len): see `weigh`
+
+
+def weigh(seq: str, quality: str) -> WeighedRead:
+    """A read's error costs from its base qualities (Phred+33, one per base).
+
+    A wrong base costs its own quality. Which base of a homopolymer is the extra one no
+    alignment can tell, so an extra base costs the lowest quality of its run. A missing base
+    shows no quality of its own: basecallers mark a slip with low qualities around it, and in
+    a homopolymer anywhere along the run, so a base missing next to position j costs the
+    lowest quality over the run(s) touching j and one base either side.
+    """
+    phred = np.clip(
+        np.frombuffer(quality.encode("ascii"), dtype=np.uint8) - 33, MIN_PHRED, MAX_PHRED
+    )
+    wrong = phred.astype(np.float64) / 10
+    n = len(seq)
+    extra, around = wrong.copy(), wrong.copy()
+    start = 0
+    for end in range(1, n + 1):
+        if end < n and seq[end] == seq[start]:
+            continue
+        extra[start:end] = wrong[start:end].min()
+        around[start:end] = wrong[max(0, start - 1) : min(n, end + 1)].min()
+        start = end
+    padded = np.concatenate(([MAX_PHRED / 10], around, [MAX_PHRED / 10]))
+    slip = np.minimum(padded[:-1], padded[1:])
+    return WeighedRead(seq, wrong, extra, slip)
+
+
+def read_cost(candidate: str, read: WeighedRead) -> float:
+    """-log10 of how likely `read` is, were `candidate` the well's sequence (up to a constant):
+    the summed costs of the read's errors along one optimal alignment (rapidfuzz's editops)."""
+    cost = 0.0
+    for op in Levenshtein.editops(candidate, read.seq):
+        if op.tag == "delete":
+            cost += read.slip[op.dest_pos]
+        elif op.tag == "insert":
+            cost += read.extra[op.dest_pos]
+        else:
+            cost += read.wrong[op.dest_pos]
+    return cost
+
+
+def design_steps(seq: str, design: str) -> set[str]:
+    """The single edits of `seq` that bring it one edit closer to `design`."""
+    if not design or seq == design:
+        return set()
+    steps = sorted(single_edits(seq))
+    closer = _distances(steps, [design])[:, 0] < edit_distance(seq, design)
+    return {step for step, nearer in zip(steps, closer, strict=True) if nearer}
+
+
+def settle(
+    reads: Sequence[WeighedRead], start: str, design: str = "", edit_cost: float = 0.0
+) -> tuple[str, float]:
+    """The most likely sequence near `start` and its posterior log10-odds against the
+    ALTERNATIVES likeliest one-edit neighbours.
+
+    The posterior weighs each read's errors by its base qualities (`read_cost`) and, with a
+    `design`, a prior of `edit_cost` per edit away from it (log10 of how much likelier a base
+    is synthesized right than wrong). Candidates are the edits the reads show (`shown_edits`),
+    homopolymer steps and steps toward the design, taken one at a time while one is likelier.
+    A base lost by three of five reads at a low-quality run then weighs less than the design
+    and the other two reads; the same loss in five high-quality reads is a real variant.
+    """
+    seqs = [read.seq for read in reads]
+
+    def score(candidate: str) -> float:
+        prior = edit_cost * edit_distance(candidate, design) if design else 0.0
+        return prior + sum(read_cost(candidate, read) for read in reads)
+
+    best, best_score = start, score(start)
+    for moves in range(SETTLE_ROUNDS + 1):
+        neighbours = sorted(
+            (shown_edits(seqs, best) | homopolymer_steps(best) | design_steps(best, design))
+            - {best}
+        )
+        scores = [score(candidate) for candidate in neighbours]
+        if not scores:
+            return best, math.inf
+        low = min(range(len(scores)), key=scores.__getitem__)
+        if scores[low] >= best_score or moves == SETTLE_ROUNDS:
+            break  # (a likelier neighbour left after the last round makes the odds negative)
+        best, best_score = neighbours[low], scores[low]
+    nearest = sorted(scores)[:ALTERNATIVES]
+    odds = sum(10 ** (best_score - other) for other in nearest)
+    return best, -math.log10(odds)
+
+
 def call_well(
     regions: Sequence[str],
     settings: ConsensusSettings,
     library: LibraryIndex | None = None,
     flanks: tuple[str, str] = ("", ""),
+    qualities: Sequence[str] = (),
 ) -> WellCall:
     """Consensus, purity and any second allele of one well's regions.
 
@@ -347,11 +476,25 @@ def call_well(
     With `flanks` (the upstream flank's last and the downstream flank's first bases), each
     region comes with the read's bases of those flank ends around it: the consensus is called
     over flank end - UTR - flank end, and the flank ends are cut off after (`trim_flanks`).
+
+    With `qualities` (each region's base qualities, Phred+33), the polished call is settled by
+    its posterior under the reads' base qualities and the design (`settle`), and the call
+    keeps its odds against its nearest alternatives (`WellCall.margin`, judged by `well_qc`);
+    without them (FASTA), a one-base homopolymer step toward the design is taken when enough
+    reads prefer it (`toward_design`) and the reads' backing of each difference is counted
+    (`variant_backing`).
     """
-    seqs = [r for r in regions[: settings.max_reads] if r]
-    if not seqs:
+    kept_reads = [
+        (region, qualities[i] if i < len(qualities) else "")
+        for i, region in enumerate(regions[: settings.max_reads])
+        if region
+    ]
+    if not kept_reads:
         return WellCall("", 0.0, "", 0)
-    sample = best_reads(seqs, settings.consensus_reads)
+    seqs = [region for region, _ in kept_reads]
+    weighed = all(len(q) == len(r) for r, q in kept_reads)
+    chosen = best_indices(seqs, settings.consensus_reads)
+    sample = [seqs[i] for i in chosen]
     call = _poa(sample)
 
     def wrap(design: str) -> str:
@@ -368,10 +511,18 @@ def call_well(
         return max(3, math.ceil(settings.read_tolerance * len(seq)))
 
     distances = _within(sample, call, tolerance(call))
-    inliers = [s for s, d in zip(sample, distances, strict=True) if d >= 0]
+    inlying = [i for i, d in zip(chosen, distances, strict=True) if d >= 0]
+    inliers = [seqs[i] for i in inlying]
+    margin = None
     if len(inliers) >= 2:
         call = polish(inliers[: settings.polish_reads], call, nearest(call))
-        if near := nearest(call):
+        near = nearest(call)
+        if weighed:
+            reads = [weigh(*kept_reads[i]) for i in inlying[:SETTLE_READS]]
+            rate = settings.synthesis_error_rate
+            edit_cost = math.log10((1 - rate) / rate) if near and rate > 0 else 0.0
+            call, margin = settle(reads, call, near[0] if near else "", edit_cost)
+        elif near:
             call = toward_design(inliers, call, near[0], settings.homopolymer_design_ratio)
     distances = _within(seqs, call, tolerance(call))
     kept = [s for s, d in zip(seqs, distances, strict=True) if d >= 0]
@@ -380,7 +531,7 @@ def call_well(
     reported = trim_flanks(call, flanks)
     near = nearest(call)
     scored = kept[: settings.polish_reads]
-    backing = variant_backing(scored, wrap(reported), near[0]) if near else None
+    backing = variant_backing(scored, wrap(reported), near[0]) if near and not weighed else None
     explained = len(seqs) - len(outliers)
     needed = max(2, math.ceil(settings.min_allele_share * len(seqs)))
     minor = ""
@@ -396,7 +547,9 @@ def call_well(
         trimmed_minor,
         len(seqs),
         backing,
-        len(scored),
+        0 if weighed else len(scored),
+        margin,
+        bool(near) and wrap(reported) != near[0],
     )
 
 
@@ -525,17 +678,24 @@ def construct_ends(
     return upstream_flank[max(0, len(upstream_flank) - length) :], downstream_flank[:length]
 
 
-def best_first(reads: Sequence[tuple[float, str]], sample: int) -> list[str]:
-    """A well's (mean quality, region) reads as regions: with more than `sample`, the `sample`
-    of best quality first (the consensus sample, `best_reads`, takes the first), then the
-    others; each part in file order (the order abPOA meets them in stays the file's), ties in
-    quality to the earlier read. A well of `sample` reads or fewer stays as it came."""
-    if len(reads) <= sample:
-        return [region for _, region in reads]
-    best = sorted(sorted(range(len(reads)), key=lambda i: -reads[i][0])[:sample])
-    chosen = set(best)
-    rest = [i for i in range(len(reads)) if i not in chosen]
-    return [reads[i][1] for i in best + rest]
+class WellReads(NamedTuple):
+    """One well's regions and, beside each, its base qualities (Phred+33; '' for FASTA)."""
+
+    regions: list[str]
+    qualities: list[str]
+
+
+def best_first(reads: Sequence[tuple[float, str, str]], sample: int) -> WellReads:
+    """A well's (mean quality, region, base qualities) reads: with more than `sample`, the
+    `sample` of best quality first (the consensus sample, `best_reads`, takes the first), then
+    the others; each part in file order (the order abPOA meets them in stays the file's), ties
+    in quality to the earlier read. A well of `sample` reads or fewer stays as it came."""
+    order = list(range(len(reads)))
+    if len(reads) > sample:
+        best = sorted(sorted(order, key=lambda i: -reads[i][0])[:sample])
+        chosen = set(best)
+        order = best + [i for i in order if i not in chosen]
+    return WellReads([reads[i][1] for i in order], [reads[i][2] for i in order])
 
 
 def read_plate_regions(
@@ -544,19 +704,21 @@ def read_plate_regions(
     max_reads: int,
     context: bool = False,
     sample: int | None = None,
-) -> dict[str, list[str]]:
+    qualities: bool = True,
+) -> dict[str, WellReads]:
     """Regions of one plate's wells from regions.tsv.gz files (as the demultiplexer writes them:
-    REGION_COLUMNS, tab-joined, never quoted; a file from before the `quality` column reads
-    too), at most `max_reads` per well in file order, read line by line so a pooled file of
-    millions of reads never sits in memory. With `sample` (the consensus sample's size), each
-    well's best reads by mean quality come first (`best_first`; FASTA reads have none). With
-    `context`, each region comes with the read's flank ends around it (`left` + region +
-    `right`), for `call_well`'s `flanks`."""
-    kept: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    REGION_COLUMNS, tab-joined, never quoted; a file from before the `quality` or the
+    `region_quality` column reads too), at most `max_reads` per well in file order, read line
+    by line so a pooled file of millions of reads never sits in memory. With `sample` (the
+    consensus sample's size), each well's best reads by mean quality come first (`best_first`;
+    FASTA reads have none). With `context`, each region comes with the read's flank ends around
+    it (`left` + region + `right`), for `call_well`'s `flanks`; its base qualities cover the
+    same bases (none with `qualities=False`, to call as from FASTA)."""
+    kept: dict[str, list[tuple[float, str, str]]] = defaultdict(list)
     for path in paths:
         with reading_output(path), gzip.open(path, "rt", newline="\n") as handle:
             header = handle.readline().rstrip("\n").split("\t")
-            if header not in (REGION_COLUMNS, REGION_COLUMNS[:-1]):
+            if header not in (REGION_COLUMNS, REGION_COLUMNS[:-1], REGION_COLUMNS[:-2]):
                 raise ValueError(f"its header is not {' '.join(REGION_COLUMNS)}")
             columns = len(header)
             for number, line in enumerate(handle, start=2):
@@ -568,19 +730,24 @@ def read_plate_regions(
                 well = kept[cells[1]]
                 if len(well) < max_reads:
                     quality = float(cells[6]) if columns > 6 and cells[6] else 0.0
-                    region = cells[4] + cells[3] + cells[5] if context else cells[3]
-                    well.append((quality, region))
+                    left, region, right = cells[4], cells[3], cells[5]
+                    bases = cells[7] if columns > 7 and qualities else ""
+                    if context:
+                        region = left + region + right
+                    elif bases:
+                        bases = bases[len(left) : len(left) + len(region)]
+                    well.append((quality, region, bases))
     return {well: best_first(reads, sample or len(reads)) for well, reads in kept.items()}
 
 
 def call_and_match(
-    regions: Sequence[str],
+    well: WellReads,
     settings: ConsensusSettings,
     library: LibraryIndex | None,
     flanks: tuple[str, str] = ("", ""),
 ) -> tuple[WellCall, Match | None]:
     """One well's call and, with a library, its match."""
-    call = call_well(regions, settings, library, flanks)
+    call = call_well(well.regions, settings, library, flanks, well.qualities)
     match = (
         match_library(call.sequence, library, settings.min_match_margin)
         if library is not None and call.sequence
@@ -599,13 +766,13 @@ def _init_worker(
     _WORKER = (settings, library, flanks)
 
 
-def _worker_call(regions: list[str]) -> tuple[WellCall, Match | None]:
+def _worker_call(well: WellReads) -> tuple[WellCall, Match | None]:
     assert _WORKER is not None
-    return call_and_match(regions, *_WORKER)
+    return call_and_match(well, *_WORKER)
 
 
 def call_wells(
-    wells: Sequence[list[str]],
+    wells: Sequence[WellReads],
     settings: ConsensusSettings,
     library: LibraryIndex | None,
     threads: int = 1,
@@ -617,7 +784,7 @@ def call_wells(
     handing them out a few at a time keeps every core busy to the end.
     """
     if threads <= 1 or len(wells) < 2:
-        return [call_and_match(regions, settings, library, flanks) for regions in wells]
+        return [call_and_match(well, settings, library, flanks) for well in wells]
     # Forking a process that already runs threads (e.g. TensorFlow's) can deadlock.
     context = multiprocessing.get_context("spawn" if threading.active_count() > 1 else "fork")
     with context.Pool(min(threads, len(wells)), _init_worker, (settings, library, flanks)) as pool:
@@ -627,7 +794,7 @@ def call_wells(
 def call_plate(
     plate: str,
     counts: Iterable[Mapping[str, str]],
-    regions: dict[str, list[str]],
+    regions: Mapping[str, WellReads],
     library: LibraryIndex | None,
     settings: ConsensusSettings,
     threads: int = 1,
@@ -642,7 +809,7 @@ def call_plate(
         for row in counts
         if row["plate"] == plate
     ]
-    wells = [regions.get(well, []) for well, *_ in layout]
+    wells = [regions.get(well, WellReads([], [])) for well, *_ in layout]
     results = call_wells(wells, settings, library, threads, flanks)
     for (well, role, n_reads, n_regions), (call, match) in zip(layout, results, strict=True):
         qc = well_qc(int(n_reads), call, settings)
@@ -691,14 +858,16 @@ def run(
     output: Path,
     threads: int = 1,
     flanks: tuple[str, str] = ("", ""),
+    base_qualities: bool = True,
 ) -> list[dict[str, Any]]:
     """The `consensus` stage for one plate: each well's call, purity and library match
     (written to `output`, and returned as rows), wells across `threads` processes; with
-    `flanks` (`construct_ends`), over flank end - UTR - flank end (see `call_well`)."""
+    `flanks` (`construct_ends`), over flank end - UTR - flank end (see `call_well`);
+    `base_qualities=False` calls as from FASTA (to measure what the qualities bring)."""
     index = library_index(library, settings)
     well_counts = io.read_rows(counts)
     plate_regions = read_plate_regions(
-        [regions], plate, settings.max_reads, any(flanks), settings.consensus_reads
+        [regions], plate, settings.max_reads, any(flanks), settings.consensus_reads, base_qualities
     )
     calls = call_plate(plate, well_counts, plate_regions, index, settings, threads, flanks)
     io.write_rows(calls, CONSENSUS_COLUMNS, output)

@@ -61,7 +61,9 @@ ASSIGNMENT_COLUMNS = [
     "fwd_distance",
     "rev_distance",
 ]
-REGION_COLUMNS = ["plate", "well", "read_id", "region", "left", "right", "quality"]
+REGION_COLUMNS = [
+    "plate", "well", "read_id", "region", "left", "right", "quality", "region_quality"
+]  # fmt: skip
 # Read bases kept beside each region (`left`, `right`: the flanks' ends as read), so the consensus
 # places the flank-UTR boundaries on all reads at once and a base shared by a flank and the UTR
 # cannot move them (one read's flank alignment may take the UTR's first base; the majority won't).
@@ -212,6 +214,8 @@ class Call:
     fwd_second: int = -1  # runner-up distance at the forward end, -1 when not scored
     rev_second: int = -1
     context: tuple[str, str] = ("", "")  # up to REGION_CONTEXT read bases before and after it
+    # where context + region + context lie in the oriented read (start, stop), for their qualities
+    read_span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -495,7 +499,7 @@ class Demultiplexer:
             return Call("chimera", strand=strand)
         fwd = self.fwd_end.next_to(fwd_window, fwd_hit[1]) if fwd_hit[0] >= 0 else None
         rev = self.rev_end.next_to(rev_window, rev_hit[1]) if rev_hit[0] >= 0 else None
-        return self._finish(fwd, rev, strand, interior)
+        return self._finish(fwd, rev, strand, interior, start)
 
     def _classify_by_barcodes(self, seq: str, head: str, tail: str) -> Call:
         """No primers given: the barcodes themselves are searched in the end windows."""
@@ -523,10 +527,14 @@ class Demultiplexer:
             rev if rev.found or rev.distance >= 0 else None,
             strand,
             oriented[start:stop],
+            start,
         )
 
-    def _finish(self, fwd: _End | None, rev: _End | None, strand: str, interior: str) -> Call:
-        """The call from the two ends' barcodes, with the region of an assigned read."""
+    def _finish(
+        self, fwd: _End | None, rev: _End | None, strand: str, interior: str, offset: int
+    ) -> Call:
+        """The call from the two ends' barcodes, with the region of an assigned read (the
+        interior starts at `offset` in the oriented read)."""
         status, well = self._decide(fwd, rev)
         span = self._region(interior) if status == "assigned" else None
         region = interior[span[0] : span[1]] if span is not None else None
@@ -543,6 +551,7 @@ class Demultiplexer:
             fwd.second if fwd else -1,
             rev.second if rev else -1,
             _context(interior, span),
+            _read_span(span, offset, len(interior)),
         )
 
     def _decide(self, fwd: _End | None, rev: _End | None) -> tuple[str, int]:
@@ -574,6 +583,24 @@ def _context(interior: str, span: tuple[int, int] | None) -> tuple[str, str]:
         return "", ""
     start, stop = span
     return interior[max(0, start - REGION_CONTEXT) : start], interior[stop : stop + REGION_CONTEXT]
+
+
+def _read_span(span: tuple[int, int] | None, offset: int, length: int) -> tuple[int, int] | None:
+    """Where a region with its `_context` lies in the oriented read (None without a region)."""
+    if span is None:
+        return None
+    start, stop = span
+    return offset + max(0, start - REGION_CONTEXT), offset + min(length, stop + REGION_CONTEXT)
+
+
+def region_qualities(phred: bytes, strand: str, span: tuple[int, int]) -> str:
+    """The base qualities (Phred+33) of an oriented read's `span`, from the read's own
+    qualities: reversed for a read of the '-' strand, as its bases are reverse-complemented;
+    empty without qualities (FASTA)."""
+    if not phred:
+        return ""
+    oriented = phred if strand == "+" else phred[::-1]
+    return oriented[span[0] : span[1]].decode("ascii")
 
 
 def _total(hits: tuple[Hit, ...]) -> int:
@@ -654,7 +681,7 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
     qualities: Counter = Counter()
     status_lengths: Counter = Counter()
     distances: Counter = Counter()
-    for name, seq, quality in records:
+    for name, seq, quality, phred in records:
         call = demux.classify(seq)
         status[call.status] += 1
         status_lengths[call.status, length_bin(len(seq))] += 1
@@ -679,8 +706,10 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
                 regions_per_well[call.well] += 1
                 left, right = call.context
                 shown = "" if quality is None else f"{quality:.1f}"  # the read's mean Phred
+                assert call.read_span is not None
+                bases = region_qualities(phred, call.strand, call.read_span)
                 region_lines.append(
-                    f"{plate}\t{well}\t{name}\t{call.region}\t{left}\t{right}\t{shown}\n"
+                    f"{plate}\t{well}\t{name}\t{call.region}\t{left}\t{right}\t{shown}\t{bases}\n"
                 )
     return ChunkResult(
         "".join(lines).encode(),

@@ -30,7 +30,8 @@ from utrflow.errors import InputError, first_line
 from utrflow.sequences import reverse_complement
 
 Record = tuple[str, str]  # name, sequence
-Read = tuple[str, str, float | None]  # name, sequence, mean quality (None for FASTA)
+# name, sequence, mean quality (None for FASTA), base qualities as Phred+33 bytes (b"" for FASTA)
+Read = tuple[str, str, float | None, bytes]
 # A file's reads, closed early by first_record.
 Reads = Generator[Read, None, None]
 _ERROR_PROBABILITY = 10 ** (-np.arange(94) / 10)  # Phred 0..93
@@ -132,7 +133,7 @@ def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
                 f"{path}: record {number} ({name}): {len(seq)} bases but {len(quality)} "
                 "quality values"
             )
-        yield name, _checked(path, number, name, seq), _fastq_mean_quality(quality)
+        yield name, _checked(path, number, name, seq), _fastq_mean_quality(quality), quality
         header, line_no = readline(), line_no + 4
 
 
@@ -157,11 +158,11 @@ def _fasta(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
     number, name, parts = 1, _name(header), list[bytes]()
     for line in handle:
         if line[:1] == b">":
-            yield name, _checked(path, number, name, b"".join(parts)), None
+            yield name, _checked(path, number, name, b"".join(parts)), None, b""
             number, name, parts = number + 1, _name(line), []
         else:
             parts.append(line.strip())
-    yield name, _checked(path, number, name, b"".join(parts)), None
+    yield name, _checked(path, number, name, b"".join(parts)), None, b""
 
 
 def _fastx_records(path: Path) -> Reads:
@@ -189,14 +190,16 @@ def _fastx_records(path: Path) -> Reads:
         ) from None
 
 
-def _quality(segment: pysam.AlignedSegment) -> float | None:
-    """Mean quality from the base qualities, else dorado's `qs` tag, else None."""
+def _quality(segment: pysam.AlignedSegment) -> tuple[float | None, bytes]:
+    """Mean quality from the base qualities, else dorado's `qs` tag, else None; and the base
+    qualities as Phred+33 bytes in the stored order (b"" without them)."""
     phred = segment.query_qualities
     if phred is not None:
-        return mean_quality(np.asarray(phred))
+        values = np.asarray(phred, dtype=np.uint8)
+        return mean_quality(values), (values + 33).tobytes()
     if segment.has_tag("qs"):
-        return float(segment.get_tag("qs"))
-    return None
+        return float(segment.get_tag("qs")), b""
+    return None, b""
 
 
 def _alignment_records(path: Path, mode: str) -> Reads:
@@ -213,9 +216,10 @@ def _alignment_records(path: Path, mode: str) -> Reads:
                 seq = segment.query_sequence
                 if not seq:
                     raise InputError(f"{path}: record {number} ({segment.query_name}): no sequence")
+                mean, phred = _quality(segment)
                 if segment.is_reverse:  # aligned files store the reference strand
-                    seq = reverse_complement(seq)
-                yield segment.query_name or "", seq, _quality(segment)  # always named
+                    seq, phred = reverse_complement(seq), phred[::-1]
+                yield segment.query_name or "", seq, mean, phred  # always named
     except InputError:
         raise
     except (OSError, ValueError) as err:
@@ -249,22 +253,23 @@ def _as_bases(seq: str) -> str:
 
 
 def iter_reads(path: str | Path) -> Iterator[Read]:
-    """Every read of one file as (name, sequence, mean quality), upper case with U read as T,
-    in file order; the quality is None for FASTA.
+    """Every read of one file as (name, sequence, mean quality, base qualities), upper case
+    with U read as T, in file order; the mean quality is None and the base qualities b"" for
+    FASTA.
 
     A file without reads is warned about, not refused: its plate's wells end as `no_reads`."""
     path = Path(path)
     count = 0
-    for name, seq, quality in _records(path):
+    for name, seq, quality, phred in _records(path):
         count += 1
-        yield name, _as_bases(seq), quality
+        yield name, _as_bases(seq), quality, phred
     if count == 0:
         log.warning("%s: the reads file holds no reads", path)
 
 
 def iter_records(path: str | Path) -> Iterator[Record]:
     """Every read of one file as (name, sequence): iter_reads without the quality."""
-    for name, seq, _quality in iter_reads(path):
+    for name, seq, *_qualities in iter_reads(path):
         yield name, seq
 
 

@@ -22,6 +22,7 @@ QC_COLORS = {
     "low_reads": "#f6ad55",
     "mixed": "#805ad5",
     "variant_unconfirmed": "#fbb6ce",
+    "sequence_unconfirmed": "#fed7e2",
     "purity_unproven": "#b794f4",
     "unmatched": "#e53e3e",
     "ambiguous": "#ed64a6",
@@ -302,6 +303,7 @@ def call_evidence(table: pd.DataFrame) -> dict[str, Any]:
         "short": int((low & (reads > regions)).sum()),
         "unproven": int((samples["qc"] == "purity_unproven").sum()),
         "unconfirmed": int((samples["qc"] == "variant_unconfirmed").sum()),
+        "unsettled": int((samples["qc"] == "sequence_unconfirmed").sum()),
     }
 
 
