@@ -374,3 +374,20 @@ def test_reads_that_lose_a_base_where_they_are_unsure_do_not_outvote_the_design(
     sure = [phred(25) * 29] * 3 + [phred(8) * 30] * 2
     call = consensus.call_well([slipped] * 3 + [design] * 2, lenient, library, qualities=sure)
     assert call.sequence == slipped
+
+
+def test_a_deep_well_is_called_by_counting_its_reads_even_with_qualities() -> None:
+    """Past SETTLE_READS regions the reads' shared biases would make the posterior overconfident:
+    the call is the count path's (no margin; the backing of each difference counted)."""
+    design = "ACGTAGCATCGGATCAGTCGACTAGCATGC"
+    variant = design[:14] + "A" + design[15:]
+    library = consensus.LibraryIndex(["v1", "v2"], [design, random_seq(30)], 3)
+    n = consensus.SETTLE_READS + 1
+    deep = consensus.call_well(
+        [variant] * n, ConsensusSettings(), library, qualities=[phred(12) * 30] * n
+    )
+    assert (deep.sequence, deep.margin, deep.variant_backing) == (variant, None, n)
+    shallow = consensus.call_well(
+        [variant] * (n - 1), ConsensusSettings(), library, qualities=[phred(12) * 30] * (n - 1)
+    )
+    assert shallow.margin is not None and shallow.variant_backing is None

@@ -357,7 +357,14 @@ def trim_flanks(seq: str, flanks: tuple[str, str]) -> str:
 # -- calls weighed by base quality ---------------------------------------------------------------
 
 MIN_PHRED, MAX_PHRED = 3, 40  # base qualities are taken within these (no error is free or sure)
-SETTLE_READS = 20  # reads that weigh the candidate calls
+# The most reads a well may have to be settled by the posterior (`settle`); deeper wells are
+# called by counting reads. The posterior treats reads as independent, and where they share a
+# bias their qualities do not show (nanopore reads lose a base of a long homopolymer far more
+# often than they gain one), its certainty grows with every read while the call is wrong. On
+# 16 plates at ~37 reads a well and 6 % errors (benchmarks/run_scale.py), settling wells of up
+# to 20 regions called 4 more wrong than counting, of up to 10 none more. With few reads the
+# qualities carry what counting cannot (README, well calls).
+SETTLE_READS = 10
 ALTERNATIVES = 12  # nearest alternatives whose posterior counts against the call
 SETTLE_ROUNDS = 4
 
@@ -477,12 +484,12 @@ def call_well(
     region comes with the read's bases of those flank ends around it: the consensus is called
     over flank end - UTR - flank end, and the flank ends are cut off after (`trim_flanks`).
 
-    With `qualities` (each region's base qualities, Phred+33), the polished call is settled by
-    its posterior under the reads' base qualities and the design (`settle`), and the call
-    keeps its odds against its nearest alternatives (`WellCall.margin`, judged by `well_qc`);
-    without them (FASTA), a one-base homopolymer step toward the design is taken when enough
-    reads prefer it (`toward_design`) and the reads' backing of each difference is counted
-    (`variant_backing`).
+    With `qualities` (each region's base qualities, Phred+33) and at most SETTLE_READS regions,
+    the polished call is settled by its posterior under the reads' base qualities and the
+    design (`settle`), and the call keeps its odds against its nearest alternatives
+    (`WellCall.margin`, judged by `well_qc`). Without them (FASTA), or deeper, a one-base
+    homopolymer step toward the design is taken when enough reads prefer it (`toward_design`)
+    and the reads' backing of each difference is counted (`variant_backing`).
     """
     kept_reads = [
         (region, qualities[i] if i < len(qualities) else "")
@@ -492,7 +499,7 @@ def call_well(
     if not kept_reads:
         return WellCall("", 0.0, "", 0)
     seqs = [region for region, _ in kept_reads]
-    weighed = all(len(q) == len(r) for r, q in kept_reads)
+    weighed = len(seqs) <= SETTLE_READS and all(len(q) == len(r) for r, q in kept_reads)
     chosen = best_indices(seqs, settings.consensus_reads)
     sample = [seqs[i] for i in chosen]
     call = _poa(sample)
@@ -518,7 +525,7 @@ def call_well(
         call = polish(inliers[: settings.polish_reads], call, nearest(call))
         near = nearest(call)
         if weighed:
-            reads = [weigh(*kept_reads[i]) for i in inlying[:SETTLE_READS]]
+            reads = [weigh(*kept_reads[i]) for i in inlying]
             rate = settings.synthesis_error_rate
             edit_cost = math.log10((1 - rate) / rate) if near and rate > 0 else 0.0
             call, margin = settle(reads, call, near[0] if near else "", edit_cost)
