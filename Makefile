@@ -37,7 +37,7 @@ demo: install
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --configfile config/demo.yaml
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --directory examples/whole_run
 	@echo
-	@echo "Report (20,000 simulated UTRs, the model): $(abspath results/report/report.html)"
+	@echo "Report (simulated UTR table, the model): $(abspath results/report/report.html)"
 	@echo "Metrics: $(abspath results/model/metrics.json)"
 	@echo "Report (simulated plates, reads to the next library): $(abspath examples/whole_run/results/report/report.html)"
 

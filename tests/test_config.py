@@ -33,10 +33,10 @@ def test_the_demo_changes_two_documented_keys_and_stays_valid():
     --configfile section by section): a smaller table and no learning curve there."""
     shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     demo = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
-    changes = {"simulate": {"n_sequences": 15000}, "model": {"search": {"learning_curve": False}}}
+    changes = {"simulate": {"n_sequences": 12000}, "model": {"search": {"learning_curve": False}}}
     assert demo == changes
     merged = copy.deepcopy(shipped)
-    merged["simulate"]["n_sequences"] = 15000
+    merged["simulate"]["n_sequences"] = 12000
     merged["model"]["search"]["learning_curve"] = False
     assert config.validate(merged)["model"]["search"]["learning_curve"] is False
 

@@ -6,6 +6,12 @@ well's purity (the top allele's share of reads) says how mixed it is. Reads fart
 call than a per-base-error tolerance also count against purity, which catches minor alleles too
 rare for abPOA to split off.
 
+In a shallow well whose reads carry base qualities, the call is then settled by its posterior:
+each read's differences from a candidate cost their base qualities, each edit away from the
+nearest design costs the synthesis prior, and the call passes only when its odds against its
+one-edit neighbours are high enough (`settle`, `well_qc`). Deeper wells, and FASTA reads, are
+judged by counting reads (`toward_design`, `variant_backing`).
+
 The consensus is then matched to the designed library: designs within a few edits are found by
 the pigeonhole rule (a sequence within d edits of a design shares one of its d + 1 segments
 exactly, shifted by at most d), and the gap between the best and the second-best design decides
@@ -538,7 +544,8 @@ def call_well(
     reported = trim_flanks(call, flanks)
     near = nearest(call)
     scored = kept[: settings.polish_reads]
-    backing = variant_backing(scored, wrap(reported), near[0]) if near and not weighed else None
+    counted = margin is None  # not settled by the posterior: the reads' backing is counted
+    backing = variant_backing(scored, wrap(reported), near[0]) if near and counted else None
     explained = len(seqs) - len(outliers)
     needed = max(2, math.ceil(settings.min_allele_share * len(seqs)))
     minor = ""
@@ -554,7 +561,7 @@ def call_well(
         trimmed_minor,
         len(seqs),
         backing,
-        0 if weighed else len(scored),
+        len(scored) if counted else 0,
         margin,
         bool(near) and wrap(reported) != near[0],
     )
