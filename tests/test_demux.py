@@ -363,6 +363,9 @@ def test_bad_reads_files_name_the_file_and_record(tmp_path: Path) -> None:
     bad_quality = write(tmp_path / "q.fastq", "@r1\nACGTACGT\n+\nIII\n")
     with pytest.raises(InputError, match=r"q\.fastq.*record 1 \(r1\)|q\.fastq: damaged"):
         list(iter_records(bad_quality))
+    tab_quality = write(tmp_path / "t.fastq", "@r1\nACGT\n+\nI\tII\n")
+    with pytest.raises(InputError, match=r"t\.fastq: record 1 \(r1\): '\\t' at position 2 of its"):
+        list(iter_records(tab_quality))
     empty = write(tmp_path / "empty.fastq", "")  # valid: a barcode that sequenced nothing
     assert list(iter_records(empty)) == []
     binary = tmp_path / "x.bin"

@@ -43,6 +43,11 @@ _SAM_FIELDS = 11
 _GZIP_MAGIC = b"\x1f\x8b"
 _TEXT_STARTS = (ord(">"), ord("@"))
 _NOT_BASE = re.compile(rb"[^ACGTURYSWKMBDHVNacgturyswkmbdhvn]")
+# Phred+33 quality characters ('!' is Phred 0, '~' is 93): a tab or a byte past '~' in a
+# quality line is damage, and would break the regions file the qualities are written to.
+# (Deleting the valid ones and finding nothing left is a tenth of a regular expression's cost.)
+_QUALITY_CHARACTERS = bytes(range(ord("!"), ord("~") + 1))
+_NOT_QUALITY = re.compile(rb"[^!-~]")
 _UNREADABLE = (OSError, EOFError, zlib.error)
 log = logging.getLogger(__name__)
 
@@ -133,6 +138,12 @@ def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
                 f"{path}: record {number} ({name}): {len(seq)} bases but {len(quality)} "
                 "quality values"
             )
+        if quality.translate(None, _QUALITY_CHARACTERS) and (bad := _NOT_QUALITY.search(quality)):
+            raise InputError(
+                f"{path}: record {number} ({name}): {bad.group().decode('latin-1')!r} at "
+                f"position {bad.start() + 1} of its quality line is not a Phred+33 quality "
+                "('!' to '~')"
+            )
         yield name, _checked(path, number, name, seq), _fastq_mean_quality(quality), quality
         header, line_no = readline(), line_no + 4
 
@@ -195,7 +206,7 @@ def _quality(segment: pysam.AlignedSegment) -> tuple[float | None, bytes]:
     qualities as Phred+33 bytes in the stored order (b"" without them)."""
     phred = segment.query_qualities
     if phred is not None:
-        values = np.asarray(phred, dtype=np.uint8)
+        values = np.minimum(np.asarray(phred, dtype=np.uint8), 93)
         return mean_quality(values), (values + 33).tobytes()
     if segment.has_tag("qs"):
         return float(segment.get_tag("qs")), b""
