@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import multiprocessing
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +44,7 @@ from rapidfuzz.distance import Levenshtein
 from utrflow import io
 from utrflow.config import section_defaults
 from utrflow.io import reading_output
+from utrflow.parallel import pool_context
 from utrflow.reads import sheets
 from utrflow.reads.demux import REGION_COLUMNS, REGION_CONTEXT
 from utrflow.sequences import edit_distance, single_edits
@@ -799,8 +798,7 @@ def call_wells(
     """
     if threads <= 1 or len(wells) < 2:
         return [call_and_match(well, settings, library, flanks) for well in wells]
-    # Forking a process that already runs threads (e.g. TensorFlow's) can deadlock.
-    context = multiprocessing.get_context("spawn" if threading.active_count() > 1 else "fork")
+    context = pool_context()
     with context.Pool(min(threads, len(wells)), _init_worker, (settings, library, flanks)) as pool:
         return pool.map(_worker_call, wells, chunksize=max(1, len(wells) // (8 * threads)))
 

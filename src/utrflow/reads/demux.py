@@ -22,8 +22,6 @@ import bisect
 import itertools
 import logging
 import math
-import multiprocessing
-import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
@@ -36,6 +34,7 @@ import edlib
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
 from utrflow.io import open_gzip_out, write_json, write_rows
+from utrflow.parallel import pool_context
 from utrflow.reads import sheets
 from utrflow.reads.barcodes import EndFit, fit_end
 from utrflow.reads.files import Read, iter_chunks
@@ -743,7 +742,7 @@ def demultiplex_chunks(
         for chunk in chunks:
             yield process_chunk(demux, chunk)
         return
-    context = multiprocessing.get_context("spawn" if _threads_started() else "fork")
+    context = pool_context()
     initargs = (construct, layout, settings, demux.fits)
     with context.Pool(threads, _init_worker, initargs) as pool:
         # Pool.imap would read the whole file ahead into its queue; a window of two chunks per
@@ -755,11 +754,6 @@ def demultiplex_chunks(
                 yield window.popleft().get()
         while window:
             yield window.popleft().get()
-
-
-def _threads_started() -> bool:
-    """Forking a process that already runs threads (e.g. TensorFlow's) can deadlock."""
-    return threading.active_count() > 1
 
 
 # --------------------------------------------------------------------------------------------
