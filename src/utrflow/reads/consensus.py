@@ -285,6 +285,15 @@ def homopolymer_steps(seq: str) -> set[str]:
     return out
 
 
+def design_steps(seq: str, design: str) -> set[str]:
+    """The single edits of `seq` that bring it one edit closer to `design`."""
+    if not design or seq == design:
+        return set()
+    steps = sorted(single_edits(seq))
+    closer = _distances(steps, [design])[:, 0] < edit_distance(seq, design)
+    return {step for step, nearer in zip(steps, closer, strict=True) if nearer}
+
+
 def variant_backing(seqs: Sequence[str], call: str, design: str) -> int | None:
     """How many reads back each difference between `call` and its nearest `design`: those
     closer to the call than to the call with one edit undone toward the design, at the
@@ -297,10 +306,7 @@ def variant_backing(seqs: Sequence[str], call: str, design: str) -> int | None:
     """
     if call == design or not seqs:
         return None
-    steps = sorted(single_edits(call))
-    closer = _distances(steps, [design])[:, 0] < edit_distance(call, design)
-    back = [step for step, nearer in zip(steps, closer, strict=True) if nearer]
-    distances = _distances([call, *back], seqs)
+    distances = _distances([call, *sorted(design_steps(call, design))], seqs)
     return int((distances[0] < distances[1:]).sum(axis=1).min())
 
 
@@ -423,15 +429,6 @@ def read_cost(candidate: str, read: WeighedRead) -> float:
         else:
             cost += read.wrong[op.dest_pos]
     return cost
-
-
-def design_steps(seq: str, design: str) -> set[str]:
-    """The single edits of `seq` that bring it one edit closer to `design`."""
-    if not design or seq == design:
-        return set()
-    steps = sorted(single_edits(seq))
-    closer = _distances(steps, [design])[:, 0] < edit_distance(seq, design)
-    return {step for step, nearer in zip(steps, closer, strict=True) if nearer}
 
 
 def settle(
