@@ -15,7 +15,7 @@ from utrflow.model.network import (
     load,
     predict,
 )
-from utrflow.model.training import train_member
+from utrflow.model.training import MAX_RESTARTS, RESTART_LEARNING_RATE_FACTOR, train_member
 from utrflow.sequences import one_hot, random_sequences
 
 
@@ -215,3 +215,29 @@ def test_training_refuses_an_empty_validation_split():
     rows = pd.DataFrame({"sequence": ["ACGT"] * 10, "label": np.arange(10.0), "split": "train"})
     with pytest.raises(ValueError, match="validation"):
         train_member(x, rows, None, model_config(), seed=0)
+
+
+def test_a_network_whose_output_collapses_is_trained_anew_at_a_lower_learning_rate():
+    # At learning rate 0.3 Adam's first steps kill every ReLU unit of the dense layer: the
+    # output is one value for every input and no gradient can revive it. The guard sees it at
+    # the epoch's end and trains the network anew at 0.3x the rate until it learns.
+    x, rows = planted_motif_rows(1200, 0, "regression")
+    cfg = model_config(**{**FAST, "learning_rate": 0.3, "dense_units": 32})
+    member = train_member(x, rows, None, cfg, seed=1, threads=2)
+    restarts = member.info["restarts"]
+    assert restarts >= 1
+    assert member.info["learning_rate"] == pytest.approx(
+        0.3 * RESTART_LEARNING_RATE_FACTOR**restarts
+    )
+    assert member.info["output_collapsed"] is False
+    test = (rows["split"] == "test").to_numpy()
+    assert np.corrcoef(predict(member.model, x[test]), rows["label"][test])[0, 1] > 0.9
+
+
+def test_a_network_that_never_recovers_is_reported_as_collapsed():
+    x, rows = planted_motif_rows(600, 1, "regression")
+    cfg = model_config(**{**FAST, "learning_rate": 50.0, "dense_units": 32, "epochs": 3})
+    member = train_member(x, rows, None, cfg, seed=1, threads=2)
+    assert member.info["restarts"] == MAX_RESTARTS
+    assert member.info["output_collapsed"] is True
+    assert np.std(predict(member.model, x)) < 1e-4

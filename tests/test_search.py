@@ -160,3 +160,15 @@ def test_bins_are_never_narrower_than_the_models_error():
     inner = [g.high - g.low for g in goals if np.isfinite(g.low) and np.isfinite(g.high)]
     assert len(goals) < 6 and min(inner) >= 0.8
     assert len(design.targets(settings, predictions, min_width=10.0)) == 2
+
+
+def test_the_leaderboard_says_when_a_candidate_was_trained_anew_or_never_learned():
+    from utrflow.model.select import _restart_note
+
+    assert _restart_note({"restarts": 0, "learning_rate": 1e-3, "output_collapsed": False}) == ""
+    anew = _restart_note({"restarts": 1, "learning_rate": 3e-4, "output_collapsed": False})
+    assert "anew at learning rate 0.0003" in anew
+    assert "predicts the mean" in _restart_note(
+        {"restarts": 2, "learning_rate": 9e-5, "output_collapsed": True}
+    )
+    assert _restart_note({"parameters": 10}) == ""  # a summary from before the guard

@@ -86,7 +86,7 @@ def run_select(
             {
                 "name": name,
                 "kind": "cnn",
-                "description": catalogue[name].description,
+                "description": catalogue[name].description + _restart_note(info),
                 "parameters": info["parameters"],
                 "seconds": info.get("seconds"),
                 "epochs": info["epochs_run"],
@@ -173,6 +173,17 @@ def _baseline_info(data: Encoded, cfg: Mapping[str, Any], fitted: dict[str, Any]
         "input_length": int(data.onehot.shape[1]),
         "covariates": 0 if data.covariates is None else int(data.covariates.shape[1]),
     }
+
+
+def _restart_note(info: Mapping[str, Any]) -> str:
+    """What the leaderboard says of a candidate whose output collapsed during training."""
+    if info.get("output_collapsed"):
+        return "; its output stayed one value for every input (it predicts the mean)"
+    if info.get("restarts"):
+        return (
+            f"; trained anew at learning rate {info['learning_rate']:g} after its output collapsed"
+        )
+    return ""
 
 
 def _described(name: str, task: str) -> str:

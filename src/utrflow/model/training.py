@@ -40,6 +40,15 @@ log = logging.getLogger(__name__)
 # the same order (epoch-level callbacks are unaffected); PyTorch's trainer allows only 1.
 STEPS_PER_EXECUTION = 32
 
+# A network whose output no longer depends on its input (every unit of a ReLU layer dead, as a
+# wide Flatten -> Dense under Adam's first steps can leave it) cannot learn again: the guard
+# stops it at the end of the epoch where its output over a probe of validation rows has
+# collapsed to one value and trains it anew at a lower learning rate, at most twice.
+DEAD_OUTPUT_SD = 1e-5
+PROBE_ROWS = 512
+RESTART_LEARNING_RATE_FACTOR = 0.3
+MAX_RESTARTS = 2
+
 # A batch's model inputs: the one-hot alone, or with the covariates.
 Inputs = np.ndarray | tuple[np.ndarray, np.ndarray]
 
@@ -175,6 +184,69 @@ class Member:
     info: dict[str, Any]
 
 
+def _dead_output_guard(probe: Inputs) -> Any:
+    """A Keras callback that stops the fit once the network's output over `probe` is one value
+    (a dead network: no gradient reaches its weights again) and says so in `dead`."""
+    import keras
+
+    class Guard(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dead, self.dead_epoch = False, 0
+
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            output = np.asarray(self.model(probe, training=False), dtype=np.float64)
+            if float(output.std()) < DEAD_OUTPUT_SD:
+                self.dead, self.dead_epoch = True, epoch + 1
+                self.model.stop_training = True
+
+    return Guard()
+
+
+def _fit(
+    network: keras.Model,
+    train_data: Any,
+    val_data: Any,
+    batch_size: int,
+    model_cfg: Mapping[str, Any],
+    callbacks: Sequence[Any],
+) -> Any:
+    """One early-stopped fit (best weights restored, learning rate halved on plateaus), from
+    arrays in memory or from a streaming PyDataset."""
+    import keras
+
+    patience = model_cfg["patience"]
+    schedule = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=patience, restore_best_weights=True
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=max(patience // 2, 1)
+        ),
+        *callbacks,
+    ]
+    if isinstance(train_data, tuple):
+        x, y, w = train_data
+        return network.fit(
+            x=x,
+            y=y,
+            sample_weight=w,
+            validation_data=val_data,
+            epochs=model_cfg["epochs"],
+            batch_size=batch_size,
+            callbacks=schedule,
+            shuffle=True,
+            verbose=2,
+        )
+    return network.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=model_cfg["epochs"],
+        callbacks=schedule,
+        verbose=2,
+    )
+
+
 def train_member(
     onehot: np.ndarray,
     rows: pd.DataFrame,
@@ -218,17 +290,6 @@ def train_member(
     else:
         covariates = None
 
-    with distribution_scope(device):
-        network = model_module.build_network(
-            onehot.shape[1], model_module.layer_specs(model_cfg), task, cov_mean, cov_var
-        )
-        loss = "binary_crossentropy" if task == "classification" else "mse"
-        network.compile(
-            optimizer=keras.optimizers.Adam(model_cfg["learning_rate"]),
-            loss=loss,
-            steps_per_execution=steps_per_execution(),
-        )
-
     batch_size = model_cfg["batch_size"] * max(device.accelerators, 1)
     in_memory = (
         onehot.nbytes <= model_cfg["in_memory_gb"] * 1e9 and not model_cfg["reverse_complement"]
@@ -256,38 +317,41 @@ def train_member(
             model_cfg["reverse_complement"],
         )
 
-    patience = model_cfg["patience"]
-    callbacks = [
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=patience, restore_best_weights=True
-        ),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=0.5, patience=max(patience // 2, 1)
-        ),
-        *extra_callbacks,
-    ]
+    probe_rows = val_rows[:PROBE_ROWS]
+    probe = np.asarray(onehot[probe_rows])
+    probe_inputs = (probe, covariates[probe_rows]) if covariates is not None else probe
     train_data, val_data = feed(train_rows, True), feed(val_rows, False)
-    if in_memory:
-        x, y, w = train_data
-        fit = network.fit(
-            x=x,
-            y=y,
-            sample_weight=w,
-            validation_data=val_data,
-            epochs=model_cfg["epochs"],
-            batch_size=batch_size,
-            callbacks=callbacks,
-            shuffle=True,
-            verbose=2,
+    learning_rate = float(model_cfg["learning_rate"])
+    for restart in range(MAX_RESTARTS + 1):
+        with distribution_scope(device):
+            network = model_module.build_network(
+                onehot.shape[1], model_module.layer_specs(model_cfg), task, cov_mean, cov_var
+            )
+            loss = "binary_crossentropy" if task == "classification" else "mse"
+            network.compile(
+                optimizer=keras.optimizers.Adam(learning_rate),
+                loss=loss,
+                steps_per_execution=steps_per_execution(),
+            )
+        guard = _dead_output_guard(probe_inputs)
+        fit = _fit(network, train_data, val_data, batch_size, model_cfg, [guard, *extra_callbacks])
+        if not guard.dead:
+            break
+        if restart == MAX_RESTARTS:
+            log.warning(
+                "the network's output is one value for every input even at learning rate %g: "
+                "it predicts the mean",
+                learning_rate,
+            )
+            break
+        log.warning(
+            "the network's output stopped depending on its input at epoch %d (learning rate "
+            "%g): training it anew at %g",
+            guard.dead_epoch,
+            learning_rate,
+            learning_rate * RESTART_LEARNING_RATE_FACTOR,
         )
-    else:
-        fit = network.fit(
-            train_data,
-            validation_data=val_data,
-            epochs=model_cfg["epochs"],
-            callbacks=callbacks,
-            verbose=2,
-        )
+        learning_rate *= RESTART_LEARNING_RATE_FACTOR
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     info = {
@@ -298,6 +362,9 @@ def train_member(
         "task": task,
         "preset": model_cfg["preset"],
         "epochs_run": len(history),
+        "learning_rate": learning_rate,
+        "restarts": restart,
+        "output_collapsed": bool(guard.dead),
         "best_epoch": int(history["val_loss"].idxmin()) + 1,
         "best_val_loss": float(history["val_loss"].min()),
         "n_train": len(train_rows),
