@@ -391,3 +391,21 @@ def test_a_deep_well_is_called_by_counting_its_reads_even_with_qualities() -> No
         [variant] * (n - 1), ConsensusSettings(), library, qualities=[phred(12) * 30] * (n - 1)
     )
     assert shallow.margin is not None and shallow.variant_backing is None
+
+
+def test_a_design_one_edit_from_another_is_not_taken_for_a_synthesis_error() -> None:
+    """Libraries of single mutants hold designs one base apart. A 3:2 split between two such
+    designs is unsure: the prior weighs each candidate against its own nearest design, not the
+    call's, so neither is a synthesis error of the other. With only one of them designed, the
+    same reads pass as that design, the other side now a synthesis error away."""
+    design = "ACGTAGCATCGGATCAGTCGACTAGCATGC"
+    mutant = design[:14] + "A" + design[15:]
+    regions, qualities = [design] * 3 + [mutant] * 2, [phred(12) * 30] * 5
+    lenient = ConsensusSettings(max_minor_fraction=0.5)
+    both = consensus.LibraryIndex(["v1", "v2"], [design, mutant], 3)
+    call = consensus.call_well(regions, lenient, both, qualities=qualities)
+    assert (call.sequence, call.off_design) == (design, False)
+    assert consensus.well_qc(5, call, lenient) == "sequence_unconfirmed"
+    alone = consensus.LibraryIndex(["v1", "v2"], [design, random_seq(30)], 3)
+    call = consensus.call_well(regions, lenient, alone, qualities=qualities)
+    assert (call.sequence, consensus.well_qc(5, call, lenient)) == (design, "pass")

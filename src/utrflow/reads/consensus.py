@@ -432,28 +432,34 @@ def read_cost(candidate: str, read: WeighedRead) -> float:
 
 
 def settle(
-    reads: Sequence[WeighedRead], start: str, design: str = "", edit_cost: float = 0.0
+    reads: Sequence[WeighedRead],
+    start: str,
+    designs: Sequence[str] = (),
+    edit_cost: float = 0.0,
 ) -> tuple[str, float]:
     """The most likely sequence near `start` and its posterior log10-odds against the
     ALTERNATIVES likeliest one-edit neighbours.
 
-    The posterior weighs each read's errors by its base qualities (`read_cost`) and, with a
-    `design`, a prior of `edit_cost` per edit away from it (log10 of how much likelier a base
-    is synthesized right than wrong). Candidates are the edits the reads show (`shown_edits`),
-    homopolymer steps and steps toward the design, taken one at a time while one is likelier.
+    The posterior weighs each read's errors by its base qualities (`read_cost`) and, with the
+    `designs` near the call, a prior of `edit_cost` per edit away from the nearest of them
+    (log10 of how much likelier a base is synthesized right than wrong; two designs a base
+    apart are alike to it). Candidates are the edits the reads show (`shown_edits`),
+    homopolymer steps and steps toward the designs, taken one at a time while one is likelier.
     A base lost by three of five reads at a low-quality run then weighs less than the design
     and the other two reads; the same loss in five high-quality reads is a real variant.
     """
     seqs = [read.seq for read in reads]
 
     def score(candidate: str) -> float:
-        prior = edit_cost * edit_distance(candidate, design) if design else 0.0
+        prior = edit_cost * min(edit_distance(candidate, d) for d in designs) if designs else 0.0
         return prior + sum(read_cost(candidate, read) for read in reads)
 
     best, best_score = start, score(start)
     for moves in range(SETTLE_ROUNDS + 1):
         neighbours = sorted(
-            (shown_edits(seqs, best) | homopolymer_steps(best) | design_steps(best, design))
+            shown_edits(seqs, best).union(
+                homopolymer_steps(best), *(design_steps(best, d) for d in designs)
+            )
             - {best}
         )
         scores = [score(candidate) for candidate in neighbours]
@@ -530,7 +536,7 @@ def call_well(
             reads = [weigh(*kept_reads[i]) for i in inlying]
             rate = settings.synthesis_error_rate
             edit_cost = math.log10((1 - rate) / rate) if near and rate > 0 else 0.0
-            call, margin = settle(reads, call, near[0] if near else "", edit_cost)
+            call, margin = settle(reads, call, near, edit_cost)
         elif near:
             call = toward_design(inliers, call, near[0], settings.homopolymer_design_ratio)
     distances = _within(seqs, call, tolerance(call))
