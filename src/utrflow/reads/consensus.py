@@ -88,6 +88,7 @@ class ConsensusSettings:
     min_match_margin: int = _DEFAULTS["min_match_margin"]
     max_minor_fraction: float = _DEFAULTS["max_minor_fraction"]
     variant_confidence: float = _DEFAULTS["variant_confidence"]
+    call_confidence: float = _DEFAULTS["call_confidence"]
     synthesis_error_rate: float = _DEFAULTS["synthesis_error_rate"]
 
 
@@ -137,8 +138,8 @@ def well_qc(n_reads: int, call: WellCall, settings: ConsensusSettings) -> str:
     if call.purity < settings.min_purity or call.minor_sequence:
         return "mixed"
     if call.margin is not None:
-        sure = settings.variant_confidence <= 0 or call.margin >= confidence_odds(
-            settings.variant_confidence
+        sure = settings.call_confidence <= 0 or call.margin >= confidence_odds(
+            settings.call_confidence
         )
         if not sure:
             return "variant_unconfirmed" if call.off_design else "sequence_unconfirmed"
