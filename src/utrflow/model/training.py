@@ -258,7 +258,10 @@ def train_member(
 ) -> Member:
     """Fit one model on the train split, early-stopped on validation, best weights restored.
 
-    `extra_callbacks` are Keras callbacks added to the fit (benchmarks time epochs with one).
+    A network whose output collapses to one value is trained anew at a lower learning rate
+    (see MAX_RESTARTS); `info` records the rate it ended at, its restarts and whether its
+    output stayed collapsed. `extra_callbacks` are Keras callbacks added to the fit
+    (benchmarks time epochs with one).
     """
     import keras
 
