@@ -195,7 +195,7 @@ def _dead_output_guard(probe: Inputs) -> Any:
             self.dead, self.dead_epoch = False, 0
 
         def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-            output = np.asarray(self.model(probe, training=False), dtype=np.float64)
+            output = np.asarray(self.model.predict_on_batch(probe), dtype=np.float64)
             if float(output.std()) < DEAD_OUTPUT_SD:
                 self.dead, self.dead_epoch = True, epoch + 1
                 self.model.stop_training = True
