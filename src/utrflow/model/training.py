@@ -325,12 +325,12 @@ def train_member(
     probe_inputs = (probe, covariates[probe_rows]) if covariates is not None else probe
     train_data, val_data = feed(train_rows, True), feed(val_rows, False)
     learning_rate = float(model_cfg["learning_rate"])
+    loss = "binary_crossentropy" if task == "classification" else "mse"
     for restart in range(MAX_RESTARTS + 1):
         with distribution_scope(device):
             network = model_module.build_network(
                 onehot.shape[1], model_module.layer_specs(model_cfg), task, cov_mean, cov_var
             )
-            loss = "binary_crossentropy" if task == "classification" else "mse"
             network.compile(
                 optimizer=keras.optimizers.Adam(learning_rate),
                 loss=loss,
