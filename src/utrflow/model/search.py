@@ -289,12 +289,3 @@ def suggest_sizes(n_train: Sequence[int], scores: Sequence[float], ceiling: floa
         )
     out["advice"] = ", ".join(advice)
     return out
-    for gain in (0.05, 0.10):
-        target = now + gain
-        if ceiling is not None and target > ceiling:
-            continue
-        out["rows_for"][f"+{gain:.2f}"] = int(np.ceil(current * 2 ** (gain / slope) - 1e-6))
-    out["advice"] = f"each doubling of the training rows adds about {slope:.3f}; " + ", ".join(
-        f"{v:,} rows for {k}" for k, v in out["rows_for"].items()
-    )
-    return out
