@@ -28,17 +28,21 @@ def test_the_shipped_config_is_valid_and_equals_the_schema_defaults():
     assert shipped == config.validate({})
 
 
-def test_the_demo_changes_two_documented_keys_and_stays_valid():
+def test_the_demo_changes_three_documented_keys_and_stays_valid():
     """`make demo` runs config/config.yaml with config/demo.yaml over it (Snakemake merges
-    --configfile section by section): a smaller table and no learning curve there."""
+    --configfile section by section): a smaller table, two search candidates of the default
+    three, and no learning curve there."""
     shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     demo = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
-    changes = {"simulate": {"n_sequences": 12000}, "model": {"search": {"learning_curve": False}}}
+    search_changes = {"candidates": 2, "learning_curve": False}
+    changes = {"simulate": {"n_sequences": 12000}, "model": {"search": search_changes}}
     assert demo == changes
+    assert shipped["model"]["search"]["candidates"] == 3  # the default the demo narrows
     merged = copy.deepcopy(shipped)
     merged["simulate"]["n_sequences"] = 12000
-    merged["model"]["search"]["learning_curve"] = False
-    assert config.validate(merged)["model"]["search"]["learning_curve"] is False
+    merged["model"]["search"].update(search_changes)
+    search = config.validate(merged)["model"]["search"]
+    assert (search["candidates"], search["learning_curve"]) == (2, False)
 
 
 def test_the_workflow_schema_is_the_package_schema():

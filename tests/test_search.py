@@ -20,7 +20,7 @@ def test_auto_is_the_default_and_the_budget_follows_the_gpu_request():
     cfg = model_cfg()
     assert cfg["preset"] == "auto"
     names = [c.name for c in search.candidates(cfg)]
-    assert names == ["seed", "residual"]  # the 2-core budget
+    assert names == ["seed", "residual", "optimus"]  # the CPU budget
     assert len(search.candidates({**cfg, "gpus": 1})) == cfg["search"]["gpu_candidates"] == 12
     assert search.candidates(model_cfg(preset="seed")) == []
     kinds = {c.changes["preset"] for c in search.catalogue(cfg)}
