@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from utrflow.errors import InputError, first_line
-from utrflow.plates.geometry import FORMATS, normalize_well
+from utrflow.geometry import FORMATS, normalize_well
 
 Row = tuple[int, list[str]]  # line (or sheet row) number, cells stripped of spaces
 

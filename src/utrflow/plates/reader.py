@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utrflow import io
+from utrflow import io, sheets
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
 from utrflow.plates.exports import (
@@ -33,7 +33,6 @@ from utrflow.plates.exports import (
     read_export,
     wavelengths_of,
 )
-from utrflow.reads import sheets
 
 log = logging.getLogger(__name__)
 
