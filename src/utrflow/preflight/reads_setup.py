@@ -18,6 +18,7 @@ from utrflow import config as config_module
 from utrflow import sheets
 from utrflow.errors import InputError
 from utrflow.plates import reader as fluorescence
+from utrflow.plates.ties import check_ties
 from utrflow.reads import barcodes
 from utrflow.reads.files import check_overlap
 from utrflow.sheets import ReadGroup, Row
@@ -72,6 +73,8 @@ def check_readers(
     chosen = config_module.settings_from(fluorescence.FluorescenceSettings, settings)
     layout = pd.DataFrame(wells)
     blocks = {row["plate"]: row["reader_plate"] for row in plates}
+    names = [row["plate"] for row in plates]
+    check_ties({plate: (base_dir / path, blocks[plate]) for plate, path in readers.items()}, names)
     for plate, reader in readers.items():
         fluorescence.load_plate(plate, layout, base_dir / reader, chosen, blocks[plate])
     return readers
@@ -86,7 +89,7 @@ def load_reads_setup(
         if not config[key]:
             raise InputError(f"{source}: key '{key}' must name a file when source is 'reads'")
     construct = sheets.load_construct(config["construct"], source)
-    plates = sheets.load_plates(base / config["plates"], base)
+    plates = sheets.load_plates(base / config["plates"], base, config["demux"]["include_failed"])
     wells = sheets.load_wells(base / config["wells"], [row["plate"] for row in plates])
     check_every_plate_has_wells(plates, wells, base / config["plates"], config["wells"])
     groups = sheets.read_groups(plates, str(config["plates"]))
