@@ -9,6 +9,7 @@ in-process on the small valid experiment of test_bad_inputs; one slow test runs 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -25,9 +26,12 @@ from test_bad_inputs import (
     FASTQ,
     FILES,
     PLATES,
+    READER,
     READS,
     TABLE,
     TABLE_SEQUENCES,
+    WELLS,
+    assert_one_line,
     experiment,
     run_cli,
 )
@@ -399,3 +403,135 @@ def test_a_blank_unusable_well_fails_qc_in_the_labelled_table() -> None:
     )
     row = link.join_plate(consensus, readings).iloc[0]
     assert row["qc"] == "blank_unusable"
+
+
+# --------------------------------------------------------------------------------------------
+# Reader files tied to the wrong plate
+
+
+def block(name: str, a1: int) -> str:
+    """A plate's block as Gen5 or i-control write it: its name in the metadata, then the table."""
+    return f"Plate ID,{name}\nwell,gfp,od600\nA1,{a1},0.5\nA2,900,0.4\nA3,100,0.05\n"
+
+
+def two_plates(
+    reader1: str = "reader/p1.csv",
+    reader2: str = "reader/p2.csv",
+    blocks: tuple[str, str] = ("", ""),
+    readers: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """P1 and P2 (own reads files, same barcodes), each with its reader file (and block)."""
+    p2_wells = "".join(line.replace("P1\t", "P2\t") + "\n" for line in WELLS.splitlines()[1:])
+    return {
+        "plates.tsv": (
+            "plate\treads\tfluorescence\treader_plate\n"
+            f"P1\treads/p1.fastq\t{reader1}\t{blocks[0]}\n"
+            f"P2\treads/p2.fastq\t{reader2}\t{blocks[1]}\n"
+        ),
+        "wells.tsv": WELLS + p2_wells,
+        "reads/p2.fastq": FASTQ.replace("@r", "@s"),
+        "reader/p2.csv": READER.replace("1200", "2400"),
+        **(readers or {}),
+    }
+
+
+TIE_CASES = [
+    ("one-file-for-two-plates", two_plates(reader2="reader/p1.csv"),
+     "reader/p1.csv: the reader file is given for plates 'P1' and 'P2' but holds one plate"),
+    ("one-file-two-plates-same-block", two_plates(
+        "reader/both.csv", "reader/both.csv", ("1", "p1"),
+        {"reader/both.csv": block("P1", 1200) + "\n" + block("P2", 2400)}),
+     "plates 'P1' and 'P2' both read its plate 'P1'"),
+    ("one-file-two-plates-one-named", two_plates(
+        "reader/both.csv", "reader/both.csv", ("P1", ""),
+        {"reader/both.csv": block("P1", 1200)}),
+     "is given for plates 'P1' and 'P2' but holds one plate"),
+    ("files-swapped-by-their-metadata", two_plates(
+        readers={"reader/p1.csv": block("P2", 2400), "reader/p2.csv": block("P1", 1200)}),
+     "reader/p1.csv: the file names its plate 'P2', which is plate 'P2' of plates.tsv, but it "
+     "is given for plate 'P1'"),
+    ("metadata-names-another-plate-case-and-spaces", two_plates(
+        readers={"reader/p2.csv": block(" p 1", 1200)}),
+     "reader/p2.csv: the file names its plate 'p 1', which is plate 'P1'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("files", "expect"), [c[1:] for c in TIE_CASES], ids=[c[0] for c in TIE_CASES]
+)
+def test_a_reader_file_tied_to_the_wrong_plate_stops(
+    tmp_path: Path, files: dict[str, str], expect: str, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, files)
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        two_plates(
+            "reader/both.csv",
+            "reader/both.csv",
+            ("P1", "2"),
+            {"reader/both.csv": block("P1", 1200) + "\n" + block("P2", 2400)},
+        ),
+        two_plates(  # blocks named like the plates choose themselves
+            "reader/both.csv",
+            "reader/both.csv",
+            readers={"reader/both.csv": block("P1", 1200) + "\n" + block("P2", 2400)},
+        ),
+        two_plates(readers={"reader/p1.csv": block("Plate 1", 1200)}),  # the software's default
+    ],
+    ids=["reader-plate-for-each", "blocks-named-like-plates", "unrelated-plate-name"],
+)
+def test_reader_files_whose_ties_are_clear_pass(
+    tmp_path: Path, files: dict[str, str], capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, files)
+    status, lines = run_cli(tmp_path, ["check-config"], capsys, monkeypatch)
+    assert status == 0, lines
+
+
+def test_every_plate_label_is_traced_to_its_reader_file_sheet_and_block(tmp_path: Path) -> None:
+    """The per-plate JSON says where each plate's readings came from, and the labels are those
+    readings: never another plate's (a shared file, a workbook, a plain file)."""
+    from utrflow.plates.exports import workbook_bytes
+
+    both = block("P1", 1200) + "\n" + block("P2", 2400)
+    rows = [line.split(",") for line in block("P3", 4800).splitlines()]
+    experiment(
+        tmp_path,
+        {"reader/both.csv": both, "reader/p3.xlsx": b"", "wells.tsv": WELLS},
+    )
+    (tmp_path / "reader" / "p3.xlsx").write_bytes(
+        workbook_bytes([[float(c) if c[:1].isdigit() else c for c in row] for row in rows])
+    )
+    wells = WELLS + "".join(
+        line.replace("P1\t", f"{p}\t") + "\n"
+        for p in ("P2", "P3")
+        for line in WELLS.splitlines()[1:]
+    )
+    (tmp_path / "wells.tsv").write_text(wells)
+    readers = [
+        link.ReaderFile("P1", tmp_path / "reader/both.csv", "P1"),
+        link.ReaderFile("P2", tmp_path / "reader/both.csv", "2"),
+        link.ReaderFile("P3", tmp_path / "reader/p3.xlsx"),
+    ]
+    settings = reader.FluorescenceSettings(blank_subtract=False, normalize_by="")
+    tables, summaries = link.read_readers(
+        readers, tmp_path / "wells.tsv", settings, tmp_path / "out"
+    )
+    expected = {
+        "P1": ("reader/both.csv", "P1", "", "line 2", 1200.0),
+        "P2": ("reader/both.csv", "P2", "", "line 8", 2400.0),
+        "P3": ("reader/p3.xlsx", "P3", "Sheet", "sheet 'Sheet' row 2", 4800.0),
+    }
+    for plate, (file, block_name, sheet, where, a1) in expected.items():
+        summary = summaries[plate]
+        assert summary == json.loads((tmp_path / "out" / f"{plate}.json").read_text())
+        assert summary["plate"] == plate
+        assert summary["reader"].endswith(file)
+        assert (summary["reader_plate"], summary["sheet"]) == (block_name, sheet)
+        assert summary["blocks"] == {"signal": where}
+        a1_row = tables[plate].set_index("well").loc["A1"]
+        assert a1_row["signal_raw"] == a1  # the label is this block's reading
