@@ -535,3 +535,92 @@ def test_every_plate_label_is_traced_to_its_reader_file_sheet_and_block(tmp_path
         assert summary["blocks"] == {"signal": where}
         a1_row = tables[plate].set_index("well").loc["A1"]
         assert a1_row["signal_raw"] == a1  # the label is this block's reading
+
+
+# --------------------------------------------------------------------------------------------
+# Predict: sequences wider than the model
+
+
+def test_a_sequence_wider_than_the_model_is_flagged_in_a_column(tmp_path: Path, caplog) -> None:
+    from utrflow import config
+    from utrflow.model import predict
+    from utrflow.model.network import Scaler, build_network, export, layer_specs
+
+    cfg = config.validate({"model": {"conv_filters": [2], "dense_units": 0}})["model"]
+    member = export(
+        build_network(6, layer_specs(cfg), "regression"), Scaler(0.0, 1.0), "regression"
+    )
+    member.save(tmp_path / "m.keras")
+    new = tmp_path / "new.fa"
+    new.write_text(">fits\nACGTAC\n>short\nGG\n>long\nTTTTACGTAC\n")
+    with caplog.at_level(logging.WARNING):
+        predict.run(new, [tmp_path / "m.keras"], tmp_path / "out.tsv")
+    out = pd.read_csv(tmp_path / "out.tsv", sep="\t")
+    assert out.set_index("id")["truncated_nt"].to_dict() == {"fits": 0, "short": 0, "long": 4}
+    assert "1 sequence(s) longer than the model's width (6 nt), e.g. long" in caplog.text
+
+
+# --------------------------------------------------------------------------------------------
+# Workbooks as students assemble them
+
+
+def workbook(sheets: dict[str, list[list[object]]]) -> bytes:
+    """An xlsx of named sheets (cells given as written: a str starting '=' is a formula)."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def tidy_rows(a1: object) -> list[list[object]]:
+    return [["well", "gfp", "od600"], ["A1", a1, 0.5], ["A2", 900, 0.4], ["A3", 100, 0.05]]
+
+
+def test_a_workbook_with_a_sheet_per_plate_reads_each_plate_from_its_sheet(tmp_path: Path) -> None:
+    book = workbook({"P1": tidy_rows(1200), "P2": tidy_rows(2400)})
+    experiment(
+        tmp_path, {**two_plates("reader/book.xlsx", "reader/book.xlsx"), "reader/book.xlsx": book}
+    )
+    wells = pd.DataFrame(sheets.load_wells(tmp_path / "wells.tsv"))
+    chosen = reader.FluorescenceSettings(blank_subtract=False)
+    for plate, a1 in (("P1", 1200), ("P2", 2400)):
+        table, _ = reader.load_plate(plate, wells, tmp_path / "reader/book.xlsx", chosen)
+        assert table.set_index("well").loc["A1", "signal_raw"] == a1
+
+
+def test_a_workbook_whose_sheets_name_no_plate_stops(tmp_path: Path, capsys, monkeypatch) -> None:
+    book = workbook({"Run 1": tidy_rows(1200), "Run 2": tidy_rows(2400)})
+    experiment(tmp_path, {"plates.tsv": PLATES.replace("reader/p1.csv", "reader/book.xlsx"),
+                          "reader/book.xlsx": book})  # fmt: skip
+    expect = "book.xlsx: the reader file holds 2 plates ('Run 1', 'Run 2') and none is named 'P1'"
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+def test_a_workbook_whose_second_sheet_repeats_the_first_is_one_plate(tmp_path: Path) -> None:
+    book = workbook({"Data": tidy_rows(1200), "Table": tidy_rows(1200), "Protocol": [["Gain", 80]]})
+    # a repeat of the readings and a protocol sheet add no plate
+    from utrflow.plates.workbook import read_plate_export
+
+    (tmp_path / "r.xlsx").write_bytes(book)
+    assert list(read_plate_export(tmp_path / "r.xlsx").plates) == [""]
+
+
+def test_xlsx_formulas_without_saved_values_stop_with_one_line(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    rows = tidy_rows("=1000+200")
+    rows[2][1] = "=SUM(800,100)"
+    book = workbook({"Sheet1": rows})
+    experiment(tmp_path, {"plates.tsv": PLATES.replace("reader/p1.csv", "reader/book.xlsx"),
+                          "reader/book.xlsx": book})  # fmt: skip
+    expect = "book.xlsx: sheet 'Sheet1' cell B2 and 1 more: a formula without a saved value"
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
