@@ -624,3 +624,86 @@ def test_xlsx_formulas_without_saved_values_stop_with_one_line(
                           "reader/book.xlsx": book})  # fmt: skip
     expect = "book.xlsx: sheet 'Sheet1' cell B2 and 1 more: a formula without a saved value"
     assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+# --------------------------------------------------------------------------------------------
+# Settings that stopped only after six jobs, or with a message naming no cause
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("Auto", "auto"), (" AUTO ", "auto"), ("3", 3)])
+def test_max_barcode_distance_as_people_type_it_is_taken_as_meant(
+    typed: str, meant: object, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from utrflow import config
+
+    experiment(tmp_path, config={"demux": {"max_barcode_distance": typed}})
+    assert run_cli(tmp_path, ["check-config"], capsys, monkeypatch)[0] == 0
+    validated = config.validate({"demux": {"max_barcode_distance": typed}})
+    assert validated["demux"]["max_barcode_distance"] == meant
+
+
+def test_a_max_barcode_distance_that_is_neither_says_what_it_may_be(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, config={"demux": {"max_barcode_distance": "three"}})
+    expect = (
+        "key 'demux.max_barcode_distance': 'three' is not a whole number from 0 to 100, or auto"
+    )
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+UP = CONFIG["construct"]["upstream_flank"]
+DOWN = CONFIG["construct"]["downstream_flank"]
+
+
+def library_of(template: str, n: int) -> dict[str, str]:
+    """A library.csv of `n` designs written as `template` ({s}: a variable region)."""
+    rows = "".join(f"v{i},{template.format(s=s)}\n" for i, s in enumerate(TABLE_SEQUENCES[:n]))
+    return {"library.csv": "id,sequence\n" + rows}
+
+
+EARLY_CASES = [
+    ("library-with-both-flanks",
+     library_of(UP + "{s}" + DOWN, 5),
+     {}, "library.csv: 5 of 5 designs (the first 'v0') hold construct.upstream_flank and "
+     "construct.downstream_flank at their end"),
+    ("library-with-the-downstream-flank",
+     library_of("{s}" + DOWN, 3),
+     {}, "3 of 3 designs (the first 'v0') hold construct.downstream_flank at their end"),
+    ("classification-of-a-plate-run", {}, {"model": {"task": "classification"}},
+     "key 'model.task': classification needs labels of 0 and 1, and a plate run's labels are "
+     "log2 fluorescence ratios"),
+    ("classification-of-a-simulated-plate-run", {},
+     {"source": "simulate", "simulate": {"level": "run"}, "model": {"task": "classification"}},
+     "key 'model.task': classification needs labels of 0 and 1"),
+    ("max-length-below-the-library", {}, {"encode": {"max_length": 20}},
+     "key 'encode.max_length' (20) is below the library's longest design, 'v1' of 28 nt in "
+     "library.csv"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("files", "config", "expect"), [c[1:] for c in EARLY_CASES], ids=[c[0] for c in EARLY_CASES]
+)
+def test_what_stopped_six_jobs_in_stops_before_any_job(
+    tmp_path: Path, files: dict, config: dict, expect: str, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, files, config)
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+def test_a_long_library_passes_when_truncation_is_asked(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, config={"encode": {"max_length": 20, "truncate": True}})
+    assert run_cli(tmp_path, ["check-config"], capsys, monkeypatch)[0] == 0
+
+
+def test_a_design_that_happens_to_start_like_the_flank_passes(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    library = "id,sequence\nv1,{UP}ACGTACGTTT\nv2,ACGTACGTAAGG\nv3,TTTGGGCCCAAA\n".replace(
+        "{UP}", UP
+    )
+    experiment(tmp_path, {"library.csv": library})
+    assert run_cli(tmp_path, ["check-config"], capsys, monkeypatch)[0] == 0

@@ -24,6 +24,7 @@ from utrflow.errors import InputError
 from utrflow.labelled import check_for_model, read_user_table
 from utrflow.model.encode import build_features
 from utrflow.model.predict import read_sequences
+from utrflow.reads.library_checks import check_task
 from utrflow.reads.sheets import load_reads_setup
 
 SEED_LIMIT = 2**32 - 1  # NumPy's and Keras's global seeds take 32 bits
@@ -148,6 +149,7 @@ def check(
     Returns the reads set-up (read groups, wells, readers, warnings) with `source: reads`.
     """
     check_keys(config, config_module.schema(), source)
+    check_task(config, source)
     setup = None
     if config["source"] == "reads":
         setup = load_reads_setup(config, base_dir, source)

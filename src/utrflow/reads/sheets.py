@@ -23,6 +23,7 @@ from utrflow.errors import InputError, first_line
 from utrflow.plates.geometry import normalize_well
 from utrflow.reads.barcodes import close_pairs
 from utrflow.reads.files import check_overlap
+from utrflow.reads.library_checks import check_library
 from utrflow.sequences import IUPAC, invalid_characters
 
 ROLES = ("sample", "blank", "control")
@@ -487,6 +488,8 @@ def load_reads_setup(
             wells, group, config["demux"]["min_barcode_set_distance"], str(config["wells"])
         )
     library = load_library(base / config["library"]) if config["library"] else None
+    if library:
+        check_library(library, config, config["library"], source)
     readers = check_readers(plates, wells, config["fluorescence"], base)
     return {
         "construct": construct,
