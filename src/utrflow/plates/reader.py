@@ -33,6 +33,7 @@ from utrflow.plates.exports import (
     wavelengths_of,
 )
 from utrflow.plates.ties import choose_block
+from utrflow.plates.workbook import read_plate_export
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class ChannelReading:
 def parse_reader(path: str | Path, reader_plate: str = "", plate: str = "") -> PlateReadings:
     """Every channel of one plate of a reader file, as written (numbers are checked later)."""
     path = Path(path)
-    export = read_export(path)
+    export = read_plate_export(path)
     chosen = choose_block(export, path, str(reader_plate), plate).block
     return PlateReadings(
         export.plates[chosen],

@@ -19,6 +19,7 @@ from utrflow.labelled import check_for_model, read_user_table
 from utrflow.preflight.keys import SEED_LIMIT, check_keys
 from utrflow.preflight.reads_setup import load_reads_setup
 from utrflow.preflight.table import check_predict_input, check_table
+from utrflow.reads.library_checks import check_task
 
 __all__ = ["SEED_LIMIT", "check", "check_keys", "check_predict_input", "check_table", "load"]
 
@@ -45,6 +46,7 @@ def check(
     Returns the reads set-up (read groups, wells, readers, warnings) with `source: reads`.
     """
     check_keys(config, config_module.schema(), source)
+    check_task(config, source)
     setup = None
     if config["source"] == "reads":
         setup = load_reads_setup(config, base_dir, source)

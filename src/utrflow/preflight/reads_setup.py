@@ -21,6 +21,7 @@ from utrflow.plates import reader as fluorescence
 from utrflow.plates.ties import check_ties
 from utrflow.reads import barcodes
 from utrflow.reads.files import check_overlap
+from utrflow.reads.library_checks import check_library
 from utrflow.sheets import ReadGroup, Row
 
 
@@ -99,6 +100,8 @@ def load_reads_setup(
             wells, group, config["demux"]["min_barcode_set_distance"], str(config["wells"])
         )
     library = sheets.load_library(base / config["library"]) if config["library"] else None
+    if library:
+        check_library(library, config, config["library"], source)
     readers = check_readers(plates, wells, config["fluorescence"], base)
     return {
         "construct": construct,
