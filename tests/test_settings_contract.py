@@ -24,6 +24,7 @@ from utrflow import cli, config
 from utrflow import settings as settings_module
 from utrflow.design.next_library import DesignSettings
 from utrflow.model.network import Scaler, build_network, export, layer_specs
+from utrflow.model.settings import ModelSettings, SearchSettings
 from utrflow.plates.reader import FluorescenceSettings
 from utrflow.reads.consensus import ConsensusSettings
 from utrflow.reads.demux import DemuxSettings
@@ -39,6 +40,8 @@ SETTINGS_TYPES = [
     (FluorescenceSettings, ("fluorescence",)),
     (DesignSettings, ("design",)),
     (RunSimulation, ("simulate", "run")),
+    (ModelSettings, ("model",)),
+    (SearchSettings, ("model", "search")),
 ]
 
 
@@ -50,7 +53,12 @@ def test_every_settings_type_is_its_schema_section(cls, section):
     expected = set(defaults) - NOT_SETTINGS.get(section[0], set())
     assert set(fields) - {"seed"} == expected
     for name in expected:
-        default = fields[name].default
+        field = fields[name]
+        missing = field.default is dataclasses.MISSING
+        default = field.default_factory() if missing else field.default
+        if dataclasses.is_dataclass(default):  # a nested section (model.search): its own defaults
+            assert dataclasses.asdict(default) == config.section_defaults(*section, name), name
+            continue
         assert (list(default) if isinstance(default, tuple) else default) == defaults[name], name
 
 
