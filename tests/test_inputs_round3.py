@@ -9,6 +9,7 @@ in-process on the small valid experiment of test_bad_inputs; one slow test runs 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -707,3 +708,56 @@ def test_a_design_that_happens_to_start_like_the_flank_passes(
     )
     experiment(tmp_path, {"library.csv": library})
     assert run_cli(tmp_path, ["check-config"], capsys, monkeypatch)[0] == 0
+
+
+# --------------------------------------------------------------------------------------------
+# A full disk
+
+
+def full_disk(*_args, **_kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def demux_outputs(workdir: Path) -> list[str]:
+    return (
+        sorted(p.name for p in (workdir / DEMUX_OUT).glob("*"))
+        if (workdir / DEMUX_OUT).exists()
+        else []
+    )
+
+
+@pytest.mark.parametrize("when", ["funnel", "counts", "reads"])
+def test_a_full_disk_in_demux_is_one_line_and_leaves_nothing(
+    when: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from utrflow.reads import demux
+
+    experiment(tmp_path)
+    status, _ = run_cli(tmp_path, [*DEMUX, "--out-dir", "clean"], capsys, monkeypatch)
+    assert status == 0
+    with monkeypatch.context() as patch:
+        if when == "funnel":  # after assignments and regions are in place
+            patch.setattr(demux, "write_json", full_disk)
+        elif when == "counts":
+            patch.setattr(demux, "write_rows", full_disk)
+        else:  # while the reads stream out
+            patch.setattr(demux.GroupTally, "add", full_disk)
+        status, lines = run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)
+    assert_one_line(status, lines, "results/demux/P1: no space left on the device")
+    assert demux_outputs(tmp_path) == []  # nothing half-written, nothing that looks finished
+    # space freed: the rerun gives what a clean run gives
+    assert run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)[0] == 0
+    for name in ("assignments.tsv.gz", "regions.tsv.gz", "well_counts.tsv"):
+        written = (tmp_path / DEMUX_OUT / name).read_bytes()
+        assert written == (tmp_path / "clean" / name).read_bytes()
+
+
+def test_a_full_disk_in_any_stage_is_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    from utrflow import labelled
+
+    experiment(tmp_path, {"lab.csv": TABLE})
+    monkeypatch.setattr(labelled.io, "write_tsv", full_disk)
+    status, lines = run_cli(
+        tmp_path, ["import-table", "--input", "lab.csv", "--labelled", "l.tsv"], capsys, monkeypatch
+    )
+    assert_one_line(status, lines, "import-table: no space left on the device")

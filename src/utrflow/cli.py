@@ -785,6 +785,11 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         print(f"utrflow: error: {err}", file=sys.stderr)
         return 1
+    except OSError as err:  # a full disk is the lab's to fix, not a bug: one line
+        if err.errno not in io.DISK_FULL:
+            raise
+        print(f"utrflow: error: {io.disk_full(err, err.filename or args.command)}", file=sys.stderr)
+        return 1
     if audit:
         with open(audit, "a", encoding="utf-8") as log:
             log.write(
