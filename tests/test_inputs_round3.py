@@ -37,10 +37,10 @@ from test_bad_inputs import (
     run_cli,
 )
 
+from utrflow import sheets
 from utrflow.errors import InputError
 from utrflow.labelled import read_user_table
 from utrflow.plates import link, reader
-from utrflow.reads import sheets
 from utrflow.reads.barcodes import fit_end, infix_distance
 from utrflow.reads.files import iter_reads
 

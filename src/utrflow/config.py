@@ -155,6 +155,19 @@ def settings_from(cls: type[Settings], section: Mapping[str, Any]) -> Settings:
     return cls(**{k: v for k, v in section.items() if k in known})
 
 
+def overlay(config: Mapping[str, Any], derived: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `config` with `derived` laid over it, section by section: the settings a job
+    receives where the workflow decides some keys itself (a simulated run's sheets), kept apart
+    from the config so the config stays what its files say."""
+    merged = copy.deepcopy(dict(config))
+    for key, value in derived.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = overlay(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
 def section_defaults(*path: str) -> dict[str, Any]:
     """The schema's defaults of one config section (`section_defaults("simulate", "run")`).
 

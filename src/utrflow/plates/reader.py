@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utrflow import io
+from utrflow import io, sheets
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
 from utrflow.plates.exports import (
@@ -34,7 +34,6 @@ from utrflow.plates.exports import (
 )
 from utrflow.plates.ties import choose_block
 from utrflow.plates.workbook import read_plate_export
-from utrflow.reads import sheets
 
 log = logging.getLogger(__name__)
 
