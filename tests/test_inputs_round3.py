@@ -761,3 +761,42 @@ def test_a_full_disk_in_any_stage_is_one_line(tmp_path: Path, capsys, monkeypatc
         tmp_path, ["import-table", "--input", "lab.csv", "--labelled", "l.tsv"], capsys, monkeypatch
     )
     assert_one_line(status, lines, "import-table: no space left on the device")
+
+
+# --------------------------------------------------------------------------------------------
+# A design nothing can meet
+
+
+def test_design_constraints_nothing_meets_refuse_the_design_not_the_run(tmp_path: Path) -> None:
+    from utrflow import config
+    from utrflow.design.next_library.stage import run_design
+    from utrflow.model.network import Scaler, build_network, export, layer_specs
+
+    cfg = config.validate(
+        {"model": {"conv_filters": [2], "dense_units": 0},
+         "design": {"n_designs": 4, "steps": 5, "force": True, "gc_min": 0.95, "gc_max": 1.0}}
+    )  # fmt: skip
+    member = export(
+        build_network(12, layer_specs(cfg["model"]), "regression"), Scaler(0.0, 1.0), "regression"
+    )
+    member.save(tmp_path / "m.keras")
+    table = pd.DataFrame(
+        {
+            "plate": "",
+            "well": "",
+            "sequence": TABLE_SEQUENCES,
+            "variant_id": "",
+            "match": "",
+            "label": np.arange(40) % 7,
+            "qc": "pass",
+        }
+    )  # fmt: skip  (every sequence GATTACA...: GC far below 0.95)
+    table.to_csv(tmp_path / "labelled.tsv", sep="\t", index=False)
+    outputs = (tmp_path / "next.csv", tmp_path / "order.csv", tmp_path / "summary.json")
+    metrics = {"validation": {"r2": 0.9, "rmse": 0.5, "n": 200}}
+    model = tmp_path / "m.keras"
+    summary = run_design(cfg, tmp_path / "labelled.tsv", model, [model], metrics, outputs)
+    assert summary["status"] == "not_run" and summary["designed"] == 0
+    assert "no measured sequence meets the design constraints" in summary["reason"]
+    assert json.loads(outputs[2].read_text())["status"] == "not_run"
+    assert pd.read_csv(outputs[0]).empty  # the report still has its inputs
