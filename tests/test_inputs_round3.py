@@ -184,6 +184,8 @@ def test_a_demultiplexed_well_of_uniform_qualities_keeps_none_in_its_regions(
     regions = pd.read_csv(tmp_path / DEMUX_OUT / "regions.tsv.gz", sep="\t", keep_default_na=False)
     assert len(regions) == 2
     assert (regions["region_quality"] == "").all()
+    funnel = json.loads((tmp_path / DEMUX_OUT / "funnel.json").read_text())
+    assert funnel["uniform_quality_reads"] == 2  # said where the report reads the funnel
 
 
 def test_zero_length_reads_in_fastq_are_reads_not_damage(
