@@ -453,6 +453,10 @@ TIE_CASES = [
         readers={"reader/p1.csv": block("P2", 2400), "reader/p2.csv": block("P1", 1200)}),
      "reader/p1.csv: the file names its plate 'P2', which is plate 'P2' of plates.tsv, but it "
      "is given for plate 'P1'"),
+    ("plate-barcode-names-the-other-plate", two_plates(
+        readers={"reader/p1.csv": "Plate Barcode:,P2\n" + READER}),
+     "reader/p1.csv: the file states plate barcode 'P2', which is plate 'P2' of plates.tsv, "
+     "but it is given for plate 'P1'"),
     ("metadata-names-another-plate-case-and-spaces", two_plates(
         readers={"reader/p2.csv": block(" p 1", 1200)}),
      "reader/p2.csv: the file names its plate 'p 1', which is plate 'P1'"),
@@ -484,8 +488,14 @@ def test_a_reader_file_tied_to_the_wrong_plate_stops(
             readers={"reader/both.csv": block("P1", 1200) + "\n" + block("P2", 2400)},
         ),
         two_plates(readers={"reader/p1.csv": block("Plate 1", 1200)}),  # the software's default
+        two_plates(readers={"reader/p1.csv": "Barcode,P1\n" + READER}),
     ],
-    ids=["reader-plate-for-each", "blocks-named-like-plates", "unrelated-plate-name"],
+    ids=[
+        "reader-plate-for-each",
+        "blocks-named-like-plates",
+        "unrelated-plate-name",
+        "own-plate-barcode",
+    ],
 )
 def test_reader_files_whose_ties_are_clear_pass(
     tmp_path: Path, files: dict[str, str], capsys, monkeypatch
