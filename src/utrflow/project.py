@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utrflow.errors import InputError
-from utrflow.plates.geometry import FORMATS
-from utrflow.reads.sheets import read_sheet
+from utrflow.geometry import FORMATS
+from utrflow.sheets import read_sheet
 
 CONFIG = """\
 # utrflow project: the keys a lab sets. Every other key, and its default: docs/config.md of

@@ -13,8 +13,8 @@ if READS:
     rule construct_check:
         input:
             files=sorted({f for group in READ_GROUPS.values() for f in group.files}),
-            plates=ancient(config["plates"]),
-            wells=ancient(config["wells"]),
+            plates=ancient(SETTINGS["plates"]),
+            wells=ancient(SETTINGS["wells"]),
         output:
             CONSTRUCT_CHECK,
         log:
@@ -36,8 +36,8 @@ if READS:
         input:
             files=lambda wildcards: READ_GROUPS[wildcards.group].files,
             check=ancient(CONSTRUCT_CHECK),
-            plates=ancient(config["plates"]),
-            wells=ancient(config["wells"]),
+            plates=ancient(SETTINGS["plates"]),
+            wells=ancient(SETTINGS["wells"]),
         output:
             assignments=f"{DEMUX_DIR}/assignments.tsv.gz",
             regions=f"{DEMUX_DIR}/regions.tsv.gz",
@@ -71,7 +71,7 @@ if READS:
             counts=lambda wildcards: expand(
                 rules.demux.output.counts, group=PLATE_GROUP[wildcards.plate]
             ),
-            library=config["library"] or [],
+            library=SETTINGS["library"] or [],
         output:
             table=CONSENSUS,
         log:

@@ -31,15 +31,15 @@ from typing import Any
 
 import edlib
 
+from utrflow import sheets
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
-from utrflow.io import open_gzip_out, write_json, write_rows
+from utrflow.io import all_or_nothing, open_gzip_out, write_json, write_rows
 from utrflow.parallel import pool_context
-from utrflow.reads import sheets
-from utrflow.reads.barcodes import EndFit, fit_end
+from utrflow.reads.barcodes import EndFit, check_group_barcodes, fit_end
 from utrflow.reads.files import Read, iter_chunks
-from utrflow.reads.sheets import Construct, ReadGroup
 from utrflow.sequences import invalid_characters, reverse_complement, single_edits
+from utrflow.sheets import Construct, ReadGroup
 
 STATUSES = (
     "assigned",
@@ -802,7 +802,8 @@ def run_group(
         LOG.info("demux %s: %s", group.name, fit.describe())
     tally = GroupTally()
     out_dir = Path(out_dir)
-    with ExitStack() as stack:
+    names = ("assignments.tsv.gz", "regions.tsv.gz", "well_counts.tsv", "funnel.json")
+    with all_or_nothing([out_dir / name for name in names], out_dir), ExitStack() as stack:
         assignments = open_gzip_out(stack, out_dir / "assignments.tsv.gz")
         regions = open_gzip_out(stack, out_dir / "regions.tsv.gz")
         assignments.write(("\t".join(ASSIGNMENT_COLUMNS) + "\n").encode())
@@ -812,9 +813,11 @@ def run_group(
             assignments.write(result.assignments)
             regions.write(result.regions)
             tally.add(result)
-    write_rows(well_counts(layout, wells, tally), WELL_COUNT_COLUMNS, out_dir / "well_counts.tsv")
-    funnel = group_funnel(group, layout, tally, settings, fits)
-    write_json(funnel, out_dir / "funnel.json")
+        stack.close()  # assignments and regions renamed into place
+        counts = well_counts(layout, wells, tally)
+        write_rows(counts, WELL_COUNT_COLUMNS, out_dir / "well_counts.tsv")
+        funnel = group_funnel(group, layout, tally, settings, fits)
+        write_json(funnel, out_dir / "funnel.json")
     return funnel
 
 
@@ -932,5 +935,5 @@ def run(
     if group_name not in groups:
         raise InputError(f"{plates_path}: no read group {group_name!r} (has: {', '.join(groups)})")
     group = groups[group_name]
-    sheets.check_group_barcodes(wells, group, settings.min_barcode_set_distance, str(wells_path))
+    check_group_barcodes(wells, group, settings.min_barcode_set_distance, str(wells_path))
     return run_group(group, wells, construct, settings, out_dir, threads)
