@@ -184,6 +184,8 @@ def test_a_demultiplexed_well_of_uniform_qualities_keeps_none_in_its_regions(
     regions = pd.read_csv(tmp_path / DEMUX_OUT / "regions.tsv.gz", sep="\t", keep_default_na=False)
     assert len(regions) == 2
     assert (regions["region_quality"] == "").all()
+    funnel = json.loads((tmp_path / DEMUX_OUT / "funnel.json").read_text())
+    assert funnel["uniform_quality_reads"] == 2  # said where the report reads the funnel
 
 
 def test_zero_length_reads_in_fastq_are_reads_not_damage(
@@ -451,6 +453,10 @@ TIE_CASES = [
         readers={"reader/p1.csv": block("P2", 2400), "reader/p2.csv": block("P1", 1200)}),
      "reader/p1.csv: the file names its plate 'P2', which is plate 'P2' of plates.tsv, but it "
      "is given for plate 'P1'"),
+    ("plate-barcode-names-the-other-plate", two_plates(
+        readers={"reader/p1.csv": "Plate Barcode:,P2\n" + READER}),
+     "reader/p1.csv: the file states plate barcode 'P2', which is plate 'P2' of plates.tsv, "
+     "but it is given for plate 'P1'"),
     ("metadata-names-another-plate-case-and-spaces", two_plates(
         readers={"reader/p2.csv": block(" p 1", 1200)}),
      "reader/p2.csv: the file names its plate 'p 1', which is plate 'P1'"),
@@ -482,8 +488,14 @@ def test_a_reader_file_tied_to_the_wrong_plate_stops(
             readers={"reader/both.csv": block("P1", 1200) + "\n" + block("P2", 2400)},
         ),
         two_plates(readers={"reader/p1.csv": block("Plate 1", 1200)}),  # the software's default
+        two_plates(readers={"reader/p1.csv": "Barcode,P1\n" + READER}),
     ],
-    ids=["reader-plate-for-each", "blocks-named-like-plates", "unrelated-plate-name"],
+    ids=[
+        "reader-plate-for-each",
+        "blocks-named-like-plates",
+        "unrelated-plate-name",
+        "own-plate-barcode",
+    ],
 )
 def test_reader_files_whose_ties_are_clear_pass(
     tmp_path: Path, files: dict[str, str], capsys, monkeypatch
@@ -761,3 +773,42 @@ def test_a_full_disk_in_any_stage_is_one_line(tmp_path: Path, capsys, monkeypatc
         tmp_path, ["import-table", "--input", "lab.csv", "--labelled", "l.tsv"], capsys, monkeypatch
     )
     assert_one_line(status, lines, "import-table: no space left on the device")
+
+
+# --------------------------------------------------------------------------------------------
+# A design nothing can meet
+
+
+def test_design_constraints_nothing_meets_refuse_the_design_not_the_run(tmp_path: Path) -> None:
+    from utrflow import config
+    from utrflow.design.next_library.stage import run_design
+    from utrflow.model.network import Scaler, build_network, export, layer_specs
+
+    cfg = config.validate(
+        {"model": {"conv_filters": [2], "dense_units": 0},
+         "design": {"n_designs": 4, "steps": 5, "force": True, "gc_min": 0.95, "gc_max": 1.0}}
+    )  # fmt: skip
+    member = export(
+        build_network(12, layer_specs(cfg["model"]), "regression"), Scaler(0.0, 1.0), "regression"
+    )
+    member.save(tmp_path / "m.keras")
+    table = pd.DataFrame(
+        {
+            "plate": "",
+            "well": "",
+            "sequence": TABLE_SEQUENCES,
+            "variant_id": "",
+            "match": "",
+            "label": np.arange(40) % 7,
+            "qc": "pass",
+        }
+    )  # fmt: skip  (every sequence GATTACA...: GC far below 0.95)
+    table.to_csv(tmp_path / "labelled.tsv", sep="\t", index=False)
+    outputs = (tmp_path / "next.csv", tmp_path / "order.csv", tmp_path / "summary.json")
+    metrics = {"validation": {"r2": 0.9, "rmse": 0.5, "n": 200}}
+    model = tmp_path / "m.keras"
+    summary = run_design(cfg, tmp_path / "labelled.tsv", model, [model], metrics, outputs)
+    assert summary["status"] == "not_run" and summary["designed"] == 0
+    assert "no measured sequence meets the design constraints" in summary["reason"]
+    assert json.loads(outputs[2].read_text())["status"] == "not_run"
+    assert pd.read_csv(outputs[0]).empty  # the report still has its inputs

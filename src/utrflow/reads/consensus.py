@@ -28,6 +28,7 @@ are called across a pool of worker processes.
 from __future__ import annotations
 
 import gzip
+import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -884,6 +885,14 @@ def run(
     plate_regions = read_plate_regions(
         [regions], plate, settings.max_reads, any(flanks), settings.consensus_reads, base_qualities
     )
+    unweighed = sum(1 for well in plate_regions.values() if not any(well.qualities))
+    if unweighed:  # FASTA, or reads whose one quality throughout was dropped when read
+        logging.getLogger(__name__).info(
+            "%s: %d of %d wells hold reads without base qualities: called by counting reads",
+            plate,
+            unweighed,
+            len(plate_regions),
+        )
     calls = call_plate(plate, well_counts, plate_regions, index, settings, threads, flanks)
     io.write_rows(calls, CONSENSUS_COLUMNS, output)
     return calls

@@ -808,7 +808,8 @@ def run_group(
         regions = open_gzip_out(stack, out_dir / "regions.tsv.gz")
         assignments.write(("\t".join(ASSIGNMENT_COLUMNS) + "\n").encode())
         regions.write(("\t".join(REGION_COLUMNS) + "\n").encode())
-        chunks = iter_chunks(list(group.files), settings.chunk_reads)
+        stats: dict[str, int] = {}
+        chunks = iter_chunks(list(group.files), settings.chunk_reads, stats)
         for result in demultiplex_chunks(chunks, construct, layout, settings, threads, fits):
             assignments.write(result.assignments)
             regions.write(result.regions)
@@ -817,6 +818,8 @@ def run_group(
         counts = well_counts(layout, wells, tally)
         write_rows(counts, WELL_COUNT_COLUMNS, out_dir / "well_counts.tsv")
         funnel = group_funnel(group, layout, tally, settings, fits)
+        # reads whose one quality throughout says nothing: their wells are called by counting
+        funnel["uniform_quality_reads"] = stats.get("uniform_quality_reads", 0)
         write_json(funnel, out_dir / "funnel.json")
     return funnel
 
