@@ -188,6 +188,37 @@ def test_a_demultiplexed_well_of_uniform_qualities_keeps_none_in_its_regions(
     assert funnel["uniform_quality_reads"] == 2  # said where the report reads the funnel
 
 
+def test_a_well_of_placeholder_qualities_is_called_by_counting_not_trusted(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Known answer: 5 of a well's 8 reads show one substitution. Counted, 5 of 8 do not
+    confirm a synthesis variant (variant_unconfirmed); weighed by a converter's Q40 on every
+    base, the posterior called it sure and the well passed with the variant."""
+    from test_bad_inputs import BARCODES, DOWN, FWD_PRIMER, REV_PRIMER, UP, UTR
+
+    from utrflow.sequences import reverse_complement
+
+    variant = UTR[:14] + ("C" if UTR[14] != "C" else "G") + UTR[15:]
+
+    def read(utr: str, fwd: str, rev: str) -> str:
+        insert = FWD_PRIMER + UP + utr + DOWN + reverse_complement(REV_PRIMER)
+        return "GATTACA" + fwd + insert + reverse_complement(rev) + "TTAGG"
+
+    seqs = [read(variant, *BARCODES[0])] * 5 + [read(UTR, *BARCODES[0])] * 3
+    seqs += [read(UTR, *BARCODES[1])] * 8
+    fastq = "".join(f"@q{i}\n{s}\n+\n{'I' * len(s)}\n" for i, s in enumerate(seqs))
+    experiment(tmp_path, {"reads/p1.fastq": fastq})
+    assert run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)[0] == 0
+    argv = ["consensus", "--plate", "P1", "--counts", f"{DEMUX_OUT}/well_counts.tsv",
+            "--regions", f"{DEMUX_OUT}/regions.tsv.gz", "--library", "library.csv",
+            "--output", "calls.tsv"]  # fmt: skip
+    assert run_cli(tmp_path, argv, capsys, monkeypatch)[0] == 0
+    calls = pd.read_csv(tmp_path / "calls.tsv", sep="\t").set_index("well")
+    assert calls.loc["A1", "sequence"] == variant
+    assert calls.loc["A1", "qc"] == "variant_unconfirmed"
+    assert calls.loc["A2", "qc"] == "pass"  # 8 of 8 on the design
+
+
 def test_zero_length_reads_in_fastq_are_reads_not_damage(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:
