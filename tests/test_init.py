@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_workflow
+from conftest import SHARED, run_workflow
 
 from utrflow import cli
 from utrflow.simulate.run import simulate_run
@@ -59,6 +59,25 @@ def test_init_builds_the_sheets_from_a_barcode_table(tmp_path: Path, capsys) -> 
     assert "already exists" in capsys.readouterr().err
 
 
+def test_negative_control_barcodes_make_negative_wells(tmp_path: Path) -> None:
+    """nano_tools' barcode table as a lab writes it: six forward and seven reverse barcodes and
+    one negative-control barcode for each end (Fn, Rn), marked with role negative."""
+    source = SHARED / "data" / "ont_nano_tools_dual20" / "barcodes_dual_index.csv"
+    if not source.is_file():
+        pytest.skip("shared real data not present")
+    rows = [line.split(",") for line in source.read_text().split()]
+    table = tmp_path / "barcodes.csv"
+    table.write_text("name,barcode,end,role\n" + "".join(
+        f"{name},{barcode},{end},{'negative' if name.endswith('n') else ''}\n"
+        for name, barcode, end in rows
+    ))  # fmt: skip
+    assert cli.main(["init", str(tmp_path / "lab"), "--barcodes", str(table)]) == 0
+    wells = read_tsv(tmp_path / "lab" / "sheets" / "wells.tsv")
+    assert len(wells) == 7 * 8  # F1-F6 and Fn name rows A-G; R1-R6, Rn and R7 columns 1-8
+    negative = {w["well"] for w in wells if w["role"] == "negative"}
+    assert negative == {f"G{c}" for c in range(1, 9)} | {f"{r}7" for r in "ABCDEFG"}
+
+
 def test_init_without_barcodes_writes_every_well_to_fill_in(tmp_path: Path) -> None:
     assert cli.main(["init", str(tmp_path / "lab"), "--format", "384"]) == 0
     wells = read_tsv(tmp_path / "lab" / "sheets" / "wells.tsv")
@@ -68,8 +87,9 @@ def test_init_without_barcodes_writes_every_well_to_fill_in(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_init_then_the_workflow_reaches_the_labelled_table(tmp_path: Path) -> None:
     """A lab's first run, as the README tells it: init a project from the barcode table, put the
-    reads and the reader file where it says, mark the blank wells, fill in the construct, run
-    to the labelled table. The plate is simulated, so the calls can be held to the truth."""
+    reads and the reader file where it says, mark the blank wells, give the primers; the first
+    run stops with the flanks the reads propose, pasted they take it to the labelled table.
+    The plate is simulated, so the proposal and the calls can be held to the truth."""
     sim = tmp_path / "sim"
     simulate_run(RunSimulation(n_variants=150, n_plates=1, reads_per_well_mean=12), sim)
     truth = {row["well"]: row for row in read_tsv(sim / "wells.tsv")}
@@ -95,10 +115,18 @@ def test_init_then_the_workflow_reaches_the_labelled_table(tmp_path: Path) -> No
         writer.writerows(rows)
     construct = yaml.safe_load((sim / "construct.yaml").read_text())
     config = lab / "config" / "config.yaml"
-    text = config.read_text()
-    for key, value in construct.items():
+    text = config.read_text().replace('library: ""', "library: sheets/library.csv")
+    for key in ("fwd_primer", "rev_primer"):  # the lab knows its primers, not yet its flanks
+        text = text.replace(f'  {key}: ""', f"  {key}: {construct[key]}", 1)
+    config.write_text(text)
+    first = run_workflow(lab, "results/table/labelled.tsv")
+    assert first.returncode != 0
+    (line,) = {x for x in (first.stdout + first.stderr).splitlines() if x.startswith("utrflow:")}
+    proposed = dict(pair.split(": ") for pair in line.split("the reads propose ")[1].split(", "))
+    assert proposed == {k: construct[k] for k in ("upstream_flank", "downstream_flank")}
+    for key, value in proposed.items():  # pasted as the line says
         text = text.replace(f'  {key}: ""', f"  {key}: {value}", 1)
-    config.write_text(text.replace('library: ""', "library: sheets/library.csv"))
+    config.write_text(text)
     run = run_workflow(lab, "results/table/labelled.tsv")
     assert run.returncode == 0, run.stderr[-3000:]
     table = read_tsv(lab / "results" / "table" / "labelled.tsv")

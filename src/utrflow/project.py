@@ -49,7 +49,8 @@ FOLDER_NOTE = {
     "fastq_pass/barcodeNN/ folder can be copied as it is). sheets/plates.tsv names the folders.\n",
     "reader": "Put each plate's plate-reader export here, as the instrument wrote it (xlsx, CSV\n"
     "or text), named as in sheets/plates.tsv (reader/P01.xlsx ...; change the name in the\n"
-    "sheet if yours is .csv or .txt). A plate without a reader file keeps its sequences only.\n",
+    "sheet if yours is .csv or .txt). A plate without a reader file: empty its fluorescence\n"
+    "cell in sheets/plates.tsv, and its wells keep their sequences only.\n",
 }
 
 
@@ -59,14 +60,20 @@ class Barcodes:
 
     fwd: list[str]
     rev: list[str]
+    negative: frozenset[str] = frozenset()  # barcodes of negative controls: no colony behind them
 
 
 def read_barcodes(path: Path) -> Barcodes:
-    """A barcode table (`barcode`, `end` as F/fwd/forward or R/rev/reverse, optional `name`),
-    in plate order: the i-th forward barcode is row i, the j-th reverse barcode column j."""
+    """A barcode table (`barcode`, `end` as F/fwd/forward or R/rev/reverse, optional `name` and
+    `role`), in plate order: the i-th forward barcode is row i, the j-th reverse barcode column
+    j; a barcode whose `role` is `negative` makes every well it names a negative control."""
     sheet = read_sheet(path, ("barcode", "end"))
-    fwd, rev = [], []
+    fwd, rev, negative = [], [], set()
     for line, row in sheet.numbered():
+        if row.get("role", "").lower() == "negative":
+            negative.add(row["barcode"].upper())
+        elif row.get("role", ""):
+            raise InputError(f"{path}: row {line}: role {row['role']!r}: only negative (or empty)")
         end = row["end"].lower()
         if end in {"f", "fwd", "forward"}:
             fwd.append(row["barcode"].upper())
@@ -76,7 +83,7 @@ def read_barcodes(path: Path) -> Barcodes:
             raise InputError(f"{path}: row {line}: end {row['end']!r} is not F or R")
     if not fwd:
         raise InputError(f"{path}: no forward (F) barcodes")
-    return Barcodes(fwd, rev)
+    return Barcodes(fwd, rev, frozenset(negative))
 
 
 def well_rows(plates: list[str], plate_format: int, barcodes: Barcodes | None) -> list[list[str]]:
@@ -93,8 +100,9 @@ def well_rows(plates: list[str], plate_format: int, barcodes: Barcodes | None) -
                 elif r < len(barcodes.fwd) and (c < len(barcodes.rev) or not barcodes.rev):
                     if not barcodes.rev and c > 0:
                         continue  # single-barcode designs: one well per forward barcode
-                    rev = barcodes.rev[c] if barcodes.rev else ""
-                    rows.append([plate, well, barcodes.fwd[r], rev, "sample"])
+                    pair = (barcodes.fwd[r], barcodes.rev[c] if barcodes.rev else "")
+                    role = "negative" if barcodes.negative & set(pair) else "sample"
+                    rows.append([plate, well, *pair, role])
     return rows
 
 
