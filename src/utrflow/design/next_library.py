@@ -27,10 +27,10 @@ from utrflow import config as config_module
 from utrflow import io
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
+from utrflow.library_index import LibraryIndex
 from utrflow.model import network as model_module
 from utrflow.model.encode import passing_rows
 from utrflow.model.predict import predict_sequences
-from utrflow.reads.consensus import LibraryIndex
 from utrflow.sequences import edit_distance, gc_fraction, reverse_complement
 
 NEXT_LIBRARY_COLUMNS = [
