@@ -89,6 +89,12 @@ def _encoded(args: argparse.Namespace) -> Any:
     "check-config", "validate a config file and print it with defaults filled in", settings=ALL
 )
 def check_config(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    if cfg["source"] == "simulate":  # the simulator checks its own settings: preflight never
+        # imports it (the workflow's common.smk runs the same check)
+        from utrflow.simulate import run_settings
+
+        source = "--params" if args.params is not None else str(args.config)
+        run_settings.from_config({"seed": cfg["seed"], **cfg["simulate"]["run"]}, source)
     print(json.dumps(cfg, indent=2))
 
 
@@ -784,6 +790,11 @@ def main(argv: list[str] | None = None) -> int:
         cmd.handler(args, _Audited(cfg, read) if audit else cfg)
     except InputError as err:
         print(f"utrflow: error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a full disk is the lab's to fix, not a bug: one line
+        if err.errno not in io.DISK_FULL:
+            raise
+        print(f"utrflow: error: {io.disk_full(err, err.filename or args.command)}", file=sys.stderr)
         return 1
     if audit:
         with open(audit, "a", encoding="utf-8") as log:

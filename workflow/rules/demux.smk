@@ -8,8 +8,8 @@ if READS:
     rule demux:
         input:
             files=lambda wildcards: READ_GROUPS[wildcards.group].files,
-            plates=ancient(config["plates"]),
-            wells=ancient(config["wells"]),
+            plates=ancient(SETTINGS["plates"]),
+            wells=ancient(SETTINGS["wells"]),
         output:
             assignments=f"{DEMUX_DIR}/assignments.tsv.gz",
             regions=f"{DEMUX_DIR}/regions.tsv.gz",
@@ -33,7 +33,7 @@ if READS:
         shell:
             "utrflow demux --params {params.settings:q} --plates {input.plates:q}"
             " --wells {input.wells:q} --group {wildcards.group:q} --out-dir {params.out_dir:q}"
-            " --threads {threads} > {log} 2>&1"
+            " --threads {threads} > {log:q} 2>&1"
 
     rule consensus:
         input:
@@ -43,7 +43,7 @@ if READS:
             counts=lambda wildcards: expand(
                 rules.demux.output.counts, group=PLATE_GROUP[wildcards.plate]
             ),
-            library=config["library"] or [],
+            library=SETTINGS["library"] or [],
         output:
             table=CONSENSUS,
         log:
@@ -63,4 +63,4 @@ if READS:
         shell:
             "utrflow consensus --params {params.settings:q} --plate {wildcards.plate:q}"
             " --counts {input.counts:q} --regions {input.regions:q} {params.library}"
-            " --output {output.table:q} --threads {threads} > {log} 2>&1"
+            " --output {output.table:q} --threads {threads} > {log:q} 2>&1"
