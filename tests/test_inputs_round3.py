@@ -789,15 +789,16 @@ def test_a_full_disk_in_demux_is_one_line_and_leaves_nothing(
     when: str, tmp_path: Path, capsys, monkeypatch
 ) -> None:
     from utrflow.reads import demux
+    from utrflow.reads.demux import stage
 
     experiment(tmp_path)
     status, _ = run_cli(tmp_path, [*DEMUX, "--out-dir", "clean"], capsys, monkeypatch)
     assert status == 0
     with monkeypatch.context() as patch:
         if when == "funnel":  # after assignments and regions are in place
-            patch.setattr(demux, "write_json", full_disk)
+            patch.setattr(stage, "write_json", full_disk)
         elif when == "counts":
-            patch.setattr(demux, "write_rows", full_disk)
+            patch.setattr(stage, "write_rows", full_disk)
         else:  # while the reads stream out
             patch.setattr(demux.GroupTally, "add", full_disk)
         status, lines = run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)
