@@ -11,7 +11,7 @@ import pandas as pd
 
 from utrflow.design.next_library.settings import Constraints, DesignSettings
 from utrflow.errors import InputError
-from utrflow.reads.consensus import LibraryIndex
+from utrflow.library_index import LibraryIndex
 from utrflow.sequences import edit_distance
 
 MeanScorer = Callable[[list[str]], np.ndarray]  # sequences -> mean
