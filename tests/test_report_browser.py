@@ -109,7 +109,7 @@ def test_report_opens_in_a_real_browser_complete_and_offline(finished_run: Path,
     html = (finished_run / "results/report/report.html").read_text()
     assert "Not run" not in html  # every stage ran, so every section is filled from the run
     for figure in ("Demultiplexing funnel", "Read length and quality", "Purity and library match",
-                   "Plate map", "Replicate wells", "First-layer filter logos", "Mutagenesis map",
+                   "Replicate wells", "First-layer filter logos", "Mutagenesis map",
                    "Designs against the measured library"):  # fmt: skip
         assert f'alt="{figure}"' in html, figure
 
