@@ -75,7 +75,7 @@ ENCODED = {
     "split": "results/encode/split.tsv",
     "features": "results/encode/features.json",
 }
-ENCODED_ARGS = "--onehot {input.onehot} --split {input.split} --features {input.features}"
+ENCODED_ARGS = "--onehot {input.onehot:q} --split {input.split:q} --features {input.features:q}"
 MEMBER_DIR = "results/model/members/{member}"
 CANDIDATE_DIR = "results/model/candidates/{candidate}"
 SELECTED = {

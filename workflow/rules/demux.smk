@@ -33,7 +33,7 @@ if READS:
         shell:
             "utrflow demux --params {params.settings:q} --plates {input.plates:q}"
             " --wells {input.wells:q} --group {wildcards.group:q} --out-dir {params.out_dir:q}"
-            " --threads {threads} > {log} 2>&1"
+            " --threads {threads} > {log:q} 2>&1"
 
     rule consensus:
         input:
@@ -63,4 +63,4 @@ if READS:
         shell:
             "utrflow consensus --params {params.settings:q} --plate {wildcards.plate:q}"
             " --counts {input.counts:q} --regions {input.regions:q} {params.library}"
-            " --output {output.table:q} --threads {threads} > {log} 2>&1"
+            " --output {output.table:q} --threads {threads} > {log:q} 2>&1"

@@ -23,6 +23,7 @@ from utrflow.errors import InputError
 from utrflow.labelled import LINK_COLUMNS, QC_REASONS
 from utrflow.plates import reader
 from utrflow.plates.reader import FluorescenceSettings
+from utrflow.plates.ties import check_ties
 
 REPLICATE_COLUMNS = ["sequence", "variant_id", "n", "mean", "sd", "wells"]
 
@@ -291,6 +292,8 @@ def read_readers(
     if wells_path is None:
         raise InputError("reader files need the wells sheet (--wells)")
     wells = reader.load_layout(wells_path)
+    plates = list(dict.fromkeys(wells["plate"].astype(str)))
+    check_ties({found.plate: (found.path, found.block) for found in readers}, plates)
     tables, summaries = {}, {}
     for found in readers:
         table_path = readings_dir / f"{found.plate}.tsv"

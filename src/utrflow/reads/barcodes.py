@@ -131,6 +131,8 @@ def min_pairwise_distance(barcodes: Sequence[str], include_rc: bool = True) -> i
 # Share of a barcode's (variable) length that may be wrong in a read: nanopore reads carry a few
 # percent errors per base, and the infix search of a barcode adds about one indel at its edges.
 BARCODE_ERROR_SHARE = 0.3
+# Bases beside a lone barcode that its search may take in (demux.barcode_slack's default).
+ALONE_SLACK = 3
 
 
 @dataclass(frozen=True)
@@ -227,4 +229,9 @@ def fit_end(
         limit = min(limit, max(gap - margin, 1) + on_anchor)
     if window and unique:
         limit = min(limit, chance_distance(unique, window))
+    elif len(unique) == 1:
+        # A set of one (a single-colony pilot) has no runner-up to refuse a read of some other
+        # barcode: the barcode must come closer than random bases at its place come by chance.
+        alone = chance_distance(unique, length + ALONE_SLACK) - 1
+        limit = min(limit, max(alone, 1) + on_anchor)
     return EndFit(end, len(unique), length, prefix, suffix, gap, max(limit, 0), margin, "auto")

@@ -117,6 +117,7 @@ class DemuxSettings:
     max_flank_error: float = _DEFAULTS["max_flank_error"]
     min_barcode_set_distance: int = _DEFAULTS["min_barcode_set_distance"]
     chunk_reads: int = _DEFAULTS["chunk_reads"]
+    include_failed: bool = _DEFAULTS["include_failed"]
 
 
 @dataclass(frozen=True)
@@ -925,7 +926,7 @@ def run(
     told why not, the regions and counts written under `out_dir`. Returns the funnel. Reads
     paths in the plates sheet resolve against `base_dir` (default: the working directory)."""
     construct = sheets.load_construct(construct_cfg)
-    plates = sheets.load_plates(plates_path, base_dir)
+    plates = sheets.load_plates(plates_path, base_dir, settings.include_failed)
     wells = sheets.load_wells(wells_path, [row["plate"] for row in plates])
     groups = {g.name: g for g in sheets.read_groups(plates, str(plates_path))}
     if group_name not in groups:

@@ -114,10 +114,26 @@ def is_reads_file(path: Path) -> bool:
     return not path.name.startswith(".") and name.endswith(READS_SUFFIXES) and path.is_file()
 
 
-def _folder_reads(folder: Path, where: str) -> list[str]:
+# MinKNOW's folders of reads that failed its quality filter (fastq_fail, bam_fail, pod5_fail...):
+# a run folder holds them beside the passing reads, and demultiplexing them with those would
+# let reads MinKNOW refused into the wells without a word (demux.include_failed takes them).
+FAILED_FOLDER = re.compile(r"^[a-z0-9]+_fail$", re.IGNORECASE)
+
+
+def _failed(path: Path, folder: Path) -> bool:
+    """Does `path` sit in a MinKNOW `*_fail` folder below `folder`?"""
+    return any(FAILED_FOLDER.match(part) for part in path.relative_to(folder).parts[:-1])
+
+
+def _folder_reads(folder: Path, where: str, include_failed: bool = False) -> list[str]:
     """The reads files of a folder and its subfolders (MinKNOW's `fastq_pass/barcode01/`, a
-    dorado output folder), other files (summaries, indexes) left out."""
-    found = sorted(str(p) for p in folder.rglob("*") if is_reads_file(p))
+    dorado output folder), other files (summaries, indexes) left out, and so are MinKNOW's
+    failed reads (`fastq_fail/`) unless `include_failed` (naming such a folder takes it)."""
+    found = sorted(
+        str(p)
+        for p in folder.rglob("*")
+        if is_reads_file(p) and (include_failed or not _failed(p, folder))
+    )
     if not found:
         raise InputError(
             f"{where}: folder {folder} holds no reads files "
@@ -126,16 +142,20 @@ def _folder_reads(folder: Path, where: str) -> list[str]:
     return found
 
 
-def _expand(path: str, where: str) -> list[str]:
+def _expand(path: str, where: str, include_failed: bool = False) -> list[str]:
     """One existing path: a file as itself, a folder as its reads files."""
-    return _folder_reads(Path(path), where) if Path(path).is_dir() else [path]
+    if not Path(path).is_dir():
+        return [path]
+    return _folder_reads(Path(path), where, include_failed)
 
 
-def resolve_reads(pattern: str, base_dir: Path, where: str) -> tuple[str, ...]:
+def resolve_reads(
+    pattern: str, base_dir: Path, where: str, include_failed: bool = False
+) -> tuple[str, ...]:
     """Read files for one plate, sorted: a file, a folder, a glob, or a comma-separated list of
     these. A cell that names an existing path whole is taken whole (its name may hold commas);
     names matched by a glob are kept whole whatever they hold - the comma only separates the
-    sheet's own list."""
+    sheet's own list. A folder's MinKNOW `*_fail/` subfolders are left out (`_folder_reads`)."""
     cell = pattern.strip()
     whole = cell if Path(cell).is_absolute() else str(base_dir / cell)
     parts = [cell] if cell and Path(whole).exists() else pattern.split(",")
@@ -144,14 +164,14 @@ def resolve_reads(pattern: str, base_dir: Path, where: str) -> tuple[str, ...]:
         if not part:
             continue
         full = part if Path(part).is_absolute() else str(base_dir / part)
-        if glob.has_magic(part):
+        if Path(full).exists():  # a name holding '[', '*' or '?' that exists is that file
+            files.extend(_expand(full, where, include_failed))
+        elif glob.has_magic(part):
             matched = sorted(glob.glob(full))
             if not matched:
                 raise InputError(f"{where}: reads pattern {part!r} matches no file")
             for path in matched:
-                files.extend(_expand(path, where))
-        elif Path(full).exists():
-            files.extend(_expand(full, where))
+                files.extend(_expand(path, where, include_failed))
         else:
             raise InputError(f"{where}: reads file not found: {part}")
     if not files:
@@ -198,10 +218,13 @@ class ReadGroup:
     files: tuple[str, ...]
 
 
-def load_plates(path: str | Path, base_dir: Path | None = None) -> list[Row]:
+def load_plates(
+    path: str | Path, base_dir: Path | None = None, include_failed: bool = False
+) -> list[Row]:
     """plates.tsv, checked, as rows: plate, reads (paths or globs), fluorescence (may be
     empty), reader_plate (which plate of a several-plate reader file, by name or number; may be
-    empty) and `files`, the reads files the `reads` cell names."""
+    empty) and `files`, the reads files the `reads` cell names (a folder's MinKNOW failed reads
+    only with `include_failed`, config key demux.include_failed)."""
     sheet = read_sheet(path, PLATES_REQUIRED)
     base = base_dir or Path.cwd()
     seen: dict[str, int] = {}
@@ -225,7 +248,7 @@ def load_plates(path: str | Path, base_dir: Path | None = None) -> list[Row]:
         if name in seen:
             raise InputError(f"{where}: plate {name!r} already listed in {_row(seen[name])}")
         seen[name] = i
-        row["files"] = resolve_reads(row["reads"], base, f"{where} (plate {name})")
+        row["files"] = resolve_reads(row["reads"], base, f"{where} (plate {name})", include_failed)
         fluorescence = row["fluorescence"]
         if fluorescence and not (base / fluorescence).is_file():
             raise InputError(f"{where}: fluorescence file not found: {fluorescence}")
@@ -433,10 +456,13 @@ def check_readers(
     import pandas as pd
 
     from utrflow.plates import reader as fluorescence
+    from utrflow.plates.ties import check_ties
 
     chosen = config_module.settings_from(fluorescence.FluorescenceSettings, settings)
     layout = pd.DataFrame(wells)
     blocks = {row["plate"]: row["reader_plate"] for row in plates}
+    names = [row["plate"] for row in plates]
+    check_ties({plate: (base_dir / path, blocks[plate]) for plate, path in readers.items()}, names)
     for plate, reader in readers.items():
         fluorescence.load_plate(plate, layout, base_dir / reader, chosen, blocks[plate])
     return readers
@@ -451,7 +477,7 @@ def load_reads_setup(
         if not config[key]:
             raise InputError(f"{source}: key '{key}' must name a file when source is 'reads'")
     construct = load_construct(config["construct"], source)
-    plates = load_plates(base / config["plates"], base)
+    plates = load_plates(base / config["plates"], base, config["demux"]["include_failed"])
     wells = load_wells(base / config["wells"], [row["plate"] for row in plates])
     check_every_plate_has_wells(plates, wells, base / config["plates"], config["wells"])
     groups = read_groups(plates, str(config["plates"]))
