@@ -109,8 +109,6 @@ REPORT = "results/report/report.html"
 QC_REPORT = "results/report/qc.html"
 MODEL_STATUS = "results/model/status.json"
 CONSTRUCT_CHECK = "results/qc/construct_check.json"
-# The construct check (firstrun34) writes CONSTRUCT_CHECK when its rule is in the workflow.
-CONSTRUCT_CHECKED = False
 # The design's uncertainty: the ensemble's spread from 3 members on, else (auto) the spread of
 # the top three contenders of the model contest.
 SPREAD = (

@@ -1,6 +1,9 @@
 # Everything the run produced -> one self-contained HTML report; and a QC-only report (reads,
 # wells, plates, checks) for the first look at new data, before any model job.
 
+# The construct check's findings, when a rule of the workflow writes them (the Checks section).
+CONSTRUCT_CHECKED = any(CONSTRUCT_CHECK in [str(f) for f in r.output] for r in workflow.rules)
+
 # What the reports read besides the model: the table, its plates, the read funnels, the checks.
 QC_INPUTS = {
     "table": LABELLED,

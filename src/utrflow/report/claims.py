@@ -91,7 +91,7 @@ def model_name(metrics: dict[str, Any]) -> str:
         name = parts[0] if len(parts) == 1 else "mean of " + " + ".join(parts)
     else:
         name = "CNN"
-    return name + (f", {seeds} seeds averaged" if seeds > 1 else "")
+    return name + (f", {seeds} members (seeds) averaged" if seeds > 1 else "")
 
 
 def learned_claims_trusted(metrics: dict[str, Any], task: str) -> tuple[bool, str]:
