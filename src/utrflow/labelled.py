@@ -41,6 +41,7 @@ LINK_COLUMNS = [*LABELLED_COLUMNS, "role", "qc_detail", "differences"]
 QC_REASONS = (
     "blank",
     "control",
+    "negative",
     "no_reads",
     "low_reads",
     "mixed",

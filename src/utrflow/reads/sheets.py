@@ -8,7 +8,6 @@ scatters over, so adding a plate (a new group) reruns only its own jobs.
 
 from __future__ import annotations
 
-import csv
 import glob
 import hashlib
 import json
@@ -19,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from utrflow import config as config_module
-from utrflow.errors import InputError, first_line
+from utrflow.errors import InputError
 from utrflow.plates.geometry import normalize_well
+from utrflow.reads import sheet_files
 from utrflow.reads.barcodes import close_pairs
 from utrflow.reads.files import check_overlap
 from utrflow.sequences import IUPAC, invalid_characters
 
-ROLES = ("sample", "blank", "control")
+ROLES = ("sample", "blank", "control", "negative")
 
 PLATES_REQUIRED = ("plate", "reads")
 WELLS_REQUIRED = ("plate", "well", "fwd_barcode")
@@ -52,25 +52,22 @@ class Sheet:
         return zip(self.lines, self.rows, strict=True)
 
 
-def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = None) -> Sheet:
-    """A small user table as stripped strings, one line if bad. BOM, CRLF, stray spaces, blank
-    lines and empty trailing cells are forgiven; a row with more filled cells than the header
-    is not (a reader would shift every column by one or drop the extra cell without a word).
-    Plain rows, not a DataFrame: the reads jobs read the sheets and start without pandas."""
+def read_sheet(path: str | Path, required: tuple[str, ...]) -> Sheet:
+    """A small user table as stripped strings, one line if bad. Tab-, comma- or
+    semicolon-separated text (told by its content, not its name) in UTF-8 or UTF-16 with or
+    without a BOM, or xlsx; headers in any case and spacing (`Fwd Barcode` is `fwd_barcode`);
+    CRLF, stray spaces, blank lines and empty trailing cells are forgiven; a row with more
+    filled cells than the header is not (a reader would shift every column by one or drop the
+    extra cell without a word). Plain rows, not a DataFrame: the reads jobs read the sheets and
+    start without pandas."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    separator = sep or ("," if path.suffix.lower() == ".csv" else "\t")
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle, delimiter=separator)
-            lines = [(reader.line_num, [c.strip() for c in row]) for row in reader]
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise InputError(f"{path}: not a readable table ({first_line(err)})") from None
+    lines = sheet_files.read_cells(path)
     lines = [(number, cells) for number, cells in lines if any(cells)]
     if not lines:
         raise InputError(f"{path}: the file is empty")
-    header = lines[0][1]
+    header = [sheet_files.header_key(name) for name in lines[0][1]]
     while header and not header[-1]:
         header.pop()
     named = [c for c in header if c]
@@ -79,7 +76,8 @@ def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = No
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(header)})"
+            f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(header)}); "
+            f"expected {sheet_files.EXPECTED}, naming {', '.join(required)}"
         )
     rows = []
     for number, cells in lines[1:]:
@@ -292,7 +290,7 @@ def read_groups(plates: Iterable[Mapping[str, Any]], where: str = "plates") -> l
 
 def load_wells(path: str | Path, plates: Iterable[str] | None = None) -> list[Row]:
     """wells.tsv, checked, as rows: plate, well (normalized: a01 -> A1), fwd_barcode,
-    rev_barcode (may be empty in every row), role (sample, blank or control)."""
+    rev_barcode (may be empty in every row), role (sample, blank, control or negative)."""
     sheet = read_sheet(path, WELLS_REQUIRED)
     known = set(plates) if plates is not None else None
     seen: dict[tuple[str, str], int] = {}

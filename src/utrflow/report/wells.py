@@ -19,6 +19,7 @@ QC_COLORS = {
     "pass": "#2f855a",
     "blank": "#cbd5e0",
     "control": "#a0aec0",
+    "negative": "#718096",
     "no_reads": "#4a5568",
     "low_reads": "#f6ad55",
     "mixed": "#805ad5",
