@@ -287,7 +287,8 @@ def call_evidence(table: pd.DataFrame) -> dict[str, Any]:
 def plate_tables(plate_qc: pd.DataFrame) -> list[dict[str, Any]]:
     """The per-plate QC in two tables narrow enough for a laptop: wells per outcome (and the
     flag), then what each plate's reader file gave."""
-    outcomes = ["plate", "wells", "pass", *[q for q in QC_REASONS if plate_qc[q].sum() > 0]]
+    outcomes = ["plate", "wells", "pass"]
+    outcomes += [q for q in QC_REASONS if q in plate_qc and plate_qc[q].sum() > 0]
     reader = ["plate", "median_reads", "median_regions", "median_label", "blank_signal"]
     reader += ["blank_normalizer", "instrument", "signal_read", "normalizer_read"]
     tables = []
