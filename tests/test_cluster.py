@@ -15,7 +15,7 @@ import pytest
 import yaml
 from conftest import REPO, TINY_MODEL, run_workflow, workflow_env, write_config
 from slurm_cluster import SlurmCluster, unavailable
-from test_workflow import METRIC_KEYS, jobs_planned
+from workflow_checks import METRIC_KEYS, jobs_planned
 
 PROFILES = REPO / "workflow" / "profiles"
 SLURM_PROFILE = PROFILES / "slurm"

@@ -12,8 +12,9 @@ import pytest
 import yaml
 from conftest import SHARED
 
+from utrflow import sheets
 from utrflow.errors import InputError
-from utrflow.reads import construct_check, sheets
+from utrflow.reads import construct_check
 from utrflow.reads.demux import DemuxSettings, Layout, search
 from utrflow.sequences import random_sequences, reverse_complement
 from utrflow.simulate.run import simulate_run

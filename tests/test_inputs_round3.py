@@ -9,6 +9,7 @@ in-process on the small valid experiment of test_bad_inputs; one slow test runs 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -25,17 +26,20 @@ from test_bad_inputs import (
     FASTQ,
     FILES,
     PLATES,
+    READER,
     READS,
     TABLE,
     TABLE_SEQUENCES,
+    WELLS,
+    assert_one_line,
     experiment,
     run_cli,
 )
 
+from utrflow import sheets
 from utrflow.errors import InputError
 from utrflow.labelled import read_user_table
 from utrflow.plates import link, reader
-from utrflow.reads import sheets
 from utrflow.reads.barcodes import fit_end, infix_distance
 from utrflow.reads.files import iter_reads
 
@@ -399,3 +403,307 @@ def test_a_blank_unusable_well_fails_qc_in_the_labelled_table() -> None:
     )
     row = link.join_plate(consensus, readings).iloc[0]
     assert row["qc"] == "blank_unusable"
+
+
+# --------------------------------------------------------------------------------------------
+# Reader files tied to the wrong plate
+
+
+def block(name: str, a1: int) -> str:
+    """A plate's block as Gen5 or i-control write it: its name in the metadata, then the table."""
+    return f"Plate ID,{name}\nwell,gfp,od600\nA1,{a1},0.5\nA2,900,0.4\nA3,100,0.05\n"
+
+
+def two_plates(
+    reader1: str = "reader/p1.csv",
+    reader2: str = "reader/p2.csv",
+    blocks: tuple[str, str] = ("", ""),
+    readers: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """P1 and P2 (own reads files, same barcodes), each with its reader file (and block)."""
+    p2_wells = "".join(line.replace("P1\t", "P2\t") + "\n" for line in WELLS.splitlines()[1:])
+    return {
+        "plates.tsv": (
+            "plate\treads\tfluorescence\treader_plate\n"
+            f"P1\treads/p1.fastq\t{reader1}\t{blocks[0]}\n"
+            f"P2\treads/p2.fastq\t{reader2}\t{blocks[1]}\n"
+        ),
+        "wells.tsv": WELLS + p2_wells,
+        "reads/p2.fastq": FASTQ.replace("@r", "@s"),
+        "reader/p2.csv": READER.replace("1200", "2400"),
+        **(readers or {}),
+    }
+
+
+TIE_CASES = [
+    ("one-file-for-two-plates", two_plates(reader2="reader/p1.csv"),
+     "reader/p1.csv: the reader file is given for plates 'P1' and 'P2' but holds one plate"),
+    ("one-file-two-plates-same-block", two_plates(
+        "reader/both.csv", "reader/both.csv", ("1", "p1"),
+        {"reader/both.csv": block("P1", 1200) + "\n" + block("P2", 2400)}),
+     "plates 'P1' and 'P2' both read its plate 'P1'"),
+    ("one-file-two-plates-one-named", two_plates(
+        "reader/both.csv", "reader/both.csv", ("P1", ""),
+        {"reader/both.csv": block("P1", 1200)}),
+     "is given for plates 'P1' and 'P2' but holds one plate"),
+    ("files-swapped-by-their-metadata", two_plates(
+        readers={"reader/p1.csv": block("P2", 2400), "reader/p2.csv": block("P1", 1200)}),
+     "reader/p1.csv: the file names its plate 'P2', which is plate 'P2' of plates.tsv, but it "
+     "is given for plate 'P1'"),
+    ("metadata-names-another-plate-case-and-spaces", two_plates(
+        readers={"reader/p2.csv": block(" p 1", 1200)}),
+     "reader/p2.csv: the file names its plate 'p 1', which is plate 'P1'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("files", "expect"), [c[1:] for c in TIE_CASES], ids=[c[0] for c in TIE_CASES]
+)
+def test_a_reader_file_tied_to_the_wrong_plate_stops(
+    tmp_path: Path, files: dict[str, str], expect: str, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, files)
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        two_plates(
+            "reader/both.csv",
+            "reader/both.csv",
+            ("P1", "2"),
+            {"reader/both.csv": block("P1", 1200) + "\n" + block("P2", 2400)},
+        ),
+        two_plates(  # blocks named like the plates choose themselves
+            "reader/both.csv",
+            "reader/both.csv",
+            readers={"reader/both.csv": block("P1", 1200) + "\n" + block("P2", 2400)},
+        ),
+        two_plates(readers={"reader/p1.csv": block("Plate 1", 1200)}),  # the software's default
+    ],
+    ids=["reader-plate-for-each", "blocks-named-like-plates", "unrelated-plate-name"],
+)
+def test_reader_files_whose_ties_are_clear_pass(
+    tmp_path: Path, files: dict[str, str], capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, files)
+    status, lines = run_cli(tmp_path, ["check-config"], capsys, monkeypatch)
+    assert status == 0, lines
+
+
+def test_every_plate_label_is_traced_to_its_reader_file_sheet_and_block(tmp_path: Path) -> None:
+    """The per-plate JSON says where each plate's readings came from, and the labels are those
+    readings: never another plate's (a shared file, a workbook, a plain file)."""
+    from utrflow.plates.exports import workbook_bytes
+
+    both = block("P1", 1200) + "\n" + block("P2", 2400)
+    rows = [line.split(",") for line in block("P3", 4800).splitlines()]
+    experiment(
+        tmp_path,
+        {"reader/both.csv": both, "reader/p3.xlsx": b"", "wells.tsv": WELLS},
+    )
+    (tmp_path / "reader" / "p3.xlsx").write_bytes(
+        workbook_bytes([[float(c) if c[:1].isdigit() else c for c in row] for row in rows])
+    )
+    wells = WELLS + "".join(
+        line.replace("P1\t", f"{p}\t") + "\n"
+        for p in ("P2", "P3")
+        for line in WELLS.splitlines()[1:]
+    )
+    (tmp_path / "wells.tsv").write_text(wells)
+    readers = [
+        link.ReaderFile("P1", tmp_path / "reader/both.csv", "P1"),
+        link.ReaderFile("P2", tmp_path / "reader/both.csv", "2"),
+        link.ReaderFile("P3", tmp_path / "reader/p3.xlsx"),
+    ]
+    settings = reader.FluorescenceSettings(blank_subtract=False, normalize_by="")
+    tables, summaries = link.read_readers(
+        readers, tmp_path / "wells.tsv", settings, tmp_path / "out"
+    )
+    expected = {
+        "P1": ("reader/both.csv", "P1", "", "line 2", 1200.0),
+        "P2": ("reader/both.csv", "P2", "", "line 8", 2400.0),
+        "P3": ("reader/p3.xlsx", "P3", "Sheet", "sheet 'Sheet' row 2", 4800.0),
+    }
+    for plate, (file, block_name, sheet, where, a1) in expected.items():
+        summary = summaries[plate]
+        assert summary == json.loads((tmp_path / "out" / f"{plate}.json").read_text())
+        assert summary["plate"] == plate
+        assert summary["reader"].endswith(file)
+        assert (summary["reader_plate"], summary["sheet"]) == (block_name, sheet)
+        assert summary["blocks"] == {"signal": where}
+        a1_row = tables[plate].set_index("well").loc["A1"]
+        assert a1_row["signal_raw"] == a1  # the label is this block's reading
+
+
+# --------------------------------------------------------------------------------------------
+# Predict: sequences wider than the model
+
+
+def test_a_sequence_wider_than_the_model_is_flagged_in_a_column(tmp_path: Path, caplog) -> None:
+    from utrflow import config
+    from utrflow.model import predict
+    from utrflow.model.network import Scaler, build_network, export, layer_specs
+
+    cfg = config.validate({"model": {"conv_filters": [2], "dense_units": 0}})["model"]
+    member = export(
+        build_network(6, layer_specs(cfg), "regression"), Scaler(0.0, 1.0), "regression"
+    )
+    member.save(tmp_path / "m.keras")
+    new = tmp_path / "new.fa"
+    new.write_text(">fits\nACGTAC\n>short\nGG\n>long\nTTTTACGTAC\n")
+    with caplog.at_level(logging.WARNING):
+        predict.run(new, [tmp_path / "m.keras"], tmp_path / "out.tsv")
+    out = pd.read_csv(tmp_path / "out.tsv", sep="\t")
+    assert out.set_index("id")["truncated_nt"].to_dict() == {"fits": 0, "short": 0, "long": 4}
+    assert "1 sequence(s) longer than the model's width (6 nt), e.g. long" in caplog.text
+
+
+# --------------------------------------------------------------------------------------------
+# Workbooks as students assemble them
+
+
+def workbook(sheets: dict[str, list[list[object]]]) -> bytes:
+    """An xlsx of named sheets (cells given as written: a str starting '=' is a formula)."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def tidy_rows(a1: object) -> list[list[object]]:
+    return [["well", "gfp", "od600"], ["A1", a1, 0.5], ["A2", 900, 0.4], ["A3", 100, 0.05]]
+
+
+def test_a_workbook_with_a_sheet_per_plate_reads_each_plate_from_its_sheet(tmp_path: Path) -> None:
+    book = workbook({"P1": tidy_rows(1200), "P2": tidy_rows(2400)})
+    experiment(
+        tmp_path, {**two_plates("reader/book.xlsx", "reader/book.xlsx"), "reader/book.xlsx": book}
+    )
+    wells = pd.DataFrame(sheets.load_wells(tmp_path / "wells.tsv"))
+    chosen = reader.FluorescenceSettings(blank_subtract=False)
+    for plate, a1 in (("P1", 1200), ("P2", 2400)):
+        table, _ = reader.load_plate(plate, wells, tmp_path / "reader/book.xlsx", chosen)
+        assert table.set_index("well").loc["A1", "signal_raw"] == a1
+
+
+def test_a_workbook_whose_sheets_name_no_plate_stops(tmp_path: Path, capsys, monkeypatch) -> None:
+    book = workbook({"Run 1": tidy_rows(1200), "Run 2": tidy_rows(2400)})
+    experiment(tmp_path, {"plates.tsv": PLATES.replace("reader/p1.csv", "reader/book.xlsx"),
+                          "reader/book.xlsx": book})  # fmt: skip
+    expect = "book.xlsx: the reader file holds 2 plates ('Run 1', 'Run 2') and none is named 'P1'"
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+def test_a_workbook_whose_second_sheet_repeats_the_first_is_one_plate(tmp_path: Path) -> None:
+    book = workbook({"Data": tidy_rows(1200), "Table": tidy_rows(1200), "Protocol": [["Gain", 80]]})
+    # a repeat of the readings and a protocol sheet add no plate
+    from utrflow.plates.workbook import read_plate_export
+
+    (tmp_path / "r.xlsx").write_bytes(book)
+    assert list(read_plate_export(tmp_path / "r.xlsx").plates) == [""]
+
+
+def test_xlsx_formulas_without_saved_values_stop_with_one_line(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    rows = tidy_rows("=1000+200")
+    rows[2][1] = "=SUM(800,100)"
+    book = workbook({"Sheet1": rows})
+    experiment(tmp_path, {"plates.tsv": PLATES.replace("reader/p1.csv", "reader/book.xlsx"),
+                          "reader/book.xlsx": book})  # fmt: skip
+    expect = "book.xlsx: sheet 'Sheet1' cell B2 and 1 more: a formula without a saved value"
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+# --------------------------------------------------------------------------------------------
+# Settings that stopped only after six jobs, or with a message naming no cause
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("Auto", "auto"), (" AUTO ", "auto"), ("3", 3)])
+def test_max_barcode_distance_as_people_type_it_is_taken_as_meant(
+    typed: str, meant: object, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from utrflow import config
+
+    experiment(tmp_path, config={"demux": {"max_barcode_distance": typed}})
+    assert run_cli(tmp_path, ["check-config"], capsys, monkeypatch)[0] == 0
+    validated = config.validate({"demux": {"max_barcode_distance": typed}})
+    assert validated["demux"]["max_barcode_distance"] == meant
+
+
+def test_a_max_barcode_distance_that_is_neither_says_what_it_may_be(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, config={"demux": {"max_barcode_distance": "three"}})
+    expect = (
+        "key 'demux.max_barcode_distance': 'three' is not a whole number from 0 to 100, or auto"
+    )
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+UP = CONFIG["construct"]["upstream_flank"]
+DOWN = CONFIG["construct"]["downstream_flank"]
+
+
+def library_of(template: str, n: int) -> dict[str, str]:
+    """A library.csv of `n` designs written as `template` ({s}: a variable region)."""
+    rows = "".join(f"v{i},{template.format(s=s)}\n" for i, s in enumerate(TABLE_SEQUENCES[:n]))
+    return {"library.csv": "id,sequence\n" + rows}
+
+
+EARLY_CASES = [
+    ("library-with-both-flanks",
+     library_of(UP + "{s}" + DOWN, 5),
+     {}, "library.csv: 5 of 5 designs (the first 'v0') hold construct.upstream_flank and "
+     "construct.downstream_flank at their end"),
+    ("library-with-the-downstream-flank",
+     library_of("{s}" + DOWN, 3),
+     {}, "3 of 3 designs (the first 'v0') hold construct.downstream_flank at their end"),
+    ("classification-of-a-plate-run", {}, {"model": {"task": "classification"}},
+     "key 'model.task': classification needs labels of 0 and 1, and a plate run's labels are "
+     "log2 fluorescence ratios"),
+    ("classification-of-a-simulated-plate-run", {},
+     {"source": "simulate", "simulate": {"level": "run"}, "model": {"task": "classification"}},
+     "key 'model.task': classification needs labels of 0 and 1"),
+    ("max-length-below-the-library", {}, {"encode": {"max_length": 20}},
+     "key 'encode.max_length' (20) is below the library's longest design, 'v1' of 28 nt in "
+     "library.csv"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("files", "config", "expect"), [c[1:] for c in EARLY_CASES], ids=[c[0] for c in EARLY_CASES]
+)
+def test_what_stopped_six_jobs_in_stops_before_any_job(
+    tmp_path: Path, files: dict, config: dict, expect: str, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, files, config)
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+def test_a_long_library_passes_when_truncation_is_asked(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, config={"encode": {"max_length": 20, "truncate": True}})
+    assert run_cli(tmp_path, ["check-config"], capsys, monkeypatch)[0] == 0
+
+
+def test_a_design_that_happens_to_start_like_the_flank_passes(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    library = "id,sequence\nv1,{UP}ACGTACGTTT\nv2,ACGTACGTAAGG\nv3,TTTGGGCCCAAA\n".replace(
+        "{UP}", UP
+    )
+    experiment(tmp_path, {"library.csv": library})
+    assert run_cli(tmp_path, ["check-config"], capsys, monkeypatch)[0] == 0

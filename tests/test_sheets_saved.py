@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from utrflow import sheets
 from utrflow.errors import InputError
-from utrflow.reads import sheets
 
 WELLS = [
     ["plate", "well", "fwd_barcode", "rev_barcode", "role"],

@@ -89,6 +89,12 @@ def _encoded(args: argparse.Namespace) -> Any:
     "check-config", "validate a config file and print it with defaults filled in", settings=ALL
 )
 def check_config(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    if cfg["source"] == "simulate":  # the simulator checks its own settings: preflight never
+        # imports it (the workflow's common.smk runs the same check)
+        from utrflow.simulate import run_settings
+
+        source = "--params" if args.params is not None else str(args.config)
+        run_settings.from_config({"seed": cfg["seed"], **cfg["simulate"]["run"]}, source)
     print(json.dumps(cfg, indent=2))
 
 

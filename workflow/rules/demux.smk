@@ -8,8 +8,8 @@ if READS:
     rule demux:
         input:
             files=lambda wildcards: READ_GROUPS[wildcards.group].files,
-            plates=ancient(config["plates"]),
-            wells=ancient(config["wells"]),
+            plates=ancient(SETTINGS["plates"]),
+            wells=ancient(SETTINGS["wells"]),
         output:
             assignments=f"{DEMUX_DIR}/assignments.tsv.gz",
             regions=f"{DEMUX_DIR}/regions.tsv.gz",
@@ -43,7 +43,7 @@ if READS:
             counts=lambda wildcards: expand(
                 rules.demux.output.counts, group=PLATE_GROUP[wildcards.plate]
             ),
-            library=config["library"] or [],
+            library=SETTINGS["library"] or [],
         output:
             table=CONSENSUS,
         log:

@@ -11,7 +11,7 @@ if READS:
         input:
             consensus=expand(CONSENSUS, plate=list(PLATE_GROUP)),
             readers=list(READERS.values()),
-            wells=ancient(config["wells"]),
+            wells=ancient(SETTINGS["wells"]),
         output:
             labelled=report(
                 LABELLED,

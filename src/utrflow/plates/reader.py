@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utrflow import io
+from utrflow import io, sheets
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
 from utrflow.plates.exports import (
@@ -33,7 +33,7 @@ from utrflow.plates.exports import (
     wavelengths_of,
 )
 from utrflow.plates.ties import choose_block
-from utrflow.reads import sheets
+from utrflow.plates.workbook import read_plate_export
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class ChannelReading:
 def parse_reader(path: str | Path, reader_plate: str = "", plate: str = "") -> PlateReadings:
     """Every channel of one plate of a reader file, as written (numbers are checked later)."""
     path = Path(path)
-    export = read_export(path)
+    export = read_plate_export(path)
     chosen = choose_block(export, path, str(reader_plate), plate).block
     return PlateReadings(
         export.plates[chosen],

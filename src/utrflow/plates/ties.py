@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utrflow.errors import InputError
-from utrflow.plates.exports import Export, read_export
+from utrflow.plates.exports import Export
+from utrflow.plates.workbook import read_plate_export
 
 
 def squash(text: str) -> str:
@@ -76,7 +77,7 @@ def check_ties(
     for plate, (path, wanted) in readers.items():
         key = _identity(path)
         if key not in parsed:
-            parsed[key] = read_export(path)
+            parsed[key] = read_plate_export(path)
         ties.append(choose_block(parsed[key], path, str(wanted), plate))
     by_file: dict[str, list[Tie]] = {}
     for tie in ties:

@@ -41,11 +41,10 @@ import pyabpoa
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from utrflow import io
+from utrflow import io, sheets
 from utrflow.config import section_defaults
 from utrflow.io import reading_output
 from utrflow.parallel import pool_context
-from utrflow.reads import sheets
 from utrflow.reads.demux import REGION_COLUMNS, REGION_CONTEXT
 from utrflow.sequences import edit_distance, single_edits
 

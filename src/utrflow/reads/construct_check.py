@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from utrflow import sheets
 from utrflow.errors import InputError
-from utrflow.reads import sheets
 from utrflow.reads.demux import Demultiplexer, DemuxSettings, Layout, search
 from utrflow.reads.files import iter_reads
 from utrflow.sequences import reverse_complement

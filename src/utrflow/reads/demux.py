@@ -31,15 +31,15 @@ from typing import Any
 
 import edlib
 
+from utrflow import sheets
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
 from utrflow.io import open_gzip_out, write_json, write_rows
 from utrflow.parallel import pool_context
-from utrflow.reads import sheets
-from utrflow.reads.barcodes import EndFit, fit_end
+from utrflow.reads.barcodes import EndFit, check_group_barcodes, fit_end
 from utrflow.reads.files import Read, iter_chunks
-from utrflow.reads.sheets import Construct, ReadGroup
 from utrflow.sequences import invalid_characters, reverse_complement, single_edits
+from utrflow.sheets import Construct, ReadGroup
 
 STATUSES = (
     "assigned",
@@ -932,5 +932,5 @@ def run(
     if group_name not in groups:
         raise InputError(f"{plates_path}: no read group {group_name!r} (has: {', '.join(groups)})")
     group = groups[group_name]
-    sheets.check_group_barcodes(wells, group, settings.min_barcode_set_distance, str(wells_path))
+    check_group_barcodes(wells, group, settings.min_barcode_set_distance, str(wells_path))
     return run_group(group, wells, construct, settings, out_dir, threads)

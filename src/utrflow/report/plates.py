@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from utrflow.geometry import FORMATS, normalize_well
 from utrflow.labelled import QC_REASONS
-from utrflow.plates.geometry import FORMATS, normalize_well
 from utrflow.report import wells as report_wells
 from utrflow.report.figures import PALETTE, SERIES, Png, corner_note, figure_to_data_uri, style
 from utrflow.report.wells import QC_COLORS

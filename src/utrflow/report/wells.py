@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from utrflow.labelled import QC_REASONS
-from utrflow.plates.geometry import FORMATS, normalize_well
+from utrflow.geometry import FORMATS, normalize_well
 
 QC_COLORS = {
     "pass": "#2f855a",

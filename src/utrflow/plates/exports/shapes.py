@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from utrflow.errors import InputError
+from utrflow.geometry import FORMATS, normalize_well
 from utrflow.plates.exports.base import (
     CYCLE_HEADER,
     LIST_IGNORED,
@@ -27,7 +28,6 @@ from utrflow.plates.exports.base import (
     wavelengths_of,
     words,
 )
-from utrflow.plates.geometry import FORMATS, normalize_well
 
 
 def grid_width(cells: list[str]) -> int:

@@ -1,9 +1,10 @@
 """The user's sheets for real plates: plates.tsv, wells.tsv, library.csv and the construct.
 
-Everything here runs before any job starts (from the Snakefile and from each CLI entry), so a
-bad row stops the run with one line naming the file, the row and the problem. Plates that share
-a reads file (pooled by barcode pairs) form one *read group*: the unit that demultiplexing
-scatters over, so adding a plate (a new group) reruns only its own jobs.
+Read before any job starts (`utrflow.preflight`) and again by the jobs that need them, so a bad
+row stops the run with one line naming the file, the row and the problem. Plates that share a
+reads file (pooled by barcode pairs) form one *read group*: the unit that demultiplexing
+scatters over, so adding a plate (a new group) reruns only its own jobs. Both the reads stages
+and the plate-reader stages read these sheets, so they live beside neither.
 """
 
 from __future__ import annotations
@@ -17,12 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from utrflow import config as config_module
+from utrflow import sheet_files
 from utrflow.errors import InputError
-from utrflow.plates.geometry import normalize_well
-from utrflow.reads import sheet_files
-from utrflow.reads.barcodes import close_pairs
-from utrflow.reads.files import check_overlap
+from utrflow.geometry import normalize_well
 from utrflow.sequences import IUPAC, invalid_characters
 
 ROLES = ("sample", "blank", "control", "negative")
@@ -341,70 +339,6 @@ def group_wells(
     return [row for row in wells if row["plate"] in chosen]
 
 
-def check_group_barcodes(
-    wells: Iterable[Mapping[str, Any]], group: ReadGroup, min_distance: int, where: str = "wells"
-) -> None:
-    """Stop when a group's barcodes are too close to tell apart, or a pair names two wells."""
-    members = group_wells(wells, group.plates)
-    pairs: dict[tuple[str, str], list[str]] = {}
-    for row in members:
-        pairs.setdefault((row["fwd_barcode"], row["rev_barcode"]), []).append(
-            f"{row['plate']} {row['well']}"
-        )
-    for (fwd, rev), names in pairs.items():
-        if len(names) > 1:
-            raise InputError(
-                f"{where}: barcode pair {fwd}/{rev or '-'} names several wells read from the "
-                f"same file(s): {', '.join(names)}"
-            )
-    for column in ("fwd_barcode", "rev_barcode"):
-        codes = [b for b in dict.fromkeys(row[column] for row in members) if b]
-        if len(codes) < 1 or min_distance <= 0:
-            continue
-        close = close_pairs(codes, min_distance)
-        if close:
-            listed = "; ".join(c.describe() for c in close[:3])
-            more = f" and {len(close) - 3} more" if len(close) > 3 else ""
-            raise InputError(
-                f"{where}: {column}s of plate(s) {', '.join(group.plates)} closer than "
-                f"demux.min_barcode_set_distance={min_distance}: {listed}{more}"
-            )
-
-
-def check_every_plate_has_wells(
-    plates: Iterable[Mapping[str, Any]],
-    wells: Iterable[Mapping[str, Any]],
-    plates_path: str | Path,
-    wells_path: str | Path,
-) -> None:
-    """A plate without rows in the wells sheet would fail its demultiplexing job: stop now."""
-    listed = {row["plate"] for row in wells}
-    for i, row in enumerate(plates):
-        name = row["plate"]
-        if name not in listed:
-            raise InputError(
-                f"{plates_path}: {_row(i + 2)}: plate {name!r} has no rows in the wells sheet "
-                f"{wells_path}"
-            )
-
-
-def check_reads_files(groups: list[ReadGroup]) -> list[str]:
-    """Open every reads file and parse its first record, so a file that is not reads or is
-    broken from the start stops the run now, not hours in, as does one file reaching two
-    places of the run (two names of one file, a copy, a file concatenated with itself: every
-    read would count twice); returns a warning per file without reads (valid: a barcode that
-    sequenced nothing, whose wells end as `no_reads`)."""
-    places = {
-        path: f"plate(s) {', '.join(group.plates)}" for group in groups for path in group.files
-    }
-    firsts = check_overlap(places)
-    return [
-        f"{path}: the reads file holds no reads; {places[path]} get none from it"
-        for path, first in firsts.items()
-        if first is None
-    ]
-
-
 def layout_digest(wells: Iterable[Mapping[str, Any]], plates: tuple[str, ...]) -> str:
     """A short hash of some plates' rows: a rule param that changes only when they change."""
     columns = ("plate", "well", "fwd_barcode", "rev_barcode", "role")
@@ -437,62 +371,3 @@ def load_library(path: str | Path) -> list[Row]:
         seqs[seq] = i
         designs.append({"id": vid, "sequence": seq})
     return designs
-
-
-def check_readers(
-    plates: Iterable[Mapping[str, Any]],
-    wells: list[Row],
-    settings: Mapping[str, Any],
-    base_dir: Path,
-) -> dict[str, str]:
-    """Parse and normalize every plate's reader file once, up front, so a missing channel, text
-    in a number column or a file of another plate format stops the run before any job; returns
-    plate -> reader file for the plates that have one."""
-    readers = {row["plate"]: row["fluorescence"] for row in plates if row["fluorescence"]}
-    if not readers:
-        return {}
-    import pandas as pd
-
-    from utrflow.plates import reader as fluorescence
-    from utrflow.plates.ties import check_ties
-
-    chosen = config_module.settings_from(fluorescence.FluorescenceSettings, settings)
-    layout = pd.DataFrame(wells)
-    blocks = {row["plate"]: row["reader_plate"] for row in plates}
-    names = [row["plate"] for row in plates]
-    check_ties({plate: (base_dir / path, blocks[plate]) for plate, path in readers.items()}, names)
-    for plate, reader in readers.items():
-        fluorescence.load_plate(plate, layout, base_dir / reader, chosen, blocks[plate])
-    return readers
-
-
-def load_reads_setup(
-    config: Mapping[str, Any], base_dir: Path | None = None, source: str = "config"
-) -> dict[str, Any]:
-    """Every sheet of `source: reads`, checked, as the Snakefile needs them."""
-    base = base_dir or Path.cwd()
-    for key in ("plates", "wells"):
-        if not config[key]:
-            raise InputError(f"{source}: key '{key}' must name a file when source is 'reads'")
-    construct = load_construct(config["construct"], source)
-    plates = load_plates(base / config["plates"], base, config["demux"]["include_failed"])
-    wells = load_wells(base / config["wells"], [row["plate"] for row in plates])
-    check_every_plate_has_wells(plates, wells, base / config["plates"], config["wells"])
-    groups = read_groups(plates, str(config["plates"]))
-    empty = check_reads_files(groups)
-    for group in groups:
-        check_group_barcodes(
-            wells, group, config["demux"]["min_barcode_set_distance"], str(config["wells"])
-        )
-    library = load_library(base / config["library"]) if config["library"] else None
-    readers = check_readers(plates, wells, config["fluorescence"], base)
-    return {
-        "construct": construct,
-        "plates": plates,
-        "wells": wells,
-        "groups": groups,
-        "library": library,
-        "readers": readers,
-        "reader_plates": {row["plate"]: row["reader_plate"] for row in plates},
-        "warnings": empty,
-    }
