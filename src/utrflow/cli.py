@@ -702,18 +702,63 @@ REPORT_MODEL_FILES = (
     settings=ALL,  # the report prints the config that made the run
 )
 def report(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
-    from utrflow.report import render
-
     model = {name: getattr(args, name) for name in REPORT_MODEL_FILES}
     missing = [n for n in ("split", "predictions", "history", "training") if not model[n]]
     if model["metrics"] and missing:
         raise InputError(f"report: --metrics needs --{missing[0]} too")
+    _render_report(args, cfg, model, args.model_status)
+
+
+# What the QC-only report reads of the config: not the model's settings, nor how many cores a
+# job takes, so that neither reruns it.
+QC_REPORT = (
+    "source",
+    "seed",
+    "plates",
+    "wells",
+    "library",
+    "table",
+    "construct",
+    "fluorescence",
+    "simulate",
+    "demux",
+    "!demux.threads",
+    "consensus",
+    "!consensus.threads",
+    "report",
+    "model.task",
+    "model.covariates",
+)
+
+
+@command(
+    "report-qc",
+    "render the QC-only HTML report (reads, wells, plates, checks): the first look at new data",
+    path("--table", "labelled table (TSV)"),
+    path("--simulation", "simulation summary (JSON)", required=False),
+    path("--plate-qc", "per-plate QC of the labelled table (TSV), plates only", required=False),
+    path("--table-summary", "labelled-table summary (JSON), plates only", required=False),
+    paths("--funnels", "demux funnel.json files", required=False),
+    path("--construct-check", "the construct check (JSON)", required=False),
+    path("--benchmarks", "Snakemake's benchmark folder: run times per stage", required=False),
+    path("--output", "report to write (HTML)"),
+    settings=QC_REPORT,
+)
+def report_qc(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    _render_report(args, cfg, {}, None)
+
+
+def _render_report(
+    args: argparse.Namespace, cfg: Mapping[str, Any], model: dict[str, Any], status: Any
+) -> None:
+    from utrflow.report import render
+
     render.run(
         json.loads(json.dumps(cfg)),  # a plain copy of every key: the report prints them all
         args.output,
         args.table,
         model=model,
-        model_status=args.model_status,
+        model_status=status,
         simulation=args.simulation,
         plate_qc=args.plate_qc,
         table_summary=args.table_summary,

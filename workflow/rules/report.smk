@@ -61,9 +61,9 @@ rule report_qc:
         mem_mb=4000,
         runtime=15,
     params:
-        settings=settings_for("report"),
+        settings=settings_for("report-qc"),
         benchmarks=BENCH,
         optional=optional_flags(*QC_FLAGS),
     shell:
-        "utrflow report --params {params.settings:q} --table {input.table:q}"
+        "utrflow report-qc --params {params.settings:q} --table {input.table:q}"
         " --benchmarks {params.benchmarks:q} {params.optional} --output {output.html:q} > {log:q} 2>&1"

@@ -12,8 +12,8 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 
-from utrflow.labelled import QC_REASONS
 from utrflow.geometry import FORMATS, normalize_well
+from utrflow.labelled import QC_REASONS
 
 QC_COLORS = {
     "pass": "#2f855a",
