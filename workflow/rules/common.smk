@@ -12,6 +12,7 @@ from utrflow import config as utrflow_config
 from utrflow import preflight as utrflow_preflight
 from utrflow.model import search as utrflow_search
 from utrflow.errors import InputError
+from snakemake.exceptions import WorkflowError
 from utrflow.yamlio import load_yaml
 
 CONFIG_SOURCE = ", ".join(str(p) for p in workflow.configfiles) or "config"
@@ -27,6 +28,9 @@ try:
         load_yaml(_file)
     _validated = utrflow_config.validate(config, source=CONFIG_SOURCE)
     _reads_setup = utrflow_preflight.check(_validated, Path.cwd(), source=CONFIG_SOURCE)
+    utrflow_preflight.check_commands(
+        any(m.name == "CONDA" for m in workflow.deployment_settings.deployment_method)
+    )
 except InputError as _error:
     stop(_error)
 config.clear()
@@ -194,7 +198,13 @@ def cores_by_size(most, mb_per_core):
     """A job's cores from its inputs' size (`cores_for`). A small read file's job runs on one
     core, so Snakemake runs several side by side instead of one at a time, each waiting on its
     start-up and its last chunk with cores idle."""
-    return lambda wildcards, input: cores_for(input.size_mb, mb_per_core, most)
+    def cores(wildcards, input):
+        try:
+            return cores_for(input.size_mb, mb_per_core, most)
+        except WorkflowError:  # a dry run before the (simulated) reads exist: the most it may take
+            return most
+
+    return cores
 
 
 def cores_by_wells(most, wells_per_core):

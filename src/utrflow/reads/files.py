@@ -279,12 +279,13 @@ def _as_bases(seq: str) -> str:
     return seq.upper().replace("U", "T")
 
 
-def iter_reads(path: str | Path) -> Iterator[Read]:
+def iter_reads(path: str | Path, stats: dict[str, int] | None = None) -> Iterator[Read]:
     """Every read of one file as (name, sequence, mean quality, base qualities), upper case
     with U read as T, in file order; the mean quality is None and the base qualities b"" for
     FASTA and for reads whose bases all carry one quality (no information: see
-    UNIFORM_QUALITY_MIN). A read trimmed to nothing comes as an empty sequence; a dorado duplex
-    read's simplex parents (dx:i:-1) do not come at all.
+    UNIFORM_QUALITY_MIN; `stats`, when given, counts them under `uniform_quality_reads`). A
+    read trimmed to nothing comes as an empty sequence; a dorado duplex read's simplex parents
+    (dx:i:-1) do not come at all.
 
     A file without reads is warned about, not refused: its plate's wells end as `no_reads`."""
     path = Path(path)
@@ -297,6 +298,8 @@ def iter_reads(path: str | Path) -> Iterator[Read]:
         yield name, _as_bases(seq), quality, phred
     if count == 0:
         log.warning("%s: the reads file holds no reads", path)
+    if stats is not None:
+        stats["uniform_quality_reads"] = stats.get("uniform_quality_reads", 0) + uniform
     if uniform:
         log.warning(
             "%s: %d of %d reads carry one base quality throughout (a converter's placeholder): "
@@ -335,7 +338,9 @@ def _is_sampled(name: str) -> bool:
     return zlib.crc32(name.encode()) % SENTINEL_SHARE == 0
 
 
-def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
+def iter_chunks(
+    paths: list[str], chunk_size: int, stats: dict[str, int] | None = None
+) -> Iterator[list[Read]]:
     """Reads of several files in file order, `chunk_size` at a time (the last may be short).
 
     Every file's first read, and one read name in SENTINEL_SHARE, is a sentinel: met again
@@ -351,7 +356,7 @@ def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
             seen[first[0]] = (hash(first[1]), path, 1)
     chunk: list[Read] = []
     for path in paths:
-        for number, read in enumerate(iter_reads(path), start=1):
+        for number, read in enumerate(iter_reads(path, stats), start=1):
             sentinel = seen.get(read[0])
             if sentinel is None:
                 if _is_sampled(read[0]):
