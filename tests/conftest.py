@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,6 +128,17 @@ def tiny_settings() -> dict:
 def tiny_config() -> dict:
     """A fresh copy of tiny_settings() for one test."""
     return tiny_settings()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The modules with the most whole-workflow (`slow`) tests first, each module's tests in
+    their own order: `make test` hands whole modules to its workers in this order
+    (--dist loadscope --no-loadscope-reorder), so the long ones start at once instead of
+    ending the run alone on one core."""
+    module = {item: item.nodeid.split("::")[0] for item in items}
+    slow = Counter(module[item] for item in items if item.get_closest_marker("slow"))
+    first_seen = {name: i for i, name in enumerate(dict.fromkeys(module.values()))}
+    items.sort(key=lambda item: (-slow[module[item]], first_seen[module[item]]))
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ in-process on the small valid experiment of test_bad_inputs; one slow test runs 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -183,6 +184,39 @@ def test_a_demultiplexed_well_of_uniform_qualities_keeps_none_in_its_regions(
     regions = pd.read_csv(tmp_path / DEMUX_OUT / "regions.tsv.gz", sep="\t", keep_default_na=False)
     assert len(regions) == 2
     assert (regions["region_quality"] == "").all()
+    funnel = json.loads((tmp_path / DEMUX_OUT / "funnel.json").read_text())
+    assert funnel["uniform_quality_reads"] == 2  # said where the report reads the funnel
+
+
+def test_a_well_of_placeholder_qualities_is_called_by_counting_not_trusted(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Known answer: 5 of a well's 8 reads show one substitution. Counted, 5 of 8 do not
+    confirm a synthesis variant (variant_unconfirmed); weighed by a converter's Q40 on every
+    base, the posterior called it sure and the well passed with the variant."""
+    from test_bad_inputs import BARCODES, DOWN, FWD_PRIMER, REV_PRIMER, UP, UTR
+
+    from utrflow.sequences import reverse_complement
+
+    variant = UTR[:14] + ("C" if UTR[14] != "C" else "G") + UTR[15:]
+
+    def read(utr: str, fwd: str, rev: str) -> str:
+        insert = FWD_PRIMER + UP + utr + DOWN + reverse_complement(REV_PRIMER)
+        return "GATTACA" + fwd + insert + reverse_complement(rev) + "TTAGG"
+
+    seqs = [read(variant, *BARCODES[0])] * 5 + [read(UTR, *BARCODES[0])] * 3
+    seqs += [read(UTR, *BARCODES[1])] * 8
+    fastq = "".join(f"@q{i}\n{s}\n+\n{'I' * len(s)}\n" for i, s in enumerate(seqs))
+    experiment(tmp_path, {"reads/p1.fastq": fastq})
+    assert run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)[0] == 0
+    argv = ["consensus", "--plate", "P1", "--counts", f"{DEMUX_OUT}/well_counts.tsv",
+            "--regions", f"{DEMUX_OUT}/regions.tsv.gz", "--library", "library.csv",
+            "--output", "calls.tsv"]  # fmt: skip
+    assert run_cli(tmp_path, argv, capsys, monkeypatch)[0] == 0
+    calls = pd.read_csv(tmp_path / "calls.tsv", sep="\t").set_index("well")
+    assert calls.loc["A1", "sequence"] == variant
+    assert calls.loc["A1", "qc"] == "variant_unconfirmed"
+    assert calls.loc["A2", "qc"] == "pass"  # 8 of 8 on the design
 
 
 def test_zero_length_reads_in_fastq_are_reads_not_damage(
@@ -235,6 +269,21 @@ def test_a_dorado_duplex_fastq_counts_each_molecule_once(tmp_path: Path) -> None
     path = tmp_path / "duplex.fastq"
     path.write_text(text)
     assert [r[0] for r in iter_reads(path)] == ["m1", "m2"]
+
+
+def test_a_duplex_bams_parents_are_counted_in_the_funnel_not_assigned(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    rows = [("m1", 1), ("m1a", -1), ("m1b", -1), ("m2", 0)]
+    (tmp_path / "reads").mkdir()
+    duplex_bam(tmp_path / "reads" / "p1.bam", rows)
+    experiment(tmp_path, {"plates.tsv": PLATES.replace("reads/p1.fastq", "reads/p1.bam")})
+    assert run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)[0] == 0
+    assignments = pd.read_csv(tmp_path / DEMUX_OUT / "assignments.tsv.gz", sep="\t")
+    assert assignments["read_id"].tolist() == ["m1", "m2"]  # one read per molecule
+    assert (assignments["well"] == "A1").all()
+    funnel = json.loads((tmp_path / DEMUX_OUT / "funnel.json").read_text())
+    assert funnel["duplex_parents"] == 2
 
 
 def minknow_run(tmp_path: Path) -> Path:
@@ -450,6 +499,10 @@ TIE_CASES = [
         readers={"reader/p1.csv": block("P2", 2400), "reader/p2.csv": block("P1", 1200)}),
      "reader/p1.csv: the file names its plate 'P2', which is plate 'P2' of plates.tsv, but it "
      "is given for plate 'P1'"),
+    ("plate-barcode-names-the-other-plate", two_plates(
+        readers={"reader/p1.csv": "Plate Barcode:,P2\n" + READER}),
+     "reader/p1.csv: the file states plate barcode 'P2', which is plate 'P2' of plates.tsv, "
+     "but it is given for plate 'P1'"),
     ("metadata-names-another-plate-case-and-spaces", two_plates(
         readers={"reader/p2.csv": block(" p 1", 1200)}),
      "reader/p2.csv: the file names its plate 'p 1', which is plate 'P1'"),
@@ -481,8 +534,14 @@ def test_a_reader_file_tied_to_the_wrong_plate_stops(
             readers={"reader/both.csv": block("P1", 1200) + "\n" + block("P2", 2400)},
         ),
         two_plates(readers={"reader/p1.csv": block("Plate 1", 1200)}),  # the software's default
+        two_plates(readers={"reader/p1.csv": "Barcode,P1\n" + READER}),
     ],
-    ids=["reader-plate-for-each", "blocks-named-like-plates", "unrelated-plate-name"],
+    ids=[
+        "reader-plate-for-each",
+        "blocks-named-like-plates",
+        "unrelated-plate-name",
+        "own-plate-barcode",
+    ],
 )
 def test_reader_files_whose_ties_are_clear_pass(
     tmp_path: Path, files: dict[str, str], capsys, monkeypatch
@@ -707,3 +766,96 @@ def test_a_design_that_happens_to_start_like_the_flank_passes(
     )
     experiment(tmp_path, {"library.csv": library})
     assert run_cli(tmp_path, ["check-config"], capsys, monkeypatch)[0] == 0
+
+
+# --------------------------------------------------------------------------------------------
+# A full disk
+
+
+def full_disk(*_args, **_kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def demux_outputs(workdir: Path) -> list[str]:
+    return (
+        sorted(p.name for p in (workdir / DEMUX_OUT).glob("*"))
+        if (workdir / DEMUX_OUT).exists()
+        else []
+    )
+
+
+@pytest.mark.parametrize("when", ["funnel", "counts", "reads"])
+def test_a_full_disk_in_demux_is_one_line_and_leaves_nothing(
+    when: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from utrflow.reads import demux
+    from utrflow.reads.demux import stage
+
+    experiment(tmp_path)
+    status, _ = run_cli(tmp_path, [*DEMUX, "--out-dir", "clean"], capsys, monkeypatch)
+    assert status == 0
+    with monkeypatch.context() as patch:
+        if when == "funnel":  # after assignments and regions are in place
+            patch.setattr(stage, "write_json", full_disk)
+        elif when == "counts":
+            patch.setattr(stage, "write_rows", full_disk)
+        else:  # while the reads stream out
+            patch.setattr(demux.GroupTally, "add", full_disk)
+        status, lines = run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)
+    assert_one_line(status, lines, "results/demux/P1: no space left on the device")
+    assert demux_outputs(tmp_path) == []  # nothing half-written, nothing that looks finished
+    # space freed: the rerun gives what a clean run gives
+    assert run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)[0] == 0
+    for name in ("assignments.tsv.gz", "regions.tsv.gz", "well_counts.tsv"):
+        written = (tmp_path / DEMUX_OUT / name).read_bytes()
+        assert written == (tmp_path / "clean" / name).read_bytes()
+
+
+def test_a_full_disk_in_any_stage_is_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    from utrflow import labelled
+
+    experiment(tmp_path, {"lab.csv": TABLE})
+    monkeypatch.setattr(labelled.io, "write_tsv", full_disk)
+    status, lines = run_cli(
+        tmp_path, ["import-table", "--input", "lab.csv", "--labelled", "l.tsv"], capsys, monkeypatch
+    )
+    assert_one_line(status, lines, "import-table: no space left on the device")
+
+
+# --------------------------------------------------------------------------------------------
+# A design nothing can meet
+
+
+def test_design_constraints_nothing_meets_refuse_the_design_not_the_run(tmp_path: Path) -> None:
+    from utrflow import config
+    from utrflow.design.next_library.stage import run_design
+    from utrflow.model.network import Scaler, build_network, export, layer_specs
+
+    cfg = config.validate(
+        {"model": {"conv_filters": [2], "dense_units": 0},
+         "design": {"n_designs": 4, "steps": 5, "force": True, "gc_min": 0.95, "gc_max": 1.0}}
+    )  # fmt: skip
+    member = export(
+        build_network(12, layer_specs(cfg["model"]), "regression"), Scaler(0.0, 1.0), "regression"
+    )
+    member.save(tmp_path / "m.keras")
+    table = pd.DataFrame(
+        {
+            "plate": "",
+            "well": "",
+            "sequence": TABLE_SEQUENCES,
+            "variant_id": "",
+            "match": "",
+            "label": np.arange(40) % 7,
+            "qc": "pass",
+        }
+    )  # fmt: skip  (every sequence GATTACA...: GC far below 0.95)
+    table.to_csv(tmp_path / "labelled.tsv", sep="\t", index=False)
+    outputs = (tmp_path / "next.csv", tmp_path / "order.csv", tmp_path / "summary.json")
+    metrics = {"validation": {"r2": 0.9, "rmse": 0.5, "n": 200}}
+    model = tmp_path / "m.keras"
+    summary = run_design(cfg, tmp_path / "labelled.tsv", model, [model], metrics, outputs)
+    assert summary["status"] == "not_run" and summary["designed"] == 0
+    assert "no measured sequence meets the design constraints" in summary["reason"]
+    assert json.loads(outputs[2].read_text())["status"] == "not_run"
+    assert pd.read_csv(outputs[0]).empty  # the report still has its inputs

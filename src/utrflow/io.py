@@ -7,6 +7,7 @@ write and read their tables as plain rows and start without it (a third of a sec
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import json
 import math
@@ -51,6 +52,32 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(err: OSError, where: str | Path) -> InputError:
+    """One line for a write that found the disk (or the user's quota) full."""
+    return InputError(
+        f"{where}: no space left on the device ({err.strerror or 'disk full'}); free space and "
+        "rerun: nothing this job was writing was kept"
+    )
+
+
+@contextmanager
+def all_or_nothing(paths: Sequence[str | Path], where: str | Path) -> Iterator[None]:
+    """A job's outputs, written one after another, kept only if all of them are: a failure
+    on the way (a full disk, a damaged input) removes those already in place, so nothing that
+    looks finished is left. A full disk becomes one line naming `where`."""
+    try:
+        yield
+    except BaseException as err:
+        for path in paths:
+            Path(path).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno in DISK_FULL:
+            raise disk_full(err, where) from None
+        raise
 
 
 def write_tsv(frame: pd.DataFrame, path: str | Path, exact: Sequence[str] = ()) -> None:

@@ -36,11 +36,40 @@ CONTEST = ("seed", "baselines", "model", "!model.ensemble", "!model.covariates",
 # One plate by hand leaves out the keys only the gather (link) reads.
 READER_ONLY = ("fluorescence", "!fluorescence.plate_centering", "!fluorescence.plate_flag_log2")
 
+# The demux keys that place reads by their barcodes and primers; the barcode thresholds stay
+# automatic, so changing them reruns demultiplexing, not the construct check.
+CHECK_DEMUX_KEYS = tuple(
+    f"demux.{key}"
+    for key in ("end_window", "max_primer_error", "max_flank_error", "require_both_ends")
+)
+
+# What the QC-only report reads of the config: not the model's settings, nor how many cores a
+# job takes, so that neither reruns it.
+QC_REPORT = (
+    "source",
+    "seed",
+    "plates",
+    "wells",
+    "library",
+    "table",
+    "construct",
+    "fluorescence",
+    "simulate",
+    "demux",
+    "!demux.threads",
+    "consensus",
+    "!consensus.threads",
+    "report",
+    "model.task",
+    "model.covariates",
+)
+
 DECLARED: dict[str, tuple[str, ...]] = {
     "check-config": ALL,
     "simulate-table": ("seed", "simulate", "!simulate.level", "!simulate.run"),
     "simulate-run": ("seed", "simulate.run"),
     "encode": ("seed", "encode", "split", "model.covariates", "model.task"),
+    "model-status": ("seed", "encode", "split", "model.covariates", "model.task"),
     "train": TRAINING,
     "train-selected": ("seed", "baselines.kmer_max", "model.task"),
     "select": CONTEST,
@@ -59,6 +88,7 @@ DECLARED: dict[str, tuple[str, ...]] = {
         "split.validation",
     ),
     "demux": ("construct", "demux", "!demux.threads"),
+    "check-construct": ("construct", *CHECK_DEMUX_KEYS),
     "consensus": (
         "consensus",
         "!consensus.threads",
@@ -77,6 +107,7 @@ DECLARED: dict[str, tuple[str, ...]] = {
         "model.preset",
     ),
     "report": ALL,  # the report prints the config that made the run
+    "report-qc": QC_REPORT,
 }
 
 

@@ -4,10 +4,38 @@
 
 
 if READS:
+    # The construct against a sample of every group's reads, before any group is demultiplexed:
+    # flanks that are missing, reverse-complemented or absent from the reads stop the run here
+    # with the flanks the reads propose. `ancient` in demux: a new plate reruns this check, not
+    # every other plate's demultiplexing.
+    CONSTRUCT_CHECK = "results/qc/construct_check.json"
+
+    rule construct_check:
+        input:
+            files=sorted({f for group in READ_GROUPS.values() for f in group.files}),
+            plates=ancient(SETTINGS["plates"]),
+            wells=ancient(SETTINGS["wells"]),
+        output:
+            CONSTRUCT_CHECK,
+        log:
+            f"{LOGS}/construct_check.log",
+        benchmark:
+            f"{BENCH}/construct_check.tsv"
+        conda:
+            ENV
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            settings=settings_for("check-construct"),
+        shell:
+            "utrflow check-construct --params {params.settings:q} --plates {input.plates:q}"
+            " --wells {input.wells:q} --output {output:q} > {log:q} 2>&1"
 
     rule demux:
         input:
             files=lambda wildcards: READ_GROUPS[wildcards.group].files,
+            check=ancient(CONSTRUCT_CHECK),
             plates=ancient(SETTINGS["plates"]),
             wells=ancient(SETTINGS["wells"]),
         output:

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from utrflow import io
 from utrflow.cli import framework
 from utrflow.cli.framework import COMMANDS, Command
 from utrflow.errors import InputError
@@ -62,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
             cmd.handler(args, cfg)
     except InputError as err:
         print(f"utrflow: error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a full disk is the lab's to fix, not a bug: one line
+        if err.errno not in io.DISK_FULL:
+            raise
+        print(f"utrflow: error: {io.disk_full(err, err.filename or args.command)}", file=sys.stderr)
         return 1
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,6 +44,22 @@ def encode(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     stage.run(
         table=args.table, onehot=args.onehot, split=args.split, features=args.features, cfg=cfg
     )
+
+
+@command(
+    "model-status",
+    "decide whether the model stages can run on the labelled table; write ok or not_run + why",
+    path("--table", "labelled table (TSV)"),
+    path("--output", "status to write (JSON)"),
+)
+def model_status(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    from utrflow.model import readiness
+
+    result = readiness.run(table=args.table, output=args.output, cfg=cfg)
+    if result["status"] != "ok":
+        logging.getLogger("utrflow.model").warning(
+            "model not run: %s; %s", result["reason"], result["advice"]
+        )
 
 
 @command(

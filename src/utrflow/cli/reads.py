@@ -1,4 +1,5 @@
-"""The reads commands: demultiplex a read group, call each well of a plate."""
+"""The reads commands: demultiplex a read group, check the construct against the reads, call
+each well of a plate."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from utrflow import config as config_module
+from utrflow import io
 from utrflow.cli.framework import THREADS, command, path
 
 
@@ -36,6 +38,30 @@ def demux(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
         threads=args.threads,
     )
     logging.getLogger("utrflow.demux").info("funnel: %s", json.dumps(funnel["status"]))
+
+
+@command(
+    "check-construct",
+    "check the construct against a sample of the reads: flanks found, reversed or missing; "
+    "propose flanks from the reads",
+    path("--plates", "plates sheet"),
+    path("--wells", "wells sheet"),
+    path("--output", "construct_check.json"),
+)
+def check_construct(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    from utrflow.reads import construct_check as stage
+    from utrflow.reads.demux import DemuxSettings
+
+    result = stage.run(
+        plates_path=args.plates,
+        wells_path=args.wells,
+        construct_cfg=cfg["construct"],
+        settings=config_module.settings_from(DemuxSettings, cfg["demux"]),
+    )
+    for line in result["messages"]:
+        logging.getLogger("utrflow.construct").warning(line)
+    io.write_json(result, args.output)  # for a run of the command alone: snakemake removes it
+    stage.raise_on_error(result)
 
 
 @command(

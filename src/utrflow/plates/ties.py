@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utrflow.errors import InputError
-from utrflow.plates.exports import Export
+from utrflow.plates.exports import Export, decode, text_rows, xlsx_sheets
 from utrflow.plates.workbook import read_plate_export
 
 
@@ -85,7 +85,7 @@ def check_ties(
     for shared in by_file.values():
         _check_shared(shared)
     for tie in ties:
-        _check_metadata(tie, plates)
+        _check_metadata(tie, plates, shared=len(by_file[_identity(tie.path)]) > 1)
     return ties
 
 
@@ -113,15 +113,46 @@ def _check_shared(ties: list[Tie]) -> None:
         taken[tie.block] = tie
 
 
-def _check_metadata(tie: Tie, plates: Sequence[str]) -> None:
+# Metadata lines naming the labware's barcode (Gen5 `Plate Barcode`, i-control `Barcode`,
+# SoftMax `Barcode:`): labs set it to the plate's name, so it ties the file to a plate too.
+_BARCODE_KEYS = {"barcode", "platebarcode", "barcodes", "labwarebarcode"}
+
+
+def metadata_barcodes(path: Path) -> list[str]:
+    """The plate barcodes a reader file's metadata states (the cell after a barcode key)."""
+    data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        rows = [row for _, sheet in xlsx_sheets(path, data) for row in sheet]
+    else:
+        rows = text_rows(decode(data, path)[0])[0]
+    found = []
+    for _, cells in rows:
+        filled = [c for c in cells if c]
+        if len(filled) >= 2 and squash(filled[0].rstrip(":")) in _BARCODE_KEYS:
+            found.append(filled[1])
+    return found
+
+
+def _check_metadata(tie: Tie, plates: Sequence[str], shared: bool = False) -> None:
     """A file taken as a plate's only because it holds one plate may not name another plate of
-    the sheet in its metadata (`Plate ID:`, `Plate name:`...): swapped files."""
-    if tie.how != "only" or not tie.block:
-        return
+    the sheet in its metadata (`Plate ID:`, `Plate name:`...), nor may any file state a plate
+    barcode that is another plate's name and not this one's (a file of one plate: `shared`
+    files hold several, each block its own): swapped files."""
     others = [p for p in plates if p != tie.plate and squash(p) == squash(tie.block)]
-    if others:
+    if tie.how == "only" and tie.block and others:
         raise InputError(
             f"{tie.path}: the file names its plate {tie.block!r}, which is plate "
             f"{others[0]!r} of plates.tsv, but it is given for plate {tie.plate!r}: swapped "
             "files? give each plate its own file, or name the block in column reader_plate"
         )
+    barcodes = [] if shared else metadata_barcodes(tie.path)
+    if any(squash(b) == squash(tie.plate) for b in barcodes):
+        return
+    for barcode in barcodes:
+        others = [p for p in plates if p != tie.plate and squash(p) == squash(barcode)]
+        if others:
+            raise InputError(
+                f"{tie.path}: the file states plate barcode {barcode!r}, which is plate "
+                f"{others[0]!r} of plates.tsv, but it is given for plate {tie.plate!r}: "
+                "swapped files? give each plate its own file"
+            )

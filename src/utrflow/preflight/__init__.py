@@ -16,12 +16,21 @@ from typing import Any
 from utrflow import config as config_module
 from utrflow.errors import InputError
 from utrflow.labelled import check_for_model, read_user_table
+from utrflow.preflight.commands import check_commands
 from utrflow.preflight.keys import SEED_LIMIT, check_keys
 from utrflow.preflight.reads_setup import load_reads_setup
 from utrflow.preflight.table import check_predict_input, check_table
 from utrflow.reads.library_checks import check_task
 
-__all__ = ["SEED_LIMIT", "check", "check_keys", "check_predict_input", "check_table", "load"]
+__all__ = [
+    "SEED_LIMIT",
+    "check",
+    "check_commands",
+    "check_keys",
+    "check_predict_input",
+    "check_table",
+    "load",
+]
 
 
 def _named_file(config: Mapping[str, Any], key: str, base_dir: Path, source: str) -> Path:
