@@ -9,13 +9,20 @@ docs/alleles.md)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from utrflow.reads import consensus
 from utrflow.reads.consensus import ConsensusSettings
 from utrflow.reads.consensus.alleles import share_interval, split_alleles
+from utrflow.sequences import edit_distance
+from utrflow.simulate.library import FAMILY_SIZE
 from utrflow.simulate.nanopore import PRESETS, apply_errors, split_text, to_array
+from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run_settings import RunSimulation
 
 SETTINGS = ConsensusSettings()
 
@@ -136,3 +143,31 @@ def test_share_interval_known_answers() -> None:
     assert share_interval(0, 10) == pytest.approx((0.0, 0.3085), abs=1e-3)
     assert share_interval(5, 10) == pytest.approx((0.1871, 0.8129), abs=1e-3)
     assert share_interval(10, 10)[1] == 1.0
+
+
+def test_the_simulator_builds_close_variant_libraries_and_mixes_within_families(
+    tmp_path: Path,
+) -> None:
+    """`close_variants`: each design 1-5 edits from its family's parent, all distinct, and each
+    mixed well's second colony a design of its first colony's family."""
+    simulate_run(
+        RunSimulation(
+            n_variants=200, n_plates=1, close_variants=5, mixed_fraction=0.3,
+            reads_per_well_mean=3, synthesis_error_rate=0.0,
+        ),
+        tmp_path,
+    )  # fmt: skip
+    library = pd.read_csv(tmp_path / "library.csv")
+    designs = library["sequence"].tolist()
+    assert len(set(designs)) == len(designs)
+    parents = [designs[i - i % FAMILY_SIZE] for i in range(len(designs))]
+    edits = [edit_distance(d, p) for d, p in zip(designs, parents, strict=True)]
+    assert max(edits) <= 5 and sum(e == 0 for e in edits) == len(designs) // FAMILY_SIZE
+    wells = pd.read_csv(tmp_path / "truth_wells.tsv", sep="\t", keep_default_na=False)
+    mixed = wells[wells["mixed"]]
+    assert len(mixed) >= 20
+    family = {v: i // FAMILY_SIZE for i, v in enumerate(library["id"])}
+    pairs = zip(mixed["variant_id"], mixed["minor_variant_id"], strict=True)
+    assert all(family[a] == family[b] for a, b in pairs)
+    seqs = zip(mixed["sequence"], mixed["minor_sequence"], strict=True)
+    assert all(0 < edit_distance(a, b) <= 10 for a, b in seqs)

@@ -111,7 +111,8 @@ def seed(
     first; '' when none. `ends`: bases at each end of the call that are construct (the flank
     ends the reads carry), where no allele differs. `error`: the per-base error the reads'
     base qualities imply, a floor under each kind's rate (reads that say they are unsure of
-    their bases cannot prove a second allele by agreeing on a few)."""
+    their bases cannot prove a second allele by agreeing on a few; any of their errors might
+    be of the kind tested, so the floor is the whole of it)."""
     votes, edits = shared_edits(seqs, call)
     candidates = Counter(
         {
