@@ -89,6 +89,12 @@ def _encoded(args: argparse.Namespace) -> Any:
     "check-config", "validate a config file and print it with defaults filled in", settings=ALL
 )
 def check_config(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    if cfg["source"] == "simulate":  # the simulator checks its own settings: preflight never
+        # imports it (the workflow's common.smk runs the same check)
+        from utrflow.simulate import run_settings
+
+        source = "--params" if args.params is not None else str(args.config)
+        run_settings.from_config({"seed": cfg["seed"], **cfg["simulate"]["run"]}, source)
     print(json.dumps(cfg, indent=2))
 
 
@@ -412,6 +418,58 @@ def demux(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
         args.threads,
     )
     logging.getLogger("utrflow.demux").info("funnel: %s", json.dumps(funnel["status"]))
+
+
+# The demux keys that place reads by their barcodes and primers; the barcode thresholds stay
+# automatic, so changing them reruns demultiplexing, not this check.
+CHECK_DEMUX_KEYS = tuple(
+    f"demux.{key}"
+    for key in ("end_window", "max_primer_error", "max_flank_error", "require_both_ends")
+)
+
+
+@command(
+    "check-construct",
+    "check the construct against a sample of the reads: flanks found, reversed or missing; "
+    "propose flanks from the reads",
+    path("--plates", "plates sheet"),
+    path("--wells", "wells sheet"),
+    path("--output", "construct_check.json"),
+    settings=("construct", *CHECK_DEMUX_KEYS),
+)
+def check_construct(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    from utrflow.reads import construct_check as stage
+    from utrflow.reads.demux import DemuxSettings
+
+    result = stage.run(
+        args.plates,
+        args.wells,
+        cfg["construct"],
+        config_module.settings_from(DemuxSettings, cfg["demux"]),
+    )
+    for line in result["messages"]:
+        logging.getLogger("utrflow.construct").warning(line)
+    io.write_json(result, args.output)  # for a run of the command alone: snakemake removes it
+    stage.raise_on_error(result)
+
+
+@command(
+    "init",
+    "write a new project folder: config, sheets, folders for the reads and reader files",
+    ("folder", {"type": Path, "help": "the new project folder"}),
+    ("--plates", {"type": int, "default": 1, "help": "plates (default 1)"}),
+    ("--format", {"type": int, "default": 96, "help": "wells per plate, 96 or 384"}),
+    path("--barcodes", "barcode table: barcode, end (F/R), optional name", required=False),
+)
+def init(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    from utrflow import project
+
+    commands = project.init(args.folder, args.plates, args.format, args.barcodes)
+    print(f"A new project in {args.folder}. Put each plate's reads under reads/, its reader file")
+    print("under reader/, the barcodes in sheets/wells.tsv and the construct in")
+    print(f"config/config.yaml; then, in the project (cd {args.folder}):")
+    for line in commands:
+        print(f"  {line}")
 
 
 @command(
@@ -784,6 +842,11 @@ def main(argv: list[str] | None = None) -> int:
         cmd.handler(args, _Audited(cfg, read) if audit else cfg)
     except InputError as err:
         print(f"utrflow: error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a full disk is the lab's to fix, not a bug: one line
+        if err.errno not in io.DISK_FULL:
+            raise
+        print(f"utrflow: error: {io.disk_full(err, err.filename or args.command)}", file=sys.stderr)
         return 1
     if audit:
         with open(audit, "a", encoding="utf-8") as log:

@@ -51,7 +51,7 @@ rule report:
             "next_round",
         ),
     shell:
-        "utrflow report --params {params.settings:q} --table {input.table} --split {input.split}"
-        " --metrics {input.metrics} --predictions {input.predictions} --history {input.history}"
-        " --training {input.training} --interpretation {input.interpretation}"
-        " {params.optional} --output {output.html} > {log} 2>&1"
+        "utrflow report --params {params.settings:q} --table {input.table:q} --split {input.split:q}"
+        " --metrics {input.metrics:q} --predictions {input.predictions:q} --history {input.history:q}"
+        " --training {input.training:q} --interpretation {input.interpretation:q}"
+        " {params.optional} --output {output.html:q} > {log:q} 2>&1"

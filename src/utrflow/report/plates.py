@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from utrflow.geometry import FORMATS, normalize_well
 from utrflow.labelled import QC_REASONS
-from utrflow.plates.geometry import FORMATS, normalize_well
 from utrflow.report.figures import PALETTE, corner_note, figure_to_data_uri, style
 
 MAX_PLATE_FIGURES = 12  # more plates are summarized in the plate table only
@@ -18,6 +18,7 @@ QC_COLORS = {
     "pass": "#2f855a",
     "blank": "#cbd5e0",
     "control": "#a0aec0",
+    "negative": "#718096",
     "no_reads": "#4a5568",
     "low_reads": "#f6ad55",
     "mixed": "#805ad5",

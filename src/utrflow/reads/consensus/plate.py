@@ -4,14 +4,14 @@ library, one row per well.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from utrflow import io
+from utrflow import io, sheets
 from utrflow.library_index import LibraryIndex
 from utrflow.parallel import pool_context
-from utrflow.reads import sheets
 from utrflow.reads.consensus.alleles import share_interval
 from utrflow.reads.consensus.call import call_well
 from utrflow.reads.consensus.library import Match, match_library
@@ -160,6 +160,14 @@ def run(
     plate_regions = read_plate_regions(
         [regions], plate, settings.max_reads, any(flanks), settings.consensus_reads, base_qualities
     )
+    unweighed = sum(1 for well in plate_regions.values() if not any(well.qualities))
+    if unweighed:  # FASTA, or reads whose one quality throughout was dropped when read
+        logging.getLogger("utrflow.reads.consensus").info(
+            "%s: %d of %d wells hold reads without base qualities: called by counting reads",
+            plate,
+            unweighed,
+            len(plate_regions),
+        )
     calls = call_plate(plate, well_counts, plate_regions, index, settings, threads, flanks)
     io.write_rows(calls, CONSENSUS_COLUMNS, output)
     return calls

@@ -12,7 +12,7 @@ from utrflow.reads.barcodes import EndFit
 from utrflow.reads.demux.classify import Demultiplexer, region_qualities
 from utrflow.reads.demux.layout import DemuxSettings, Layout
 from utrflow.reads.files import Read
-from utrflow.reads.sheets import Construct
+from utrflow.sheets import Construct
 
 LENGTH_BIN = 10  # nt per bin of the read-length histograms
 LENGTH_MAX = 5000  # longer reads count in the last bin

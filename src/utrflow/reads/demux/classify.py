@@ -10,8 +10,8 @@ from utrflow.reads.barcodes import EndFit, fit_end
 from utrflow.reads.demux.align import Hit, equalities_for, search, search_distance
 from utrflow.reads.demux.ends import ANCHOR, EndScorer, _End
 from utrflow.reads.demux.layout import REGION_CONTEXT, Call, DemuxSettings, Layout
-from utrflow.reads.sheets import Construct
 from utrflow.sequences import reverse_complement
+from utrflow.sheets import Construct
 
 
 class Demultiplexer:

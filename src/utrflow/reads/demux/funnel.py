@@ -13,7 +13,7 @@ from typing import Any
 from utrflow.reads.barcodes import EndFit
 from utrflow.reads.demux.chunks import LENGTH_BIN, STATUS_LENGTH_EDGES, ChunkResult
 from utrflow.reads.demux.layout import STATUSES, DemuxSettings, Layout
-from utrflow.reads.sheets import ReadGroup
+from utrflow.sheets import ReadGroup
 
 
 @dataclass

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from utrflow import sheets
 from utrflow.config import section_defaults
-from utrflow.reads import sheets
 
 STATUSES = (
     "assigned",
@@ -58,6 +58,7 @@ class DemuxSettings:
     max_flank_error: float = _DEFAULTS["max_flank_error"]
     min_barcode_set_distance: int = _DEFAULTS["min_barcode_set_distance"]
     chunk_reads: int = _DEFAULTS["chunk_reads"]
+    include_failed: bool = _DEFAULTS["include_failed"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,178 @@
+"""One library from a scorer: targets, chains, annealing, the pick, and the table and summary
+the design step writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from utrflow.design.next_library.anneal import (
+    Chain,
+    MeanScorer,
+    Measured,
+    Target,
+    anneal,
+    pick,
+    starts_for,
+    targets,
+)
+from utrflow.design.next_library.settings import Constraints, DesignSettings, constraints_for
+from utrflow.sequences import gc_fraction
+
+NEXT_LIBRARY_COLUMNS = [
+    "id",
+    "sequence",
+    "predicted",
+    "predicted_sd",
+    "target_bin",
+    "nearest_measured",
+    "distance",
+    "exploratory",
+    "length",
+    "gc",
+]
+Scorer = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]  # sequences -> (mean, sd)
+
+
+def design_library(
+    measured: pd.DataFrame,
+    score: Scorer,
+    settings: DesignSettings,
+    prefix: str = "",
+    suffix: str = "",
+    model_error: float = 0.0,
+    all_exploratory: bool = False,
+    predict_mean: MeanScorer | None = None,
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Propose `settings.n_designs` UTRs from the passing rows of a labelled table.
+
+    `measured` holds `sequence` and a name per row (`name`); `score` maps sequences to the
+    model's (mean, sd), `predict_mean` to the mean alone, as cheaply as it can be had (the
+    annealing's thousands of batches need no spread; default: `score`'s mean). Bins are never
+    narrower than `model_error` (the validation RMSE);
+    `all_exploratory` marks every design exploratory (a forced design from a model that did
+    not earn it). Returns NEXT_LIBRARY_COLUMNS and a summary with the bins.
+    """
+    rng = np.random.default_rng(settings.seed)
+    sequences = measured["sequence"].tolist()
+    predictions, spreads = score(sequences)
+    constraints = constraints_for(settings, sequences, prefix, suffix)
+    goals = targets(settings, predictions, model_error)
+    per_bin = {
+        t.bin: settings.n_designs // len(goals) + (i < settings.n_designs % len(goals))
+        for i, t in enumerate(goals)
+    }
+    chosen = _search(sequences, predictions, goals, per_bin, constraints, settings, rng,
+                     predict_mean or (lambda batch: score(batch)[0]))  # fmt: skip
+    mean, sd = score(chosen["sequence"].tolist()) if len(chosen) else (np.zeros(0), np.zeros(0))
+    sd_limit = settings.exploratory_sd or float(np.quantile(spreads, 0.9))
+    exploratory = (
+        (chosen["distance"].to_numpy() > settings.exploratory_distance)
+        | ((sd > sd_limit) if sd_limit > 0 else False)
+        | all_exploratory
+    )
+    labels = {t.bin: t.label() for t in goals}
+    table = _design_table(chosen, mean, sd, labels, measured["name"].tolist(), exploratory)
+    summary = {
+        "objective": settings.objective,
+        "requested": settings.n_designs,
+        "designed": len(table),
+        "bins_requested": settings.bins if settings.objective == "bins" else None,
+        "min_bin_width": model_error,
+        "bins": [_bin_summary(t, per_bin[t.bin], chosen, mean) for t in goals],
+        "measured_predicted": {
+            "min": float(predictions.min()),
+            "median": float(np.median(predictions)),
+            "max": float(predictions.max()),
+        },
+        "exploratory": int(table["exploratory"].sum()),
+        "exploratory_sd_limit": sd_limit,
+        "constraints": _constraint_summary(constraints, settings),
+    }
+    return table, summary
+
+
+def _search(
+    sequences: list[str],
+    predictions: np.ndarray,
+    goals: list[Target],
+    per_bin: dict[int, int],
+    constraints: Constraints,
+    settings: DesignSettings,
+    rng: np.random.Generator,
+    predict_mean: MeanScorer,
+) -> pd.DataFrame:
+    """Chains per target from the measured sequences, annealed, then the designs picked from
+    every chain's best states (with `distance` and `nearest`, an index into `sequences`)."""
+    chains = []
+    for goal in goals:
+        n = per_bin[goal.bin] * settings.chains_per_design
+        for start in starts_for(goal, sequences, predictions, n, constraints.ok, rng):
+            chains.append(Chain(start, goal, start, np.inf))
+    anneal(chains, predict_mean, constraints, settings, set(sequences), rng)
+    library = Measured(sequences)
+    archived = [
+        (c.target.bin, seq, energy, library.position[c.start], distance)
+        for c in chains
+        for seq, (energy, distance) in c.archive.items()
+    ]
+    candidates = pd.DataFrame(
+        archived, columns=["bin", "sequence", "energy", "start", "start_distance"]
+    ).drop_duplicates("sequence")
+    return pick(candidates, per_bin, settings, library)
+
+
+def _design_table(
+    chosen: pd.DataFrame,
+    mean: np.ndarray,
+    sd: np.ndarray,
+    labels: dict[int, str],
+    names: list[str],
+    exploratory: np.ndarray,
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": [f"design_{i + 1:04d}" for i in range(len(chosen))],
+            "sequence": chosen["sequence"].to_numpy(),
+            "predicted": mean,
+            "predicted_sd": sd,
+            "target_bin": [labels[b] for b in chosen["bin"]],
+            "nearest_measured": [names[i] for i in chosen["nearest"]],
+            "distance": chosen["distance"].to_numpy(),
+            "exploratory": exploratory,
+            "length": chosen["sequence"].str.len().to_numpy(),
+            "gc": gc_fraction(chosen["sequence"].tolist()),
+        },
+        columns=NEXT_LIBRARY_COLUMNS,
+    )
+
+
+def _bin_summary(
+    target: Target, requested: int, chosen: pd.DataFrame, mean: np.ndarray
+) -> dict[str, Any]:
+    inside = (chosen["bin"] == target.bin).to_numpy()
+    return {
+        "bin": target.bin,
+        "label": target.label(),
+        "low": None if np.isinf(target.low) else target.low,
+        "high": None if np.isinf(target.high) else target.high,
+        "requested": requested,
+        "designed": int(inside.sum()),
+        "predicted_mean": float(np.mean(mean[inside])) if inside.any() else None,
+    }
+
+
+def _constraint_summary(constraints: Constraints, settings: DesignSettings) -> dict[str, Any]:
+    return {
+        "length": [constraints.min_length, constraints.max_length],
+        "gc": [constraints.gc_min, constraints.gc_max],
+        "max_homopolymer": constraints.max_homopolymer,
+        "forbidden_motifs": list(constraints.motifs),
+        "no_upstream_atg": constraints.no_upstream_atg,
+        "min_distance_designs": settings.min_distance_designs,
+        "min_distance_measured": settings.min_distance_measured,
+        "max_edits": settings.max_edits,
+    }

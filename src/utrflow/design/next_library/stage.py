@@ -1,0 +1,188 @@
+"""The design step from files: the gate (has the model earned a design?), the scorers from the
+saved models, the next library, and the oligo order with its flanks."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from utrflow import config as config_module
+from utrflow import io
+from utrflow.design.next_library.anneal import ConstraintsUnmet, MeanScorer
+from utrflow.design.next_library.library import NEXT_LIBRARY_COLUMNS, Scorer, design_library
+from utrflow.design.next_library.settings import DesignSettings
+from utrflow.errors import InputError
+from utrflow.model import network as model_module
+from utrflow.model.encode import passing_rows
+from utrflow.model.predict import predict_sequences
+
+ORDER_COLUMNS = ["name", "oligo", "length", "utr"]
+
+
+class Refused(Exception):
+    """The model has not earned a design (`refusal`)."""
+
+
+def refusal(settings: DesignSettings, validation: dict[str, Any]) -> str | None:
+    """Why the model has not earned a design (None when it has): a validation r² under
+    `min_model_r2` (a classifier's ROC-AUC under `min_model_auc`: it has no r²), or too few
+    validation rows for the score to mean anything; with what helps."""
+    n = int(validation.get("n") or 0)
+    if "roc_auc" in validation:
+        name, score, key = "ROC-AUC", validation["roc_auc"], "min_model_auc"
+    else:
+        name, score, key = "r²", validation.get("r2"), "min_model_r2"
+    if n < settings.min_validation_rows:
+        return (
+            f"the model's validation {name} rests on {n} rows (design.min_validation_rows "
+            f"{settings.min_validation_rows}); measure more wells (about "
+            f"{int(np.ceil(settings.min_validation_rows / max(n, 1)))}x as many) or set "
+            "design.force: true for an exploratory library"
+        )
+    threshold = getattr(settings, key)
+    if score is None or float(score) < threshold:
+        shown = "none" if score is None else f"{float(score):.3f}"
+        return (
+            f"the model's validation {name} {shown} is under design.{key} {threshold}; more "
+            "wells (see the learning curve), replicate wells to cut the noise, or "
+            "design.force: true for an exploratory library"
+        )
+    return None
+
+
+def measured_names(table: pd.DataFrame) -> list[str]:
+    """What `nearest_measured` calls each row of the labelled table: its variant id, else its
+    plate:well, else (a user's table without plates) its row in the table, header being row 1."""
+
+    def text(value: object) -> str:
+        return "" if value is None or value != value else str(value)  # NaN != NaN
+
+    return [
+        text(v) or (f"{text(p)}:{text(w)}" if text(p) and text(w) else f"row {i + 2}")
+        for i, (v, p, w) in enumerate(
+            zip(table["variant_id"], table["plate"], table["well"], strict=True)
+        )
+    ]
+
+
+def ensemble_scorer(members: Sequence[object], model: object | None = None) -> Scorer:
+    """Mean and sd over the members' predictions (table units) of a list of sequences; with
+    `model`, the mean is that model's prediction (the selected model) and the members give the
+    spread only."""
+
+    predict_mean = mean_scorer(members, model)
+
+    def score(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        mean, sd = predict_sequences(sequences, members)
+        return (mean if model is None else predict_mean(sequences)), sd
+
+    return score
+
+
+def mean_scorer(members: Sequence[object], model: object | None = None) -> MeanScorer:
+    """`ensemble_scorer`'s mean alone: the model's prediction, without running the members
+    (with no model, the members' mean)."""
+
+    def predict_mean(sequences: list[str]) -> np.ndarray:
+        return predict_sequences(sequences, [model] if model is not None else members)[0]
+
+    return predict_mean
+
+
+TruthCheck = Callable[[pd.DataFrame, pd.DataFrame], dict[str, Any]]  # (designs, measured)
+
+
+def run_design(
+    cfg: Mapping[str, Any],
+    table_path: Path,
+    model_path: Path,
+    member_paths: Sequence[Path],
+    metrics: dict[str, Any],
+    outputs: tuple[Path, Path, Path],
+    default_flanks: tuple[str, str] = ("", ""),
+    truth: TruthCheck | None = None,
+) -> dict[str, Any]:
+    """The design step from files, writing `outputs` (next library, oligo order, summary):
+    refuse (empty library, the reason in the summary and one line on stderr) when the model has
+    not earned a design, unless forced (then every design is exploratory); bins no narrower than
+    the validation RMSE. `truth` (simulated data) scores the designs against the hidden truth."""
+    next_library, oligo_order_path, summary_path = outputs
+    settings = config_module.settings_from(DesignSettings, {**cfg["design"], "seed": cfg["seed"]})
+    labelled = io.read_tsv(table_path)
+    table = passing_rows(labelled.assign(name=measured_names(labelled)), str(table_path))
+    model = model_module.load(model_path)
+    members = [model_module.load(p) for p in member_paths]
+    if len(model.inputs) > 1:
+        raise InputError("design: the model needs covariates; design works on sequence alone")
+    width = model.inputs[0].shape[1]
+    if settings.max_length > width:
+        raise InputError(f"design.max_length {settings.max_length} exceeds the model's {width} nt")
+    validation = dict(metrics.get("validation", {}))
+    model_info = {
+        "selected": metrics.get("selection", {}).get("selected", cfg["model"]["preset"]),
+        "validation_r2": validation.get("r2"),
+        "validation_roc_auc": validation.get("roc_auc"),
+        "validation_rmse": validation.get("rmse"),
+        "validation_n": validation.get("n"),
+        "spread_from": len(members),
+    }
+    reason = refusal(settings, validation)
+    prefix, suffix = oligo_flanks(settings, cfg["construct"], default_flanks)
+    summary: dict[str, Any]
+    try:
+        if reason and not settings.force:
+            raise Refused(reason)
+        designs, summary = design_library(
+            table,
+            ensemble_scorer(members, model),
+            settings,
+            prefix,
+            suffix,
+            model_error=float(validation.get("rmse") or 0.0),
+            all_exploratory=reason is not None,
+            predict_mean=mean_scorer(members, model),
+        )
+        summary = {**summary, "refused": None, "forced": reason, "model": model_info}
+        if truth is not None:
+            summary["simulated_truth"] = truth(designs, table)
+    except (Refused, ConstraintsUnmet) as why:  # the run and its report go on without designs
+        said = str(why).removeprefix("design: ")
+        sys.stderr.write(f"utrflow: design refused: {said}\n")
+        designs = pd.DataFrame(columns=NEXT_LIBRARY_COLUMNS)
+        summary = {"refused": said, "designed": 0, "exploratory": 0, "bins": [],
+                   "model": model_info, "status": "not_run", "reason": said}  # fmt: skip
+    with io.atomic_path(next_library) as tmp:
+        designs.to_csv(tmp, index=False, float_format="%.4f", lineterminator="\n")
+    with io.atomic_path(oligo_order_path) as tmp:
+        oligo_order(designs, prefix, suffix).to_csv(tmp, index=False, lineterminator="\n")
+    io.write_json(summary, summary_path)
+    return summary
+
+
+def oligo_flanks(
+    settings: DesignSettings, construct: Mapping[str, str], default: tuple[str, str] = ("", "")
+) -> tuple[str, str]:
+    """Bases around the UTR in the ordered oligo: the settings', else the construct's flanks,
+    else `default` (on simulated data the caller passes the simulated construct's)."""
+    prefix = settings.oligo_prefix or construct.get("upstream_flank", "") or default[0]
+    suffix = settings.oligo_suffix or construct.get("downstream_flank", "") or default[1]
+    return prefix.upper(), suffix.upper()
+
+
+def oligo_order(designs: pd.DataFrame, prefix: str, suffix: str) -> pd.DataFrame:
+    """The designs with the flanks synthesis and cloning need, ready to send."""
+    oligos = [prefix + s + suffix for s in designs["sequence"]]
+    return pd.DataFrame(
+        {
+            "name": designs["id"],
+            "oligo": oligos,
+            "length": [len(o) for o in oligos],
+            "utr": designs["sequence"],
+        },
+        columns=ORDER_COLUMNS,
+    )

@@ -1,0 +1,248 @@
+"""The block shapes: grids, wells as columns, reads as columns, tables with a well column."""
+
+from __future__ import annotations
+
+import re
+
+from utrflow.errors import InputError
+from utrflow.geometry import FORMATS, normalize_well
+from utrflow.plates.exports.base import (
+    CYCLE_HEADER,
+    LIST_IGNORED,
+    LIST_VALUES,
+    SUBREAD,
+    TIME_HEADER,
+    WELL_HEADERS,
+    WELL_ISH,
+    Channel,
+    Context,
+    Read,
+    Row,
+    Scan,
+    at,
+    int_text,
+    put,
+    seconds,
+    time_unit,
+    title_of,
+    wavelengths_of,
+    words,
+)
+
+
+def grid_width(cells: list[str]) -> int:
+    """The plate width when this row is a grid header (corner, then 1..12 or 1..24)."""
+    for cols in (FORMATS[384][1], FORMATS[96][1]):
+        numbers = cells[1 : 1 + cols]
+        if len(numbers) == cols and all(int_text(c) == i + 1 for i, c in enumerate(numbers)):
+            after = cells[1 + cols] if len(cells) > 1 + cols else ""
+            if int_text(after) != cols + 1:
+                return cols
+    return 0
+
+
+def well_columns(cells: list[str]) -> tuple[int, list[str]]:
+    """(first column, wells) when this row names two or more wells, one per column, after
+    some descriptor columns (kinetic or transposed layouts); (0, []) otherwise."""
+    for start, text in enumerate(cells):
+        if normalize_well(text) is None:
+            continue
+        if start == 0:
+            return 0, []
+        wells = []
+        for c in cells[start:]:
+            well = normalize_well(c)
+            if well is None:
+                break
+            wells.append(well)
+        rest = cells[start + len(wells) :]
+        if len(wells) >= 2 and not any(rest):
+            return start, wells
+        return 0, []
+    return 0, []
+
+
+def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
+    """A plate grid from its header row; several reads per row (Gen5) when rows end in labels.
+    Returns the index of the row after it."""
+    line, header = rows[i]
+    title, wavelengths = title_of(ctx, header[0], line, scan)
+    n_rows = FORMATS[96][0] if cols == FORMATS[96][1] else FORMATS[384][0]
+    blocks: dict[str, Read] = {}
+    order: list[str] = []
+    j = i + 1
+    for r in range(n_rows):
+        letter = chr(ord("A") + r)
+        if j >= len(rows):
+            raise InputError(
+                f"{scan.path}: {scan.where(line)}: grid {title!r} ends before row {letter}"
+            )
+        row_line, cells = rows[j]
+        found = cells[0].upper() if cells else ""
+        if found != letter:
+            raise InputError(
+                f"{scan.path}: {scan.where(row_line)}: grid {title!r} expects row {letter}, "
+                f"found {found or 'an empty cell'!r}"
+            )
+        while True:
+            label = cells[1 + cols] if len(cells) > 1 + cols and cells[1 + cols] else title
+            if label not in blocks:
+                blocks[label] = Read("1", None)
+                order.append(label)
+            for c in range(cols):
+                text = cells[c + 1] if c + 1 < len(cells) else ""
+                put(blocks[label], f"{letter}{c + 1}", scan.cell(text, row_line), scan.path, label)
+            j += 1
+            following = rows[j][1] if j < len(rows) else []
+            if not (following and not following[0] and len(following) > 1 + cols):
+                break
+            if not following[1 + cols]:
+                break  # a continuation row names its read in its last cell (Gen5)
+            row_line, cells = rows[j]
+    for label in order:
+        own = wavelengths if label == title else wavelengths_of(label)
+        scan.add(ctx.plate, Channel(label, own, [blocks[label]], scan.where(line), n_rows * cols))
+    ctx.title = ""
+    return j
+
+
+def wells_as_columns(
+    rows: list[Row], i: int, start: int, wells: list[str], ctx: Context, scan: Scan
+) -> int:
+    """Wells as columns: one row per read (kinetic), or one row per channel (header `Well`)."""
+    line, header = rows[i]
+    descriptors = [words(h) for h in header[:start]]
+    j = i + 1
+    if descriptors[0] in WELL_HEADERS:  # transposed tidy table: each row is a channel
+        while j < len(rows) and any(rows[j][1]):
+            row_line, cells = rows[j]
+            label = cells[0] or f"row {row_line}"
+            read = Read("1", None)
+            for k, well in enumerate(wells):
+                text = cells[start + k] if start + k < len(cells) else ""
+                put(read, well, scan.cell(text, row_line), scan.path, label)
+            scan.add(ctx.plate, Channel(label, wavelengths_of(label), [read], scan.where(row_line)))
+            j += 1
+        return j
+    label, wavelengths = title_of(ctx, "", line, scan)
+    time_at = next((k for k, d in enumerate(descriptors) if TIME_HEADER.match(d)), None)
+    cycle_at = next((k for k, d in enumerate(descriptors) if CYCLE_HEADER.match(d)), None)
+    unit = time_unit(header[time_at]) if time_at is not None else "s"
+    reads: list[Read] = []
+    while j < len(rows):
+        row_line, cells = rows[j]
+        if not any(cells) or (cells[0] and cycle_at != 0 and time_at != 0):
+            break
+        values = [cells[start + k] if start + k < len(cells) else "" for k in range(len(wells))]
+        if cycle_at == 0 and int_text(cells[0]) is None:
+            break
+        j += 1
+        if not any(values):
+            continue  # a planned read the run never made
+        name = at(cells, cycle_at) if cycle_at is not None else str(len(reads) + 1)
+        if cycle_at is None and time_at is None:
+            name = cells[0] or at(cells, start - 1) or name  # e.g. a spectrum's wavelength
+        time_s = seconds(at(cells, time_at), unit) if time_at is not None else None
+        read = Read(name, time_s)
+        for well, text in zip(wells, values, strict=True):
+            put(read, well, scan.cell(text, row_line), scan.path, label)
+        reads.append(read)
+    if reads:
+        scan.add(ctx.plate, Channel(label, wavelengths, reads, scan.where(line)))
+    ctx.title = ""
+    return j
+
+
+def reads_as_columns(rows: list[Row], i: int, ctx: Context, scan: Scan) -> int:
+    """A kinetic block with one column per cycle: `Cycle Nr. 1 2 …`, `Time [s] …`, then one
+    row per well (i-control and SparkControl xlsx)."""
+    line, header = rows[i]
+    label, wavelengths = title_of(ctx, "", line, scan)
+    columns = [k for k in range(1, len(header)) if header[k]]
+    reads = [Read(header[k], None) for k in columns]
+    j = i + 1
+    while j < len(rows) and any(rows[j][1]):
+        row_line, cells = rows[j]
+        well = normalize_well(cells[0])
+        if well is None and TIME_HEADER.match(words(cells[0])):
+            unit = time_unit(cells[0])
+            for read, k in zip(reads, columns, strict=True):
+                read.time_s = seconds(at(cells, k), unit)
+        elif well is not None:
+            for read, k in zip(reads, columns, strict=True):
+                put(read, well, scan.cell(at(cells, k), row_line), scan.path, label)
+        elif WELL_ISH.match(cells[0]) or not re.match(r"^temp", words(cells[0])):
+            break
+        j += 1
+    kept = [r for r in reads if any(c.text for cells in r.cells.values() for c in cells)]
+    if kept:
+        scan.add(ctx.plate, Channel(label, wavelengths, kept, scan.where(line)))
+    ctx.title = ""
+    return j
+
+
+def tidy(rows: list[Row], i: int, well_at: int, ctx: Context, scan: Scan) -> int:
+    """A table with a well column: channel columns, or one label's `Mean`/sub-read columns."""
+    line, header = rows[i]
+    names = [words(h) for h in header]
+    plate_at = next((k for k, n in enumerate(names) if n == "plate" and k != well_at), None)
+    time_at = next((k for k, n in enumerate(names) if TIME_HEADER.match(n)), None)
+    cycle_at = next((k for k, n in enumerate(names) if CYCLE_HEADER.match(n)), None)
+    skip = {well_at, plate_at, time_at, cycle_at}
+    columns = [k for k, n in enumerate(names) if n and k not in skip]
+    as_list = bool(columns) and all(
+        names[k] in LIST_VALUES | LIST_IGNORED or SUBREAD.match(names[k]) for k in columns
+    )
+    if as_list and cycle_at is None:
+        time_at = None  # a list's time column is when each well was read, within one read
+    if as_list:
+        label, wavelengths = title_of(ctx, "", line, scan)
+        mean_at = [k for k in columns if names[k] in LIST_VALUES]
+        sub_at = [k for k in columns if SUBREAD.match(names[k])]
+        parts = {label: (mean_at[:1] or sub_at, wavelengths)}
+    else:
+        seen = [names[k] for k in sorted([well_at, *columns])]
+        twice = [n for m, n in enumerate(seen) if n in seen[:m]]
+        if twice:  # the dict below would keep one of the two without a word
+            raise InputError(
+                f"{scan.path}: {scan.where(line)}: column {twice[0]!r} given twice; keep one"
+            )
+        parts = {header[k].rstrip(":").strip(): ([k], wavelengths_of(header[k])) for k in columns}
+    unit = time_unit(header[time_at]) if time_at is not None else "s"
+    # plate -> label -> read key -> read
+    found: dict[str, dict[str, dict[str, Read]]] = {}
+    plate = ctx.plate
+    j = i + 1
+    while j < len(rows):
+        row_line, cells = rows[j]
+        text = cells[well_at] if well_at < len(cells) else ""
+        if not text or not WELL_ISH.match(text):
+            break
+        well = normalize_well(text)
+        if well is None:
+            raise InputError(
+                f"{scan.path}: {scan.where(row_line)}: {text!r} is not a well name (A1 ... P24)"
+            )
+        if plate_at is not None and plate_at < len(cells) and cells[plate_at]:
+            plate = cells[plate_at]
+        key = cells[cycle_at] if cycle_at is not None and cycle_at < len(cells) else ""
+        time_text = cells[time_at] if time_at is not None and time_at < len(cells) else ""
+        key = key or time_text or "1"
+        for label, (columns_at, _) in parts.items():
+            reads = found.setdefault(plate, {}).setdefault(label, {})
+            if key not in reads:
+                name = key if (cycle_at is not None or time_at is not None) else "1"
+                reads[key] = Read(name, seconds(time_text, unit) if time_text else None)
+            cells_here = [scan.cell(at(cells, k), row_line) for k in columns_at]
+            if as_list and len(columns_at) > 1:
+                cells_here = [c for c in cells_here if c.text] or cells_here[:1]
+            put(reads[key], well, cells_here[0], scan.path, label)
+            reads[key].cells[well] = cells_here
+        j += 1
+    for plate_name, labels in found.items():
+        for label, reads in labels.items():
+            scan.add(
+                plate_name, Channel(label, parts[label][1], list(reads.values()), scan.where(line))
+            )
+    ctx.title = ""
+    return j
