@@ -70,36 +70,50 @@ def _run_length(seq: str, position: int, base: str) -> int:
     return right - left + 1
 
 
-def shared_edits(seqs: Sequence[str], call: str) -> tuple[Counter[str], dict[str, _Edit]]:
+def shared_edits(
+    seqs: Sequence[str], call: str
+) -> tuple[Counter[str], dict[str, tuple[str, int, str]], Counter[str]]:
     """Reads showing each one-edit neighbour of `call` (one optimal alignment per read, equal
-    strings merged), and what each neighbour's edit is."""
+    strings merged), each neighbour's edit (kind, position in the call, base), and how many
+    edits of each kind the reads show in all."""
     votes: Counter[str] = Counter()
-    edits: dict[str, _Edit] = {}
+    edits: dict[str, tuple[str, int, str]] = {}
+    kinds: Counter[str] = Counter()
     for read in seqs:
         shown: set[str] = set()
         for op in Levenshtein.editops(call, read):
-            i, j = op.src_pos, op.dest_pos
-            if op.tag == "replace":
-                seq, run = call[:i] + read[j] + call[i + 1 :], 1
-            elif op.tag == "insert":
-                seq, run = call[:i] + read[j] + call[i:], _run_length(call, i, read[j]) + 1
+            i, j, tag = op.src_pos, op.dest_pos, op.tag
+            if tag == "replace":
+                seq, base = call[:i] + read[j] + call[i + 1 :], read[j]
+            elif tag == "insert":
+                seq, base = call[:i] + read[j] + call[i:], read[j]
             else:
-                seq, run = call[:i] + call[i + 1 :], _run_length(call, i, call[i])
+                seq, base = call[:i] + call[i + 1 :], call[i]
             shown.add(seq)
-            edits.setdefault(seq, _Edit(op.tag, i, max(run, 1)))
+            kinds[tag] += 1
+            if seq not in edits:
+                edits[seq] = (tag, i, base)
         votes.update(shown)
-    return votes, edits
+    return votes, edits, kinds
+
+
+def _edit(call: str, kind: str, position: int, base: str) -> _Edit:
+    """An edit with the run of equal bases it touches (1 for a substitution)."""
+    if kind == "replace":
+        return _Edit(kind, position, 1)
+    run = _run_length(call, position, base) + (kind == "insert")
+    return _Edit(kind, position, max(run, 1))
 
 
 def edit_rates(
-    seqs: Sequence[str], call: str, shared: Counter[str], edits: dict[str, _Edit]
+    seqs: Sequence[str], call: str, kinds: Counter[str], shared: dict[str, tuple[_Edit, int]]
 ) -> dict[str, float]:
-    """Per-base rate of each kind of the reads' errors against the call: their edits, less
-    those of `shared` (candidates for an allele's edits, which a second colony's reads would
-    otherwise count as errors, hiding the colony behind its own edits)."""
-    counts = Counter(op.tag for read in seqs for op in Levenshtein.editops(call, read))
-    for candidate, shown in shared.items():
-        counts[edits[candidate].kind] -= shown
+    """Per-base rate of each kind of the reads' errors against the call: their edits (`kinds`),
+    less those of `shared` (candidates for an allele's edits, which a second colony's reads
+    would otherwise count as errors, hiding the colony behind its own edits)."""
+    counts = Counter(kinds)
+    for edit, shown in shared.values():
+        counts[edit.kind] -= shown
     bases = max(1, len(call) * len(seqs))
     return {kind: max(0, counts[kind]) / bases for kind in ("replace", "insert", "delete")}
 
@@ -113,21 +127,18 @@ def seed(
     base qualities imply, a floor under each kind's rate (reads that say they are unsure of
     their bases cannot prove a second allele by agreeing on a few; any of their errors might
     be of the kind tested, so the floor is the whole of it)."""
-    votes, edits = shared_edits(seqs, call)
-    candidates = Counter(
-        {
-            candidate: shown
-            for candidate, shown in votes.items()
-            if shown >= needed
-            and ends[0] <= edits[candidate].position <= len(call) - ends[1]
-            and edits[candidate].run < HOMOPOLYMER
-        }
-    )
-    rates = edit_rates(seqs, call, candidates, edits)
+    votes, first, kinds = shared_edits(seqs, call)
+    candidates = {}
+    for candidate, shown in votes.items():
+        if shown < needed or not ends[0] <= first[candidate][1] <= len(call) - ends[1]:
+            continue
+        edit = _edit(call, *first[candidate])
+        if edit.run < HOMOPOLYMER:
+            candidates[candidate] = (edit, shown)
+    rates = edit_rates(seqs, call, kinds, candidates)
     n = len(seqs)
     tested = []
-    for candidate, shown in candidates.items():
-        edit = edits[candidate]
+    for candidate, (edit, shown) in candidates.items():
         rate = max(rates[edit.kind], error)
         per_base = rate / 3 if edit.kind == "replace" else rate
         chance = min(0.5, max(MIN_EDIT_RATE, per_base * edit.run))

@@ -198,24 +198,12 @@ class EndScorer:
         return unclipped
 
     def anywhere(self, window: str) -> _End:
-        """Best and runner-up barcode anywhere in an end window (no primer to anchor them); a
-        barcode the read's end cut (at the window's start) is scored over the bases present,
-        at least `clip_length` of them: the window is led by wildcards standing in for the
-        rest, so no barcode can place more of itself outside the read."""
-        best = self._best([window] * len(self.queries), True)
-        pad = self.longest - self.clip_length
-        if best.barcode >= 0 or pad <= 0:
-            return best
-        padded = "N" * pad + window
-        clipped = self._best([padded] * len(self.queries), True, WILDCARD)
-        if clipped.barcode < 0 or clipped.start >= pad:  # not cut by the read's end after all
-            return best
-        if clipped.distance > self.part_threshold(self.clip_length):  # as strict as the least
-            return best
-        return _End(
-            clipped.barcode, clipped.distance, False, clipped.second,
-            0, clipped.end - pad, clipped=True,
-        )  # fmt: skip
+        """Best and runner-up barcode anywhere in an end window (no primer to anchor them).
+        A barcode cut by the read's end is not scored over its part here: without a primer
+        to pin it, a short part matches the read's end bases by chance too often (on
+        nano_tools' reads it made a clipped 'barcode' of the wrong end's set, i.e. chimeras,
+        three times as often)."""
+        return self._best([window] * len(self.queries), True)
 
     def _best(self, regions: list[str], locate: bool, equalities: list | None = None) -> _End:
         if not self.queries:
@@ -224,7 +212,7 @@ class EndScorer:
         best, second, best_index, where = bound + 1, bound + 1, -1, MISS
         for index, (query, region) in enumerate(zip(self.queries, regions, strict=True)):
             if locate:
-                hit = search(query, region, bound, equalities)
+                hit = search(query, region, bound)
                 d = hit[0]
             else:
                 d = search_distance(query, region, bound, self.equalities)
