@@ -137,3 +137,36 @@ def test_real_r10_reads_propose_the_constant_sequence_around_their_variable_part
     assert len(between) > 0.8 * len(placed)
     assert close > 0.5 * len(between)  # R10: each flank within an edit
     assert len({n // 10 for n in between}) >= 3  # the part between them varies
+
+
+def test_reverse_barcodes_given_as_the_reads_show_them_stop_the_run(
+    plate: Path, tmp_path: Path
+) -> None:
+    """A common slip: the reverse barcodes copied as they read in the amplicon (reverse
+    complemented), not 5'->3' as on the primer. Few reads place, and reversed they all do."""
+    lines = (plate / "wells.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    rev = header.index("rev_barcode")
+    flipped = [header]
+    for line in lines[1:]:
+        cells = line.split("\t")
+        cells[rev] = reverse_complement(cells[rev])
+        flipped.append(cells)
+    (tmp_path / "wells.tsv").write_text("".join("\t".join(c) + "\n" for c in flipped))
+    given = yaml.safe_load((plate / "construct.yaml").read_text())
+    result = construct_check.run(
+        plate / "plates.tsv", tmp_path / "wells.tsv", given, DemuxSettings(), Path("/")
+    )
+    assert result["status"] == "error"
+    assert result["messages"][0].startswith(
+        "wells sheet: the rev barcodes read reverse-complemented"
+    )
+    barcodes = result["elements"][0]
+    assert barcodes["name"] == "barcodes" and barcodes["reverse_complement_share"] > 0.8
+    assert barcodes["found_share"] < 0.5
+
+
+def test_a_reverse_complemented_primer_stops_the_run(plate: Path) -> None:
+    result = check(plate, fwd_primer=reverse_complement(TRUE.fwd_primer))
+    assert result["status"] == "error"
+    assert result["messages"][0].startswith("construct.fwd_primer: the fwd primers read reverse")

@@ -68,7 +68,7 @@ def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
     summary = json.loads((tmp_path / "results/table/summary.json").read_text())
     assert sum(summary["qc"].values()) == 192
     report = (tmp_path / "results/report/report.html").read_text()
-    assert '<section id="plates">' in report and report.count('alt="Plate map"') == 2
+    assert '<section id="plates">' in report and report.count('data-plate="') == 2
     for figure in ("Demultiplexing funnel", "Read length and quality", "Purity and library match"):
         assert f'alt="{figure}"' in report
     assert "<code>n_regions</code>, those of them whose" in report  # the calls say which count

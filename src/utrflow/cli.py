@@ -152,6 +152,23 @@ def encode(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     stage.run(args.table, args.onehot, args.split, args.features, cfg)
 
 
+@command(
+    "model-status",
+    "decide whether the model stages can run on the labelled table; write ok or not_run + why",
+    path("--table", "labelled table (TSV)"),
+    path("--output", "status to write (JSON)"),
+    settings=("seed", "encode", "split", "model.covariates", "model.task"),
+)
+def model_status(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    from utrflow.model import readiness
+
+    result = readiness.run(args.table, args.output, cfg)
+    if result["status"] != "ok":
+        logging.getLogger("utrflow.model").warning(
+            "model not run: %s; %s", result["reason"], result["advice"]
+        )
+
+
 # What one member's training reads: not the ensemble size, the GPU request, the covariates (the
 # encoded files carry them), the classification threshold (evaluation's) or the search (the
 # contest's; a candidate's job gets its own settings).
@@ -694,15 +711,32 @@ def design(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     )
 
 
+REPORT_MODEL_FILES = (
+    "split",
+    "metrics",
+    "predictions",
+    "history",
+    "training",
+    "crossval",
+    "interpretation",
+    "designs",
+    "design_summary",
+    "leaderboard",
+    "learning_curve",
+    "next_round",
+)
+
+
 @command(
     "report",
-    "render the self-contained HTML evaluation report",
+    "render the self-contained HTML report (QC only, or with the model, or saying why not)",
     path("--table", "labelled table (TSV)"),
-    path("--split", "per-row split (TSV)"),
-    path("--metrics", "metrics (JSON)"),
-    path("--predictions", "model predictions (TSV)"),
-    path("--history", "training history (TSV)"),
-    path("--training", "training summary (JSON)"),
+    path("--model-status", "whether the model ran, and if not why (JSON)", required=False),
+    path("--split", "per-row split (TSV)", required=False),
+    path("--metrics", "metrics (JSON); without it the report shows QC only", required=False),
+    path("--predictions", "model predictions (TSV)", required=False),
+    path("--history", "training history (TSV)", required=False),
+    path("--training", "training summary (JSON)", required=False),
     path("--simulation", "simulation summary (JSON)", required=False),
     path("--crossval", "cross-validation metrics (JSON)", required=False),
     path("--plate-qc", "per-plate QC of the labelled table (TSV), plates only", required=False),
@@ -714,32 +748,75 @@ def design(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     path("--leaderboard", "preset auto: the model contest (TSV)", required=False),
     path("--learning-curve", "preset auto: scores over training-set size (TSV)", required=False),
     path("--next-round", "preset auto: sizes suggested for the next round (JSON)", required=False),
+    path("--construct-check", "the construct check (JSON)", required=False),
+    path("--benchmarks", "Snakemake's benchmark folder: run times per stage", required=False),
     path("--output", "report to write (HTML)"),
     settings=ALL,  # the report prints the config that made the run
 )
 def report(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    model = {name: getattr(args, name) for name in REPORT_MODEL_FILES}
+    missing = [n for n in ("split", "predictions", "history", "training") if not model[n]]
+    if model["metrics"] and missing:
+        raise InputError(f"report: --metrics needs --{missing[0]} too")
+    _render_report(args, cfg, model, args.model_status)
+
+
+# What the QC-only report reads of the config: not the model's settings, nor how many cores a
+# job takes, so that neither reruns it.
+QC_REPORT = (
+    "source",
+    "seed",
+    "plates",
+    "wells",
+    "library",
+    "table",
+    "construct",
+    "fluorescence",
+    "simulate",
+    "demux",
+    "!demux.threads",
+    "consensus",
+    "!consensus.threads",
+    "report",
+    "model.task",
+    "model.covariates",
+)
+
+
+@command(
+    "report-qc",
+    "render the QC-only HTML report (reads, wells, plates, checks): the first look at new data",
+    path("--table", "labelled table (TSV)"),
+    path("--simulation", "simulation summary (JSON)", required=False),
+    path("--plate-qc", "per-plate QC of the labelled table (TSV), plates only", required=False),
+    path("--table-summary", "labelled-table summary (JSON), plates only", required=False),
+    paths("--funnels", "demux funnel.json files", required=False),
+    path("--construct-check", "the construct check (JSON)", required=False),
+    path("--benchmarks", "Snakemake's benchmark folder: run times per stage", required=False),
+    path("--output", "report to write (HTML)"),
+    settings=QC_REPORT,
+)
+def report_qc(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    _render_report(args, cfg, {}, None)
+
+
+def _render_report(
+    args: argparse.Namespace, cfg: Mapping[str, Any], model: dict[str, Any], status: Any
+) -> None:
     from utrflow.report import render
 
     render.run(
         json.loads(json.dumps(cfg)),  # a plain copy of every key: the report prints them all
         args.output,
         args.table,
-        args.split,
-        args.metrics,
-        args.predictions,
-        args.history,
-        args.training,
+        model=model,
+        model_status=status,
         simulation=args.simulation,
-        crossval=args.crossval,
         plate_qc=args.plate_qc,
         table_summary=args.table_summary,
-        interpretation=args.interpretation,
         funnels=args.funnels,
-        designs=args.designs,
-        design_summary=args.design_summary,
-        leaderboard=args.leaderboard,
-        learning_curve=args.learning_curve,
-        next_round=args.next_round,
+        construct_check=args.construct_check,
+        benchmarks=args.benchmarks,
     )
 
 

@@ -110,6 +110,9 @@ DESIGNED = {
     "summary": "results/design/summary.json",
 }
 REPORT = "results/report/report.html"
+QC_REPORT = "results/report/qc.html"
+MODEL_STATUS = "results/model/status.json"
+CONSTRUCT_CHECK = "results/qc/construct_check.json"
 # The design's uncertainty: the ensemble's spread from 3 members on, else (auto) the spread of
 # the top three contenders of the model contest.
 SPREAD = (
@@ -223,7 +226,7 @@ def optional_flags(*names):
     def flags(wildcards, input):
         given = []
         for name in names:
-            value = getattr(input, name)
+            value = getattr(input, name, [])  # absent: a checkpoint not yet done
             files = [value] if isinstance(value, str) else list(value)
             if files:
                 flag = f"--{name.replace('_', '-')}"
@@ -242,3 +245,62 @@ def candidate_settings(wildcards):
     }
     keys = utrflow_cli.COMMANDS["train"].settings
     return json.dumps(utrflow_config.select(chosen, keys), sort_keys=True)
+
+
+# ---- the model's go/no-go (the model_status checkpoint) and what the report reads of it ----
+
+
+def model_runs():
+    """Whether the model stages run: the model_status checkpoint's verdict on the table."""
+    with open(checkpoints.model_status.get().output.status, encoding="utf-8") as handle:
+        return json.load(handle)["status"] == "ok"
+
+
+MODEL_FLAGS = [
+    "split",
+    "metrics",
+    "predictions",
+    "history",
+    "training",
+    "interpretation",
+    "crossval",
+    "designs",
+    "design_summary",
+    "leaderboard",
+    "learning_curve",
+    "next_round",
+]
+
+
+def model_report_inputs(wildcards):
+    """The model's outputs for the report when the model stages run (the model_status
+    checkpoint); every name is there either way, empty when the model did not run."""
+    if not model_runs():
+        return {name: [] for name in MODEL_FLAGS}
+    return {
+        "split": ENCODED["split"],
+        "metrics": METRICS,
+        "predictions": PREDICTIONS,
+        "history": HISTORY,
+        "training": TRAINING,
+        "interpretation": INTERPRETATION,
+        "crossval": CROSSVAL_METRICS if CROSSVAL else [],
+        "designs": DESIGNED["next_library"] if DESIGN else [],
+        "design_summary": DESIGNED["summary"] if DESIGN else [],
+        "leaderboard": SELECTED["leaderboard"] if AUTO else [],
+        "learning_curve": LEARNING if LEARNING_CURVE else [],
+        "next_round": NEXT_ROUND if LEARNING_CURVE else [],
+    }
+
+
+def model_targets(wildcards):
+    """What `all` asks of the model stages: nothing when they cannot run (the report says why)."""
+    if not model_runs():
+        return []
+    return [
+        METRICS,
+        PREDICTIONS,
+        *([CROSSVAL_METRICS] if CROSSVAL else []),
+        *([NEW_PREDICTIONS] if PREDICT else []),
+        *(list(DESIGNED.values()) if DESIGN else []),
+    ]

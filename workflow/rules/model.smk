@@ -1,6 +1,29 @@
-# Labelled table -> one-hot + split -> CNN members (scattered), ensemble, baselines -> metrics.
+# Labelled table -> model status (a checkpoint: a pilot plate too small to train on ends the run
+# with its QC and a report saying why) -> one-hot + split -> CNN members (scattered), ensemble, baselines -> metrics.
 # With model.preset auto: one job per search candidate, the contest (select) on validation with
 # the baselines in it, the members as seeds of the selected model, and the learning curve.
+
+
+checkpoint model_status:
+    input:
+        table=LABELLED,
+    output:
+        status=MODEL_STATUS,
+    log:
+        f"{LOGS}/model_status.log",
+    benchmark:
+        f"{BENCH}/model_status.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        settings=settings_for("model-status"),
+    shell:
+        "utrflow model-status --params {params.settings:q} --table {input.table:q}"
+        " --output {output.status:q} > {log:q} 2>&1"
 
 
 rule encode:

@@ -29,6 +29,7 @@ from utrflow.sequences import reverse_complement
 
 SAMPLE_READS = 3000  # reads sampled per read group, spread over its files
 MIN_PLACED = 20  # placed reads needed to judge a flank
+REVERSED_TRIAL = 0.25  # fewer reads placed: try each end's barcodes and each primer reversed
 MIN_SHARE = 0.5  # a flank in fewer of the placed reads stops the run
 WARN_SHARE = 0.8  # ... in fewer than this, a warning
 PROPOSAL_READS = 1000  # placed reads the proposal reads (enough: it needs their consensus)
@@ -290,6 +291,52 @@ def verdict(
     }
 
 
+def _placed(
+    samples: dict[sheets.ReadGroup, list[str]],
+    wells: list[sheets.Row],
+    construct: sheets.Construct,
+    settings: DemuxSettings,
+) -> tuple[list[str], int]:
+    """The sampled reads of every group placed by their barcodes, and how many were seen."""
+    placed: list[str] = []
+    seen = 0
+    for group, reads in samples.items():
+        layout = Layout.from_wells(wells, group.plates)
+        if layout.wells:
+            got, looked = place(reads, construct, layout, settings)
+            placed += got
+            seen += looked
+    return placed, seen
+
+
+def _reversed_part(
+    samples: dict[sheets.ReadGroup, list[str]],
+    wells: list[sheets.Row],
+    construct: sheets.Construct,
+    settings: DemuxSettings,
+    placed: int,
+) -> tuple[str, int] | None:
+    """When few reads place: the barcodes of one end, or one primer, that place far more reads
+    reverse-complemented (the part, and the reads it then places); else None."""
+    trials = {
+        key: ([{**row, key: reverse_complement(row[key])} for row in wells], construct)
+        for key in ("fwd_barcode", "rev_barcode")
+        if any(row[key] for row in wells)
+    }
+    for key in ("fwd_primer", "rev_primer"):
+        if getattr(construct, key):
+            trials[key] = (
+                wells,
+                replace(construct, **{key: reverse_complement(getattr(construct, key))}),
+            )
+    best = max(
+        ((key, len(_placed(samples, w, c, settings)[0])) for key, (w, c) in trials.items()),
+        key=lambda item: item[1],
+        default=None,
+    )
+    return best if best and best[1] >= max(2 * placed, MIN_PLACED) else None
+
+
 def check(
     groups: Sequence[sheets.ReadGroup],
     wells: list[sheets.Row],
@@ -298,15 +345,11 @@ def check(
     n: int = SAMPLE_READS,
 ) -> dict[str, Any]:
     """The construct against a sample of every read group's reads (see `verdict`)."""
-    placed: list[str] = []
-    seen = 0
-    for group in groups:
-        layout = Layout.from_wells(wells, group.plates)
-        if not layout.wells:
-            continue
-        got, looked = place(sample(group.files, n), construct, layout, settings)
-        placed += got
-        seen += looked
+    samples = {group: sample(group.files, n) for group in groups}
+    placed, seen = _placed(samples, wells, construct, settings)
+    reversed_part = None
+    if len(placed) < REVERSED_TRIAL * seen:
+        reversed_part = _reversed_part(samples, wells, construct, settings, len(placed))
     error = settings.max_flank_error
     elements = {
         "fwd_primer": find("fwd_primer", construct.fwd_primer, placed, settings.max_primer_error),
@@ -318,7 +361,32 @@ def check(
         ),
         **{key: find(key, getattr(construct, key), placed, error) for key in FLANK_KEYS},
     }
-    return verdict(construct, elements, len(placed), seen, propose(placed[:PROPOSAL_READS]))
+    result = verdict(construct, elements, len(placed), seen, propose(placed[:PROPOSAL_READS]))
+    result["elements"].insert(0, _barcode_element(len(placed), seen, reversed_part))
+    if reversed_part:
+        key, more = reversed_part
+        where = "wells sheet" if key.endswith("barcode") else f"construct.{key}"
+        result["status"] = "error"
+        result["messages"].insert(0, (
+            f"{where}: the {key.replace('_', ' ')}s read reverse-complemented: {more} of {seen} "
+            f"sampled reads place with them reversed, {len(placed)} as given; give them 5'->3' "
+            "as ordered on the primers"
+        ))  # fmt: skip
+    return result
+
+
+def _barcode_element(
+    placed: int, seen: int, reversed_part: tuple[str, int] | None
+) -> dict[str, Any]:
+    """The barcode pairs' entry: the share of sampled reads they place, as given and (when
+    tried) with one end's barcodes reversed."""
+    back = reversed_part[1] if reversed_part and reversed_part[0].endswith("barcode") else 0
+    return {
+        "name": "barcodes",
+        "found_share": round(placed / seen, 4) if seen else 0.0,
+        "reverse_complement_share": round(back / seen, 4) if seen else 0.0,
+        "median_edits": None,
+    }
 
 
 def run(
