@@ -152,3 +152,14 @@ def test_evaluate_writes_intervals_and_their_coverage_per_split() -> None:
     assert (frame["upper"] - frame["lower"]).round(9).nunique() == 1
     given = add_intervals(frame, 0.9, {"level": 0.9, "halfwidth": 0.5, "source": "cv"})
     assert given["halfwidth"] == 0.5 and given["coverage"]["test"] < 0.5
+
+
+def test_too_few_held_out_rows_give_no_interval_rather_than_a_false_one() -> None:
+    from utrflow.model.evaluate import add_intervals
+
+    few = smalldata.calibrate(np.array([1.0, 2.0, 3.0]), np.array([1.1, 2.2, 2.7]), 0.9)
+    assert few.to_dict()["halfwidth"] is None  # 3 rows cannot back a 90 % interval
+    frame = pd.DataFrame({"split": ["train", "validation", "test"] * 2, "label": np.arange(6.0),
+                          "prediction": np.arange(6.0) + 0.1})  # fmt: skip
+    made = add_intervals(frame, 0.9, few.to_dict())
+    assert made["coverage"] == {} and frame["lower"].isna().all()

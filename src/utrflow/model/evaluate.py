@@ -207,12 +207,13 @@ def add_intervals(
     low, high = intervals.bounds(predictions["prediction"].to_numpy())
     predictions["lower"], predictions["upper"] = low, high
     inside = (predictions["label"] >= low) & (predictions["label"] <= high)
+    calibrated_ok = not np.isnan(low).all()
     return {
         **intervals.to_dict(),
         "coverage": {
             name: float(inside[predictions["split"] == name].mean())
             for name in ("train", "validation", "test")
-            if (predictions["split"] == name).any()
+            if (predictions["split"] == name).any() and calibrated_ok
         },
         "n": {name: int(n) for name, n in predictions["split"].value_counts().items()},
     }

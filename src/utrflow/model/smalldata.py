@@ -76,20 +76,6 @@ def out_of_fold(
     fits use `threads` threads."""
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-    with threadpool_limits(limits=threads):  # the trees' OpenMP threads fight on shared cores
-        return _out_of_fold(rows, k_max, task, covariates, seed, folds, repeats, names)
-
-
-def _out_of_fold(
-    rows: pd.DataFrame,
-    k_max: int,
-    task: str,
-    covariates: np.ndarray | None,
-    seed: int,
-    folds: int,
-    repeats: int,
-    names: Sequence[str],
-) -> dict[str, np.ndarray]:
     pool = rows["split"].isin(["train", "validation"]).to_numpy()
     out = {name: np.full((repeats, len(rows)), np.nan) for name in names}
     groups = rows["sequence"].to_numpy(dtype=object)[pool]
@@ -99,12 +85,12 @@ def _out_of_fold(
             held = np.zeros(len(rows), dtype=bool)
             held[np.flatnonzero(pool)[fold_of == fold]] = True
             split = np.where(held, "validation", np.where(pool, "train", "test"))
-            fitted, features, _ = baselines.fit_baselines(
-                rows.assign(split=split), k_max, task, covariates, seed, names
-            )
+            with threadpool_limits(limits=threads):  # trees' OpenMP threads fight on shared cores
+                fitted, features, _ = baselines.fit_baselines(
+                    rows.assign(split=split), k_max, task, covariates, seed, names
+                )
             for name, estimator in fitted.items():
-                predicted = baselines.predict(estimator, features[name][held], task)
-                out[name][repeat, held] = predicted
+                out[name][repeat, held] = baselines.predict(estimator, features[name][held], task)
     return out
 
 
@@ -171,7 +157,7 @@ class Intervals:
     alone when not normalized."""
 
     level: float
-    halfwidth: float
+    halfwidth: float | None  # None or inf: too few held-out rows for `level`
     normalized: bool = False
     floor: float = 0.0
     source: str = ""
@@ -179,15 +165,19 @@ class Intervals:
     def bounds(
         self, predicted: np.ndarray, scale: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds (NaN when too few rows calibrated it for its level)."""
+        if self.halfwidth is None or not np.isfinite(self.halfwidth):
+            return np.full(len(predicted), np.nan), np.full(len(predicted), np.nan)
         width = self.halfwidth * (
             (np.asarray(scale) + self.floor) if self.normalized and scale is not None else 1.0
         )
         return predicted - width, predicted + width
 
     def to_dict(self) -> dict[str, Any]:
+        finite = self.halfwidth is not None and np.isfinite(self.halfwidth)
         return {
             "level": self.level,
-            "halfwidth": self.halfwidth,
+            "halfwidth": self.halfwidth if finite else None,
             "normalized": self.normalized,
             "floor": self.floor,
             "source": self.source,
@@ -253,7 +243,8 @@ def contest(
 ) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
     """The contest by cross-validation: the cross-validated contenders (and the means of the
     top two and three within `search.NEAR_BEST` of the best) ranked by their out-of-fold score;
-    a CNN candidate wins only when it beats the leader on the validation split (same rows).
+    a CNN candidate wins only when its validation score beats the leader's on the same rows
+    and the leader's cross-validated score.
     Returns the leaderboard (winner first), the names the selected model averages, and the
     winner's cross-validated metrics (empty when a CNN won)."""
     from utrflow.model import search
@@ -287,7 +278,9 @@ def contest(
     leader = board.iloc[0]
     vkey = f"validation_{search.score_name(task)}"
     cnns = board[board["kind"] == "cnn"]
-    if len(cnns) and cnns[vkey].max() > leader[vkey]:
+    # a CNN must beat the leader on the same validation rows and its cross-validated score:
+    # a few validation rows can favour anything, and the leader's honest score is the bar
+    if len(cnns) and cnns[vkey].max() > max(leader[vkey], leader["cv_" + key]):
         top = int(cnns[vkey].idxmax())
         board = pd.concat([board.loc[[top]], board.drop(index=top)], ignore_index=True)
     board["selected"] = board.index == 0

@@ -171,7 +171,7 @@ def run_design(
             model_error=float(validation.get("rmse") or 0.0),
             all_exploratory=reason is not None,
             predict_mean=mean_scorer(members, model),
-            interval=float((metrics.get("intervals") or {}).get("halfwidth", np.nan)),
+            interval=_halfwidth(metrics),
         )
         summary = {**summary, "refused": None, "forced": reason, "model": model_info}
         if truth is not None:
@@ -182,6 +182,12 @@ def run_design(
         oligo_order(designs, prefix, suffix).to_csv(tmp, index=False, lineterminator="\n")
     io.write_json(summary, summary_path)
     return summary
+
+
+def _halfwidth(metrics: Mapping[str, Any]) -> float:
+    """The prediction interval's half-width from the metrics (NaN without a finite one)."""
+    value = (metrics.get("intervals") or {}).get("halfwidth")
+    return float("nan") if value is None else float(value)
 
 
 def oligo_flanks(
