@@ -49,6 +49,13 @@ _NOT_BASE = re.compile(rb"[^ACGTURYSWKMBDHVNacgturyswkmbdhvn]")
 _QUALITY_CHARACTERS = bytes(range(ord("!"), ord("~") + 1))
 _NOT_QUALITY = re.compile(rb"[^!-~]")
 _UNREADABLE = (OSError, EOFError, zlib.error)
+# dorado duplex: dx:i:1 a duplex read, dx:i:-1 a simplex read whose duplex read is in the same
+# output (the molecule's other copy), dx:i:0 a simplex read without one. Each molecule counts once:
+# the parents are left out.
+_DUPLEX_PARENT = b"dx:i:-1"
+# A read this long whose every base has the same quality carries no base qualities at all (what
+# converters and older pipelines write when they have none): weighing by it would trust it.
+UNIFORM_QUALITY_MIN = 20
 log = logging.getLogger(__name__)
 
 
@@ -111,8 +118,11 @@ def _name(header: bytes) -> str:
     return words[0].decode("utf-8", "replace") if words else ""
 
 
-def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterator[Read]:
-    """Four-line FASTQ records (what every basecaller writes), each line checked."""
+def _fastq(
+    path: Path, handle: BinaryIO, header: bytes, line_no: int, skipped: list[int]
+) -> Iterator[Read]:
+    """Four-line FASTQ records (what every basecaller writes), each line checked; duplex
+    parents are counted in `skipped`, not given."""
     readline = handle.readline
     number = 0
     while header:
@@ -133,6 +143,14 @@ def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
         if plus[:1] != b"+":
             raise InputError(f"{path}: record {number} ({name}): no '+' line after the sequence")
         seq, quality = seq.rstrip(b"\r\n"), quality.rstrip(b"\r\n")
+        if _DUPLEX_PARENT in header:
+            skipped[0] += 1
+            header, line_no = readline(), line_no + 4
+            continue
+        if not seq and not quality:  # trimmed to nothing (cutadapt, porechop): a read still
+            yield name, "", None, b""
+            header, line_no = readline(), line_no + 4
+            continue
         if len(quality) != len(seq):
             raise InputError(
                 f"{path}: record {number} ({name}): {len(seq)} bases but {len(quality)} "
@@ -176,7 +194,7 @@ def _fasta(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
     yield name, _checked(path, number, name, b"".join(parts)), None, b""
 
 
-def _fastx_records(path: Path) -> Reads:
+def _fastx_records(path: Path, skipped: list[int]) -> Reads:
     """FASTQ or FASTA (by the first character), plain or gzipped; damage named by record."""
     count = 0
     try:
@@ -191,8 +209,12 @@ def _fastx_records(path: Path) -> Reads:
                     f"{path}: line {line_no}: lines end in a carriage return alone (old Mac "
                     "text); convert the file to LF line ends (e.g. tr '\\r' '\\n')"
                 )
-            parser = _fastq if first[:1] == b"@" else _fasta
-            for record in parser(path, handle, first, line_no):
+            records = (
+                _fastq(path, handle, first, line_no, skipped)
+                if first[:1] == b"@"
+                else _fasta(path, handle, first, line_no)
+            )
+            for record in records:
                 count += 1
                 yield record
     except _UNREADABLE as err:
@@ -213,7 +235,7 @@ def _quality(segment: pysam.AlignedSegment) -> tuple[float | None, bytes]:
     return None, b""
 
 
-def _alignment_records(path: Path, mode: str) -> Reads:
+def _alignment_records(path: Path, mode: str, skipped: list[int]) -> Reads:
     """SAM ('r') or BAM ('rb') records, unaligned (dorado's, tags and all) or aligned;
     secondary/supplementary copies are skipped."""
     number = 0
@@ -223,6 +245,9 @@ def _alignment_records(path: Path, mode: str) -> Reads:
             for segment in handle.fetch(until_eof=True):
                 number += 1
                 if segment.is_secondary or segment.is_supplementary:
+                    continue
+                if segment.has_tag("dx") and segment.get_tag("dx") == -1:
+                    skipped[0] += 1  # a duplex read's simplex parent: the molecule counts once
                     continue
                 seq = segment.query_sequence
                 if not seq:
@@ -238,14 +263,16 @@ def _alignment_records(path: Path, mode: str) -> Reads:
 
 
 _PARSERS = {
-    "bam": lambda path: _alignment_records(path, "rb"),
-    "sam": lambda path: _alignment_records(path, "r"),
+    "bam": lambda path, skipped: _alignment_records(path, "rb", skipped),
+    "sam": lambda path, skipped: _alignment_records(path, "r", skipped),
 }
 
 
-def _records(path: Path) -> Reads:
+def _records(path: Path, skipped: list[int] | None = None) -> Reads:
     """The records of one file in the parser its content calls for."""
-    return _PARSERS.get(detect_format(path), _fastx_records)(path)
+    return _PARSERS.get(detect_format(path), _fastx_records)(
+        path, [0] if skipped is None else skipped
+    )
 
 
 def first_record(path: str | Path) -> Record | None:
@@ -263,19 +290,45 @@ def _as_bases(seq: str) -> str:
     return seq.upper().replace("U", "T")
 
 
-def iter_reads(path: str | Path) -> Iterator[Read]:
+def iter_reads(path: str | Path, stats: dict[str, int] | None = None) -> Iterator[Read]:
     """Every read of one file as (name, sequence, mean quality, base qualities), upper case
     with U read as T, in file order; the mean quality is None and the base qualities b"" for
-    FASTA.
+    FASTA and for reads whose bases all carry one quality (no information: see
+    UNIFORM_QUALITY_MIN; `stats`, when given, counts them under `uniform_quality_reads`, and
+    the duplex parents left out under `duplex_parents`). A
+    read trimmed to nothing comes as an empty sequence; a dorado duplex read's simplex parents
+    (dx:i:-1) do not come at all.
 
     A file without reads is warned about, not refused: its plate's wells end as `no_reads`."""
     path = Path(path)
-    count = 0
-    for name, seq, quality, phred in _records(path):
+    count = uniform = 0
+    parents = [0]
+    for name, seq, quality, phred in _records(path, parents):
         count += 1
+        if len(phred) >= UNIFORM_QUALITY_MIN and phred.count(phred[:1]) == len(phred):
+            uniform += 1
+            quality, phred = None, b""
         yield name, _as_bases(seq), quality, phred
     if count == 0:
         log.warning("%s: the reads file holds no reads", path)
+    if stats is not None:
+        stats["uniform_quality_reads"] = stats.get("uniform_quality_reads", 0) + uniform
+        stats["duplex_parents"] = stats.get("duplex_parents", 0) + parents[0]
+    if parents[0]:
+        log.info(
+            "%s: %d simplex reads whose duplex read is in the file (dx:i:-1) left out: each "
+            "molecule counts once",
+            path,
+            parents[0],
+        )
+    if uniform:
+        log.warning(
+            "%s: %d of %d reads carry one base quality throughout (a converter's placeholder): "
+            "their qualities are ignored and their wells called by counting reads, as from FASTA",
+            path,
+            uniform,
+            count,
+        )
 
 
 def iter_records(path: str | Path) -> Iterator[Record]:
@@ -306,7 +359,9 @@ def _is_sampled(name: str) -> bool:
     return zlib.crc32(name.encode()) % SENTINEL_SHARE == 0
 
 
-def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
+def iter_chunks(
+    paths: list[str], chunk_size: int, stats: dict[str, int] | None = None
+) -> Iterator[list[Read]]:
     """Reads of several files in file order, `chunk_size` at a time (the last may be short).
 
     Every file's first read, and one read name in SENTINEL_SHARE, is a sentinel: met again
@@ -322,7 +377,7 @@ def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
             seen[first[0]] = (hash(first[1]), path, 1)
     chunk: list[Read] = []
     for path in paths:
-        for number, read in enumerate(iter_reads(path), start=1):
+        for number, read in enumerate(iter_reads(path, stats), start=1):
             sentinel = seen.get(read[0])
             if sentinel is None:
                 if _is_sampled(read[0]):

@@ -32,6 +32,16 @@ DETECTOR_MAX = re.compile(
 NUMBERING = re.compile(r"^\d+\.\s+")  # '4. Raw Data (...)' in SMART Control titles
 TIME_HMS = re.compile(r"^(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 TIME_MS = re.compile(r"^(\d+):(\d{1,2}(?:\.\d+)?)$")
+# Labels of blocks that summarize or lay out the plate rather than read it: sample names,
+# concentrations of standards, statistics of replicate groups (Gen5, SoftMax Pro, SMART Control).
+SUMMARY_LABEL = re.compile(
+    r"^(samples?#?|sample ?names?|well ?ids?|wellplatename|layout|plate ?map|platemap|"
+    r"\[?conc(entration)?s?\b.*|conc/dil|dilutions?|dilution ?factor|standard .*|"
+    r"values?|mean ?values?|mean ?results?|results?|r|backcalcconc|avg ?od|"
+    r"std\.? ?dev\.?|sd|%? ?cvs?( ?%)?|cv ?results?|%? ?rec(overy)?\.? ?%?|status.*|flag.*|range)$",
+    re.IGNORECASE,
+)
+NUMBER_ISH = re.compile(r"^[+-]?(\d[\d.,]*([eE][+-]?\d+)?|\.\d+)$|^(ov|sat|>|<|\?|n/?a$)", re.I)
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,14 @@ class Channel:
     wavelengths: tuple[int, ...]
     reads: list[Read]
     where: str
+    grid_format: int = 0  # 96 or 384 when the block is a whole-plate grid
+
+    @property
+    def plate_format(self) -> int:
+        """384 when the block is a 16x24 grid or reads a well past H12; else 96 when it is an
+        8x12 grid; else 0 (a list of wells that fits either)."""
+        beyond = any(w[0] > "H" or int(w[1:]) > 12 for r in self.reads for w in r.cells)
+        return 384 if beyond else self.grid_format
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,7 @@ class Export:
     encoding: str = ""
     detector_max: float | None = None
     repeats: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # labels seen again
+    summaries: list[str] = field(default_factory=list)  # summary blocks, not channels
 
 
 def words(text: str) -> str:
@@ -114,15 +133,29 @@ def seconds(text: str, unit: str) -> float | None:
         value = float(text)
     except ValueError:
         return None
-    return value * {"s": 1.0, "min": 60.0, "h": 3600.0}.get(unit, 1.0)
+    return value * {"ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0}.get(unit, 1.0)
 
 
 def time_unit(header: str) -> str:
-    unit = re.search(r"\[(s|sec|min|h)\]|\((s|sec|min|h)\)", header, re.IGNORECASE)
+    unit = re.search(r"\[(ms|s|sec|min|h)\]|\((ms|s|sec|min|h)\)", header, re.IGNORECASE)
     if not unit:
         return "s"
     text = (unit.group(1) or unit.group(2)).lower()
     return "s" if text == "sec" else text
+
+
+@dataclass
+class SoftMaxPlate:
+    """A SoftMax Pro `Plate:` line: one label and wavelengths per wavelength it reads, the
+    plate's wells (96, 384; 0 when not said), and whether data is in plate (grid) format."""
+
+    labels: list[str]
+    wavelengths: list[tuple[int, ...]]
+    plate_format: int
+    first_column: int = 1
+    columns: int = 0  # 0: not said
+    rows: int = 0
+    spectrum: bool = False
 
 
 @dataclass
@@ -135,7 +168,7 @@ class Context:
     plate: str = ""
     wavelengths: list[int] = field(default_factory=list)  # every stated wavelength
     detector_max: float | None = None
-    softmax: tuple[str, list[int]] | None = None  # a SoftMax Pro 'Plate:' line: mode, wavelengths
+    softmax: SoftMaxPlate | None = None  # what the last SoftMax Pro 'Plate:' line said
 
 
 @dataclass
@@ -148,6 +181,7 @@ class Scan:
     repeats: dict[str, dict[str, list[str]]] = field(
         default_factory=dict
     )  # plate -> label -> where
+    summaries: list[str] = field(default_factory=list)  # blocks not offered as channels
 
     def cell(self, text: str, line: int) -> Cell:
         return Cell(text, line, self.sheet)
@@ -157,13 +191,26 @@ class Scan:
 
     def add(self, plate: str, channel: Channel) -> None:
         """A block's channel; a label seen before in this plate is kept aside as a repeat, so
-        only choosing it stops the run (group tables repeat column names)."""
+        only choosing it stops the run (group tables repeat column names). Summary and layout
+        blocks (statistics, standards' concentrations, sample names) are noted, never offered."""
+        if is_summary(channel):
+            self.summaries.append(f"{channel.label!r} ({channel.where})")
+            return
         channels = self.plates.setdefault(plate, {})
         if channel.label in channels:
             seen = self.repeats.setdefault(plate, {}).setdefault(channel.label, [])
             seen.append(channel.where)
             return
         channels[channel.label] = channel
+
+
+def is_summary(channel: Channel) -> bool:
+    """A block that summarizes or lays out the plate: its label says so, or most of its cells
+    are text (a layout of sample names) rather than readings."""
+    if SUMMARY_LABEL.match(" ".join(channel.label.split())):
+        return True
+    texts = [c.text for r in channel.reads for cells in r.cells.values() for c in cells if c.text]
+    return len(texts) >= 8 and sum(1 for x in texts if NUMBER_ISH.match(x)) < len(texts) / 2
 
 
 def title_of(ctx: Context, corner: str, line: int, scan: Scan) -> tuple[str, tuple[int, ...]]:

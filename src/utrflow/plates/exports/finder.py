@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from utrflow.errors import InputError, first_line
+from utrflow.geometry import normalize_well
 from utrflow.plates.exports.base import (
     CYCLE_HEADER,
     DETECTOR_MAX,
@@ -34,7 +35,12 @@ from utrflow.plates.exports.shapes import (
     well_columns,
     wells_as_columns,
 )
-from utrflow.plates.exports.softmax import softmax_block, softmax_plate, softmax_runs
+from utrflow.plates.exports.softmax import (
+    softmax_block,
+    softmax_plate,
+    softmax_runs,
+    softmax_wells,
+)
 
 _INSTRUMENTS = (  # (marker in the file, name); the first found names the software
     ("SparkControl", "Tecan SparkControl"),
@@ -85,13 +91,19 @@ def scan_rows(rows: list[Row], path: Path, sheet: str = "") -> tuple[Scan, Conte
         start, wells = well_columns(cells)
         names = [words(c) for c in cells]
         well_at = next((k for k, n in enumerate(names) if n in WELL_HEADERS), None)
+        if well_at is None and names[0] == "<>" and len(rows) > i + 1:
+            well_at = 0 if normalize_well(at(rows[i + 1][1], 0)) else None  # Spark lists
         cycles = [int_text(at(cells, k)) for k in (1, 2)]
-        softmax_cols, starts = softmax_runs(cells) if ctx.softmax else (0, [])
-        if cells[0] == "Plate:" and len(cells) > 5:
+        softmax_cols, starts = softmax_runs(cells, ctx.softmax) if ctx.softmax else (0, [])
+        if cells[0].startswith("Group:"):
+            i = _skip_group(rows, i, scan)
+        elif cells[0] == "Plate:" and len(cells) > 5:
             softmax_plate(cells, ctx)
             i += 1
         elif softmax_cols:
             i = softmax_block(rows, i, softmax_cols, starts, ctx, scan)
+        elif ctx.softmax and wells:
+            i = softmax_wells(rows, i, start, wells, ctx, scan)
         elif CYCLE_HEADER.match(words(cells[0])) and None not in cycles:
             i = reads_as_columns(rows, i, ctx, scan)
         elif cols:
@@ -104,6 +116,18 @@ def scan_rows(rows: list[Row], path: Path, sheet: str = "") -> tuple[Scan, Conte
             _metadata(cells, ctx)
             i += 1
     return scan, ctx
+
+
+def _skip_group(rows: list[Row], i: int, scan: Scan) -> int:
+    """A SoftMax Pro group section (`Group: Standards` ... `~End`): statistics of replicate
+    groups (Sample, Concentration, MeanValue, Std.Dev., CV%), never channels."""
+    j = i + 1
+    while j < len(rows) and not at(rows[j][1], 0).startswith(("~End", "Group:", "Plate:")):
+        j += 1
+    if j == len(rows) or not at(rows[j][1], 0).startswith("~End"):
+        return i + 1  # no section end: only the line itself is the group's
+    scan.summaries.append(f"{rows[i][1][0]!r} ({scan.where(rows[i][0])})")
+    return j + 1
 
 
 def instrument_of(text: str, fallback: str) -> str:
@@ -164,6 +188,7 @@ def _export(
         encoding,
         ctx.detector_max,
         scan.repeats,
+        scan.summaries,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from utrflow.errors import InputError
+from utrflow.geometry import FORMATS, normalize_well
 from utrflow.plates.exports.base import (
     CYCLE_HEADER,
     LIST_IGNORED,
@@ -27,7 +28,6 @@ from utrflow.plates.exports.base import (
     wavelengths_of,
     words,
 )
-from utrflow.plates.geometry import FORMATS, normalize_well
 
 
 def grid_width(cells: list[str]) -> int:
@@ -101,7 +101,7 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
             row_line, cells = rows[j]
     for label in order:
         own = wavelengths if label == title else wavelengths_of(label)
-        scan.add(ctx.plate, Channel(label, own, [blocks[label]], scan.where(line)))
+        scan.add(ctx.plate, Channel(label, own, [blocks[label]], scan.where(line), n_rows * cols))
     ctx.title = ""
     return j
 
@@ -193,6 +193,8 @@ def tidy(rows: list[Row], i: int, well_at: int, ctx: Context, scan: Scan) -> int
     as_list = bool(columns) and all(
         names[k] in LIST_VALUES | LIST_IGNORED or SUBREAD.match(names[k]) for k in columns
     )
+    if as_list and cycle_at is None:
+        time_at = None  # a list's time column is when each well was read, within one read
     if as_list:
         label, wavelengths = title_of(ctx, "", line, scan)
         mean_at = [k for k in columns if names[k] in LIST_VALUES]
