@@ -154,7 +154,7 @@ def test_honest_claims_name_the_mean_and_give_intervals_on_a_small_test_set() ->
     name = "mean of seed (CNN) + gbt_kmer (baseline: boosted trees on k-mer counts)"
     assert f"Model: <b>{name}</b>" in html
     assert "95 % CI 0.63–0.98" in html  # the ceiling carries its interval
-    assert html.count("95 % CI") >= 4  # r², Spearman, the ceiling, the metric rows
+    assert html.count("95 % CI") >= 5  # r², R², Spearman, the ceiling, the metric rows
     # 18 test rows: no claim of a recovered motif
     assert "<td>unreliable</td>" in html and "No claim of what the model learned" in html
     trusted = rendered(table, model=made_up_model(n_test=60))
@@ -175,6 +175,18 @@ def test_correlation_intervals_are_fishers() -> None:
     assert claims.squared_interval(0.25, 28) == pytest.approx((0.1557**2, 0.7361**2), abs=1e-3)
     assert claims.squared_interval(0.01, 10)[0] == 0.0  # r's interval spans 0
     assert claims.interval_for({"n": 150, "r2": 0.5}, "r2") is None  # enough rows: no interval
+
+
+def test_the_r2_score_interval_is_a_bootstrap_that_narrows_with_rows() -> None:
+    label = np.linspace(0, 1, 20)
+    small = claims.r2_score_interval(label, label + rng.normal(0, 0.2, 20))
+    large = claims.r2_score_interval(
+        np.tile(label, 20), np.tile(label, 20) + rng.normal(0, 0.2, 400)
+    )
+    assert small[0] < small[1] <= 1.0 and large[0] < large[1] <= 1.0
+    assert large[1] - large[0] < (small[1] - small[0]) / 2
+    assert claims.r2_score_interval(label, label) == (1.0, 1.0)  # a perfect fit stays perfect
+    assert claims.r2_score_interval(np.ones(10), np.ones(10)) is None
 
 
 def test_run_times_sum_the_jobs_of_a_stage(tmp_path) -> None:

@@ -110,7 +110,9 @@ def well_table(table: pd.DataFrame) -> dict[str, Any]:
     rows = []
     for _, row in table.iterrows():
         reasons = reasons_of(row)
-        cells = [cell(row[c]).replace("_", "_\u200b") for c, _ in columns]  # may break there
+        cells = [  # a line may break after an underscore or between reasons
+            cell(row[c]).replace("_", "_\u200b").replace(";", "; ") for c, _ in columns
+        ]
         rows.append({"cells": cells, "reasons": " ".join(reasons or ["pass"])})
     return {
         "headings": [h for _, h in columns],
