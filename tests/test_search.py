@@ -136,6 +136,13 @@ def test_design_refuses_a_model_that_has_not_earned_it():
     assert "0.300" in low and "design.force" in low and "\n" not in low
     few = design.refusal(settings, {"n": 35, "r2": 0.9})
     assert "35 rows" in few and "more wells" in few
+    # a squared correlation can be high while the predictions miss the labels' scale: a model
+    # whose R² (or its interval) does not clear 0 does no better than the labels' mean
+    biased = design.refusal(settings, {"n": 500, "r2": 0.8, "r2_score": -0.2})
+    assert "does not beat the mean" in biased
+    unsure = {"n": 300, "r2": 0.6, "r2_score": 0.3, "r2_score_ci95": [-0.01, 0.5]}
+    assert "down to -0.010" in design.refusal(settings, unsure, "cross-validated")
+    assert design.refusal(settings, {**unsure, "r2_score_ci95": [0.1, 0.5]}) is None
 
 
 def test_a_classifier_earns_its_design_by_its_roc_auc():

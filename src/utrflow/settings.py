@@ -26,6 +26,7 @@ TRAINING = (
     "!model.covariates",
     "!model.threshold",
     "!model.search",
+    "!model.interval",
 )
 
 # What the contest reads: the model settings that shape candidates and the baselines they refit;
@@ -76,7 +77,7 @@ DECLARED: dict[str, tuple[str, ...]] = {
     # the candidates' settings come from --selection (an input, so a change there reruns it)
     "learning-curve": ("seed", "baselines.kmer_max", "model.task", "model.threshold"),
     "baselines": ("seed", "baselines.kmer_max", "model.task"),
-    "evaluate": ("model.task", "model.threshold"),
+    "evaluate": ("model.task", "model.threshold", "model.interval"),
     # One model per fold, scored with the threshold; its validation share is carved per fold.
     "crossval": (
         "seed",
@@ -85,6 +86,7 @@ DECLARED: dict[str, tuple[str, ...]] = {
         "!model.gpus",
         "!model.covariates",
         "!model.search",
+        "!model.interval",
         "split.validation",
     ),
     "demux": ("construct", "demux", "!demux.threads"),

@@ -60,6 +60,7 @@ def evaluate(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
         metrics_path=args.metrics,
         predictions_path=args.predictions,
         selection=args.selection,
+        level=cfg["model"]["interval"],
     )
 
 

@@ -48,6 +48,7 @@ class ModelSettings:
     covariates: tuple[str, ...] = tuple(_DEFAULTS["covariates"])
     ensemble: int = _DEFAULTS["ensemble"]
     threshold: float = _DEFAULTS["threshold"]
+    interval: float = _DEFAULTS["interval"]
     reverse_complement: bool = _DEFAULTS["reverse_complement"]
     learning_rate: float = _DEFAULTS["learning_rate"]
     batch_size: int = _DEFAULTS["batch_size"]
