@@ -29,6 +29,9 @@ class SearchSettings:
     gpu_candidates: int = _SEARCH["gpu_candidates"]
     patience: int = _SEARCH["patience"]
     learning_curve: bool = _SEARCH["learning_curve"]
+    crossval_below: int = _SEARCH["crossval_below"]
+    folds: int = _SEARCH["folds"]
+    repeats: int = _SEARCH["repeats"]
 
 
 @dataclass(frozen=True)
