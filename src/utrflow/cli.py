@@ -180,6 +180,7 @@ TRAINING = (
     "!model.covariates",
     "!model.threshold",
     "!model.search",
+    "!model.interval",
 )
 
 
@@ -359,7 +360,7 @@ def baselines(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     path("--selection", "preset auto: the contest's selection.json", required=False),
     path("--metrics", "metrics to write (JSON)"),
     path("--predictions", "predictions to write (TSV)"),
-    settings=("model.task", "model.threshold"),
+    settings=("model.task", "model.threshold", "model.interval"),
 )
 def evaluate(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     from utrflow.model import evaluate as stage
@@ -377,6 +378,7 @@ def evaluate(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
         args.metrics,
         args.predictions,
         args.selection,
+        cfg["model"]["interval"],
     )
 
 
@@ -394,6 +396,7 @@ def evaluate(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
         "!model.gpus",
         "!model.covariates",
         "!model.search",
+        "!model.interval",
         "split.validation",
     ),
 )
