@@ -11,11 +11,9 @@ never dropped, so the labelled table can say why each well is out.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,22 +21,14 @@ import pandas as pd
 from utrflow import io
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
-from utrflow.plates.exports import (
-    AmbiguousNumber,
-    Cell,
-    Channel,
-    Export,
-    NumberFormat,
-    parse_number,
-    read_export,
-    wavelengths_of,
-)
+from utrflow.plates.channels import channel_reading, squash
+from utrflow.plates.channels import channel_values as channel_values  # re-exported
+from utrflow.plates.channels import read_seconds as read_seconds  # re-exported
+from utrflow.plates.exports import Channel, Export, NumberFormat, read_export
 from utrflow.reads import sheets
 
 log = logging.getLogger(__name__)
 
-# Words readers write instead of a number when the detector overflowed (BioTek, Tecan, BMG).
-_OVERFLOW = re.compile(r"^(ov(e)?r(flo?w)?|ovrflw|overflow|sat(urated)?\.?|>.*)$", re.IGNORECASE)
 FLAGS = ("no_fluorescence", "saturated", "low_od", "nonpositive")
 FLUORESCENCE_COLUMNS = [
     "plate",
@@ -99,35 +89,13 @@ class PlateReadings(Mapping[str, Channel]):
         return len(self.channels)
 
 
-@dataclass(frozen=True)
-class ChannelReading:
-    """One channel's values at the wells asked for, and which read of the file they are."""
-
-    label: str
-    values: np.ndarray
-    saturated: np.ndarray
-    read: str  # the read's name in the file ('1', a cycle number, 'Mean')
-    read_number: int  # 1-based among the channel's reads
-    reads: int  # how many reads the channel has
-    time_s: float | None  # the read's time, for kinetic files
-
-    def describe(self) -> dict[str, object]:
-        return {
-            "channel": self.label,
-            "read": self.read_number,
-            "read_name": self.read,
-            "reads": self.reads,
-            "time_s": self.time_s,
-        }
-
-
 def _plate_choice(export: Export, path: Path, wanted: str, plate: str) -> str:
     """The file's plate for `wanted` (a name or 1-based number from `reader_plate`), else the
     one named like the layout's plate, else the only one."""
     names = list(export.plates)
     shown = ", ".join(repr(n) if n else "(unnamed)" for n in names)
     if wanted:
-        by_name = [n for n in names if _squash(n) == _squash(wanted)]
+        by_name = [n for n in names if squash(n) == squash(wanted)]
         if by_name:
             return by_name[0]
         if wanted.isdigit() and 1 <= int(wanted) <= len(names):
@@ -135,7 +103,7 @@ def _plate_choice(export: Export, path: Path, wanted: str, plate: str) -> str:
         raise InputError(f"{path}: no plate {wanted!r} in the reader file (has: {shown})")
     if len(names) == 1:
         return names[0]
-    by_name = [n for n in names if plate and _squash(n) == _squash(plate)]
+    by_name = [n for n in names if plate and squash(n) == squash(plate)]
     if by_name:
         return by_name[0]
     raise InputError(
@@ -159,187 +127,6 @@ def parse_reader(path: str | Path, reader_plate: str = "", plate: str = "") -> P
         export.encoding,
         export.repeats.get(chosen, {}),
     )
-
-
-def _squash(text: str) -> str:
-    """Case- and space-insensitive form of a name."""
-    return "".join(text.split()).rstrip(":").lower()
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def _name_of(label: str) -> str:
-    """A label's name without its wavelengths: 'OD600_1:600' -> 'OD600_1', 'Raw Data (480-14/
-    520-30)' -> 'Raw Data'."""
-    return re.split(r"[:(]", label, maxsplit=1)[0].strip()
-
-
-def find_channel(readings: Mapping[str, Channel], name: str, path: str | Path) -> Channel:
-    """The channel a user means by `name`: its label, its name before the wavelengths, its
-    wavelength(s) (`600`, `485/520`) or a unique run of its words, case- and space-insensitive.
-    A name that fits none, or several, stops with the channels the file holds."""
-    channels = list(readings.values())
-    wanted = _squash(name)
-    query_numbers = wavelengths_of(name)
-    numeric = bool(query_numbers) and re.fullmatch(r"[\d\s/,.\-nm]+", name.strip().lower())
-    levels = [
-        [c for c in channels if _squash(c.label) == wanted],
-        [c for c in channels if _squash(_name_of(c.label)) == wanted],
-        [c for c in channels if numeric and c.wavelengths == query_numbers],
-        [c for c in channels if numeric and _contains(c.wavelengths, query_numbers)],
-        [c for c in channels if _contains(tuple(_tokens(c.label)), tuple(_tokens(name)))],
-    ]
-    shown = ", ".join(c.label for c in channels)
-    repeats: dict[str, list[str]] = getattr(readings, "repeats", {})
-    for found in levels:
-        if len(found) == 1 and found[0].label in repeats:
-            again = ", ".join(repeats[found[0].label])
-            raise InputError(
-                f"{path}: channel {found[0].label!r} appears more than once in the file "
-                f"({found[0].where}, then {again}); keep one of them in the export"
-            )
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise InputError(
-                f"{path}: channel {name!r} is ambiguous: it fits "
-                f"{', '.join(repr(c.label) for c in found)} (has: {shown}); "
-                "set fluorescence.signal / fluorescence.normalize_by to one of them"
-            )
-    raise InputError(
-        f"{path}: no channel {name!r} (has: {shown}); "
-        "set fluorescence.signal / fluorescence.normalize_by"
-    )
-
-
-def _contains(whole: tuple[object, ...], part: tuple[object, ...]) -> bool:
-    """Whether `part` is a non-empty contiguous run of `whole`."""
-    n = len(part)
-    return n > 0 and any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
-
-
-_TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|seconds?|min|minutes?|h|hours?)\s*$", re.I)
-_HMS = re.compile(r"^\s*(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?\s*$")
-
-
-def read_seconds(spec: str) -> float | None:
-    """A read time from the config: `2h`, `90 min`, `7200 s`, `1:30:00`; None if not a time."""
-    match = _TIME.match(spec)
-    if match:
-        unit = match.group(2).lower()[0]
-        return float(match.group(1)) * {"s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-    hms = _HMS.match(spec)
-    if hms:
-        return int(hms.group(1)) * 3600 + int(hms.group(2)) * 60 + float(hms.group(3) or 0)
-    return None
-
-
-def choose_read(channel: Channel, spec: str | int, path: str | Path) -> int:
-    """Index of the read `spec` asks for: first, last, a 1-based number, or the read nearest a
-    time. A channel read once uses that read whatever `spec` says."""
-    reads = channel.reads
-    text = str(spec).strip().lower()
-    if len(reads) == 1 or text in ("", "last"):
-        return len(reads) - 1
-    if text == "first":
-        return 0
-    if text.isdigit():
-        number = int(text)
-        if not 1 <= number <= len(reads):
-            raise InputError(
-                f"{path}: channel {channel.label!r} has {len(reads)} reads; "
-                f"fluorescence.read {spec!r} is not one of them"
-            )
-        return number - 1
-    seconds = read_seconds(text)
-    if seconds is None:
-        raise InputError(
-            f"{path}: fluorescence.read {spec!r} is not first, last, a read number or a time "
-            "such as 2h or 7200 s"
-        )
-    times = [r.time_s for r in reads]
-    if any(t is None for t in times):
-        raise InputError(
-            f"{path}: channel {channel.label!r} has no read times; set fluorescence.read to "
-            "first, last or a read number"
-        )
-    return int(np.argmin([abs(float(t) - seconds) for t in times if t is not None]))
-
-
-def channel_reading(
-    readings: Mapping[str, Channel],
-    name: str,
-    wells: Iterable[str],
-    path: str | Path,
-    saturated_at: float | None = None,
-    read: str | int = "last",
-) -> ChannelReading:
-    """One channel's values and saturation at `wells`, from the read `read` asks for; NaN where
-    the file has no reading; sub-reads of a well averaged.
-
-    Overflow words ('OVRFLW', 'OVER', 'Sat', '>65000') always count as saturated (value NaN);
-    numbers at or above `saturated_at` too, or, when it is None, at or above the detector
-    maximum the file states; 0 flags the words only. Other text stops at its cell.
-    """
-    channel = find_channel(readings, name, path)
-    index = choose_read(channel, read, path)
-    chosen = channel.reads[index]
-    numbers = getattr(readings, "numbers", NumberFormat())
-    wells = list(wells)
-    values = np.full(len(wells), np.nan)
-    saturated = np.zeros(len(wells), dtype=bool)
-    for i, well in enumerate(wells):
-        found = []
-        for cell in chosen.cells.get(well, []):
-            if not cell.text:
-                continue
-            if _OVERFLOW.match(cell.text):
-                saturated[i] = True
-                continue
-            found.append(_number(cell, numbers, well, channel.label, path))
-        if found and not saturated[i]:
-            values[i] = float(np.mean(found)) if len(found) > 1 else found[0]
-    limit = getattr(readings, "detector_max", None) if saturated_at is None else saturated_at
-    if limit:
-        saturated |= values >= limit
-    return ChannelReading(
-        channel.label,
-        values,
-        saturated,
-        chosen.name,
-        index + 1,
-        len(channel.reads),
-        chosen.time_s,
-    )
-
-
-def _number(cell: Cell, numbers: NumberFormat, well: str, label: str, path: str | Path) -> float:
-    where = f"{path}: {cell.where}: well {well}, channel {label!r}"
-    try:
-        value = parse_number(cell.text, numbers)
-    except AmbiguousNumber:
-        thousands = "," if numbers.decimal == "." else "."
-        raise InputError(
-            f"{where}: {cell.text!r} could be a number with a thousands '{thousands}' or a "
-            f"decimal '{thousands}' in a file whose decimal mark is '{numbers.decimal}'; "
-            "export without thousands separators"
-        ) from None
-    except ValueError:
-        raise InputError(f"{where}: {cell.text!r} is not a number") from None
-    if not np.isfinite(value):
-        raise InputError(f"{where}: {cell.text!r} is not a finite number")
-    return value
-
-
-def channel_values(
-    readings: Mapping[str, Channel], name: str, wells: Iterable[str], *where: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    """(values, saturated) of one channel for `wells`; `where` is channel_reading's path,
-    saturated_at and read, in that order."""
-    found = channel_reading(readings, name, wells, *where)
-    return found.values, found.saturated
 
 
 def check_reader_wells(

@@ -164,6 +164,8 @@ class Context:
 
     label: str = ""  # an i-control 'Label: X' line: names the blocks until the next one
     label_wavelengths: list[int] = field(default_factory=list)
+    mode: str = ""  # a SparkControl `Mode` line just read: the next `Name` line is a label
+    named: str = ""  # ... that label: names a block without a title of its own
     title: str = ""  # the last line with a single text cell
     plate: str = ""
     wavelengths: list[int] = field(default_factory=list)  # every stated wavelength
@@ -222,6 +224,8 @@ def title_of(ctx: Context, corner: str, line: int, scan: Scan) -> tuple[str, tup
         label = ctx.label
     elif ctx.title:
         label = ctx.title
+    elif ctx.named:
+        label = ctx.named
     else:
         label = f"block at {scan.where(line)}"
     label = NUMBERING.sub("", label.strip().rstrip(":").strip())

@@ -63,6 +63,11 @@ def _metadata(cells: list[str], ctx: Context) -> None:
     if label:
         ctx.label, ctx.label_wavelengths, ctx.title = label.group(1).strip(), [], ""
         return
+    if key == "mode" and len(filled) == 2:
+        ctx.mode = filled[1]  # SparkControl: a `Mode` line, then the label's `Name` line
+    elif key == "name" and len(filled) == 2 and ctx.mode:
+        ctx.named, ctx.mode = filled[1], ""
+        return
     if key in PLATE_KEYS - {"plate"} and len(filled) >= 2:
         ctx.plate = filled[1]
     if WAVELENGTH_KEY.search(filled[0]):

@@ -9,6 +9,7 @@ from utrflow.plates.exports.base import (
     CYCLE_HEADER,
     LIST_IGNORED,
     LIST_VALUES,
+    NUMBER_ISH,
     SUBREAD,
     TIME_HEADER,
     WELL_HEADERS,
@@ -113,14 +114,15 @@ def wells_as_columns(
     line, header = rows[i]
     descriptors = [words(h) for h in header[:start]]
     j = i + 1
-    if descriptors[0] in WELL_HEADERS:  # transposed tidy table: each row is a channel
+    named = [k for k, d in enumerate(descriptors) if d in WELL_HEADERS]
+    if named:  # a `Well` header: each row is a channel named in that column (Gen5 xlsx)
         while j < len(rows) and any(rows[j][1]):
             row_line, cells = rows[j]
-            label = cells[0] or f"row {row_line}"
+            label = at(cells, named[0]) or next((c for c in cells[:start] if c), "")
+            label = label or f"row {row_line}"
             read = Read("1", None)
             for k, well in enumerate(wells):
-                text = cells[start + k] if start + k < len(cells) else ""
-                put(read, well, scan.cell(text, row_line), scan.path, label)
+                put(read, well, scan.cell(at(cells, start + k), row_line), scan.path, label)
             scan.add(ctx.plate, Channel(label, wavelengths_of(label), [read], scan.where(row_line)))
             j += 1
         return j
@@ -147,10 +149,27 @@ def wells_as_columns(
         for well, text in zip(wells, values, strict=True):
             put(read, well, scan.cell(text, row_line), scan.path, label)
         reads.append(read)
+    if cycle_at is None and time_at is None:
+        _reads_or_channels(reads, label, scan.where(line), scan)
     if reads:
         scan.add(ctx.plate, Channel(label, wavelengths, reads, scan.where(line)))
     ctx.title = ""
     return j
+
+
+def _reads_or_channels(reads: list[Read], label: str, where: str, scan: Scan) -> None:
+    """Rows under a wells header without a time or cycle column, named by text: they could be
+    reads of one channel or channels of their own; stop rather than guess."""
+    names = [r.name for r in reads]
+    texts = [n for n in names if not NUMBER_ISH.match(n)]
+    if len(reads) > 1 and texts:
+        shown = ", ".join(repr(n) for n in names[:4]) + (" ..." if len(names) > 4 else "")
+        raise InputError(
+            f"{scan.path}: {where}: {len(names)} rows named {shown} under one wells header "
+            f"({label!r}) could be channels or reads of one channel; write 'Well' in the "
+            "header cell above their names if they are channels, or add a 'Time' column if "
+            "they are reads"
+        )
 
 
 def reads_as_columns(rows: list[Row], i: int, ctx: Context, scan: Scan) -> int:
