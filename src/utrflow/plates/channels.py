@@ -36,10 +36,14 @@ class ChannelReading:
     read_number: int  # 1-based among the channel's reads
     reads: int  # how many reads the channel has
     time_s: float | None  # the read's time, for kinetic files
+    wavelengths: tuple[int, ...] = ()  # as the file states them (nm)
 
     def describe(self) -> dict[str, object]:
+        loop = _LOOP.match(_name_of(self.label))
         return {
             "channel": self.label,
+            "wavelengths": list(self.wavelengths),
+            "loop": int(loop.group(2)) if loop else None,
             "read": self.read_number,
             "read_name": self.read,
             "reads": self.reads,
@@ -62,10 +66,44 @@ def _name_of(label: str) -> str:
     return re.split(r"[:(]", label, maxsplit=1)[0].strip()
 
 
-def find_channel(readings: Mapping[str, Channel], name: str, path: str | Path) -> Channel:
+_LOOP = re.compile(r"^(.*\S)_(\d+)$")  # Gen5 names each kinetic loop's channel GFP_1, GFP_2, ...
+
+
+def _loops(found: list[Channel]) -> dict[int, Channel]:
+    """Loop number -> channel when `found` are one channel's Gen5 loops, else {}."""
+    names = [_LOOP.match(_name_of(c.label)) for c in found]
+    if not all(names) or len({m.group(1).lower() for m in names if m}) != 1:
+        return {}
+    return {int(m.group(2)): c for m, c in zip(names, found, strict=True) if m}
+
+
+def choose_loop(found: list[Channel], name: str, loop: str, path: str | Path) -> Channel | None:
+    """The loop `loop` asks for (first, last, a number) when `found` are one channel's loops;
+    None when they are not; stops when the loop is not said or not there."""
+    loops = _loops(found)
+    if not loops:
+        return None
+    numbers = sorted(loops)
+    shown = ", ".join(loops[n].label for n in numbers)
+    text = str(loop).strip().lower()
+    if text in ("first", "last"):
+        return loops[numbers[0] if text == "first" else numbers[-1]]
+    if text.isdigit() and int(text) in loops:
+        return loops[int(text)]
+    said = f"fluorescence.loop {loop!r} is not one of them" if text else "which one?"
+    raise InputError(
+        f"{path}: channel {name!r} was read in {len(loops)} kinetic loops ({shown}); {said} "
+        f"Set fluorescence.loop to first, last or a loop number ({numbers[0]}..{numbers[-1]})"
+    )
+
+
+def find_channel(
+    readings: Mapping[str, Channel], name: str, path: str | Path, loop: str = ""
+) -> Channel:
     """The channel a user means by `name`: its label, its name before the wavelengths, its
     wavelength(s) (`600`, `485/520`) or a unique run of its words, case- and space-insensitive.
-    A name that fits none, or several, stops with the channels the file holds."""
+    A name that fits one channel's Gen5 loops takes the loop `loop` asks for. A name that fits
+    none, or several, stops with the channels the file holds."""
     channels = list(readings.values())
     wanted = squash(name)
     query_numbers = wavelengths_of(name)
@@ -88,6 +126,9 @@ def find_channel(readings: Mapping[str, Channel], name: str, path: str | Path) -
             )
         if len(found) == 1:
             return found[0]
+        looped = choose_loop(found, name, loop, path) if len(found) > 1 else None
+        if looped is not None:
+            return looped
         if len(found) > 1:
             raise InputError(
                 f"{path}: channel {name!r} is ambiguous: it fits "
@@ -161,6 +202,7 @@ def channel_reading(
     path: str | Path,
     saturated_at: float | None = None,
     read: str | int = "last",
+    loop: str = "",
 ) -> ChannelReading:
     """One channel's values and saturation at `wells`, from the read `read` asks for; NaN where
     the file has no reading; sub-reads of a well averaged.
@@ -169,7 +211,7 @@ def channel_reading(
     numbers at or above `saturated_at` too, or, when it is None, at or above the detector
     maximum the file states; 0 flags the words only. Other text stops at its cell.
     """
-    channel = find_channel(readings, name, path)
+    channel = find_channel(readings, name, path, loop)
     index = choose_read(channel, read, path)
     chosen = channel.reads[index]
     numbers = getattr(readings, "numbers", NumberFormat())
@@ -198,6 +240,7 @@ def channel_reading(
         index + 1,
         len(channel.reads),
         chosen.time_s,
+        channel.wavelengths,
     )
 
 

@@ -57,6 +57,8 @@ class FluorescenceSettings:
     signal: str = _DEFAULTS["signal"]
     normalize_by: str = _DEFAULTS["normalize_by"]
     read: str = _DEFAULTS["read"]
+    loop: str = _DEFAULTS["loop"]
+    plate_format: str = _DEFAULTS["plate_format"]
     blank_subtract: bool = _DEFAULTS["blank_subtract"]
     saturated_at: float | None = _DEFAULTS["saturated_at"]
     min_od: float = _DEFAULTS["min_od"]
@@ -149,6 +151,31 @@ def check_reader_wells(
     return sorted(measured - listed, key=lambda w: (w[0], int(w[1:])))
 
 
+def check_plate_format(
+    readings: Mapping[str, Channel], layout_wells: Iterable[str], path: str | Path, said: object
+) -> None:
+    """A reader plate of another format than the layout's stops: a 384-well grid (or wells past
+    H12) for a layout whose wells all fit a 96-well plate, unless `fluorescence.plate_format`
+    says 384; the file's format comes from its blocks, the layout's from its wells."""
+    found = max((c.plate_format for c in readings.values()), default=0)
+    wells = list(layout_wells)
+    beyond = [w for w in wells if w[0] > "H" or int(w[1:]) > 12]
+    said = str(said).strip().lower()
+    if beyond and said == "96":
+        raise InputError(
+            f"{path}: fluorescence.plate_format is 96 but the layout has wells past H12 "
+            f"({', '.join(beyond[:3])})"
+        )
+    layout = 384 if beyond or said == "384" else 96
+    if found and found != layout:
+        why = "its wells all fit A1..H12" if layout == 96 else "fluorescence.plate_format"
+        raise InputError(
+            f"{path}: the reader file's plate has {found} wells but the layout's has {layout} "
+            f"({why}); is this another plate's file? If the plate is {found}-well, set "
+            f"fluorescence.plate_format: {found}"
+        )
+
+
 def _blank_level(values: np.ndarray, blanks: np.ndarray) -> float:
     """Robust (median) level of the plate's usable blank readings; 0 when there are none."""
     usable = values[blanks & np.isfinite(values)]
@@ -189,13 +216,19 @@ def _normalize(
     names = wells["well"].tolist()
     role = wells["role"].to_numpy()
     signal = channel_reading(
-        readings, settings.signal, names, path, settings.saturated_at, settings.read
+        readings, settings.signal, names, path, settings.saturated_at, settings.read, settings.loop
     )
     raw, saturated = signal.values, signal.saturated
     details: dict[str, object] = {"signal": signal.describe(), "normalizer": None}
     if settings.normalize_by:
         normalizer = channel_reading(
-            readings, settings.normalize_by, names, path, settings.saturated_at, settings.read
+            readings,
+            settings.normalize_by,
+            names,
+            path,
+            settings.saturated_at,
+            settings.read,
+            settings.loop,
         )
         norm_raw, norm_saturated = normalizer.values, normalizer.saturated
         details["normalizer"] = normalizer.describe()
@@ -261,6 +294,7 @@ def read_plate(
     file's plate, each channel's label and read, and the saturation level used."""
     readings = parse_reader(path, reader_plate, plate)
     mine = wells[wells["plate"] == plate]
+    check_plate_format(readings, mine["well"], path, settings.plate_format)
     unlisted = check_reader_wells(readings, mine["well"], path)
     table, details = _normalize(plate, mine, readings, settings, path)
     limit = settings.saturated_at if settings.saturated_at is not None else readings.detector_max

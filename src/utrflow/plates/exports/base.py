@@ -29,7 +29,7 @@ DETECTOR_MAX = re.compile(
     r"(\s*\[[^\]]*\])?\s*:?\s*([0-9][0-9.,]*)?$",
     re.IGNORECASE,
 )
-NUMBERING = re.compile(r"^\d+\.\s+")  # '4. Raw Data (...)' in SMART Control titles
+NUMBERING = re.compile(r"^(\d+\.\s+|results? for\s+)", re.I)  # '4. Raw Data', 'Results for X'
 TIME_HMS = re.compile(r"^(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 TIME_MS = re.compile(r"^(\d+):(\d{1,2}(?:\.\d+)?)$")
 # Labels of blocks that summarize or lay out the plate rather than read it: sample names,
@@ -169,6 +169,7 @@ class Context:
     title: str = ""  # the last line with a single text cell
     plate: str = ""
     wavelengths: list[int] = field(default_factory=list)  # every stated wavelength
+    block_wavelengths: list[int] = field(default_factory=list)  # a 'Wavelength:' title line
     detector_max: float | None = None
     softmax: SoftMaxPlate | None = None  # what the last SoftMax Pro 'Plate:' line said
 

@@ -67,7 +67,13 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
     """A plate grid from its header row; several reads per row (Gen5) when rows end in labels.
     Returns the index of the row after it."""
     line, header = rows[i]
+    if header[0] not in ("", "<>") and ctx.title and ctx.block_wavelengths:
+        ctx.plate = ctx.title  # SkanIt: 'Wavelength: 260 nm', the plate's name, its grids
     title, wavelengths = title_of(ctx, header[0], line, scan)
+    if not wavelengths and len(ctx.block_wavelengths) == 1:  # SkanIt: 'Wavelength: 214 nm'
+        wavelengths = tuple(ctx.block_wavelengths)
+        title = f"{title}:{wavelengths[0]}"
+    ctx.block_wavelengths = []
     n_rows = FORMATS[96][0] if cols == FORMATS[96][1] else FORMATS[384][0]
     blocks: dict[str, Read] = {}
     order: list[str] = []

@@ -99,8 +99,8 @@ def softmax_block(
     j = i + 1
     while True:
         k = j
-        while k < len(rows) and not any(rows[k][1]):
-            k += 1
+        while k > i + 1 and k < len(rows) and not any(rows[k][1]):
+            k += 1  # blank lines between reads (a first group's blank rows are unread rows)
         if k + n_rows > len(rows):
             break
         group = rows[k : k + n_rows]
