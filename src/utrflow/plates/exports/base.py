@@ -111,7 +111,11 @@ def words(text: str) -> str:
 
 
 def wavelengths_of(text: str) -> tuple[int, ...]:
-    """Wavelengths (nm) a label names: `485/20,530/25` -> (485, 530), `OD600` -> (600,)."""
+    """Wavelengths (nm) a label names: `485/20,530/25` -> (485, 530), `OD600` -> (600,); in a
+    Gen5 `name:wavelengths` label those after the colon (`OD600:450` -> (450,))."""
+    name, colon, after = text.rpartition(":")
+    if colon and name and WAVELENGTH.search(after):
+        text = after
     return tuple(dict.fromkeys(int(m.group(1)) for m in WAVELENGTH.finditer(text)))
 
 
@@ -200,11 +204,26 @@ class Scan:
             self.summaries.append(f"{channel.label!r} ({channel.where})")
             return
         channels = self.plates.setdefault(plate, {})
+        if channel.label in channels and _continues(channels[channel.label], channel):
+            for read, more in zip(channels[channel.label].reads, channel.reads, strict=True):
+                read.cells.update(more.cells)  # Gen5 writes a 384-well read in 96-well parts
+            return
         if channel.label in channels:
             seen = self.repeats.setdefault(plate, {}).setdefault(channel.label, [])
             seen.append(channel.where)
             return
         channels[channel.label] = channel
+
+
+def _continues(first: Channel, then: Channel) -> bool:
+    """Whether `then` holds other wells of the same reads as `first` (same count and times,
+    whole blocks of rows: 24 wells or more each)."""
+    if len(first.reads) != len(then.reads) or min(len(then.reads[0].cells), 24) < 24:
+        return False
+    return all(
+        a.time_s == b.time_s and not set(a.cells) & set(b.cells)
+        for a, b in zip(first.reads, then.reads, strict=True)
+    )
 
 
 def is_summary(channel: Channel) -> bool:

@@ -69,7 +69,7 @@ def _metadata(cells: list[str], ctx: Context) -> None:
     if key == "mode" and len(filled) == 2:
         ctx.mode = filled[1]  # SparkControl: a `Mode` line, then the label's `Name` line
     elif key == "name" and len(filled) == 2 and ctx.mode:
-        ctx.named, ctx.mode = filled[1], ""
+        ctx.named, ctx.mode, ctx.title = filled[1], "", ""
         return
     if key in PLATE_KEYS - {"plate"} and len(filled) >= 2:
         ctx.plate = filled[1]
