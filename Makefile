@@ -51,8 +51,12 @@ demo-run: install
 	@echo
 	@echo "Report: $(abspath examples/whole_run/results/report/report.html)"
 
+# The suite on TEST_WORKERS processes (pytest-xdist); each test module goes whole to one worker
+# (--dist loadscope), so a module's own finished run is built once, in the order of
+# tests/conftest.py (whole-workflow modules first). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -33,7 +33,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from utrflow.reads import demux, sheets
+from utrflow import sheets
+from utrflow.reads import demux
 from utrflow.reads.files import iter_records
 from utrflow.sequences import reverse_complement
 from utrflow.simulate.run import simulate_run

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,9 +44,19 @@ def workflow_command(workdir: Path, *extra: str, timeout: int = 600) -> list[str
     return ["timeout", "-k", "10", str(timeout), *snakemake, "--cores", "2", *extra]
 
 
-def workflow_env(**extra: str) -> dict[str, str]:
-    """The environment for a workflow run: the test's Python (and `utrflow`) first on PATH."""
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra}
+# snakemake-executor-plugin-slurm asks `scontrol show config` (10-s timeout) whenever Snakemake
+# starts, whatever the executor. With SLURM installed and no controller running (CI installs it
+# for tests/test_cluster.py) that costs up to 10 s per start: the local runs get an `scontrol`
+# that says at once that no cluster is here. test_cluster's runs use the real one.
+NO_CLUSTER = Path(__file__).resolve().parent / "no_cluster"
+
+
+def workflow_env(cluster: bool = False, **extra: str) -> dict[str, str]:
+    """The environment for a workflow run: the test's Python (and `utrflow`) first on PATH,
+    and, unless `cluster`, no SLURM controller to wait for."""
+    first = [str(BIN)] if cluster else [str(BIN), str(NO_CLUSTER)]
+    path = os.pathsep.join([*first, os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, **extra}
 
 
 def run_workflow(
@@ -116,3 +128,49 @@ def tiny_settings() -> dict:
 def tiny_config() -> dict:
     """A fresh copy of tiny_settings() for one test."""
     return tiny_settings()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The modules with the most whole-workflow (`slow`) tests first, each module's tests in
+    their own order: `make test` hands whole modules to its workers in this order
+    (--dist loadscope --no-loadscope-reorder), so the long ones start at once instead of
+    ending the run alone on one core."""
+    module = {item: item.nodeid.split("::")[0] for item in items}
+    slow = Counter(module[item] for item in items if item.get_closest_marker("slow"))
+    first_seen = {name: i for i, name in enumerate(dict.fromkeys(module.values()))}
+    items.sort(key=lambda item: (-slow[module[item]], first_seen[module[item]]))
+
+
+@pytest.fixture(scope="session")
+def shared_runs(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One folder for the whole test session, the same for every pytest-xdist worker."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "shared_runs"
+    root.mkdir(exist_ok=True)
+    return root
+
+
+def finished_run(root: Path, name: str, make: Callable[[Path], None], *targets: str) -> Path:
+    """The working directory of workflow run `name`, made by `make(workdir)` and run once per
+    test session, whichever worker asks first (the others wait for it, then read it).
+
+    Tests that only read outputs share it; a test that edits or kills a run works on a copy
+    (`shutil.copytree`). A failed run is remembered, so every test that needs it fails at once
+    with its message instead of running it again.
+    """
+    from filelock import FileLock
+
+    workdir = root / name
+    done, failed = root / f"{name}.done", root / f"{name}.failed"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists() and not failed.exists():
+            workdir.mkdir()
+            make(workdir)
+            run = run_workflow(workdir, *targets)
+            if run.returncode != 0:
+                failed.write_text(f"rc {run.returncode}: {run.stderr[-3000:]}")
+            else:
+                done.write_text(run.stderr)
+    if failed.exists():
+        pytest.fail(f"the shared run {name} failed: {failed.read_text()}")
+    return workdir

@@ -27,7 +27,7 @@ from conftest import BIN, REPO, run_workflow
 
 from utrflow import cli
 from utrflow.preflight import load as load_config
-from utrflow.reads import sheets
+from utrflow.preflight import reads_setup
 from utrflow.sequences import reverse_complement
 
 FWD_PRIMER = "TGCCACCTGACGTCTAAGAA"
@@ -413,6 +413,9 @@ CASES = [
     Case("normalize-by-signal-simulated-run", "'fluorescence.normalize_by': 'od600' is the "
          "signal channel", config={"source": "simulate", "simulate": {"level": "run"},
                                    "fluorescence": {"signal": "od600"}}),
+    Case("simulated-run-fractions", "simulate_run: truncated_fraction + chimera_fraction + "
+         "junk_fraction must stay below 1", config={"source": "simulate", "simulate": {
+             "level": "run", "run": {"truncated_fraction": 0.5, "junk_fraction": 0.5}}}),
     Case("table-covariate-twice", "lab.csv: line 1: column 'gc' given twice",
          files=table_rows([f"{s},1,0.5,0.5" for s in TABLE_SEQUENCES], "sequence,label,gc,gc"),
          config=TABLE_CONFIG),
@@ -547,6 +550,7 @@ SNAKEMAKE_CASES = [
     "table-unknown-covariate",
     "yaml-section-twice",
     "normalize-by-signal",
+    "simulated-run-fractions",
     "table-three-rows",
     "table-label-header-twice",
 ]
@@ -609,7 +613,8 @@ def test_spreadsheet_quirks_read_like_clean_sheets(tmp_path: Path) -> None:
         config={"construct": {"fwd_primer": FWD_PRIMER.lower() + " "}},
     )
     setups = [
-        sheets.load_reads_setup(load_config(d / "config/config.yaml", d), d) for d in (clean, messy)
+        reads_setup.load_reads_setup(load_config(d / "config/config.yaml", d), d)
+        for d in (clean, messy)
     ]
     for key in ("wells", "library", "construct"):
         assert setups[0][key] == setups[1][key], key

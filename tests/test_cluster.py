@@ -15,7 +15,7 @@ import pytest
 import yaml
 from conftest import REPO, TINY_MODEL, run_workflow, workflow_env, write_config
 from slurm_cluster import SlurmCluster, unavailable
-from test_workflow import METRIC_KEYS, jobs_planned
+from workflow_checks import METRIC_KEYS, jobs_planned
 
 PROFILES = REPO / "workflow" / "profiles"
 SLURM_PROFILE = PROFILES / "slurm"
@@ -103,7 +103,7 @@ def test_tiny_workflow_runs_through_sbatch_with_a_gpu_for_training(slurm, tmp_pa
         "--max-threads=1",
         "--latency-wait=5",
         timeout=480,
-        env=slurm.client_env(workflow_env()),
+        env=slurm.client_env(workflow_env(cluster=True)),
     )
     assert run.returncode == 0, f"rc {run.returncode}: {run.stderr[-3000:]}"
     metrics = json.loads((tmp_path / METRICS).read_text())

@@ -109,3 +109,14 @@ def test_unreadable_configs_are_named(tmp_path):
     bad.write_text("- a list\n")
     with pytest.raises(InputError, match="expected a mapping"):
         preflight.load(bad)
+
+
+def test_overlay_lays_derived_keys_over_a_copy() -> None:
+    """What a simulated run's jobs read: the config, with the keys the run decides laid over
+    it section by section; the config itself is left as its files say."""
+    cfg = config.validate({})
+    merged = config.overlay(cfg, {"wells": "w.tsv", "fluorescence": {"saturated_at": 9.0}})
+    assert merged["wells"] == "w.tsv" and merged["fluorescence"]["saturated_at"] == 9.0
+    assert merged["fluorescence"]["signal"] == cfg["fluorescence"]["signal"]
+    assert cfg["wells"] != "w.tsv" and cfg["fluorescence"]["saturated_at"] is None
+    assert config.overlay(cfg, {}) == cfg

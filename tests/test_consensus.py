@@ -13,7 +13,7 @@ import pytest
 from utrflow import config, pipeline
 from utrflow.reads import consensus, demux
 from utrflow.reads.consensus import ConsensusSettings, WellReads
-from utrflow.sequences import single_edits
+from utrflow.sequences import edit_distance, single_edits
 from utrflow.simulate.nanopore import PRESETS, apply_errors, split_text, to_array
 from utrflow.simulate.run import simulate_run
 from utrflow.simulate.run_settings import RunSimulation
@@ -80,7 +80,7 @@ def test_a_deep_well_is_called_from_a_bounded_sample_and_judged_over_every_read(
 
 def exhaustive_polish(seqs: list[str], start: str) -> str:
     """What `polish` did before it scored only the edits reads show: every single edit."""
-    best, best_total = start, sum(consensus.edit_distance(start, s) for s in seqs)
+    best, best_total = start, sum(edit_distance(start, s) for s in seqs)
     for _ in range(3):
         ordered = sorted(single_edits(best))
         totals = consensus._distances(ordered, seqs).sum(axis=1).tolist()
@@ -159,7 +159,7 @@ def test_library_index_finds_every_design_within_the_bound() -> None:
         )
         nearest = index.nearest(edited)
         assert nearest[0][1] == i
-        assert nearest[0][0] == consensus.edit_distance(edited, seq) <= 3
+        assert nearest[0][0] == edit_distance(edited, seq) <= 3
 
 
 @pytest.mark.parametrize("section", ["demux", "consensus"])

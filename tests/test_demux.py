@@ -14,9 +14,9 @@ import pytest
 import yaml
 from conftest import SHARED
 
-from utrflow import cli, sequences
+from utrflow import cli, sequences, sheets
 from utrflow.errors import InputError
-from utrflow.reads import barcodes, demux, sheets
+from utrflow.reads import barcodes, demux
 from utrflow.sequences import reverse_complement, single_edits
 from utrflow.simulate.barcodes import design_barcodes
 from utrflow.simulate.run import simulate_run
@@ -409,13 +409,13 @@ def test_bad_sheets_name_the_file_row_and_problem(tmp_path: Path) -> None:
     wells = sheets.load_wells(write(tmp_path / "w.tsv", rows))
     group = sheets.ReadGroup("P1", ("P1",), (str(reads),))
     with pytest.raises(InputError, match=r"fwd_barcodes .* closer than .*ACGTACGTAC ~ ACGTACGTAA"):
-        sheets.check_group_barcodes(wells, group, 3)
+        barcodes.check_group_barcodes(wells, group, 3)
     rows = (
         "plate\twell\tfwd_barcode\trev_barcode\nP1\tA1\tACGTACGTAC\tTTT\nP1\tA2\tACGTACGTAC\tTTT\n"
     )
     wells = sheets.load_wells(write(tmp_path / "w.tsv", rows))
     with pytest.raises(InputError, match=r"pair ACGTACGTAC/TTT names several wells.*P1 A1, P1 A2"):
-        sheets.check_group_barcodes(wells, group, 0)
+        barcodes.check_group_barcodes(wells, group, 0)
 
 
 def test_pooled_plates_must_share_all_files(tmp_path: Path) -> None:
@@ -462,7 +462,7 @@ def test_real_minion_reads_match_minibar(tmp_path: Path) -> None:
     plates = sheets.load_plates(tmp_path / "plates.tsv")
     wells = sheets.load_wells(tmp_path / "wells.tsv")
     (group,) = sheets.read_groups(plates)
-    sheets.check_group_barcodes(wells, group, 3)
+    barcodes.check_group_barcodes(wells, group, 3)
     construct = sheets.Construct(index["FwPrimer"][0], index["RvPrimer"][0])
     settings = demux.DemuxSettings(
         require_both_ends=False, max_barcode_distance=4, max_primer_error=0.3

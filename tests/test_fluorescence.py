@@ -10,7 +10,7 @@ import pytest
 
 from utrflow import config
 from utrflow.errors import InputError
-from utrflow.plates.geometry import well_names
+from utrflow.geometry import well_names
 from utrflow.plates.reader import (
     FluorescenceSettings,
     channel_values,

@@ -196,3 +196,28 @@ def test_a_reader_for_a_plate_the_wells_sheet_lacks_names_the_sheet(tmp_path: Pa
     with pytest.raises(InputError, match=rf"^{wells}: no wells of plate 'P9'$"):
         link.read_readers(readers, wells, settings, tmp_path / "readings")
     assert not (tmp_path / "readings").exists()
+
+
+def test_negative_control_wells_count_the_reads_that_strayed_into_them() -> None:
+    """A negative-control barcode pair names no colony: its wells are kept out of training
+    (`qc: negative`) and every read in them is contamination, counted per plate and run."""
+    calls = pd.DataFrame(
+        [
+            consensus_row(well="A1", n_reads=40),
+            consensus_row(well="A2", n_reads=60),
+            consensus_row(well="H11", role="negative", n_reads=3, qc="low_reads"),
+            consensus_row(well="H12", role="negative", n_reads=0, qc="no_reads", sequence=""),
+        ]
+    )
+    readings = pd.DataFrame(
+        [reading_row(well=w, role=r) for w, r in (("A1", "sample"), ("A2", "sample"),
+                                                  ("H11", "negative"), ("H12", "negative"))]
+    )  # fmt: skip
+    table = link.join_plate(calls, readings)
+    assert table["qc"].tolist() == ["pass", "pass", "negative", "negative"]
+    summary = link.negative_controls(table)
+    assert summary["wells"] == 2 and summary["wells_with_reads"] == 1 and summary["reads"] == 3
+    assert summary["wells_read"] == ["P1:H11"] and summary["median_sample_reads"] == 50.0
+    assert summary["max_share_of_sample"] == 0.06
+    plates = link.plate_summary(table, None, {}, FluorescenceSettings())
+    assert plates.loc[0, "negative_reads"] == 3 and plates.loc[0, "negative"] == 2

@@ -19,11 +19,11 @@ import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from utrflow import preflight
+from utrflow import preflight, sheets
 from utrflow.errors import InputError
 from utrflow.labelled import read_user_table
 from utrflow.plates import reader as fluorescence
-from utrflow.reads import demux, sheets
+from utrflow.reads import demux
 from utrflow.reads.files import iter_records
 from utrflow.sequences import reverse_complement
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utrflow.reads import demux, sheets
+from utrflow import sheets
+from utrflow.reads import demux
 from utrflow.reads.files import iter_reads, mean_quality
 from utrflow.report import plates as plates_report
 from utrflow.simulate.run import simulate_run

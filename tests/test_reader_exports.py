@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from conftest import SHARED
 
-from utrflow import cli, io
+from utrflow import cli, io, sheets
 from utrflow.errors import InputError
+from utrflow.geometry import well_names
 from utrflow.plates.exports import workbook_bytes
-from utrflow.plates.geometry import well_names
 from utrflow.plates.reader import (
     FluorescenceSettings,
     channel_reading,
@@ -26,7 +26,7 @@ from utrflow.plates.reader import (
     read_seconds,
     tidy_readings,
 )
-from utrflow.reads import sheets
+from utrflow.preflight import reads_setup
 
 EXPORTS = SHARED / "data" / "plate_reader_exports"
 needs_exports = pytest.mark.skipif(not EXPORTS.is_dir(), reason="shared exports not present")
@@ -456,7 +456,7 @@ def test_the_plates_sheet_names_each_plates_block_of_a_shared_reader_file(tmp_pa
     plates = sheets.load_plates(tmp_path / "plates.tsv", tmp_path)
     wells = pd.DataFrame({"plate": ["P1", "P2"], "well": ["A1", "A1"], "role": "sample"})
     settings = {"normalize_by": "", "blank_subtract": False, "log2": False}
-    assert sheets.check_readers(plates, wells.to_dict("records"), settings, tmp_path) == {
+    assert reads_setup.check_readers(plates, wells.to_dict("records"), settings, tmp_path) == {
         "P1": "reader.csv",
         "P2": "reader.csv",
     }
@@ -469,7 +469,7 @@ def test_the_plates_sheet_names_each_plates_block_of_a_shared_reader_file(tmp_pa
     (tmp_path / "plates.tsv").write_text(sheet.replace("\tday2\n", "\t\n"))
     unnamed = sheets.load_plates(tmp_path / "plates.tsv", tmp_path)
     with pytest.raises(InputError, match="holds 2 plates"):
-        sheets.check_readers(unnamed, wells.to_dict("records"), settings, tmp_path)
+        reads_setup.check_readers(unnamed, wells.to_dict("records"), settings, tmp_path)
 
 
 def test_icontrol_kinetic_xlsx_with_one_column_per_cycle(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from utrflow.errors import InputError
+from utrflow.geometry import well_names
 from utrflow.plates.channels import channel_reading
 from utrflow.plates.exports import read_export, workbook_bytes
-from utrflow.plates.geometry import well_names
 from utrflow.plates.reader import FluorescenceSettings, parse_reader, read_plate, write_plate
 
 WELLS = well_names(96)
@@ -115,3 +115,15 @@ def test_the_per_plate_json_states_every_reading_used(tmp_path: Path) -> None:
         assert {"channel", "wavelengths", "loop", "read", "read_name", "reads", "time_s"} <= set(
             reading
         )
+
+
+def test_the_plate_qc_columns_name_the_wavelengths_and_loop_read() -> None:
+    from utrflow.plates.link import reader_columns
+
+    signal = {"channel": "GFP_5:485/20,530/25", "wavelengths": [485, 530], "loop": 5}
+    signal |= {"read": 55, "read_name": "55", "reads": 55, "time_s": 32820.0}
+    columns = reader_columns({"instrument": "Agilent BioTek Gen5", "signal": signal})
+    assert columns["signal_read"] == (
+        "GFP_5:485/20,530/25 [485/530 nm, loop 5], read 55 of 55 (9:07:00)"
+    )
+    assert columns["normalizer_read"] == ""

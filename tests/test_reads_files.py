@@ -10,8 +10,9 @@ from pathlib import Path
 import pysam
 import pytest
 
+from utrflow import sheets
 from utrflow.errors import InputError
-from utrflow.reads import sheets
+from utrflow.preflight import reads_setup
 from utrflow.reads.files import check_overlap, detect_format, iter_chunks, iter_reads
 
 
@@ -168,7 +169,7 @@ def test_one_file_in_two_read_groups_stops_naming_both_places(tmp_path: Path, se
     groups = two_plates(tmp_path, second)
     assert [g.plates for g in groups] == [("P1",), ("P2",)]  # two read groups
     with pytest.raises(InputError) as caught:
-        sheets.check_reads_files(groups)
+        reads_setup.check_reads_files(groups)
     line = str(caught.value)
     assert "\n" not in line
     assert str(tmp_path / second) in line and str(a) in line
@@ -178,7 +179,7 @@ def test_one_file_in_two_read_groups_stops_naming_both_places(tmp_path: Path, se
 def test_a_different_file_in_another_group_passes(tmp_path: Path) -> None:
     write(tmp_path / "reads" / "a.fastq", fastq(["r1", "r2"]))
     write(tmp_path / "reads" / "b.fastq", fastq(["r1", "r2"], seq="TTTTGGGG"))  # renamed 1, 2...
-    assert sheets.check_reads_files(two_plates(tmp_path, "reads/b.fastq")) == []
+    assert reads_setup.check_reads_files(two_plates(tmp_path, "reads/b.fastq")) == []
 
 
 @pytest.mark.parametrize("gzipped", [False, True])

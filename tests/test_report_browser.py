@@ -1,5 +1,9 @@
-"""The report as a person sees it: opened in headless Chromium, every section filled, every
-image drawn, no console error, nothing fetched; and Snakemake's own report with the captions.
+"""The report as a person sees it: opened in headless Chromium at 1,400 and 1,000 px, every
+section filled, every image drawn and its text legible, no table or figure wider than the page,
+every plate drawn, the well table filtering and sorting, nothing fetched, no console error; a
+one-plate pilot too small to train ends with exit 0 and a report that says why; and Snakemake's
+own report with the captions. Screenshots of each section are saved for review (in
+$UTRFLOW_SCREENSHOTS, else a temporary folder the test prints).
 
 Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them); skipped, with the
 reason, where they are missing.
@@ -7,6 +11,7 @@ reason, where they are missing.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import zipfile
@@ -14,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_workflow, tiny_settings, write_config
+from markupsafe import escape
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -25,8 +31,60 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--window-size=1280,900",
+    "--hide-scrollbars",
 )
+WIDTHS = (1400, 1000)
+LEGIBLE_PX = 9.0
+# What the page says about itself: images, sections, requests, overflow, figure text, plates.
+INSPECT = """
+const right = e => e.getBoundingClientRect().right;
+const boxes = [...document.querySelectorAll('main table, main img, .plates, .scroll, .wide')];
+return {
+  images: document.images.length,
+  broken: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt),
+  sections: [...document.querySelectorAll('section')].map(s => ({
+    id: s.id, text: s.innerText.trim().length,
+    heading: (s.querySelector('h2') || {}).innerText || ''})),
+  fetched: performance.getEntriesByType('resource').map(r => r.name)
+    .filter(n => !n.startsWith('data:') && !n.startsWith('file:')),
+  page_overflow: document.documentElement.scrollWidth > window.innerWidth,
+  overflow: boxes.filter(e => right(e) > right(e.closest('section')) + 1
+                              || e.scrollWidth > e.clientWidth + 1)
+    .map(e => (e.id || e.alt || e.className || e.tagName) + ': ' + e.scrollWidth + ' > '
+              + e.clientWidth),
+  figure_text: [...document.querySelectorAll('img.fig')].map(i => [i.alt,
+    parseFloat(i.dataset.fontPx) * i.clientWidth / i.naturalWidth]),
+  plates: [...document.querySelectorAll('.plate')].map(p => p.dataset.plate),
+  plate_wells: document.querySelectorAll('.plate .w[title]').length,
+  well_rows: document.querySelectorAll('#wells-table tbody tr').length,
+  height: document.documentElement.scrollHeight,
+};
+"""
+FILTER = """
+const input = document.getElementById('wells-filter');
+input.value = arguments[0];
+input.dispatchEvent(new Event('input'));
+const shown = [...document.querySelectorAll('#wells-table tbody tr')].filter(r => !r.hidden);
+return {count: document.getElementById('wells-count').textContent,
+        rows: shown.map(r => r.textContent.replace(/\\u200b/g, ''))};
+"""
+SORT_BY_READS = """
+const heads = [...document.querySelectorAll('#wells-table th')];
+heads.find(h => h.textContent === 'reads').click();
+const column = heads.findIndex(h => h.textContent === 'reads');
+return [...document.querySelectorAll('#wells-table tbody tr')]
+  .map(r => parseFloat(r.cells[column].textContent)).filter(v => !isNaN(v));
+"""
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the section screenshots go, for a person to look at."""
+    folder = os.environ.get("UTRFLOW_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("report-screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"report screenshots: {path}")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +105,22 @@ def finished_run(tmp_path_factory) -> Path:
     return workdir
 
 
-def open_report(html: Path, screenshot: Path) -> dict:
-    """Load the report in Chromium; what the page says about itself, and a full-page PNG."""
+@pytest.fixture(scope="module")
+def pilot_run(tmp_path_factory) -> Path:
+    """A one-plate pilot of an 8-variant library: too few distinct sequences to train on."""
+    config = tiny_settings()
+    config["simulate"] = {
+        "level": "run",
+        "run": {"n_variants": 8, "n_plates": 1, "reads_per_well_mean": 12},
+    }
+    workdir = tmp_path_factory.mktemp("pilot")
+    write_config(workdir, config)
+    run = run_workflow(workdir)
+    assert run.returncode == 0, run.stderr[-3000:]  # the pilot ends well, with its report
+    return workdir
+
+
+def browser():
     if not (CHROMIUM and CHROMEDRIVER):
         reason = "Chromium or chromedriver not installed (apt-get install chromium chromium-driver)"
         if os.environ.get("UTRFLOW_REQUIRE_BROWSER"):
@@ -62,56 +134,97 @@ def open_report(html: Path, screenshot: Path) -> dict:
     for flag in FLAGS:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def open_report(html: Path, width: int, shots: Path, name: str) -> dict:
+    """Load the report at `width` px; what the page says about itself, the well table tried
+    out, and a screenshot of each section."""
+    driver = browser()
     try:
+        driver.set_window_size(width, 900)
         driver.get(html.resolve().as_uri())
-        page = driver.execute_script(
-            """
-            const images = [...document.images];
-            return {
-              images: images.length,
-              broken: images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt),
-              sections: [...document.querySelectorAll('section')].map(s => ({
-                id: s.id, text: s.innerText.trim().length,
-                heading: (s.querySelector('h2') || {}).innerText || ''})),
-              fetched: performance.getEntriesByType('resource').map(r => r.name)
-                .filter(n => !n.startsWith('data:') && !n.startsWith('file:')),
-              height: document.documentElement.scrollHeight,
-              overflow: document.documentElement.scrollWidth > window.innerWidth,
-            };
-            """
-        )
+        page = driver.execute_script(INSPECT)
         page["errors"] = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-        driver.set_window_size(1280, min(int(page["height"]) + 100, 30000))
-        driver.save_screenshot(str(screenshot))
+        if page["well_rows"]:
+            page["all_wells"] = driver.execute_script(FILTER, "")
+            page["filtered"] = driver.execute_script(FILTER, "P01 mixed")
+            driver.execute_script(FILTER, "")
+            page["sorted_reads"] = driver.execute_script(SORT_BY_READS)
+        driver.save_screenshot(str(shots / f"{name}-{width}-first-screen.png"))
+        driver.set_window_size(width, min(int(page["height"]) + 100, 16_000))  # whole sections
+        for section in driver.find_elements("css selector", "section"):
+            section_id = section.get_attribute("id")
+            section.screenshot(str(shots / f"{name}-{width}-{section_id}.png"))
     finally:
         driver.quit()
     return page
 
 
-@pytest.mark.slow
-def test_report_opens_in_a_real_browser_complete_and_offline(finished_run: Path, tmp_path):
-    shot = tmp_path / "report.png"
-    page = open_report(finished_run / "results/report/report.html", shot)
+def assert_fits_and_reads(page: dict, width: int) -> None:
+    """What must hold at every width: no overflow, legible figures, nothing fetched."""
     assert page["errors"] == []
     assert page["broken"] == []
-    assert page["images"] >= 8
     assert page["fetched"] == []
-    assert not page["overflow"], "the page is wider than a laptop screen"
-    ids = [s["id"] for s in page["sections"]]
-    for wanted in ("summary", "warnings", "plates", "data", "model", "metrics", "learned",
-                   "design", "provenance"):  # fmt: skip
-        assert wanted in ids, wanted
+    assert not page["page_overflow"], f"the page is wider than {width} px"
+    assert page["overflow"] == [], f"wider than their section at {width} px"
+    small = [(alt, round(px, 1)) for alt, px in page["figure_text"] if px < LEGIBLE_PX]
+    assert small == [], f"figure text under {LEGIBLE_PX} px at {width} px"
     for section in page["sections"]:
         assert section["heading"], f"section {section['id']} has no title"
-        assert section["text"] > 80, f"section {section['id']} is empty"
-    assert shot.stat().st_size > 50_000  # a real page, not a blank one
-    html = (finished_run / "results/report/report.html").read_text()
-    assert "Not run" not in html  # every stage ran, so every section is filled from the run
+        assert section["text"] > 10, f"section {section['id']} is empty"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+def test_report_opens_in_a_real_browser_complete_and_offline(
+    finished_run: Path, screenshots: Path, width: int
+):
+    html = finished_run / "results/report/report.html"
+    page = open_report(html, width, screenshots, "run")
+    assert_fits_and_reads(page, width)
+    assert page["images"] >= 8
+    ids = [s["id"] for s in page["sections"]]
+    for wanted in ("summary", "warnings", "plates", "wells", "data", "model", "metrics",
+                   "learned", "design", "provenance"):  # fmt: skip
+        assert wanted in ids, wanted
+    # every plate drawn, every well in the maps and the table
+    assert page["plates"] == ["P01", "P02", "P03"]
+    assert page["plate_wells"] == page["well_rows"] == 288
+    assert page["all_wells"]["count"] == "288 of 288 wells"
+    rows = page["filtered"]["rows"]
+    assert 0 < len(rows) < 96 and page["filtered"]["count"] == f"{len(rows)} of 288 wells"
+    assert all("P01" in r and "mixed" in r for r in rows)
+    assert page["sorted_reads"] == sorted(page["sorted_reads"])
+    text = html.read_text()
+    assert "Not run" not in text  # every stage ran, so every section is filled from the run
     for figure in ("Demultiplexing funnel", "Read length and quality", "Purity and library match",
-                   "Plate map", "Replicate wells", "First-layer filter logos", "Mutagenesis map",
+                   "Replicate wells", "First-layer filter logos", "Mutagenesis map",
                    "Designs against the measured library"):  # fmt: skip
-        assert f'alt="{figure}"' in html, figure
+        assert f'alt="{figure}"' in text, figure
+    assert (finished_run / "results/report/qc.html").stat().st_size > 50_000
+    if width == WIDTHS[0]:  # the QC-only report reads as well
+        assert_fits_and_reads(open_report(html.with_name("qc.html"), width, screenshots, "qc"),
+                              width)  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_pilot_plate_too_small_to_train_gets_a_report_saying_why(
+    pilot_run: Path, screenshots: Path, width: int
+):
+    status = json.loads((pilot_run / "results/model/status.json").read_text())
+    assert status["status"] == "not_run" and status["distinct_passing"] < status["needed"]
+    assert not (pilot_run / "results/model/metrics.json").exists()
+    html = pilot_run / "results/report/report.html"
+    page = open_report(html, width, screenshots, "pilot")
+    assert_fits_and_reads(page, width)
+    assert page["plates"] == ["P01"] and page["well_rows"] == 96
+    text = html.read_text()
+    assert f"<b>The model did not run:</b> {escape(status['reason'])}" in text
+    assert f"<b>What would let it run:</b> {escape(status['advice'])}" in text
+    assert "measure about" in status["advice"]
+    assert (pilot_run / "results/report/qc.html").exists()
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import run_workflow, workflow_command, workflow_env, write_config
-from test_workflow import jobs_planned, reads_config
+from workflow_checks import jobs_planned, reads_config
 
 from utrflow.simulate.run import simulate_run
 from utrflow.simulate.run_settings import RunSimulation

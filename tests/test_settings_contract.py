@@ -299,7 +299,7 @@ def test_settings_for_is_select_of_the_declaration():
     text = (RULES / "common.smk").read_text()
     assert "utrflow_cli.COMMANDS[command].settings" in text
     assert 'utrflow_cli.COMMANDS["train"].settings' in text  # candidate_settings
-    assert "utrflow_config.select(config, keys)" in text
+    assert "utrflow_config.select(SETTINGS, keys)" in text  # the config with DERIVED over it
     full = config.validate({})
     for command in cli.COMMANDS.values():
         assert config.unread_keys(config.select(full, command.settings), command.settings) == []

@@ -16,14 +16,14 @@ import pytest
 import yaml
 
 from utrflow.errors import InputError
+from utrflow.geometry import well_names
 from utrflow.io import read_tsv
-from utrflow.plates.geometry import well_names
 from utrflow.reads.barcodes import close_pairs, indel_lower_bound, min_pairwise_distance
 from utrflow.sequences import edit_distance, reverse_complement
 from utrflow.simulate import nanopore, truth
 from utrflow.simulate.barcodes import design_barcodes, plate_barcodes
 from utrflow.simulate.reads import TRUTH_READS_COLUMNS
-from utrflow.simulate.run import simulate_run
+from utrflow.simulate.run import derived_settings, simulate_run
 from utrflow.simulate.run_settings import (
     PLATES_COLUMNS,
     TRUTH_WELLS_COLUMNS,
@@ -485,3 +485,17 @@ def test_bad_parameters_stop_with_one_line() -> None:
         RunSimulation(fwd_primer="ACGTNN")
     assert RunSimulation(error_preset="r9").error_model().rate == pytest.approx(0.08)
     assert RunSimulation(error_preset="r9", error_rate=0.05).error_model().rate == 0.05
+
+
+def test_the_derived_settings_name_what_the_run_writes(run: tuple[Path, dict]) -> None:
+    """The keys the workflow lays over the config for a simulated run's jobs (`DERIVED` in
+    common.smk) name the sheets the run wrote and its construct, and the reader's maximum only
+    where the config names no saturation level."""
+    out, _ = run
+    derived = derived_settings(SMALL, str(out), "run", None)
+    assert derived["fluorescence"] == {"saturated_at": SMALL.reader_max}
+    for key in ("plates", "wells", "library"):
+        assert Path(derived[key]).is_file(), key
+    assert derived["construct"] == yaml.safe_load((out / "construct.yaml").read_text())
+    assert derived_settings(SMALL, str(out), "table", 5e4) == {}
+    assert set(derived_settings(SMALL, str(out), "table", None)) == {"fluorescence"}

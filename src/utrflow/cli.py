@@ -89,6 +89,12 @@ def _encoded(args: argparse.Namespace) -> Any:
     "check-config", "validate a config file and print it with defaults filled in", settings=ALL
 )
 def check_config(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    if cfg["source"] == "simulate":  # the simulator checks its own settings: preflight never
+        # imports it (the workflow's common.smk runs the same check)
+        from utrflow.simulate import run_settings
+
+        source = "--params" if args.params is not None else str(args.config)
+        run_settings.from_config({"seed": cfg["seed"], **cfg["simulate"]["run"]}, source)
     print(json.dumps(cfg, indent=2))
 
 
@@ -144,6 +150,23 @@ def encode(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     from utrflow.model import encode as stage
 
     stage.run(args.table, args.onehot, args.split, args.features, cfg)
+
+
+@command(
+    "model-status",
+    "decide whether the model stages can run on the labelled table; write ok or not_run + why",
+    path("--table", "labelled table (TSV)"),
+    path("--output", "status to write (JSON)"),
+    settings=("seed", "encode", "split", "model.covariates", "model.task"),
+)
+def model_status(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    from utrflow.model import readiness
+
+    result = readiness.run(args.table, args.output, cfg)
+    if result["status"] != "ok":
+        logging.getLogger("utrflow.model").warning(
+            "model not run: %s; %s", result["reason"], result["advice"]
+        )
 
 
 # What one member's training reads: not the ensemble size, the GPU request, the covariates (the
@@ -414,6 +437,58 @@ def demux(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     logging.getLogger("utrflow.demux").info("funnel: %s", json.dumps(funnel["status"]))
 
 
+# The demux keys that place reads by their barcodes and primers; the barcode thresholds stay
+# automatic, so changing them reruns demultiplexing, not this check.
+CHECK_DEMUX_KEYS = tuple(
+    f"demux.{key}"
+    for key in ("end_window", "max_primer_error", "max_flank_error", "require_both_ends")
+)
+
+
+@command(
+    "check-construct",
+    "check the construct against a sample of the reads: flanks found, reversed or missing; "
+    "propose flanks from the reads",
+    path("--plates", "plates sheet"),
+    path("--wells", "wells sheet"),
+    path("--output", "construct_check.json"),
+    settings=("construct", *CHECK_DEMUX_KEYS),
+)
+def check_construct(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    from utrflow.reads import construct_check as stage
+    from utrflow.reads.demux import DemuxSettings
+
+    result = stage.run(
+        args.plates,
+        args.wells,
+        cfg["construct"],
+        config_module.settings_from(DemuxSettings, cfg["demux"]),
+    )
+    for line in result["messages"]:
+        logging.getLogger("utrflow.construct").warning(line)
+    io.write_json(result, args.output)  # for a run of the command alone: snakemake removes it
+    stage.raise_on_error(result)
+
+
+@command(
+    "init",
+    "write a new project folder: config, sheets, folders for the reads and reader files",
+    ("folder", {"type": Path, "help": "the new project folder"}),
+    ("--plates", {"type": int, "default": 1, "help": "plates (default 1)"}),
+    ("--format", {"type": int, "default": 96, "help": "wells per plate, 96 or 384"}),
+    path("--barcodes", "barcode table: barcode, end (F/R), optional name", required=False),
+)
+def init(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    from utrflow import project
+
+    commands = project.init(args.folder, args.plates, args.format, args.barcodes)
+    print(f"A new project in {args.folder}. Put each plate's reads under reads/, its reader file")
+    print("under reader/, the barcodes in sheets/wells.tsv and the construct in")
+    print(f"config/config.yaml; then, in the project (cd {args.folder}):")
+    for line in commands:
+        print(f"  {line}")
+
+
 @command(
     "consensus",
     "call each well's UTR from its reads' regions and match it to the library",
@@ -636,15 +711,32 @@ def design(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     )
 
 
+REPORT_MODEL_FILES = (
+    "split",
+    "metrics",
+    "predictions",
+    "history",
+    "training",
+    "crossval",
+    "interpretation",
+    "designs",
+    "design_summary",
+    "leaderboard",
+    "learning_curve",
+    "next_round",
+)
+
+
 @command(
     "report",
-    "render the self-contained HTML evaluation report",
+    "render the self-contained HTML report (QC only, or with the model, or saying why not)",
     path("--table", "labelled table (TSV)"),
-    path("--split", "per-row split (TSV)"),
-    path("--metrics", "metrics (JSON)"),
-    path("--predictions", "model predictions (TSV)"),
-    path("--history", "training history (TSV)"),
-    path("--training", "training summary (JSON)"),
+    path("--model-status", "whether the model ran, and if not why (JSON)", required=False),
+    path("--split", "per-row split (TSV)", required=False),
+    path("--metrics", "metrics (JSON); without it the report shows QC only", required=False),
+    path("--predictions", "model predictions (TSV)", required=False),
+    path("--history", "training history (TSV)", required=False),
+    path("--training", "training summary (JSON)", required=False),
     path("--simulation", "simulation summary (JSON)", required=False),
     path("--crossval", "cross-validation metrics (JSON)", required=False),
     path("--plate-qc", "per-plate QC of the labelled table (TSV), plates only", required=False),
@@ -656,32 +748,75 @@ def design(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     path("--leaderboard", "preset auto: the model contest (TSV)", required=False),
     path("--learning-curve", "preset auto: scores over training-set size (TSV)", required=False),
     path("--next-round", "preset auto: sizes suggested for the next round (JSON)", required=False),
+    path("--construct-check", "the construct check (JSON)", required=False),
+    path("--benchmarks", "Snakemake's benchmark folder: run times per stage", required=False),
     path("--output", "report to write (HTML)"),
     settings=ALL,  # the report prints the config that made the run
 )
 def report(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    model = {name: getattr(args, name) for name in REPORT_MODEL_FILES}
+    missing = [n for n in ("split", "predictions", "history", "training") if not model[n]]
+    if model["metrics"] and missing:
+        raise InputError(f"report: --metrics needs --{missing[0]} too")
+    _render_report(args, cfg, model, args.model_status)
+
+
+# What the QC-only report reads of the config: not the model's settings, nor how many cores a
+# job takes, so that neither reruns it.
+QC_REPORT = (
+    "source",
+    "seed",
+    "plates",
+    "wells",
+    "library",
+    "table",
+    "construct",
+    "fluorescence",
+    "simulate",
+    "demux",
+    "!demux.threads",
+    "consensus",
+    "!consensus.threads",
+    "report",
+    "model.task",
+    "model.covariates",
+)
+
+
+@command(
+    "report-qc",
+    "render the QC-only HTML report (reads, wells, plates, checks): the first look at new data",
+    path("--table", "labelled table (TSV)"),
+    path("--simulation", "simulation summary (JSON)", required=False),
+    path("--plate-qc", "per-plate QC of the labelled table (TSV), plates only", required=False),
+    path("--table-summary", "labelled-table summary (JSON), plates only", required=False),
+    paths("--funnels", "demux funnel.json files", required=False),
+    path("--construct-check", "the construct check (JSON)", required=False),
+    path("--benchmarks", "Snakemake's benchmark folder: run times per stage", required=False),
+    path("--output", "report to write (HTML)"),
+    settings=QC_REPORT,
+)
+def report_qc(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
+    _render_report(args, cfg, {}, None)
+
+
+def _render_report(
+    args: argparse.Namespace, cfg: Mapping[str, Any], model: dict[str, Any], status: Any
+) -> None:
     from utrflow.report import render
 
     render.run(
         json.loads(json.dumps(cfg)),  # a plain copy of every key: the report prints them all
         args.output,
         args.table,
-        args.split,
-        args.metrics,
-        args.predictions,
-        args.history,
-        args.training,
+        model=model,
+        model_status=status,
         simulation=args.simulation,
-        crossval=args.crossval,
         plate_qc=args.plate_qc,
         table_summary=args.table_summary,
-        interpretation=args.interpretation,
         funnels=args.funnels,
-        designs=args.designs,
-        design_summary=args.design_summary,
-        leaderboard=args.leaderboard,
-        learning_curve=args.learning_curve,
-        next_round=args.next_round,
+        construct_check=args.construct_check,
+        benchmarks=args.benchmarks,
     )
 
 
@@ -784,6 +919,11 @@ def main(argv: list[str] | None = None) -> int:
         cmd.handler(args, _Audited(cfg, read) if audit else cfg)
     except InputError as err:
         print(f"utrflow: error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a full disk is the lab's to fix, not a bug: one line
+        if err.errno not in io.DISK_FULL:
+            raise
+        print(f"utrflow: error: {io.disk_full(err, err.filename or args.command)}", file=sys.stderr)
         return 1
     if audit:
         with open(audit, "a", encoding="utf-8") as log:

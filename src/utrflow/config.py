@@ -75,7 +75,43 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"key '{key}': {error.instance!r} is not one of {options}"
     if error.validator == "type":
         return f"key '{key}': {error.instance!r} is not of type {error.validator_value}"
+    if error.validator == "oneOf":
+        return f"key '{key}': {error.instance!r} is not {_options(error.validator_value)}"
     return f"key '{key}': {error.message}"
+
+
+def _options(choices: Any) -> str:
+    """A `oneOf` of a bounded integer and words (`max_barcode_distance`), said as a person
+    would: 'a whole number from 0 to 100, or auto'."""
+    said = []
+    for choice in choices:
+        if "const" in choice:
+            said.append(str(choice["const"]))
+        elif choice.get("type") == "integer":
+            low, high = choice.get("minimum"), choice.get("maximum")
+            said.append(f"a whole number from {low} to {high}" if high is not None else "a number")
+        else:
+            said.append(str(choice.get("type", choice)))
+    return ", or ".join(said)
+
+
+def _forgive(node: Any, schema_: Mapping[str, Any]) -> None:
+    """Values people type for a `oneOf` of a number and a word, taken as meant: 'Auto' and
+    ' auto ' are auto, '3' is 3 (YAML reads `max_barcode_distance: '3'` as text)."""
+    if not isinstance(node, dict):
+        return
+    for name, sub in schema_.get("properties", {}).items():
+        value = node.get(name)
+        if isinstance(value, dict):
+            _forgive(value, sub)
+        elif isinstance(value, str) and "oneOf" in sub:
+            text = value.strip()
+            words = {str(c["const"]).lower(): c["const"] for c in sub["oneOf"] if "const" in c}
+            integer = any(c.get("type") == "integer" for c in sub["oneOf"])
+            if text.lower() in words:
+                node[name] = words[text.lower()]
+            elif integer and text.isdigit():
+                node[name] = int(text)
 
 
 def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
@@ -84,6 +120,7 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
     Raises InputError with one line naming `source` and the offending key.
     """
     instance = copy.deepcopy(dict(config))
+    _forgive(instance, _shipped_schema())
     validator = _validator_class()(_shipped_schema())
     errors = sorted(
         validator.iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message)
@@ -116,6 +153,19 @@ def settings_from(cls: type[Settings], section: Mapping[str, Any]) -> Settings:
     job's `threads`) are the workflow's, not the stage's."""
     known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{k: v for k, v in section.items() if k in known})
+
+
+def overlay(config: Mapping[str, Any], derived: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `config` with `derived` laid over it, section by section: the settings a job
+    receives where the workflow decides some keys itself (a simulated run's sheets), kept apart
+    from the config so the config stays what its files say."""
+    merged = copy.deepcopy(dict(config))
+    for key, value in derived.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = overlay(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
 
 def section_defaults(*path: str) -> dict[str, Any]:

@@ -12,6 +12,12 @@ class InputError(ValueError):
         super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
+class NotEnoughData(InputError):
+    """Input that is well formed but too small for a stage (a pilot plate: too few distinct
+    passing sequences to train and test a model). The run goes on without that stage and the
+    report says, in its place, what would let it run."""
+
+
 def first_line(err: BaseException) -> str:
     """The first line of an exception's message (its type if it has none): for one-line errors
     that quote what a library said."""

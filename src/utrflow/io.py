@@ -7,6 +7,7 @@ write and read their tables as plain rows and start without it (a third of a sec
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import json
 import math
@@ -51,6 +52,32 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(err: OSError, where: str | Path) -> InputError:
+    """One line for a write that found the disk (or the user's quota) full."""
+    return InputError(
+        f"{where}: no space left on the device ({err.strerror or 'disk full'}); free space and "
+        "rerun: nothing this job was writing was kept"
+    )
+
+
+@contextmanager
+def all_or_nothing(paths: Sequence[str | Path], where: str | Path) -> Iterator[None]:
+    """A job's outputs, written one after another, kept only if all of them are: a failure
+    on the way (a full disk, a damaged input) removes those already in place, so nothing that
+    looks finished is left. A full disk becomes one line naming `where`."""
+    try:
+        yield
+    except BaseException as err:
+        for path in paths:
+            Path(path).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno in DISK_FULL:
+            raise disk_full(err, where) from None
+        raise
 
 
 def write_tsv(frame: pd.DataFrame, path: str | Path, exact: Sequence[str] = ()) -> None:
@@ -182,17 +209,54 @@ def read_tsv(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
 
 
+def _table_bytes(path: str | Path) -> bytes:
+    """A user table's bytes, un-gzipped when gzipped (user tables are small)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def _text_encoding(path: str | Path) -> str:
+    """UTF-8 (a byte-order mark forgiven) where the bytes are UTF-8, else Windows-1252: what
+    Excel on Windows saves a CSV as (an 'é' or 'µ' in a note column is one byte there)."""
+    try:
+        data = _table_bytes(path)
+    except (OSError, EOFError):
+        return "utf-8-sig"  # the reader names the problem
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8-sig"
+
+
+def _separator_in_use(path: str | Path, sep: str, encoding: str) -> str:
+    """The separator the header line uses where the name promised another: a tab-separated
+    table saved under a .csv name (or a comma-separated one under .tsv) has one column else."""
+    try:
+        header = _table_bytes(path).split(b"\n", 1)[0].decode(encoding, errors="replace")
+    except (OSError, EOFError):
+        return sep
+    other = "\t" if sep == "," else ","
+    return other if sep not in header and other in header else sep
+
+
 def read_text_table(path: str | Path, sep: str) -> pd.DataFrame:
     """A user's CSV/TSV (a byte-order mark forgiven) as stripped strings, empty cells "".
+
+    UTF-8 or, failing that, Windows-1252; the separator is the one the header uses (a tab
+    under a .csv name is read as a tab).
 
     A column name given twice stops the run (pandas renames the second `label.1` and goes on,
     so the table would be read with the wrong column); an unnamed column that is empty
     throughout (a spreadsheet's trailing separator) is dropped."""
     import pandas as pd
 
+    encoding = _text_encoding(path)
+    sep = _separator_in_use(path, sep, encoding)
     try:
         raw = pd.read_csv(
-            path, sep=sep, dtype=str, header=None, keep_default_na=False, encoding="utf-8-sig"
+            path, sep=sep, dtype=str, header=None, keep_default_na=False, encoding=encoding
         )
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty") from None

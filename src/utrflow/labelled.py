@@ -7,6 +7,7 @@ one line naming the file, the row and the problem.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from utrflow import io
 from utrflow.errors import InputError
 from utrflow.io import read_text_table
 from utrflow.sequences import invalid_characters, normalize
+
+log = logging.getLogger(__name__)
 
 # The labelled table, one row per well (docs: README, What comes out).
 LABELLED_COLUMNS = [
@@ -38,6 +41,7 @@ LINK_COLUMNS = [*LABELLED_COLUMNS, "role", "qc_detail", "differences"]
 QC_REASONS = (
     "blank",
     "control",
+    "negative",
     "no_reads",
     "low_reads",
     "mixed",
@@ -50,6 +54,7 @@ QC_REASONS = (
     "saturated",
     "low_od",
     "nonpositive",
+    "blank_unusable",
 )
 
 RESERVED = {"sequence", "label", "split", "id", "variant_id", "plate", "well"}
@@ -119,9 +124,20 @@ def read_user_table(path: str | Path) -> pd.DataFrame:
             )
         out["split"] = split.to_numpy()
     for column in raw.columns:
-        if column not in RESERVED:
-            out[column] = _numeric(raw[column], path, column, row_of)
+        if column in RESERVED:
+            continue
+        if _is_text(raw[column]):
+            log.info("%s: column %r holds text: kept out of the model (a note)", path, column)
+            continue
+        out[column] = _numeric(raw[column], path, column, row_of)
     return out
+
+
+def _is_text(values: pd.Series) -> bool:
+    """A column of notes (strain names, dates, comments): not one filled cell is a number.
+    One typo in a column of numbers is not this; it stops the run naming its row."""
+    filled = values[values.str.len() > 0]
+    return bool(len(filled)) and bool(pd.to_numeric(filled, errors="coerce").isna().all())
 
 
 def _numeric(

@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from utrflow import io
+from utrflow import io, sheets
 from utrflow.config import section_defaults
 from utrflow.model import encode, evaluate, training
 from utrflow.plates import link, reader
-from utrflow.reads import consensus, demux, sheets
+from utrflow.reads import consensus, demux
 from utrflow.yamlio import load_yaml
 
 

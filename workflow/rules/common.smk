@@ -12,6 +12,7 @@ from utrflow import config as utrflow_config
 from utrflow import preflight as utrflow_preflight
 from utrflow.model import search as utrflow_search
 from utrflow.errors import InputError
+from snakemake.exceptions import WorkflowError
 from utrflow.yamlio import load_yaml
 
 CONFIG_SOURCE = ", ".join(str(p) for p in workflow.configfiles) or "config"
@@ -27,6 +28,9 @@ try:
         load_yaml(_file)
     _validated = utrflow_config.validate(config, source=CONFIG_SOURCE)
     _reads_setup = utrflow_preflight.check(_validated, Path.cwd(), source=CONFIG_SOURCE)
+    utrflow_preflight.check_commands(
+        any(m.name == "CONDA" for m in workflow.deployment_settings.deployment_method)
+    )
 except InputError as _error:
     stop(_error)
 config.clear()
@@ -75,7 +79,7 @@ ENCODED = {
     "split": "results/encode/split.tsv",
     "features": "results/encode/features.json",
 }
-ENCODED_ARGS = "--onehot {input.onehot} --split {input.split} --features {input.features}"
+ENCODED_ARGS = "--onehot {input.onehot:q} --split {input.split:q} --features {input.features:q}"
 MEMBER_DIR = "results/model/members/{member}"
 CANDIDATE_DIR = "results/model/candidates/{candidate}"
 SELECTED = {
@@ -106,6 +110,9 @@ DESIGNED = {
     "summary": "results/design/summary.json",
 }
 REPORT = "results/report/report.html"
+QC_REPORT = "results/report/qc.html"
+MODEL_STATUS = "results/model/status.json"
+CONSTRUCT_CHECK = "results/qc/construct_check.json"
 # The design's uncertainty: the ensemble's spread from 3 members on, else (auto) the spread of
 # the top three contenders of the model contest.
 SPREAD = (
@@ -123,17 +130,30 @@ READER_PLATES = {}
 _WELLS = None
 PLATE_WELLS = {}  # plate -> wells in the layout
 RUN_LAYOUT = None
+# Keys a simulated run decides itself (its sheets, construct and reader maximum), kept apart from
+# `config` (which stays what the config files say); SETTINGS, the config with them laid over it,
+# is what the jobs read.
+DERIVED = {}
 if SIMULATED:  # only a simulated run needs the simulator: real runs never import it
     from utrflow.simulate import run as utrflow_simulate_run
     from utrflow.simulate import run_settings as utrflow_run_settings
-    from utrflow.reads.sheets import ReadGroup
+    from utrflow.sheets import ReadGroup
 
-    _RUN = utrflow_run_settings.from_config({"seed": config["seed"], **config["simulate"]["run"]})
+    try:  # the simulator checks its own settings: the runtime's start-up check never imports it
+        _RUN = utrflow_run_settings.from_config(
+            {"seed": config["seed"], **config["simulate"]["run"]}, CONFIG_SOURCE
+        )
+    except InputError as _error:
+        stop(_error)
     # Where `simulate_run` writes its reads and reader files: known before it runs.
     RUN_LAYOUT = utrflow_simulate_run.run_layout(_RUN, SIMULATED_RUN_DIR)
-    if config["fluorescence"]["saturated_at"] is None:
-        # the simulated reader writes its maximum, not an overflow word: say which it is
-        config["fluorescence"]["saturated_at"] = _RUN.reader_max
+    DERIVED = utrflow_simulate_run.derived_settings(
+        _RUN,
+        SIMULATED_RUN_DIR,
+        config["simulate"]["level"],
+        config["fluorescence"]["saturated_at"],
+    )
+SETTINGS = utrflow_config.overlay(config, DERIVED)
 if SIMULATED_RUN:
     READ_GROUPS = {
         name: ReadGroup(name, plates, (reads,))
@@ -142,11 +162,8 @@ if SIMULATED_RUN:
     PLATE_GROUP = {plate: name for name, group in READ_GROUPS.items() for plate in group.plates}
     READERS = RUN_LAYOUT.readers
     PLATE_WELLS = dict.fromkeys(PLATE_GROUP, _RUN.plate_format)
-    for _key in ("plates", "wells", "library"):
-        config[_key] = f"{SIMULATED_RUN_DIR}/{_key}.{'csv' if _key == 'library' else 'tsv'}"
-    config["construct"] = RUN_LAYOUT.construct
 elif READS:
-    from utrflow.reads import sheets as utrflow_sheets
+    from utrflow import sheets as utrflow_sheets
 
     for _warning in _reads_setup["warnings"]:  # valid but empty inputs: said once, up front
         sys.stderr.write(f"utrflow: warning: {_warning}\n")
@@ -181,7 +198,13 @@ def cores_by_size(most, mb_per_core):
     """A job's cores from its inputs' size (`cores_for`). A small read file's job runs on one
     core, so Snakemake runs several side by side instead of one at a time, each waiting on its
     start-up and its last chunk with cores idle."""
-    return lambda wildcards, input: cores_for(input.size_mb, mb_per_core, most)
+    def cores(wildcards, input):
+        try:
+            return cores_for(input.size_mb, mb_per_core, most)
+        except WorkflowError:  # a dry run before the (simulated) reads exist: the most it may take
+            return most
+
+    return cores
 
 
 def cores_by_wells(most, wells_per_core):
@@ -193,7 +216,7 @@ def settings_for(command):
     """The JSON `utrflow COMMAND --params` takes: exactly the config keys the command declares
     it reads (utrflow.cli), so Snakemake reruns a job when, and only when, one of them changes."""
     keys = utrflow_cli.COMMANDS[command].settings
-    return json.dumps(utrflow_config.select(config, keys), sort_keys=True)
+    return json.dumps(utrflow_config.select(SETTINGS, keys), sort_keys=True)
 
 
 def optional_flags(*names):
@@ -203,7 +226,7 @@ def optional_flags(*names):
     def flags(wildcards, input):
         given = []
         for name in names:
-            value = getattr(input, name)
+            value = getattr(input, name, [])  # absent: a checkpoint not yet done
             files = [value] if isinstance(value, str) else list(value)
             if files:
                 flag = f"--{name.replace('_', '-')}"
@@ -222,3 +245,62 @@ def candidate_settings(wildcards):
     }
     keys = utrflow_cli.COMMANDS["train"].settings
     return json.dumps(utrflow_config.select(chosen, keys), sort_keys=True)
+
+
+# ---- the model's go/no-go (the model_status checkpoint) and what the report reads of it ----
+
+
+def model_runs():
+    """Whether the model stages run: the model_status checkpoint's verdict on the table."""
+    with open(checkpoints.model_status.get().output.status, encoding="utf-8") as handle:
+        return json.load(handle)["status"] == "ok"
+
+
+MODEL_FLAGS = [
+    "split",
+    "metrics",
+    "predictions",
+    "history",
+    "training",
+    "interpretation",
+    "crossval",
+    "designs",
+    "design_summary",
+    "leaderboard",
+    "learning_curve",
+    "next_round",
+]
+
+
+def model_report_inputs(wildcards):
+    """The model's outputs for the report when the model stages run (the model_status
+    checkpoint); every name is there either way, empty when the model did not run."""
+    if not model_runs():
+        return {name: [] for name in MODEL_FLAGS}
+    return {
+        "split": ENCODED["split"],
+        "metrics": METRICS,
+        "predictions": PREDICTIONS,
+        "history": HISTORY,
+        "training": TRAINING,
+        "interpretation": INTERPRETATION,
+        "crossval": CROSSVAL_METRICS if CROSSVAL else [],
+        "designs": DESIGNED["next_library"] if DESIGN else [],
+        "design_summary": DESIGNED["summary"] if DESIGN else [],
+        "leaderboard": SELECTED["leaderboard"] if AUTO else [],
+        "learning_curve": LEARNING if LEARNING_CURVE else [],
+        "next_round": NEXT_ROUND if LEARNING_CURVE else [],
+    }
+
+
+def model_targets(wildcards):
+    """What `all` asks of the model stages: nothing when they cannot run (the report says why)."""
+    if not model_runs():
+        return []
+    return [
+        METRICS,
+        PREDICTIONS,
+        *([CROSSVAL_METRICS] if CROSSVAL else []),
+        *([NEW_PREDICTIONS] if PREDICT else []),
+        *(list(DESIGNED.values()) if DESIGN else []),
+    ]

@@ -4,12 +4,40 @@
 
 
 if READS:
+    # The construct against a sample of every group's reads, before any group is demultiplexed:
+    # flanks that are missing, reverse-complemented or absent from the reads stop the run here
+    # with the flanks the reads propose. `ancient` in demux: a new plate reruns this check, not
+    # every other plate's demultiplexing.
+    CONSTRUCT_CHECK = "results/qc/construct_check.json"
+
+    rule construct_check:
+        input:
+            files=sorted({f for group in READ_GROUPS.values() for f in group.files}),
+            plates=ancient(SETTINGS["plates"]),
+            wells=ancient(SETTINGS["wells"]),
+        output:
+            CONSTRUCT_CHECK,
+        log:
+            f"{LOGS}/construct_check.log",
+        benchmark:
+            f"{BENCH}/construct_check.tsv"
+        conda:
+            ENV
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            settings=settings_for("check-construct"),
+        shell:
+            "utrflow check-construct --params {params.settings:q} --plates {input.plates:q}"
+            " --wells {input.wells:q} --output {output:q} > {log:q} 2>&1"
 
     rule demux:
         input:
             files=lambda wildcards: READ_GROUPS[wildcards.group].files,
-            plates=ancient(config["plates"]),
-            wells=ancient(config["wells"]),
+            check=ancient(CONSTRUCT_CHECK),
+            plates=ancient(SETTINGS["plates"]),
+            wells=ancient(SETTINGS["wells"]),
         output:
             assignments=f"{DEMUX_DIR}/assignments.tsv.gz",
             regions=f"{DEMUX_DIR}/regions.tsv.gz",
@@ -33,7 +61,7 @@ if READS:
         shell:
             "utrflow demux --params {params.settings:q} --plates {input.plates:q}"
             " --wells {input.wells:q} --group {wildcards.group:q} --out-dir {params.out_dir:q}"
-            " --threads {threads} > {log} 2>&1"
+            " --threads {threads} > {log:q} 2>&1"
 
     rule consensus:
         input:
@@ -43,7 +71,7 @@ if READS:
             counts=lambda wildcards: expand(
                 rules.demux.output.counts, group=PLATE_GROUP[wildcards.plate]
             ),
-            library=config["library"] or [],
+            library=SETTINGS["library"] or [],
         output:
             table=CONSENSUS,
         log:
@@ -63,4 +91,4 @@ if READS:
         shell:
             "utrflow consensus --params {params.settings:q} --plate {wildcards.plate:q}"
             " --counts {input.counts:q} --regions {input.regions:q} {params.library}"
-            " --output {output.table:q} --threads {threads} > {log} 2>&1"
+            " --output {output.table:q} --threads {threads} > {log:q} 2>&1"

@@ -33,7 +33,7 @@ if DESIGN:
             settings=settings_for("design"),
             truth=optional_flags("truth"),
         shell:
-            "utrflow design --params {params.settings:q} --table {input.table}"
-            " --model {input.model} --members {input.members} --metrics {input.metrics}"
-            " {params.truth} --next-library {output.next_library}"
-            " --oligo-order {output.oligo_order} --summary {output.summary} > {log} 2>&1"
+            "utrflow design --params {params.settings:q} --table {input.table:q}"
+            " --model {input.model:q} --members {input.members:q} --metrics {input.metrics:q}"
+            " {params.truth} --next-library {output.next_library:q}"
+            " --oligo-order {output.oligo_order:q} --summary {output.summary:q} > {log:q} 2>&1"

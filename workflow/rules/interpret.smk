@@ -26,6 +26,6 @@ rule interpret:
     params:
         settings=settings_for("interpret"),
     shell:
-        "utrflow interpret --params {params.settings:q} --onehot {input.onehot}"
-        " --member {input.member} --model {input.model} --predictions {input.predictions}"
-        " --output {output.interpretation} > {log} 2>&1"
+        "utrflow interpret --params {params.settings:q} --onehot {input.onehot:q}"
+        " --member {input.member:q} --model {input.model:q} --predictions {input.predictions:q}"
+        " --output {output.interpretation:q} > {log:q} 2>&1"

@@ -11,7 +11,7 @@ if READS:
         input:
             consensus=expand(CONSENSUS, plate=list(PLATE_GROUP)),
             readers=list(READERS.values()),
-            wells=ancient(config["wells"]),
+            wells=ancient(SETTINGS["wells"]),
         output:
             labelled=report(
                 LABELLED,
@@ -48,4 +48,4 @@ if READS:
             " --readers {params.readers:q} --reader-plates {params.reader_plates:q}"
             " --wells {input.wells:q} --readings-dir {params.readings_dir:q}"
             " --labelled {output.labelled:q} --replicates {output.replicates:q}"
-            " --plate-qc {output.plate_qc:q} --summary {output.summary:q} > {log} 2>&1"
+            " --plate-qc {output.plate_qc:q} --summary {output.summary:q} > {log:q} 2>&1"

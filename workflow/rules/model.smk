@@ -1,6 +1,29 @@
-# Labelled table -> one-hot + split -> CNN members (scattered), ensemble, baselines -> metrics.
+# Labelled table -> model status (a checkpoint: a pilot plate too small to train on ends the run
+# with its QC and a report saying why) -> one-hot + split -> CNN members (scattered), ensemble, baselines -> metrics.
 # With model.preset auto: one job per search candidate, the contest (select) on validation with
 # the baselines in it, the members as seeds of the selected model, and the learning curve.
+
+
+checkpoint model_status:
+    input:
+        table=LABELLED,
+    output:
+        status=MODEL_STATUS,
+    log:
+        f"{LOGS}/model_status.log",
+    benchmark:
+        f"{BENCH}/model_status.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        settings=settings_for("model-status"),
+    shell:
+        "utrflow model-status --params {params.settings:q} --table {input.table}"
+        " --output {output.status} > {log} 2>&1"
 
 
 rule encode:
@@ -21,9 +44,9 @@ rule encode:
     params:
         settings=settings_for("encode"),
     shell:
-        "utrflow encode --params {params.settings:q} --table {input.table}"
-        " --onehot {output.onehot} --split {output.split} --features {output.features}"
-        " > {log} 2>&1"
+        "utrflow encode --params {params.settings:q} --table {input.table:q}"
+        " --onehot {output.onehot:q} --split {output.split:q} --features {output.features:q}"
+        " > {log:q} 2>&1"
 
 
 rule candidate:
@@ -51,7 +74,7 @@ rule candidate:
     shell:
         "utrflow train --params {params.settings:q} --threads {threads}"
         f" --candidate {{wildcards.candidate}} {ENCODED_ARGS}"
-        " --model {output.model} --history {output.history} --info {output.info} > {log} 2>&1"
+        " --model {output.model:q} --history {output.history:q} --info {output.info:q} > {log:q} 2>&1"
 
 
 rule select:
@@ -79,9 +102,9 @@ rule select:
         out_dir=lambda wildcards, output: Path(output.selection).parent,
     shell:
         f"utrflow select --params {{params.settings:q}} {ENCODED_ARGS}"
-        " --models {input.models} --infos {input.infos} --histories {input.histories}"
-        " --baselines {input.baselines} --baseline-summary {input.baseline_summary}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        " --models {input.models:q} --infos {input.infos:q} --histories {input.histories:q}"
+        " --baselines {input.baselines:q} --baseline-summary {input.baseline_summary:q}"
+        " --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule learning_curve:
@@ -109,8 +132,8 @@ rule learning_curve:
         optional=optional_flags("table_summary"),
     shell:
         "utrflow learning-curve --params {params.settings:q} --threads {threads}"
-        f" {ENCODED_ARGS} --selection {{input.selection}} --top-model {{input.top_model}}"
-        " {params.optional} --output {output.curve} --summary {output.summary} > {log} 2>&1"
+        f" {ENCODED_ARGS} --selection {{input.selection:q}} --top-model {{input.top_model:q}}"
+        " {params.optional} --output {output.curve:q} --summary {output.summary:q} > {log:q} 2>&1"
 
 
 if AUTO:
@@ -145,9 +168,9 @@ if AUTO:
         shell:
             "utrflow train-selected --params {params.settings:q} --threads {threads}"
             f" --member {{wildcards.member}} {ENCODED_ARGS}"
-            " --selection {input.selection} --selected {input.selected}"
-            " --selected-history {input.selected_history} --selected-info {input.selected_info}"
-            " --model {output.model} --history {output.history} --info {output.info} > {log} 2>&1"
+            " --selection {input.selection:q} --selected {input.selected:q}"
+            " --selected-history {input.selected_history:q} --selected-info {input.selected_info:q}"
+            " --model {output.model:q} --history {output.history:q} --info {output.info:q} > {log:q} 2>&1"
 
 else:
 
@@ -176,7 +199,7 @@ else:
         shell:
             "utrflow train --params {params.settings:q} --threads {threads}"
             f" --member {{wildcards.member}} {ENCODED_ARGS}"
-            " --model {output.model} --history {output.history} --info {output.info} > {log} 2>&1"
+            " --model {output.model:q} --history {output.history:q} --info {output.info:q} > {log:q} 2>&1"
 
 
 rule train_without_covariates:
@@ -202,7 +225,7 @@ rule train_without_covariates:
     shell:
         "utrflow train --params {params.settings:q} --threads {threads} --without-covariates"
         f" {ENCODED_ARGS}"
-        " --model {output.model} --history {output.history} --info {output.info} > {log} 2>&1"
+        " --model {output.model:q} --history {output.history:q} --info {output.info:q} > {log:q} 2>&1"
 
 
 rule ensemble:
@@ -225,9 +248,9 @@ rule ensemble:
         mem_mb=4000,
         runtime=15,
     shell:
-        "utrflow ensemble --members {input.models} --infos {input.infos}"
-        " --histories {input.histories} --model {output.model} --info {output.info}"
-        " --history {output.history} > {log} 2>&1"
+        "utrflow ensemble --members {input.models:q} --infos {input.infos:q}"
+        " --histories {input.histories:q} --model {output.model:q} --info {output.info:q}"
+        " --history {output.history:q} > {log:q} 2>&1"
 
 
 rule baselines:
@@ -250,7 +273,7 @@ rule baselines:
         settings=settings_for("baselines"),
     shell:
         f"utrflow baselines --params {{params.settings:q}} {ENCODED_ARGS}"
-        " --predictions {output.predictions} --summary {output.summary} > {log} 2>&1"
+        " --predictions {output.predictions:q} --summary {output.summary:q} > {log:q} 2>&1"
 
 
 rule evaluate:
@@ -285,9 +308,9 @@ rule evaluate:
         optional=optional_flags("without_covariates", "truth", "table_summary", "selection"),
     shell:
         f"utrflow evaluate --params {{params.settings:q}} {ENCODED_ARGS}"
-        " --model {input.model} --members {input.members} {params.optional}"
-        " --baselines {input.baselines}"
-        " --metrics {output.metrics} --predictions {output.predictions} > {log} 2>&1"
+        " --model {input.model:q} --members {input.members:q} {params.optional}"
+        " --baselines {input.baselines:q}"
+        " --metrics {output.metrics:q} --predictions {output.predictions:q} > {log:q} 2>&1"
 
 
 rule crossval:
@@ -310,7 +333,7 @@ rule crossval:
         settings=settings_for("crossval"),
     shell:
         f"utrflow crossval --params {{params.settings:q}} --threads {{threads}} {ENCODED_ARGS}"
-        " --output {output.metrics} > {log} 2>&1"
+        " --output {output.metrics:q} > {log:q} 2>&1"
 
 
 rule predict:
@@ -330,5 +353,5 @@ rule predict:
         mem_mb=4000,
         runtime=30,
     shell:
-        "utrflow predict --input {input.sequences} --members {input.members}"
-        " --output {output.predictions} > {log} 2>&1"
+        "utrflow predict --input {input.sequences:q} --members {input.members:q}"
+        " --output {output.predictions:q} > {log:q} 2>&1"

@@ -21,8 +21,8 @@ if SIMULATED_TABLE:
         params:
             settings=settings_for("simulate-table"),
         shell:
-            "utrflow simulate-table --params {params.settings:q} --labelled {output.labelled}"
-            " --truth {output.truth} --summary {output.summary} > {log} 2>&1"
+            "utrflow simulate-table --params {params.settings:q} --labelled {output.labelled:q}"
+            " --truth {output.truth:q} --summary {output.summary:q} > {log:q} 2>&1"
 
 
 # The whole wet-lab run (plates, reader files, nanopore reads, truth): the input of the reads
@@ -54,4 +54,4 @@ if SIMULATED:
             settings=settings_for("simulate-run"),
             out_dir=lambda wildcards, output: Path(output.summary).parent,
         shell:
-            "utrflow simulate-run --params {params.settings:q} --out-dir {params.out_dir} > {log} 2>&1"
+            "utrflow simulate-run --params {params.settings:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"

@@ -20,4 +20,4 @@ if config["source"] == "table":
             runtime=15,
         shell:
             "utrflow import-table --input {input.table:q}"
-            " --labelled {output.labelled} > {log} 2>&1"
+            " --labelled {output.labelled:q} > {log:q} 2>&1"

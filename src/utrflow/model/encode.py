@@ -17,7 +17,7 @@ import pandas as pd
 from numpy.lib.format import open_memmap
 
 from utrflow import io
-from utrflow.errors import InputError
+from utrflow.errors import InputError, NotEnoughData
 from utrflow.io import atomic_path, reading_output
 from utrflow.model import splits
 from utrflow.sequences import one_hot
@@ -46,7 +46,7 @@ def passing_rows(table: pd.DataFrame, source: str = "labelled table") -> pd.Data
     """Rows with qc == 'pass'; an error naming the source when there are none."""
     passing = table[table["qc"] == "pass"].reset_index(drop=True)
     if passing.empty:
-        raise InputError(f"{source}: no row has qc 'pass'; nothing to train on")
+        raise NotEnoughData(f"{source}: no row has qc 'pass'; nothing to train on")
     return passing
 
 
@@ -143,13 +143,13 @@ def check_trainable(rows: pd.DataFrame, task: str, folds: int, source: str) -> N
     with too few distinct sequences to fit or to score."""
     labels = rows["label"].to_numpy(dtype=float)
     if np.ptp(labels) == 0:
-        raise InputError(
+        raise NotEnoughData(
             f"{source}: every label is {labels[0]:g}: nothing to learn; the model needs labels "
             "that differ"
         )
     distinct, needed = rows["sequence"].nunique(), sum(MIN_DISTINCT.values())
     if distinct < needed:
-        raise InputError(
+        raise NotEnoughData(
             f"{source}: {distinct} distinct sequence(s); training and testing a model needs at "
             f"least {needed} ({', '.join(f'{n} {s}' for s, n in MIN_DISTINCT.items())})"
         )
@@ -157,7 +157,7 @@ def check_trainable(rows: pd.DataFrame, task: str, folds: int, source: str) -> N
         part = rows["sequence"][rows["split"] == split]
         have = part.nunique()
         if have < least:
-            raise InputError(
+            raise NotEnoughData(
                 f"{source}: the {split} split holds {have} distinct sequence(s) of "
                 f"{rows['sequence'].nunique()}; it needs at least {least}: give more distinct "
                 f"sequences, or change split.validation / split.test (or the table's split column)"
@@ -172,13 +172,13 @@ def check_trainable(rows: pd.DataFrame, task: str, folds: int, source: str) -> N
     if task == "classification":
         classes = np.unique(labels[train])
         if len(classes) < 2:
-            raise InputError(
+            raise NotEnoughData(
                 f"{source}: every label of the train split is {classes[0]:g}: a classifier "
                 "needs both classes (0 and 1) to train on"
             )
         least = min(int((labels[train] == c).sum()) for c in classes)
         if least < MIN_PER_CLASS or train.sum() < MIN_CLASSIFIER_TRAIN:
-            raise InputError(
+            raise NotEnoughData(
                 f"{source}: the train split holds {int(train.sum())} rows, {least} of the "
                 f"rarer class; a classifier and its baselines need at least "
                 f"{MIN_CLASSIFIER_TRAIN}, and {MIN_PER_CLASS} of each class"

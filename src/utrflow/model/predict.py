@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from utrflow.errors import InputError
 from utrflow.io import read_text_table
 from utrflow.model import network as model_module
 from utrflow.sequences import invalid_characters, normalize, one_hot
+
+log = logging.getLogger(__name__)
 
 
 def read_sequences(path: str | Path) -> pd.DataFrame:
@@ -65,10 +68,26 @@ def predict_sequences(
 
 
 def run(path: Path, members: Sequence[Path], output: Path) -> None:
-    """The `predict` stage: new sequences scored by every member, mean and sd."""
+    """The `predict` stage: new sequences scored by every member, mean and sd, and how many 5'
+    bases of each the model's width left out (`truncated_nt`, 0 where it fits)."""
     frame = read_sequences(path)
     models = [model_module.load(p) for p in members]
     if len(models[0].inputs) > 1:
         raise InputError(f"{path}: the model needs covariates; predict takes sequences only")
     mean, sd = predict_sequences(frame["sequence"].tolist(), models)
-    io.write_tsv(frame.assign(prediction=mean, prediction_sd=sd), output)
+    width = models[0].inputs[0].shape[1]
+    dropped = (frame["sequence"].str.len() - width).clip(lower=0)
+    if dropped.any():
+        first = int(dropped.to_numpy().nonzero()[0][0])
+        log.warning(
+            "%s: %d sequence(s) longer than the model's width (%d nt), e.g. %s, are scored by "
+            "their 3' %d nt; column truncated_nt says how many 5' bases each lost",
+            path,
+            int((dropped > 0).sum()),
+            width,
+            frame["id"].iloc[first],
+            width,
+        )
+    io.write_tsv(
+        frame.assign(prediction=mean, prediction_sd=sd, truncated_nt=dropped.astype(int)), output
+    )

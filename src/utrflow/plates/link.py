@@ -23,6 +23,7 @@ from utrflow.errors import InputError
 from utrflow.labelled import LINK_COLUMNS, QC_REASONS
 from utrflow.plates import reader
 from utrflow.plates.reader import FluorescenceSettings
+from utrflow.plates.ties import check_ties
 
 REPLICATE_COLUMNS = ["sequence", "variant_id", "n", "mean", "sd", "wells"]
 
@@ -183,6 +184,38 @@ def _sample_median(wells: pd.DataFrame, column: str) -> float:
     return float(pd.to_numeric(wells.loc[wells["role"] == "sample", column]).median())
 
 
+def _negative_reads(wells: pd.DataFrame) -> int:
+    """Reads assigned to a plate's negative-control wells: barcodes that should read nothing,
+    so every read there came from another well (cross-well contamination, barcode misreads)."""
+    if "n_reads" not in wells:
+        return 0
+    return int(pd.to_numeric(wells.loc[wells["role"] == "negative", "n_reads"]).fillna(0).sum())
+
+
+def negative_controls(table: pd.DataFrame) -> dict[str, Any]:
+    """The run's negative-control wells: how many, how many hold reads, their reads against
+    the median sample well's (the contamination a sample well may carry)."""
+    negative = table[table["role"] == "negative"]
+    reads = pd.to_numeric(negative["n_reads"]).fillna(0) if len(negative) else pd.Series([])
+    samples = pd.to_numeric(table.loc[table["role"] == "sample", "n_reads"]).fillna(0)
+    median = float(samples.median()) if len(samples) else 0.0
+    return {
+        "wells": len(negative),
+        "wells_with_reads": int((reads > 0).sum()),
+        "reads": int(reads.sum()),
+        "max_reads": int(reads.max()) if len(reads) else 0,
+        "median_sample_reads": median,
+        "max_share_of_sample": round(float(reads.max()) / median, 4)
+        if len(reads) and median
+        else None,
+        "wells_read": [
+            f"{p}:{w}"
+            for p, w, n in zip(negative["plate"], negative["well"], reads, strict=True)
+            if n > 0
+        ],
+    }
+
+
 def plate_summary(
     table: pd.DataFrame,
     fluorescence: pd.DataFrame | None,
@@ -204,6 +237,7 @@ def plate_summary(
             "pass": len(passing),
             **{reason: int((wells["qc"] == reason).sum()) for reason in QC_REASONS},
             "median_reads": _sample_median(wells, "n_reads"),
+            "negative_reads": _negative_reads(wells),
             "median_regions": _sample_median(wells, "n_regions"),
             "median_label": float(passing["label"].median()) if len(passing) else np.nan,
             "centering_shift": shifts.get(str(plate), 0.0),
@@ -228,10 +262,16 @@ def plate_summary(
 
 
 def _read_text(channel: dict[str, Any] | None) -> str:
-    """'GFP_1:485/20,530/25, read 25 of 25 (4:06:17)': a channel and the read used."""
+    """'GFP_1:485/20,530/25 [485/530 nm, loop 1], read 25 of 25 (4:06:17)': a channel, its
+    wavelengths and loop as the file states them, and the read used."""
     if not channel:
         return ""
-    text = f"{channel['channel']}, read {channel['read']} of {channel['reads']}"
+    stated = (
+        [f"{'/'.join(map(str, channel['wavelengths']))} nm"] if channel.get("wavelengths") else []
+    )
+    stated += [f"loop {channel['loop']}"] if channel.get("loop") else []
+    text = channel["channel"] + (f" [{', '.join(stated)}]" if stated else "")
+    text += f", read {channel['read']} of {channel['reads']}"
     if channel.get("time_s") is not None:
         seconds = round(float(channel["time_s"]))
         text += f" ({seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d})"
@@ -291,6 +331,8 @@ def read_readers(
     if wells_path is None:
         raise InputError("reader files need the wells sheet (--wells)")
     wells = reader.load_layout(wells_path)
+    plates = list(dict.fromkeys(wells["plate"].astype(str)))
+    check_ties({found.plate: (found.path, found.block) for found in readers}, plates)
     tables, summaries = {}, {}
     for found in readers:
         table_path = readings_dir / f"{found.plate}.tsv"
@@ -339,6 +381,7 @@ def run(
     io.write_tsv(replicates(table), replicates_path)
     io.write_tsv(plates, plate_qc)
     counts = qc_counts(table)
+    negatives = negative_controls(table)
     io.write_json(
         {
             "wells": len(table),
@@ -346,10 +389,18 @@ def run(
             "noise_ceiling": ceiling,
             "plate_centering": settings.plate_centering,
             "flagged_plates": dict(plates.loc[plates["flag"] != "", ["plate", "flag"]].values),
+            "negative_controls": negatives,
         },
         summary,
     )
     log = logging.getLogger("utrflow.link")
     log.info("wells per qc: %s", json.dumps(counts))
     log.info("noise ceiling: %s", json.dumps(ceiling))
+    if negatives["reads"]:
+        where = ", ".join(negatives["wells_read"])
+        median = negatives["median_sample_reads"]
+        log.warning(
+            "negative-control wells hold reads: %d in %s (a sample well: %g)",
+            negatives["reads"], where, median,
+        )  # fmt: skip
     return table

@@ -11,6 +11,7 @@ never dropped, so the labelled table can say why each well is out.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,18 +19,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from utrflow import io
+from utrflow import io, sheets
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
-from utrflow.plates.channels import channel_reading, squash
+from utrflow.plates.channels import channel_reading
 from utrflow.plates.channels import channel_values as channel_values  # re-exported
 from utrflow.plates.channels import read_seconds as read_seconds  # re-exported
-from utrflow.plates.exports import Channel, Export, NumberFormat, read_export
-from utrflow.reads import sheets
+from utrflow.plates.exports import Channel, NumberFormat, read_export
+from utrflow.plates.ties import choose_block
+from utrflow.plates.workbook import read_plate_export
 
 log = logging.getLogger(__name__)
 
-FLAGS = ("no_fluorescence", "saturated", "low_od", "nonpositive")
+# blank_unusable: the plate has blank wells but none gives a usable reading (every one saturated
+# or empty), so nothing could be subtracted: its labels are not what the settings ask for.
+FLAGS = ("no_fluorescence", "saturated", "low_od", "nonpositive", "blank_unusable")
 FLUORESCENCE_COLUMNS = [
     "plate",
     "well",
@@ -91,34 +95,11 @@ class PlateReadings(Mapping[str, Channel]):
         return len(self.channels)
 
 
-def _plate_choice(export: Export, path: Path, wanted: str, plate: str) -> str:
-    """The file's plate for `wanted` (a name or 1-based number from `reader_plate`), else the
-    one named like the layout's plate, else the only one."""
-    names = list(export.plates)
-    shown = ", ".join(repr(n) if n else "(unnamed)" for n in names)
-    if wanted:
-        by_name = [n for n in names if squash(n) == squash(wanted)]
-        if by_name:
-            return by_name[0]
-        if wanted.isdigit() and 1 <= int(wanted) <= len(names):
-            return names[int(wanted) - 1]
-        raise InputError(f"{path}: no plate {wanted!r} in the reader file (has: {shown})")
-    if len(names) == 1:
-        return names[0]
-    by_name = [n for n in names if plate and squash(n) == squash(plate)]
-    if by_name:
-        return by_name[0]
-    raise InputError(
-        f"{path}: the reader file holds {len(names)} plates ({shown}) and none is named "
-        f"{plate!r}; name the block in plates.tsv column reader_plate (a name or a number)"
-    )
-
-
 def parse_reader(path: str | Path, reader_plate: str = "", plate: str = "") -> PlateReadings:
     """Every channel of one plate of a reader file, as written (numbers are checked later)."""
     path = Path(path)
-    export = read_export(path)
-    chosen = _plate_choice(export, path, str(reader_plate), plate)
+    export = read_plate_export(path)
+    chosen = choose_block(export, path, str(reader_plate), plate).block
     return PlateReadings(
         export.plates[chosen],
         path,
@@ -182,6 +163,32 @@ def _blank_level(values: np.ndarray, blanks: np.ndarray) -> float:
     return float(np.median(usable)) if usable.size else 0.0
 
 
+def _unusable_blanks(
+    plate: str,
+    path: str | Path,
+    blanks: np.ndarray,
+    settings: FluorescenceSettings,
+    *channels: tuple[np.ndarray, np.ndarray],
+) -> bool:
+    """Are there blank wells to subtract, none of them usable in some channel (every one
+    saturated or empty)? Said in the log; the plate's wells are then flagged blank_unusable,
+    where a blank level of 0 would pass them with nothing subtracted."""
+    if not settings.blank_subtract or not blanks.any():
+        return False
+    used = channels if settings.normalize_by else channels[:1]
+    for values, saturated in used:
+        if not (blanks & ~saturated & np.isfinite(values)).any():
+            log.warning(
+                "%s: plate %s: every one of its %d blank wells is saturated or empty: nothing "
+                "can be subtracted, its wells are flagged blank_unusable",
+                path,
+                plate,
+                int(blanks.sum()),
+            )
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class PlateReading:
     """One plate's normalized table, the reader wells its layout lacks, and what was read."""
@@ -242,6 +249,9 @@ def _normalize(
         blank_signal = _blank_level(raw, blanks & ~saturated)
         if settings.normalize_by:
             blank_norm = _blank_level(norm_raw, blanks & ~norm_saturated)
+    unusable_blank = _unusable_blanks(
+        plate, path, blanks, settings, (raw, saturated), (norm_raw, norm_saturated)
+    )
     signal_net = raw - blank_signal
     norm_net = norm_raw - blank_norm
     missing = np.isnan(raw) & ~saturated | np.isnan(norm_raw) & ~norm_saturated
@@ -256,7 +266,9 @@ def _normalize(
         ratio = np.where(norm_net > 0, signal_net / norm_net, np.nan)
         usable = (ratio > 0) & ~too_bright & ~missing
         label = np.where(usable, np.log2(ratio) if settings.log2 else ratio, np.nan)
-    flag_masks = dict(zip(FLAGS, (missing, too_bright, low_od, nonpositive), strict=True))
+    no_blank = np.full(len(names), unusable_blank) & ~blanks
+    masks = (missing, too_bright, low_od, nonpositive, no_blank)
+    flag_masks = dict(zip(FLAGS, masks, strict=True))
     flags = [
         ";".join(name for name, mask in flag_masks.items() if mask[i]) for i in range(len(names))
     ]
@@ -297,10 +309,17 @@ def read_plate(
     check_plate_format(readings, mine["well"], path, settings.plate_format)
     unlisted = check_reader_wells(readings, mine["well"], path)
     table, details = _normalize(plate, mine, readings, settings, path)
+    blocks = {  # where in the file each channel used was read: 'sheet ... row ...' or 'line ...'
+        used: readings[str(channel["channel"])].where
+        for used in ("signal", "normalizer")
+        if isinstance(channel := details[used], dict)
+    }
     limit = settings.saturated_at if settings.saturated_at is not None else readings.detector_max
     details = {
         "instrument": readings.instrument,
         "reader_plate": readings.plate,
+        "sheet": _sheet_of(readings),
+        "blocks": blocks,
         "encoding": readings.encoding,
         **details,
         "saturated_at": limit,
@@ -309,6 +328,15 @@ def read_plate(
         ),
     }
     return PlateReading(table, unlisted, details)
+
+
+def _sheet_of(readings: PlateReadings) -> str:
+    """The workbook sheet the plate's channels were read from ('' for a text file)."""
+    found = {m.group(1) for c in readings.channels.values() if (m := _SHEET.match(c.where))}
+    return found.pop() if len(found) == 1 else ", ".join(sorted(found))
+
+
+_SHEET = re.compile(r"^sheet '(.*)' row \d+$")
 
 
 def load_plate(

@@ -9,12 +9,15 @@ its barcodes to pass the same check.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from utrflow.errors import InputError
 from utrflow.sequences import infix_distance, reverse_complement, set_distance
+from utrflow.sheets import ReadGroup, group_wells
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ def min_pairwise_distance(barcodes: Sequence[str], include_rc: bool = True) -> i
 # Share of a barcode's (variable) length that may be wrong in a read: nanopore reads carry a few
 # percent errors per base, and the infix search of a barcode adds about one indel at its edges.
 BARCODE_ERROR_SHARE = 0.3
+# Bases beside a lone barcode that its search may take in (demux.barcode_slack's default).
+ALONE_SLACK = 3
 
 
 @dataclass(frozen=True)
@@ -227,4 +232,39 @@ def fit_end(
         limit = min(limit, max(gap - margin, 1) + on_anchor)
     if window and unique:
         limit = min(limit, chance_distance(unique, window))
+    elif len(unique) == 1:
+        # A set of one (a single-colony pilot) has no runner-up to refuse a read of some other
+        # barcode: the barcode must come closer than random bases at its place come by chance.
+        alone = chance_distance(unique, length + ALONE_SLACK) - 1
+        limit = min(limit, max(alone, 1) + on_anchor)
     return EndFit(end, len(unique), length, prefix, suffix, gap, max(limit, 0), margin, "auto")
+
+
+def check_group_barcodes(
+    wells: Iterable[Mapping[str, Any]], group: ReadGroup, min_distance: int, where: str = "wells"
+) -> None:
+    """Stop when a group's barcodes are too close to tell apart, or a pair names two wells."""
+    members = group_wells(wells, group.plates)
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for row in members:
+        pairs.setdefault((row["fwd_barcode"], row["rev_barcode"]), []).append(
+            f"{row['plate']} {row['well']}"
+        )
+    for (fwd, rev), names in pairs.items():
+        if len(names) > 1:
+            raise InputError(
+                f"{where}: barcode pair {fwd}/{rev or '-'} names several wells read from the "
+                f"same file(s): {', '.join(names)}"
+            )
+    for column in ("fwd_barcode", "rev_barcode"):
+        codes = [b for b in dict.fromkeys(row[column] for row in members) if b]
+        if len(codes) < 1 or min_distance <= 0:
+            continue
+        close = close_pairs(codes, min_distance)
+        if close:
+            listed = "; ".join(c.describe() for c in close[:3])
+            more = f" and {len(close) - 3} more" if len(close) > 3 else ""
+            raise InputError(
+                f"{where}: {column}s of plate(s) {', '.join(group.plates)} closer than "
+                f"demux.min_barcode_set_distance={min_distance}: {listed}{more}"
+            )

@@ -49,6 +49,13 @@ _NOT_BASE = re.compile(rb"[^ACGTURYSWKMBDHVNacgturyswkmbdhvn]")
 _QUALITY_CHARACTERS = bytes(range(ord("!"), ord("~") + 1))
 _NOT_QUALITY = re.compile(rb"[^!-~]")
 _UNREADABLE = (OSError, EOFError, zlib.error)
+# dorado duplex: dx:i:1 a duplex read, dx:i:-1 a simplex read whose duplex read is in the same
+# output (the molecule's other copy), dx:i:0 a simplex read without one. Each molecule counts once:
+# the parents are left out.
+_DUPLEX_PARENT = b"dx:i:-1"
+# A read this long whose every base has the same quality carries no base qualities at all (what
+# converters and older pipelines write when they have none): weighing by it would trust it.
+UNIFORM_QUALITY_MIN = 20
 log = logging.getLogger(__name__)
 
 
@@ -133,6 +140,13 @@ def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
         if plus[:1] != b"+":
             raise InputError(f"{path}: record {number} ({name}): no '+' line after the sequence")
         seq, quality = seq.rstrip(b"\r\n"), quality.rstrip(b"\r\n")
+        if _DUPLEX_PARENT in header:
+            header, line_no = readline(), line_no + 4
+            continue
+        if not seq and not quality:  # trimmed to nothing (cutadapt, porechop): a read still
+            yield name, "", None, b""
+            header, line_no = readline(), line_no + 4
+            continue
         if len(quality) != len(seq):
             raise InputError(
                 f"{path}: record {number} ({name}): {len(seq)} bases but {len(quality)} "
@@ -224,6 +238,8 @@ def _alignment_records(path: Path, mode: str) -> Reads:
                 number += 1
                 if segment.is_secondary or segment.is_supplementary:
                     continue
+                if segment.has_tag("dx") and segment.get_tag("dx") == -1:
+                    continue  # a duplex read's simplex parent: the molecule counts once
                 seq = segment.query_sequence
                 if not seq:
                     raise InputError(f"{path}: record {number} ({segment.query_name}): no sequence")
@@ -263,19 +279,35 @@ def _as_bases(seq: str) -> str:
     return seq.upper().replace("U", "T")
 
 
-def iter_reads(path: str | Path) -> Iterator[Read]:
+def iter_reads(path: str | Path, stats: dict[str, int] | None = None) -> Iterator[Read]:
     """Every read of one file as (name, sequence, mean quality, base qualities), upper case
     with U read as T, in file order; the mean quality is None and the base qualities b"" for
-    FASTA.
+    FASTA and for reads whose bases all carry one quality (no information: see
+    UNIFORM_QUALITY_MIN; `stats`, when given, counts them under `uniform_quality_reads`). A
+    read trimmed to nothing comes as an empty sequence; a dorado duplex read's simplex parents
+    (dx:i:-1) do not come at all.
 
     A file without reads is warned about, not refused: its plate's wells end as `no_reads`."""
     path = Path(path)
-    count = 0
+    count = uniform = 0
     for name, seq, quality, phred in _records(path):
         count += 1
+        if len(phred) >= UNIFORM_QUALITY_MIN and phred.count(phred[:1]) == len(phred):
+            uniform += 1
+            quality, phred = None, b""
         yield name, _as_bases(seq), quality, phred
     if count == 0:
         log.warning("%s: the reads file holds no reads", path)
+    if stats is not None:
+        stats["uniform_quality_reads"] = stats.get("uniform_quality_reads", 0) + uniform
+    if uniform:
+        log.warning(
+            "%s: %d of %d reads carry one base quality throughout (a converter's placeholder): "
+            "their qualities are ignored and their wells called by counting reads, as from FASTA",
+            path,
+            uniform,
+            count,
+        )
 
 
 def iter_records(path: str | Path) -> Iterator[Record]:
@@ -306,7 +338,9 @@ def _is_sampled(name: str) -> bool:
     return zlib.crc32(name.encode()) % SENTINEL_SHARE == 0
 
 
-def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
+def iter_chunks(
+    paths: list[str], chunk_size: int, stats: dict[str, int] | None = None
+) -> Iterator[list[Read]]:
     """Reads of several files in file order, `chunk_size` at a time (the last may be short).
 
     Every file's first read, and one read name in SENTINEL_SHARE, is a sentinel: met again
@@ -322,7 +356,7 @@ def iter_chunks(paths: list[str], chunk_size: int) -> Iterator[list[Read]]:
             seen[first[0]] = (hash(first[1]), path, 1)
     chunk: list[Read] = []
     for path in paths:
-        for number, read in enumerate(iter_reads(path), start=1):
+        for number, read in enumerate(iter_reads(path, stats), start=1):
             sentinel = seen.get(read[0])
             if sentinel is None:
                 if _is_sampled(read[0]):

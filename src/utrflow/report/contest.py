@@ -8,10 +8,10 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from utrflow.report.figures import SPLIT_COLORS, figure_to_data_uri, style
+from utrflow.report.figures import SPLIT_COLORS, Png, figure_to_data_uri, style
 
 
-def size_curve(curve: pd.DataFrame, score: str) -> str:
+def size_curve(curve: pd.DataFrame, score: str) -> Png:
     """Validation and test score against training rows, one line pair per model."""
     fig, ax = plt.subplots(figsize=(5.4, 4.0))
     for i, (name, part) in enumerate(curve.groupby("model", sort=False)):
@@ -23,7 +23,7 @@ def size_curve(curve: pd.DataFrame, score: str) -> str:
                         alpha=1.0 if i == 0 else 0.45, label=f"{name}, {split}")  # fmt: skip
     ax.set_xscale("log", base=2)
     style(ax, "Learning curve over training-set size", "training rows (log scale)", score)
-    ax.legend(frameon=False, fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return figure_to_data_uri(fig)
 
 

@@ -8,14 +8,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from utrflow.report.figures import PALETTE, figure_to_data_uri, style
+from utrflow.report.figures import PALETTE, Png, figure_to_data_uri, style
 
 SHOWN_DESIGNS = 12  # rows of the designs table in the report; the CSV holds all
 
 
 def design_histogram(
     measured: np.ndarray, designs: pd.DataFrame, truth: dict[str, Any] | None
-) -> str:
+) -> Png:
     """Predicted expression of the measured library and of each bin's designs (and, on
     simulated data, the designs' true expression)."""
     fig, ax = plt.subplots(figsize=(7.4, 3.8))
@@ -34,7 +34,7 @@ def design_histogram(
                    label="true mean of the measured top 5 %")  # fmt: skip
     style(ax, "Designs (dots) against the measured library (bars)",
           "predicted label (log2 expression)", "measured sequences")  # fmt: skip
-    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return figure_to_data_uri(fig)
 
 

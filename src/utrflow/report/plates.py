@@ -9,28 +9,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from utrflow.geometry import FORMATS, normalize_well
 from utrflow.labelled import QC_REASONS
-from utrflow.plates.geometry import FORMATS, normalize_well
-from utrflow.report.figures import PALETTE, corner_note, figure_to_data_uri, style
+from utrflow.report import wells as report_wells
+from utrflow.report.figures import PALETTE, SERIES, Png, corner_note, figure_to_data_uri, style
+from utrflow.report.wells import QC_COLORS
 
-MAX_PLATE_FIGURES = 12  # more plates are summarized in the plate table only
-QC_COLORS = {
-    "pass": "#2f855a",
-    "blank": "#cbd5e0",
-    "control": "#a0aec0",
-    "no_reads": "#4a5568",
-    "low_reads": "#f6ad55",
-    "mixed": "#805ad5",
-    "variant_unconfirmed": "#fbb6ce",
-    "sequence_unconfirmed": "#fed7e2",
-    "purity_unproven": "#b794f4",
-    "unmatched": "#e53e3e",
-    "ambiguous": "#ed64a6",
-    "no_fluorescence": "#90cdf4",
-    "saturated": "#ecc94b",
-    "low_od": "#975a16",
-    "nonpositive": "#319795",
-}
 _MIXED_SHARE_WARNING = 0.2
 
 
@@ -50,37 +34,7 @@ def plate_format_of(table: pd.DataFrame) -> int:
     return 96 if all(normalize_well(str(w), 96) for w in table["well"]) else 384
 
 
-def plate_heatmaps(wells: pd.DataFrame, plate: str, plate_format: int) -> str:
-    """Reads per well, normalized signal and label of one plate; wells not passing QC hatched."""
-    rows, cols = FORMATS[plate_format]
-    width = 4.6 if plate_format == 96 else 6.4
-    fig, axes = plt.subplots(1, 3, figsize=(3 * width, 0.8 * width * rows / cols + 0.4))
-    failing = plate_grid(
-        wells.assign(fail=(wells["qc"] != "pass").astype(float)), "fail", plate_format
-    )
-    panels = (
-        ("n_reads", "reads per well", "viridis", None),
-        ("signal", "signal / OD (log10)", "magma", np.log10),
-        ("label", "label (log2)", "RdYlBu_r", None),
-    )
-    for ax, (column, title, cmap, transform) in zip(axes, panels, strict=True):
-        values = pd.to_numeric(wells[column], errors="coerce")
-        if transform is not None:
-            values = transform(values.where(values > 0))
-        grid = plate_grid(wells.assign(value=values), "value", plate_format)
-        image = ax.imshow(grid, cmap=cmap, aspect="equal")
-        ys, xs = np.nonzero(failing == 1)
-        size = 14 if plate_format == 96 else 5
-        ax.scatter(xs, ys, marker="x", s=size, color="#1a202c", lw=0.8, alpha=0.6)
-        ax.set_xticks(range(cols), [str(c + 1) for c in range(cols)], fontsize=6)
-        ax.set_yticks(range(rows), [chr(ord("A") + r) for r in range(rows)], fontsize=6)
-        ax.set_title(f"{plate}: {title}", fontsize=10, loc="left", fontweight="bold")
-        fig.colorbar(image, ax=ax, shrink=0.75)
-    axes[0].set_xlabel("× : not passing QC (reason in labelled.tsv)", fontsize=8, loc="left")
-    return figure_to_data_uri(fig)
-
-
-def qc_bars(table: pd.DataFrame) -> str:
+def qc_bars(table: pd.DataFrame) -> Png:
     """Wells per QC outcome, per plate stacked: where wells were lost."""
     order = [q for q in ("pass", *QC_REASONS) if (table["qc"] == q).any()]
     counts = table.groupby(["plate", "qc"]).size().unstack(fill_value=0)[order]
@@ -92,8 +46,7 @@ def qc_bars(table: pd.DataFrame) -> str:
         left += counts[q].to_numpy()
     ax.invert_yaxis()
     style(ax, "Wells per QC outcome and plate", "wells", "")
-    ax.legend(frameon=False, fontsize=8, ncol=min(len(order), 6), loc="upper center",
-              bbox_to_anchor=(0.5, -0.18))  # fmt: skip
+    ax.legend(title="QC outcome", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return figure_to_data_uri(fig)
 
 
@@ -109,7 +62,7 @@ def replicate_pairs(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(pairs, columns=["first", "second"])
 
 
-def replicate_scatter(table: pd.DataFrame, ceiling: dict[str, Any]) -> str | None:
+def replicate_scatter(table: pd.DataFrame, ceiling: dict[str, Any]) -> Png | None:
     """One replicate well's label against another's: the spread no model can explain."""
     pairs = replicate_pairs(table)
     if pairs.empty:
@@ -120,7 +73,9 @@ def replicate_scatter(table: pd.DataFrame, ceiling: dict[str, Any]) -> str | Non
     high = float(pairs.max().max())
     ax.plot([low, high], [low, high], color="#2d3748", lw=1, ls="--")
     if ceiling.get("r2") is not None:
-        corner_note(ax, f"{len(pairs)} pairs\nceiling r² = {ceiling['r2']:.3f}")
+        interval = ceiling.get("ci95")
+        extra = f"\n95 % CI {interval[0]:.2f}–{interval[1]:.2f}" if interval else ""
+        corner_note(ax, f"{len(pairs)} pairs\nceiling r² = {ceiling['r2']:.3f}{extra}")
     style(ax, "Replicate wells", "label of one well (log2)", "label of another well (log2)")
     ax.set_aspect("equal", adjustable="datalim")
     return figure_to_data_uri(fig)
@@ -137,7 +92,7 @@ STATUS_COLORS = {
 }
 
 
-def funnel_bars(funnels: list[dict[str, Any]]) -> str:
+def funnel_bars(funnels: list[dict[str, Any]]) -> Png:
     """Where every read went, per read group: the statuses of the demultiplexing funnel."""
     fig, ax = plt.subplots(figsize=(7.0, 0.45 * len(funnels) + 1.7))
     names = [f["group"] for f in funnels]
@@ -148,44 +103,77 @@ def funnel_bars(funnels: list[dict[str, Any]]) -> str:
         left += values
     ax.invert_yaxis()
     style(ax, "Demultiplexing funnel: every read's status", "reads", "")
-    ax.legend(frameon=False, fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    ax.legend(title="read status", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return figure_to_data_uri(fig)
 
 
-def read_histograms(funnels: list[dict[str, Any]]) -> str | None:
-    """Read length and mean quality per plate (and of the reads no plate claimed)."""
-    lengths: dict[str, dict[int, int]] = {}
-    qualities: dict[str, dict[int, int]] = {}
+def _merged_histograms(funnels: list[dict[str, Any]], key: str) -> dict[str, dict[int, int]]:
+    """{read group or plate: {value: reads}} of one read-QC histogram, over every funnel."""
+    merged: dict[str, dict[int, int]] = {}
     for funnel in funnels:
-        qc = funnel.get("read_qc", {})
-        for target, source in (
-            (lengths, qc.get("lengths", {})),
-            (qualities, qc.get("mean_quality", {})),
-        ):
-            for key, histogram in source.items():
-                merged = target.setdefault(key, {})
-                for value, n in histogram.items():
-                    merged[int(value)] = merged.get(int(value), 0) + int(n)
+        for name, histogram in funnel.get("read_qc", {}).get(key, {}).items():
+            target = merged.setdefault(name, {})
+            for value, n in histogram.items():
+                target[int(value)] = target.get(int(value), 0) + int(n)
+    return merged
+
+
+def read_histograms(funnels: list[dict[str, Any]]) -> Png | None:
+    """Read length and mean quality per plate (and of the reads no plate claimed): one line per
+    plate, each named, up to eight plates; beyond that one row per plate in a heat map, so every
+    plate keeps its name."""
+    lengths = _merged_histograms(funnels, "lengths")
     if not lengths:
         return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.4, 3.6))
+    qualities = _merged_histograms(funnels, "mean_quality")
+    names = sorted(lengths, key=lambda k: (k == "unassigned", k))
+    many = len(names) > len(SERIES)
+    height = max(3.6, 0.22 * len(names) + 1.4) if many else 3.6
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, height))
     for ax, data, xlabel in (
         (left, lengths, "read length (nt)"),
         (right, qualities, "mean read quality (Phred)"),
     ):
-        for key in sorted(data, key=lambda k: (k == "unassigned", k))[:13]:
-            xs = sorted(data[key])
-            ax.plot(xs, [data[key][x] for x in xs], lw=1.2, label=key, drawstyle="steps-mid",
-                    color="#a0aec0" if key == "unassigned" else None,
+        title = "Reads per " + ("length bin" if ax is left else "quality")
+        if many:
+            _histogram_rows(ax, data, names, xlabel, title, show_names=ax is left)
+            continue
+        for i, key in enumerate(names):
+            xs = sorted(data.get(key, {}))
+            ax.plot(xs, [data[key][x] for x in xs], lw=1.4, label=key, drawstyle="steps-mid",
+                    color="#a0aec0" if key == "unassigned" else SERIES[i % len(SERIES)],
                     ls="--" if key == "unassigned" else "-")  # fmt: skip
         ax.set_yscale("log")
-        style(ax, "Reads per " + ("length bin" if ax is left else "quality"), xlabel, "reads")
-    left.legend(frameon=False, fontsize=7)
+        style(ax, title, xlabel, "reads")
+    if not many:
+        right.legend(title="plate", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return figure_to_data_uri(fig)
 
 
-def consensus_figure(table: pd.DataFrame) -> str | None:
+def _histogram_rows(
+    ax: Any, data: dict[str, dict[int, int]], names: list[str], xlabel: str, title: str,
+    show_names: bool,
+) -> None:  # fmt: skip
+    """One row per plate: the share of its reads in each bin (a heat map)."""
+    values = sorted({v for name in names for v in data.get(name, {})})
+    if not values:
+        ax.axis("off")
+        return
+    grid = np.zeros((len(names), len(values)))
+    for i, name in enumerate(names):
+        total = sum(data.get(name, {}).values()) or 1
+        for j, value in enumerate(values):
+            grid[i, j] = data.get(name, {}).get(value, 0) / total
+    extent = (values[0], values[-1], len(names) - 0.5, -0.5)
+    image = ax.imshow(grid, aspect="auto", cmap="Blues", extent=extent, interpolation="nearest")
+    ax.set_yticks(range(len(names)), names if show_names else [""] * len(names))
+    ax.grid(False)
+    plt.colorbar(image, ax=ax, label="share of the plate's reads", pad=0.01)
+    style(ax, title, xlabel, "plate" if show_names else "")
+
+
+def consensus_figure(table: pd.DataFrame) -> Png | None:
     """Well calls: purity of the wells with reads, and how their sequences matched the library."""
     samples = table[(table.get("role", "sample") == "sample") & (table["n_reads"].fillna(0) > 0)]
     if samples.empty or samples["purity"].isna().all():
@@ -236,17 +224,6 @@ def table_warnings(
     return out
 
 
-def _cell(value: object) -> str:
-    """A table cell: integers as they are, other numbers to 4 significant digits, a dash if none."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
-        return "–"
-    if isinstance(value, (int, np.integer)) or (isinstance(value, float) and value.is_integer()):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def _histogram_text(histogram: dict[str, int]) -> str:
     """'0: 812 · 1: 95 · 4+: 3' from {distance: reads}: the last value counts the rest."""
     return " · ".join(f"{d}: {n:,}" for d, n in histogram.items()) or "–"
@@ -266,7 +243,7 @@ def barcode_rows(funnels: list[dict[str, Any]]) -> list[list[str]]:
                     funnel["group"],
                     end,
                     shape,
-                    _cell(fit["min_distance"]),
+                    report_wells.cell(fit["min_distance"]),
                     f"{fit['max_distance']} ({fit['chosen']})",
                     str(fit["margin"]),
                     _histogram_text(fit.get("best", {})),
@@ -307,6 +284,32 @@ def call_evidence(table: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def plate_tables(plate_qc: pd.DataFrame) -> list[dict[str, Any]]:
+    """The per-plate QC in two tables narrow enough for a laptop: wells per outcome (and the
+    flag), then what each plate's reader file gave."""
+    outcomes = ["plate", "wells", "pass"]
+    outcomes += [q for q in QC_REASONS if q in plate_qc and plate_qc[q].sum() > 0]
+    reader = ["plate", "median_reads", "median_regions", "median_label", "blank_signal"]
+    reader += ["blank_normalizer", "instrument", "signal_read", "normalizer_read"]
+    tables = []
+    for title, columns in (
+        ("Wells per QC outcome", [*outcomes, "flag"]),
+        ("Reads and reader per plate", reader),
+    ):
+        present = [c for c in columns if c in plate_qc]
+        tables.append(
+            {
+                "title": title,
+                "columns": [c.replace("_", " ") for c in present],
+                "rows": [
+                    [report_wells.cell(v) for v in row]
+                    for row in plate_qc[present].itertuples(index=False)
+                ],
+            }
+        )
+    return tables
+
+
 def section(
     table: pd.DataFrame,
     plate_qc: pd.DataFrame | None,
@@ -316,23 +319,12 @@ def section(
     """What the template's plates section shows; None when the table did not come from plates."""
     if plate_qc is None or summary is None:
         return None
-    plate_format = plate_format_of(table)
-    flagged = set(plate_qc.loc[plate_qc["flag"].fillna("") != "", "plate"].astype(str))
-    plates = sorted(table["plate"].astype(str).unique(), key=lambda p: (p not in flagged, p))
-    shown = plates[:MAX_PLATE_FIGURES]
-    columns = ["plate", "wells", "pass", *[q for q in QC_REASONS if plate_qc[q].sum() > 0]]
-    columns += ["median_reads", "median_regions", "median_label", "blank_signal"]
-    columns += ["blank_normalizer", "instrument", "signal_read", "normalizer_read", "flag"]
     return {
         "qc_counts": summary.get("qc", {}),
         "evidence": call_evidence(table),
         "ceiling": summary.get("noise_ceiling", {}),
-        "plate_columns": [c.replace("_", " ") for c in columns if c in plate_qc],
-        "plate_rows": [
-            [_cell(v) for v in row]
-            for row in plate_qc[[c for c in columns if c in plate_qc]].itertuples(index=False)
-        ],
-        "hidden_plates": len(plates) - len(shown),
+        "plate_tables": plate_tables(plate_qc),
+        "maps": report_wells.plate_maps(table, plate_format_of(table)),
         "funnels": [
             {
                 "group": f["group"],
@@ -351,9 +343,5 @@ def section(
             "consensus": consensus_figure(table),
             "qc": qc_bars(table),
             "replicates": replicate_scatter(table, summary.get("noise_ceiling", {})),
-            "plates": [
-                plate_heatmaps(table[table["plate"].astype(str) == p], p, plate_format)
-                for p in shown
-            ],
         },
     }

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from utrflow.errors import InputError
-from utrflow.plates.geometry import FORMATS, plate_name, well_names
+from utrflow.geometry import FORMATS, plate_name, well_names
 from utrflow.reads.barcodes import indel_lower_bound
 from utrflow.sequences import edit_distance, reverse_complement
 

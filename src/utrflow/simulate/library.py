@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from utrflow.plates.geometry import FORMATS, plate_name, well_names
+from utrflow.geometry import FORMATS, plate_name, well_names
 from utrflow.simulate import nanopore, truth
 from utrflow.simulate.run_settings import RunSimulation
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from utrflow.geometry import FORMATS
 from utrflow.io import atomic_path
-from utrflow.plates.geometry import FORMATS
 from utrflow.simulate.run_settings import RunSimulation
 
 MEDIUM_OD = 0.045  # absorbance of medium alone in a plate well

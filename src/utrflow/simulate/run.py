@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from utrflow.geometry import plate_name
 from utrflow.io import atomic_path, open_gzip_out, write_json, write_tsv
-from utrflow.plates.geometry import plate_name
 from utrflow.reads.barcodes import min_pairwise_distance
-from utrflow.reads.sheets import group_name
+from utrflow.sheets import group_name
 from utrflow.simulate import truth
 from utrflow.simulate.barcodes import plate_barcodes
 from utrflow.simulate.library import Colonies, _stage_rngs, pick_colonies, plate_layout, variant_ids
@@ -310,3 +310,21 @@ def run_layout(params: RunSimulation, out_dir: str | Path) -> RunLayout:
             "downstream_flank": params.downstream_flank,
         },
     )
+
+
+def derived_settings(
+    params: RunSimulation, out_dir: str, level: str, saturated_at: float | None
+) -> dict[str, Any]:
+    """The config keys whose values a simulated run decides, as a mapping of their own (the
+    workflow lays it over the config for its jobs; the config stays what its files say): the
+    reader's saturation level (the simulated reader writes its maximum, not an overflow word)
+    unless the config names one, and, at level `run`, the sheets and construct it writes to
+    `out_dir`, which the reads jobs then read as a user's."""
+    derived: dict[str, Any] = {}
+    if saturated_at is None:
+        derived["fluorescence"] = {"saturated_at": params.reader_max}
+    if level == "run":
+        for key in ("plates", "wells", "library"):
+            derived[key] = f"{out_dir}/{key}.{'csv' if key == 'library' else 'tsv'}"
+        derived["construct"] = run_layout(params, out_dir).construct
+    return derived

@@ -7,7 +7,7 @@ from typing import Any
 
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
-from utrflow.plates.geometry import FORMATS
+from utrflow.geometry import FORMATS
 from utrflow.sequences import invalid_characters
 from utrflow.simulate import nanopore
 from utrflow.simulate.barcodes import LAYOUTS

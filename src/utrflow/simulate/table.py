@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from utrflow import io
+from utrflow.geometry import plate_name, well_names
 from utrflow.labelled import LABELLED_COLUMNS
-from utrflow.plates.geometry import plate_name, well_names
 from utrflow.simulate import truth
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from utrflow.design.next_library.settings import Constraints, DesignSettings
 from utrflow.errors import InputError
-from utrflow.reads.consensus import LibraryIndex
+from utrflow.library_index import LibraryIndex
 from utrflow.sequences import edit_distance
 
 MeanScorer = Callable[[list[str]], np.ndarray]  # sequences -> mean
@@ -112,6 +112,11 @@ def targets(
     return [Target(i + 1, bounds[i], bounds[i + 1]) for i in range(k)]
 
 
+class ConstraintsUnmet(InputError):
+    """No measured sequence meets the design constraints: the design is refused (its summary
+    says why), the run and its report go on."""
+
+
 def starts_for(target: Target, measured: Sequence[str], predictions: np.ndarray, n: int,
                ok: Callable[[str], bool], rng: np.random.Generator) -> list[str]:  # fmt: skip
     """Measured sequences that keep the constraints, those the model puts best for the target
@@ -119,7 +124,7 @@ def starts_for(target: Target, measured: Sequence[str], predictions: np.ndarray,
     order = np.argsort(target.energy(predictions), kind="stable")
     chosen = [measured[i] for i in order[: 5 * n] if ok(measured[i])]
     if not chosen:
-        raise InputError(
+        raise ConstraintsUnmet(
             "design: no measured sequence meets the design constraints; loosen design.gc_min, "
             "gc_max, max_homopolymer, forbidden_motifs or no_upstream_atg"
         )

@@ -13,7 +13,7 @@ import pandas as pd
 
 from utrflow import config as config_module
 from utrflow import io
-from utrflow.design.next_library.anneal import MeanScorer
+from utrflow.design.next_library.anneal import ConstraintsUnmet, MeanScorer
 from utrflow.design.next_library.library import NEXT_LIBRARY_COLUMNS, Scorer, design_library
 from utrflow.design.next_library.settings import DesignSettings
 from utrflow.errors import InputError
@@ -22,6 +22,10 @@ from utrflow.model.encode import passing_rows
 from utrflow.model.predict import predict_sequences
 
 ORDER_COLUMNS = ["name", "oligo", "length", "utr"]
+
+
+class Refused(Exception):
+    """The model has not earned a design (`refusal`)."""
 
 
 def refusal(settings: DesignSettings, validation: dict[str, Any]) -> str | None:
@@ -130,12 +134,9 @@ def run_design(
     reason = refusal(settings, validation)
     prefix, suffix = oligo_flanks(settings, cfg["construct"], default_flanks)
     summary: dict[str, Any]
-    if reason and not settings.force:
-        sys.stderr.write(f"utrflow: design refused: {reason}\n")
-        designs = pd.DataFrame(columns=NEXT_LIBRARY_COLUMNS)
-        summary = {"refused": reason, "designed": 0, "exploratory": 0, "bins": [],
-                   "model": model_info}  # fmt: skip
-    else:
+    try:
+        if reason and not settings.force:
+            raise Refused(reason)
         designs, summary = design_library(
             table,
             ensemble_scorer(members, model),
@@ -149,6 +150,12 @@ def run_design(
         summary = {**summary, "refused": None, "forced": reason, "model": model_info}
         if truth is not None:
             summary["simulated_truth"] = truth(designs, table)
+    except (Refused, ConstraintsUnmet) as why:  # the run and its report go on without designs
+        said = str(why).removeprefix("design: ")
+        sys.stderr.write(f"utrflow: design refused: {said}\n")
+        designs = pd.DataFrame(columns=NEXT_LIBRARY_COLUMNS)
+        summary = {"refused": said, "designed": 0, "exploratory": 0, "bins": [],
+                   "model": model_info, "status": "not_run", "reason": said}  # fmt: skip
     with io.atomic_path(next_library) as tmp:
         designs.to_csv(tmp, index=False, float_format="%.4f", lineterminator="\n")
     with io.atomic_path(oligo_order_path) as tmp:

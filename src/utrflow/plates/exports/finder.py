@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from utrflow.errors import InputError, first_line
+from utrflow.geometry import normalize_well
 from utrflow.plates.exports.base import (
     CYCLE_HEADER,
     DETECTOR_MAX,
@@ -40,7 +41,6 @@ from utrflow.plates.exports.softmax import (
     softmax_runs,
     softmax_wells,
 )
-from utrflow.plates.geometry import normalize_well
 
 _INSTRUMENTS = (  # (marker in the file, name); the first found names the software
     ("SparkControl", "Tecan SparkControl"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from utrflow.errors import InputError
+from utrflow.geometry import FORMATS, normalize_well
 from utrflow.plates.exports.base import (
     CYCLE_HEADER,
     LIST_IGNORED,
@@ -28,7 +29,6 @@ from utrflow.plates.exports.base import (
     wavelengths_of,
     words,
 )
-from utrflow.plates.geometry import FORMATS, normalize_well
 
 
 def grid_width(cells: list[str]) -> int:
@@ -86,6 +86,10 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
             )
         row_line, cells = rows[j]
         found = cells[0].upper() if cells else ""
+        if found != letter and _a_layout(blocks):
+            scan.summaries.append(f"{title!r} ({scan.where(line)}): a layout, rows cut short")
+            ctx.title = ""
+            return j  # a layout of sample names written over several lines per row (SkanIt)
         if found != letter:
             raise InputError(
                 f"{scan.path}: {scan.where(row_line)}: grid {title!r} expects row {letter}, "
@@ -111,6 +115,12 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
         scan.add(ctx.plate, Channel(label, own, [blocks[label]], scan.where(line), n_rows * cols))
     ctx.title = ""
     return j
+
+
+def _a_layout(blocks: dict[str, Read]) -> bool:
+    """Whether the rows of a grid read so far are mostly text: sample names, not readings."""
+    texts = [c.text for r in blocks.values() for cells in r.cells.values() for c in cells if c.text]
+    return bool(texts) and sum(1 for x in texts if NUMBER_ISH.match(x)) < len(texts) / 2
 
 
 def wells_as_columns(

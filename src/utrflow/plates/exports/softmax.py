@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from utrflow.geometry import FORMATS, normalize_well
 from utrflow.plates.exports.base import (
     Channel,
     Context,
@@ -14,7 +15,6 @@ from utrflow.plates.exports.base import (
     put,
     seconds,
 )
-from utrflow.plates.geometry import FORMATS, normalize_well
 
 
 def softmax_plate(cells: list[str], ctx: Context) -> None:

@@ -1,14 +1,14 @@
 """The user's sheets for real plates: plates.tsv, wells.tsv, library.csv and the construct.
 
-Everything here runs before any job starts (from the Snakefile and from each CLI entry), so a
-bad row stops the run with one line naming the file, the row and the problem. Plates that share
-a reads file (pooled by barcode pairs) form one *read group*: the unit that demultiplexing
-scatters over, so adding a plate (a new group) reruns only its own jobs.
+Read before any job starts (`utrflow.preflight`) and again by the jobs that need them, so a bad
+row stops the run with one line naming the file, the row and the problem. Plates that share a
+reads file (pooled by barcode pairs) form one *read group*: the unit that demultiplexing
+scatters over, so adding a plate (a new group) reruns only its own jobs. Both the reads stages
+and the plate-reader stages read these sheets, so they live beside neither.
 """
 
 from __future__ import annotations
 
-import csv
 import glob
 import hashlib
 import json
@@ -18,14 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from utrflow import config as config_module
-from utrflow.errors import InputError, first_line
-from utrflow.plates.geometry import normalize_well
-from utrflow.reads.barcodes import close_pairs
-from utrflow.reads.files import check_overlap
+from utrflow import sheet_files
+from utrflow.errors import InputError
+from utrflow.geometry import normalize_well
 from utrflow.sequences import IUPAC, invalid_characters
 
-ROLES = ("sample", "blank", "control")
+ROLES = ("sample", "blank", "control", "negative")
 
 PLATES_REQUIRED = ("plate", "reads")
 WELLS_REQUIRED = ("plate", "well", "fwd_barcode")
@@ -52,25 +50,22 @@ class Sheet:
         return zip(self.lines, self.rows, strict=True)
 
 
-def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = None) -> Sheet:
-    """A small user table as stripped strings, one line if bad. BOM, CRLF, stray spaces, blank
-    lines and empty trailing cells are forgiven; a row with more filled cells than the header
-    is not (a reader would shift every column by one or drop the extra cell without a word).
-    Plain rows, not a DataFrame: the reads jobs read the sheets and start without pandas."""
+def read_sheet(path: str | Path, required: tuple[str, ...]) -> Sheet:
+    """A small user table as stripped strings, one line if bad. Tab-, comma- or
+    semicolon-separated text (told by its content, not its name) in UTF-8 or UTF-16 with or
+    without a BOM, or xlsx; headers in any case and spacing (`Fwd Barcode` is `fwd_barcode`);
+    CRLF, stray spaces, blank lines and empty trailing cells are forgiven; a row with more
+    filled cells than the header is not (a reader would shift every column by one or drop the
+    extra cell without a word). Plain rows, not a DataFrame: the reads jobs read the sheets and
+    start without pandas."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    separator = sep or ("," if path.suffix.lower() == ".csv" else "\t")
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle, delimiter=separator)
-            lines = [(reader.line_num, [c.strip() for c in row]) for row in reader]
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise InputError(f"{path}: not a readable table ({first_line(err)})") from None
+    lines = sheet_files.read_cells(path)
     lines = [(number, cells) for number, cells in lines if any(cells)]
     if not lines:
         raise InputError(f"{path}: the file is empty")
-    header = lines[0][1]
+    header = [sheet_files.header_key(name) for name in lines[0][1]]
     while header and not header[-1]:
         header.pop()
     named = [c for c in header if c]
@@ -79,7 +74,8 @@ def read_sheet(path: str | Path, required: tuple[str, ...], sep: str | None = No
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(header)})"
+            f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(header)}); "
+            f"expected {sheet_files.EXPECTED}, naming {', '.join(required)}"
         )
     rows = []
     for number, cells in lines[1:]:
@@ -114,10 +110,26 @@ def is_reads_file(path: Path) -> bool:
     return not path.name.startswith(".") and name.endswith(READS_SUFFIXES) and path.is_file()
 
 
-def _folder_reads(folder: Path, where: str) -> list[str]:
+# MinKNOW's folders of reads that failed its quality filter (fastq_fail, bam_fail, pod5_fail...):
+# a run folder holds them beside the passing reads, and demultiplexing them with those would
+# let reads MinKNOW refused into the wells without a word (demux.include_failed takes them).
+FAILED_FOLDER = re.compile(r"^[a-z0-9]+_fail$", re.IGNORECASE)
+
+
+def _failed(path: Path, folder: Path) -> bool:
+    """Does `path` sit in a MinKNOW `*_fail` folder below `folder`?"""
+    return any(FAILED_FOLDER.match(part) for part in path.relative_to(folder).parts[:-1])
+
+
+def _folder_reads(folder: Path, where: str, include_failed: bool = False) -> list[str]:
     """The reads files of a folder and its subfolders (MinKNOW's `fastq_pass/barcode01/`, a
-    dorado output folder), other files (summaries, indexes) left out."""
-    found = sorted(str(p) for p in folder.rglob("*") if is_reads_file(p))
+    dorado output folder), other files (summaries, indexes) left out, and so are MinKNOW's
+    failed reads (`fastq_fail/`) unless `include_failed` (naming such a folder takes it)."""
+    found = sorted(
+        str(p)
+        for p in folder.rglob("*")
+        if is_reads_file(p) and (include_failed or not _failed(p, folder))
+    )
     if not found:
         raise InputError(
             f"{where}: folder {folder} holds no reads files "
@@ -126,16 +138,20 @@ def _folder_reads(folder: Path, where: str) -> list[str]:
     return found
 
 
-def _expand(path: str, where: str) -> list[str]:
+def _expand(path: str, where: str, include_failed: bool = False) -> list[str]:
     """One existing path: a file as itself, a folder as its reads files."""
-    return _folder_reads(Path(path), where) if Path(path).is_dir() else [path]
+    if not Path(path).is_dir():
+        return [path]
+    return _folder_reads(Path(path), where, include_failed)
 
 
-def resolve_reads(pattern: str, base_dir: Path, where: str) -> tuple[str, ...]:
+def resolve_reads(
+    pattern: str, base_dir: Path, where: str, include_failed: bool = False
+) -> tuple[str, ...]:
     """Read files for one plate, sorted: a file, a folder, a glob, or a comma-separated list of
     these. A cell that names an existing path whole is taken whole (its name may hold commas);
     names matched by a glob are kept whole whatever they hold - the comma only separates the
-    sheet's own list."""
+    sheet's own list. A folder's MinKNOW `*_fail/` subfolders are left out (`_folder_reads`)."""
     cell = pattern.strip()
     whole = cell if Path(cell).is_absolute() else str(base_dir / cell)
     parts = [cell] if cell and Path(whole).exists() else pattern.split(",")
@@ -144,14 +160,14 @@ def resolve_reads(pattern: str, base_dir: Path, where: str) -> tuple[str, ...]:
         if not part:
             continue
         full = part if Path(part).is_absolute() else str(base_dir / part)
-        if glob.has_magic(part):
+        if Path(full).exists():  # a name holding '[', '*' or '?' that exists is that file
+            files.extend(_expand(full, where, include_failed))
+        elif glob.has_magic(part):
             matched = sorted(glob.glob(full))
             if not matched:
                 raise InputError(f"{where}: reads pattern {part!r} matches no file")
             for path in matched:
-                files.extend(_expand(path, where))
-        elif Path(full).exists():
-            files.extend(_expand(full, where))
+                files.extend(_expand(path, where, include_failed))
         else:
             raise InputError(f"{where}: reads file not found: {part}")
     if not files:
@@ -198,10 +214,13 @@ class ReadGroup:
     files: tuple[str, ...]
 
 
-def load_plates(path: str | Path, base_dir: Path | None = None) -> list[Row]:
+def load_plates(
+    path: str | Path, base_dir: Path | None = None, include_failed: bool = False
+) -> list[Row]:
     """plates.tsv, checked, as rows: plate, reads (paths or globs), fluorescence (may be
     empty), reader_plate (which plate of a several-plate reader file, by name or number; may be
-    empty) and `files`, the reads files the `reads` cell names."""
+    empty) and `files`, the reads files the `reads` cell names (a folder's MinKNOW failed reads
+    only with `include_failed`, config key demux.include_failed)."""
     sheet = read_sheet(path, PLATES_REQUIRED)
     base = base_dir or Path.cwd()
     seen: dict[str, int] = {}
@@ -225,7 +244,7 @@ def load_plates(path: str | Path, base_dir: Path | None = None) -> list[Row]:
         if name in seen:
             raise InputError(f"{where}: plate {name!r} already listed in {_row(seen[name])}")
         seen[name] = i
-        row["files"] = resolve_reads(row["reads"], base, f"{where} (plate {name})")
+        row["files"] = resolve_reads(row["reads"], base, f"{where} (plate {name})", include_failed)
         fluorescence = row["fluorescence"]
         if fluorescence and not (base / fluorescence).is_file():
             raise InputError(f"{where}: fluorescence file not found: {fluorescence}")
@@ -269,7 +288,7 @@ def read_groups(plates: Iterable[Mapping[str, Any]], where: str = "plates") -> l
 
 def load_wells(path: str | Path, plates: Iterable[str] | None = None) -> list[Row]:
     """wells.tsv, checked, as rows: plate, well (normalized: a01 -> A1), fwd_barcode,
-    rev_barcode (may be empty in every row), role (sample, blank or control)."""
+    rev_barcode (may be empty in every row), role (sample, blank, control or negative)."""
     sheet = read_sheet(path, WELLS_REQUIRED)
     known = set(plates) if plates is not None else None
     seen: dict[tuple[str, str], int] = {}
@@ -320,70 +339,6 @@ def group_wells(
     return [row for row in wells if row["plate"] in chosen]
 
 
-def check_group_barcodes(
-    wells: Iterable[Mapping[str, Any]], group: ReadGroup, min_distance: int, where: str = "wells"
-) -> None:
-    """Stop when a group's barcodes are too close to tell apart, or a pair names two wells."""
-    members = group_wells(wells, group.plates)
-    pairs: dict[tuple[str, str], list[str]] = {}
-    for row in members:
-        pairs.setdefault((row["fwd_barcode"], row["rev_barcode"]), []).append(
-            f"{row['plate']} {row['well']}"
-        )
-    for (fwd, rev), names in pairs.items():
-        if len(names) > 1:
-            raise InputError(
-                f"{where}: barcode pair {fwd}/{rev or '-'} names several wells read from the "
-                f"same file(s): {', '.join(names)}"
-            )
-    for column in ("fwd_barcode", "rev_barcode"):
-        codes = [b for b in dict.fromkeys(row[column] for row in members) if b]
-        if len(codes) < 1 or min_distance <= 0:
-            continue
-        close = close_pairs(codes, min_distance)
-        if close:
-            listed = "; ".join(c.describe() for c in close[:3])
-            more = f" and {len(close) - 3} more" if len(close) > 3 else ""
-            raise InputError(
-                f"{where}: {column}s of plate(s) {', '.join(group.plates)} closer than "
-                f"demux.min_barcode_set_distance={min_distance}: {listed}{more}"
-            )
-
-
-def check_every_plate_has_wells(
-    plates: Iterable[Mapping[str, Any]],
-    wells: Iterable[Mapping[str, Any]],
-    plates_path: str | Path,
-    wells_path: str | Path,
-) -> None:
-    """A plate without rows in the wells sheet would fail its demultiplexing job: stop now."""
-    listed = {row["plate"] for row in wells}
-    for i, row in enumerate(plates):
-        name = row["plate"]
-        if name not in listed:
-            raise InputError(
-                f"{plates_path}: {_row(i + 2)}: plate {name!r} has no rows in the wells sheet "
-                f"{wells_path}"
-            )
-
-
-def check_reads_files(groups: list[ReadGroup]) -> list[str]:
-    """Open every reads file and parse its first record, so a file that is not reads or is
-    broken from the start stops the run now, not hours in, as does one file reaching two
-    places of the run (two names of one file, a copy, a file concatenated with itself: every
-    read would count twice); returns a warning per file without reads (valid: a barcode that
-    sequenced nothing, whose wells end as `no_reads`)."""
-    places = {
-        path: f"plate(s) {', '.join(group.plates)}" for group in groups for path in group.files
-    }
-    firsts = check_overlap(places)
-    return [
-        f"{path}: the reads file holds no reads; {places[path]} get none from it"
-        for path, first in firsts.items()
-        if first is None
-    ]
-
-
 def layout_digest(wells: Iterable[Mapping[str, Any]], plates: tuple[str, ...]) -> str:
     """A short hash of some plates' rows: a rule param that changes only when they change."""
     columns = ("plate", "well", "fwd_barcode", "rev_barcode", "role")
@@ -416,59 +371,3 @@ def load_library(path: str | Path) -> list[Row]:
         seqs[seq] = i
         designs.append({"id": vid, "sequence": seq})
     return designs
-
-
-def check_readers(
-    plates: Iterable[Mapping[str, Any]],
-    wells: list[Row],
-    settings: Mapping[str, Any],
-    base_dir: Path,
-) -> dict[str, str]:
-    """Parse and normalize every plate's reader file once, up front, so a missing channel, text
-    in a number column or a file of another plate format stops the run before any job; returns
-    plate -> reader file for the plates that have one."""
-    readers = {row["plate"]: row["fluorescence"] for row in plates if row["fluorescence"]}
-    if not readers:
-        return {}
-    import pandas as pd
-
-    from utrflow.plates import reader as fluorescence
-
-    chosen = config_module.settings_from(fluorescence.FluorescenceSettings, settings)
-    layout = pd.DataFrame(wells)
-    blocks = {row["plate"]: row["reader_plate"] for row in plates}
-    for plate, reader in readers.items():
-        fluorescence.load_plate(plate, layout, base_dir / reader, chosen, blocks[plate])
-    return readers
-
-
-def load_reads_setup(
-    config: Mapping[str, Any], base_dir: Path | None = None, source: str = "config"
-) -> dict[str, Any]:
-    """Every sheet of `source: reads`, checked, as the Snakefile needs them."""
-    base = base_dir or Path.cwd()
-    for key in ("plates", "wells"):
-        if not config[key]:
-            raise InputError(f"{source}: key '{key}' must name a file when source is 'reads'")
-    construct = load_construct(config["construct"], source)
-    plates = load_plates(base / config["plates"], base)
-    wells = load_wells(base / config["wells"], [row["plate"] for row in plates])
-    check_every_plate_has_wells(plates, wells, base / config["plates"], config["wells"])
-    groups = read_groups(plates, str(config["plates"]))
-    empty = check_reads_files(groups)
-    for group in groups:
-        check_group_barcodes(
-            wells, group, config["demux"]["min_barcode_set_distance"], str(config["wells"])
-        )
-    library = load_library(base / config["library"]) if config["library"] else None
-    readers = check_readers(plates, wells, config["fluorescence"], base)
-    return {
-        "construct": construct,
-        "plates": plates,
-        "wells": wells,
-        "groups": groups,
-        "library": library,
-        "readers": readers,
-        "reader_plates": {row["plate"]: row["reader_plate"] for row in plates},
-        "warnings": empty,
-    }

@@ -1,0 +1,159 @@
+"""The `consensus` stage: a plate's wells called over a pool of processes, matched to the
+library, one row per well.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from utrflow import io, sheets
+from utrflow.library_index import LibraryIndex
+from utrflow.parallel import pool_context
+from utrflow.reads.consensus.call import call_well
+from utrflow.reads.consensus.library import Match, match_library
+from utrflow.reads.consensus.qc import CONSENSUS_COLUMNS, ConsensusSettings, WellCall, well_qc
+from utrflow.reads.consensus.regions import WellReads, read_plate_regions
+
+
+def call_and_match(
+    well: WellReads,
+    settings: ConsensusSettings,
+    library: LibraryIndex | None,
+    flanks: tuple[str, str] = ("", ""),
+) -> tuple[WellCall, Match | None]:
+    """One well's call and, with a library, its match."""
+    call = call_well(well.regions, settings, library, flanks, well.qualities)
+    match = (
+        match_library(call.sequence, library, settings.min_match_margin)
+        if library is not None and call.sequence
+        else None
+    )
+    return call, match
+
+
+_WORKER: tuple[ConsensusSettings, LibraryIndex | None, tuple[str, str]] | None = None
+
+
+def _init_worker(
+    settings: ConsensusSettings, library: LibraryIndex | None, flanks: tuple[str, str]
+) -> None:
+    global _WORKER
+    _WORKER = (settings, library, flanks)
+
+
+def _worker_call(well: WellReads) -> tuple[WellCall, Match | None]:
+    assert _WORKER is not None
+    return call_and_match(well, *_WORKER)
+
+
+def call_wells(
+    wells: Sequence[WellReads],
+    settings: ConsensusSettings,
+    library: LibraryIndex | None,
+    threads: int = 1,
+    flanks: tuple[str, str] = ("", ""),
+) -> list[tuple[WellCall, Match | None]]:
+    """Every well's call and match, in order, over `threads` processes (1: in this one).
+
+    Wells are independent and each costs about the same (the consensus sample is bounded), so
+    handing them out a few at a time keeps every core busy to the end.
+    """
+    if threads <= 1 or len(wells) < 2:
+        return [call_and_match(well, settings, library, flanks) for well in wells]
+    context = pool_context()
+    with context.Pool(min(threads, len(wells)), _init_worker, (settings, library, flanks)) as pool:
+        return pool.map(_worker_call, wells, chunksize=max(1, len(wells) // (8 * threads)))
+
+
+def call_plate(
+    plate: str,
+    counts: Iterable[Mapping[str, str]],
+    regions: Mapping[str, WellReads],
+    library: LibraryIndex | None,
+    settings: ConsensusSettings,
+    threads: int = 1,
+    flanks: tuple[str, str] = ("", ""),
+) -> list[dict[str, Any]]:
+    """One row per well of the plate (CONSENSUS_COLUMNS), every well of the layout (the rows
+    of well_counts.tsv) listed; wells are called over `threads` processes; `flanks` as
+    `call_well` takes them (`construct_ends`) when the regions carry flank ends."""
+    rows = []
+    layout = [
+        (row["well"], row["role"], row["reads"], row["regions"])
+        for row in counts
+        if row["plate"] == plate
+    ]
+    wells = [regions.get(well, WellReads([], [])) for well, *_ in layout]
+    results = call_wells(wells, settings, library, threads, flanks)
+    for (well, role, n_reads, n_regions), (call, match) in zip(layout, results, strict=True):
+        qc = well_qc(int(n_reads), call, settings)
+        rows.append(
+            {
+                "plate": plate,
+                "well": well,
+                "role": role,
+                "n_reads": int(n_reads),
+                "n_regions": int(n_regions),
+                "sequence": call.sequence,
+                "purity": round(call.purity, 4) if call.n_used else None,
+                "minor_sequence": call.minor_sequence,
+                "variant_id": match.variant_id if match else "",
+                "match": match.match if match else "",
+                "edit_distance": match.distance if match and match.distance >= 0 else None,
+                "differences": match.differences if match else "",
+                "second_variant_id": match.second_variant_id if match else "",
+                "second_distance": (
+                    match.second_distance if match and match.second_distance >= 0 else None
+                ),
+                "qc": qc,
+            }
+        )
+    return rows
+
+
+def library_index(path: Path | None, settings: ConsensusSettings) -> LibraryIndex | None:
+    """The designed library, indexed for matching calls (None without a library)."""
+    if not path:
+        return None
+    designs = sheets.load_library(path)
+    return LibraryIndex(
+        [row["id"] for row in designs],
+        [row["sequence"] for row in designs],
+        settings.max_variant_distance,
+    )
+
+
+def run(
+    plate: str,
+    counts: Path,
+    regions: Path,
+    library: Path | None,
+    settings: ConsensusSettings,
+    output: Path,
+    threads: int = 1,
+    flanks: tuple[str, str] = ("", ""),
+    base_qualities: bool = True,
+) -> list[dict[str, Any]]:
+    """The `consensus` stage for one plate: each well's call, purity and library match
+    (written to `output`, and returned as rows), wells across `threads` processes; with
+    `flanks` (`construct_ends`), over flank end - UTR - flank end (see `call_well`);
+    `base_qualities=False` calls as from FASTA (to measure what the qualities bring)."""
+    index = library_index(library, settings)
+    well_counts = io.read_rows(counts)
+    plate_regions = read_plate_regions(
+        [regions], plate, settings.max_reads, any(flanks), settings.consensus_reads, base_qualities
+    )
+    unweighed = sum(1 for well in plate_regions.values() if not any(well.qualities))
+    if unweighed:  # FASTA, or reads whose one quality throughout was dropped when read
+        logging.getLogger("utrflow.reads.consensus").info(
+            "%s: %d of %d wells hold reads without base qualities: called by counting reads",
+            plate,
+            unweighed,
+            len(plate_regions),
+        )
+    calls = call_plate(plate, well_counts, plate_regions, index, settings, threads, flanks)
+    io.write_rows(calls, CONSENSUS_COLUMNS, output)
+    return calls
