@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import run_workflow, tiny_settings, write_config
+from conftest import run_workflow
 from markupsafe import escape
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -93,36 +93,10 @@ def screenshots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory) -> Path:
-    """A tiny simulated wet-lab run through the whole chain: reads, wells, plate reader,
-    an ensemble, interpretation, design, report."""
-    config = tiny_settings()
-    config["model"]["ensemble"] = 2
-    config["simulate"] = {
-        "level": "run",
-        "run": {"n_variants": 400, "n_plates": 3, "reads_per_well_mean": 12,
-                "replicate_fraction": 0.3},
-    }  # fmt: skip
-    workdir = tmp_path_factory.mktemp("browser")
-    write_config(workdir, config)
-    run = run_workflow(workdir)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return workdir
-
-
-@pytest.fixture(scope="module")
-def pilot_run(tmp_path_factory) -> Path:
-    """A one-plate pilot of an 8-variant library: too few distinct sequences to train on."""
-    config = tiny_settings()
-    config["simulate"] = {
-        "level": "run",
-        "run": {"n_variants": 8, "n_plates": 1, "reads_per_well_mean": 12},
-    }
-    workdir = tmp_path_factory.mktemp("pilot")
-    write_config(workdir, config)
-    run = run_workflow(workdir)
-    assert run.returncode == 0, run.stderr[-3000:]  # the pilot ends well, with its report
-    return workdir
+def finished_run(tiny_whole_run: Path) -> Path:
+    """The session's tiny whole run (conftest.make_tiny_whole_run), shared with
+    test_no_nan_text."""
+    return tiny_whole_run
 
 
 def browser():

@@ -161,7 +161,7 @@ def test_a_classifier_earns_its_design_by_its_roc_auc():
 
 def test_bins_are_never_narrower_than_the_models_error():
     predictions = np.linspace(0, 3, 301)
-    settings = design.DesignSettings(bins=6)
+    settings = design.DesignSettings(objective="bins", bins=6)
     assert len(design.targets(settings, predictions)) == 6  # inner bins 0.5 wide
     goals = design.targets(settings, predictions, min_width=0.8)
     inner = [g.high - g.low for g in goals if np.isfinite(g.low) and np.isfinite(g.high)]
