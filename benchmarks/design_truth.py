@@ -4,10 +4,11 @@
 
 For each size, a simulated table (80 / 10 / 10 % split) goes through the `model.preset: auto`
 search (the default candidates and the baselines, chosen on validation), then the design step
-as the workflow runs it: it refuses when the selected model's validation r² is under
-`design.min_model_r2` or rests on fewer than `design.min_validation_rows` rows; a refused run is
-designed again forced, where every design must be exploratory. Every design is scored with the
-simulator's hidden expression function. The plain way, with the same number of model calls:
+as the workflow runs it: it refuses when the selected model's held-out r² (cross-validated over
+train + validation below `model.search.crossval_below` rows, else the validation split's) is
+under `design.min_model_r2` or rests on fewer than `design.min_validation_rows` rows; a refused
+run is designed again forced, where every design must be exploratory. Every design is scored
+with the simulator's hidden expression function. The plain way, with the same number of model calls:
 random mutants (up to `max_edits` edits) of the measured sequences the model puts highest, the
 best-predicted kept under the same distance rules. Printed per size: the contest's choice,
 validation r², refusal, the true mean of the top-bin designs, of the plain way's picks and of
@@ -81,12 +82,13 @@ def run_size(
     )
     metrics = evaluate.split_metrics(scored, "selected")
     settings = design.DesignSettings(n_designs=designs)
-    reason = design.refusal(settings, metrics["validation"])
+    gate, how = design.gate_score({"selection": searched.ranking, **metrics})
+    reason = design.refusal(settings, gate, how)
     score = design.ensemble_scorer(searched.top, searched.model)
     started = time.perf_counter()
     library, summary = design.design_library(
         table.assign(name=table["variant_id"]), score, settings,
-        model_error=metrics["validation"]["rmse"], all_exploratory=reason is not None,
+        model_error=gate["rmse"], all_exploratory=reason is not None,
         predict_mean=design.mean_scorer(searched.top, searched.model),
     )  # fmt: skip
     designed = time.perf_counter() - started
@@ -95,8 +97,9 @@ def run_size(
     out: dict[str, Any] = {
         "rows": n,
         "selected": "+".join(searched.chosen),
-        "validation_r2": round(metrics["validation"]["r2"], 3),
-        "validation_n": metrics["validation"]["n"],
+        "scored_by": how,
+        "validation_r2": round(gate["r2"], 3),
+        "validation_n": gate["n"],
         "test_r2": round(metrics["test"]["r2"], 3),
         "best_baseline_test_r2": round(
             max(

@@ -12,6 +12,8 @@ intact full-length reads), and the right sequence among wells called `pass`. Bes
 way on the same reads: cutadapt demultiplexing alone (one linked adapter per well pair, as in
 demux_vs_cutadapt.py) on the first --cutadapt-sample reads of the first plate.
 
+`--close-variants 5 --clipped-fraction 0.2` simulates the close-variant layout (docs/alleles.md).
+
 --repo runs another checkout's workflow and package (e.g. `git worktree add /tmp/before REV`),
 so before and after are measured the same way on the same simulated reads (--workdir keeps
 them: a second run with --reuse skips the simulation).
@@ -50,6 +52,9 @@ def simulate(workdir: Path, args: argparse.Namespace) -> None:
             reads_per_well_mean=per_well,
             error_rate=args.error_rate,
             seed=args.seed,
+            close_variants=args.close_variants,
+            mixed_fraction=0.3 if args.close_variants else RunSimulation().mixed_fraction,
+            clipped_fraction=args.clipped_fraction,
         ),
         workdir / "run",
     )
@@ -134,7 +139,10 @@ def accuracy(workdir: Path) -> dict[str, float]:
     table = pd.read_csv(results / "table" / "labelled.tsv", sep="\t", keep_default_na=False)
     joined = table.merge(wells, on=["plate", "well"], suffixes=("", "_true"), validate="1:1")
     called = joined[joined["qc"] == "pass"]
+    mixed = joined["mixed"] & (pd.to_numeric(joined["n_regions"], errors="coerce") >= 10)
     return {
+        "mixed_wells": int(mixed.sum()),
+        "mixed_flagged": float((joined["qc"] != "pass")[mixed].mean()) if mixed.any() else 0.0,
         "reads": len(merged),
         "precision": correct.sum() / max(assigned.sum(), 1),
         "recall": (correct & full).sum() / max(full.sum(), 1),
@@ -167,6 +175,19 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the simulated run there")
     parser.add_argument("--repo", type=Path, default=REPO, help="checkout whose workflow runs")
     parser.add_argument("--cutadapt-sample", type=int, default=2000, help="0: skip cutadapt")
+    parser.add_argument(
+        "--close-variants",
+        type=int,
+        default=0,
+        help="the close-variant layout: designs 1..N edits from their family's parent, 30 %% of "
+        "wells mixed within a family (docs/alleles.md); 0: the default library",
+    )
+    parser.add_argument(
+        "--clipped-fraction",
+        type=float,
+        default=0.0,
+        help="full-length reads cut inside their last barcode entry",
+    )
     args = parser.parse_args()
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -185,7 +206,9 @@ def main() -> None:
     print(stages.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     print(
         f"read -> well precision {found['precision']:.4f}, recall {found['recall']:.4f}; "
-        f"right sequence {found['right_sequence']:.4f} of {found['pass_wells']:,} pass wells"
+        f"right sequence {found['right_sequence']:.4f} of {found['pass_wells']:,} pass wells; "
+        f"mixed wells (>= 10 regions) flagged {found['mixed_flagged']:.3f} of "
+        f"{found['mixed_wells']}"
     )
     if args.cutadapt_sample:
         plain = plain_way(args.workdir, args.cutadapt_sample, args.cores)

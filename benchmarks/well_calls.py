@@ -16,6 +16,11 @@ Prints, for R10 (~3 %/base) and R9 (~8 %/base) reads, two layouts:
   The same reads are called three ways (WAYS): weighed by their base qualities with the flank
   ends kept (the default), as from FASTA (no qualities), and from their regions alone, so every
   way is measured on the same runs; each seed's run is one, and `--hard-seeds` are pooled.
+- `close`: a library of close variants (`close_variants`: each design 1-5 edits from its
+  family's parent) with 30 % of wells mixed from one family at a minor share of 35, 25 and
+  10 % (`mixed_ratio` 0.65, 0.75, 0.9): mixed wells with >= 10 regions flagged (any qc but
+  pass) and flagged `mixed`, pure wells flagged `mixed`, and right sequence of the pure wells
+  that pass (`--close` runs this layout alone).
 """
 
 from __future__ import annotations
@@ -134,6 +139,54 @@ def evaluate_hard(preset: str, n_plates: int, threads: int, seed: int) -> dict[s
         return scores
 
 
+CLOSE_RATIOS = (0.65, 0.75, 0.9)  # the major colony's share in a mixed well
+
+
+def evaluate_close(
+    preset: str, n_plates: int, threads: int, seed: int, ratio: float
+) -> dict[str, float]:
+    """The close-variant layout at one mixture ratio (see the module's docstring)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp)
+        params = RunSimulation(
+            n_variants=2000, n_plates=n_plates, error_preset=preset, seed=seed,
+            close_variants=5, mixed_fraction=0.3, mixed_ratio=ratio,
+        )  # fmt: skip
+        simulate_run(params, run)
+        started = time.perf_counter()
+        called = pipeline.call_wells(run, run, threads)
+        seconds = time.perf_counter() - started
+        truth_wells = pd.read_csv(run / "truth_wells.tsv", sep="\t", keep_default_na=False)
+    wells = truth_wells.merge(called.calls, on=["plate", "well"], suffixes=("_true", ""))
+    deep = wells["n_regions"] >= 10
+    mixed = wells["mixed"] & deep
+    pure = (wells["sequence_true"] != "") & ~wells["mixed"] & deep
+    passing = pure & (wells["qc"] == "pass")
+    return {
+        "seconds": seconds,
+        "mixed_wells": int(mixed.sum()),
+        "mixed_flagged": float((wells["qc"] != "pass")[mixed].mean()),
+        "mixed_called_mixed": float((wells["qc"] == "mixed")[mixed].mean()),
+        "pure_wells": int(pure.sum()),
+        "pure_flagged_mixed": float((wells["qc"] == "mixed")[pure].mean()),
+        "pure_passing": int(passing.sum()),
+        "right_sequence": float((wells["sequence"] == wells["sequence_true"])[passing].mean()),
+    }
+
+
+def report_close(preset: str, args: argparse.Namespace) -> None:
+    for ratio in CLOSE_RATIOS:
+        f = evaluate_close(preset, args.close_plates, args.threads, args.seed, ratio)
+        print(
+            f"{preset} close, minor {1 - ratio:.0%}: mixed wells (>= 10 regions) flagged "
+            f"{f['mixed_flagged']:.1%} of {f['mixed_wells']} "
+            f"(mixed {f['mixed_called_mixed']:.1%}); "
+            f"pure wells flagged mixed {f['pure_flagged_mixed']:.2%} of {f['pure_wells']}; "
+            f"right sequence {f['right_sequence']:.2%} of {f['pure_passing']} passing; "
+            f"{f['seconds']:.0f} s"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plates", type=int, default=8)
@@ -143,8 +196,13 @@ def main() -> None:
     parser.add_argument(
         "--hard-seeds", type=int, nargs="+", default=[3, 5, 7], help="hard runs, pooled"
     )
+    parser.add_argument("--close-plates", type=int, default=4)
+    parser.add_argument("--close", action="store_true", help="the close-variant layout alone")
     args = parser.parse_args()
     for preset in ("r10", "r9"):
+        report_close(preset, args)
+        if args.close:
+            continue
         figures = evaluate(preset, args.plates, args.threads, args.seed)
         print(
             f"{preset} default: {figures['reads']:,} reads in {figures['seconds']:.1f} s; "

@@ -174,3 +174,39 @@ def finished_run(root: Path, name: str, make: Callable[[Path], None], *targets: 
     if failed.exists():
         pytest.fail(f"the shared run {name} failed: {failed.read_text()}")
     return workdir
+
+
+def make_tiny_whole_run(workdir: Path) -> None:
+    """A tiny simulated wet-lab run through the whole chain: reads, wells, plate reader,
+    an ensemble, interpretation, design, report."""
+    config = tiny_settings()
+    config["model"]["ensemble"] = 2
+    config["simulate"] = {
+        "level": "run",
+        "run": {"n_variants": 400, "n_plates": 3, "reads_per_well_mean": 12,
+                "replicate_fraction": 0.3},
+    }  # fmt: skip
+    write_config(workdir, config)
+
+
+@pytest.fixture(scope="session")
+def tiny_whole_run(shared_runs: Path) -> Path:
+    """make_tiny_whole_run's run, finished once per session for the tests that read it (the
+    report in a browser, no NaN written); a test that changes it works on a copy."""
+    return finished_run(shared_runs, "tiny_whole_run", make_tiny_whole_run)
+
+
+def make_pilot_run(workdir: Path) -> None:
+    """A one-plate pilot of an 8-variant library: too few distinct sequences to train on."""
+    config = tiny_settings()
+    config["simulate"] = {
+        "level": "run",
+        "run": {"n_variants": 8, "n_plates": 1, "reads_per_well_mean": 12},
+    }
+    write_config(workdir, config)
+
+
+@pytest.fixture(scope="session")
+def pilot_run(shared_runs: Path) -> Path:
+    """make_pilot_run's run, finished once per session (it must end well, with its report)."""
+    return finished_run(shared_runs, "pilot_run", make_pilot_run)

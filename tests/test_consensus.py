@@ -257,10 +257,14 @@ def test_a_difference_from_the_design_passes_only_when_nearly_every_read_backs_i
     real = consensus.call_well([variant] * 5, lenient, library)
     assert (real.sequence, real.variant_backing, real.n_backing) == (variant, 5, 5)
     assert consensus.well_qc(5, real, lenient) == "pass"
-    # 3 of 5 reads share the same error: the reads' majority, and not confirmed
-    shared = consensus.call_well([variant] * 3 + [design] * 2, lenient, library)
-    assert (shared.sequence, shared.variant_backing) == (variant, 3)
+    # 4 of 5 reads share the same error: the reads' majority, and not confirmed
+    shared = consensus.call_well([variant] * 4 + [design], lenient, library)
+    assert (shared.sequence, shared.variant_backing) == (variant, 4)
     assert consensus.well_qc(5, shared, lenient) == "variant_unconfirmed"
+    # 3 and 2 error-free reads: two alleles, each exactly in its reads (tests/test_alleles.py)
+    split = consensus.call_well([variant] * 3 + [design] * 2, lenient, library)
+    assert (split.sequence, split.minor_sequence, split.minor_reads) == (variant, design, 2)
+    assert consensus.well_qc(5, split, lenient) == "mixed"
     # a call equal to its design is not tested, nor is a call with no library
     assert consensus.call_well([design] * 5, lenient, library).variant_backing is None
     assert consensus.call_well([variant] * 3 + [design] * 2, lenient).variant_backing is None

@@ -625,3 +625,54 @@ def test_trim_flanks_keeps_a_shared_base_with_the_utr() -> None:
     assert consensus.trim_flanks("GCTAGC" + "CCAT" + "ATGCGT", flanks) == "CCAT"
     assert consensus.trim_flanks("CTAGC" + "CAAA" + "ATGCG", flanks) == "CAAA"  # short ends
     assert consensus.trim_flanks("GCTAGC" + "TTA" + "ATGCGT", ("", "")) == "GCTAGCTTAATGCGT"
+
+
+@pytest.mark.parametrize("lost", [1, 3, 4])
+def test_a_read_ending_inside_its_3_prime_barcode_is_scored_over_the_bases_present(
+    demultiplexer, lost: int
+) -> None:
+    """Known answer: the read stops `lost` bases into its reverse barcode entry (read 5'->3',
+    the entry's far bases are gone); the barcode is scored over the bases present and the
+    read goes to its well, on either strand, counted as clipped when the whole entry would
+    not have passed."""
+    for fwd, rev in ((0, 1), (1, 0)):
+        seq = (junk(15) + amplicon(FWD_BARCODES[fwd], REV_BARCODES[rev]))[:-lost]
+        for strand_seq in (seq, reverse_complement(seq)):
+            call = demultiplexer.classify(strand_seq)
+            assert call.status == "assigned", (lost, call)
+            assert well_of(demultiplexer, call) == f"A{2 * fwd + rev + 1}"
+            assert call.region == UTR
+            fit = demultiplexer.rev_end.fit
+            assert call.clipped is (lost > fit.max_distance)
+
+
+def test_a_clipped_barcode_whose_remaining_bases_two_barcodes_share_stays_unassigned() -> None:
+    """Known answer: reverse barcodes AAAAGATC, CCCCGATC and GGGGTTTT. Their 3' parts keep the
+    start-up check's distance (3) from 7 bases on (AAAGATC / CCCGATC), so a read must show 7;
+    one cut to GATC (shared by two barcodes) is not assigned, and none is by a clipped part.
+    """
+    rev = ["AAAAGATC", "CCCCGATC", "GGGGTTTT"]
+    pairs = [(0, 0), (0, 1), (0, 2)]
+    d = demux.Demultiplexer(CONSTRUCT, layout(pairs, rev=rev), demux.DemuxSettings())
+    assert d.rev_end.clip_length == 7
+    seq = junk(15) + amplicon(FWD_BARCODES[0], rev[0])
+    assert d.classify(seq[:-4]).status != "assigned"
+    assert d.classify(seq + junk(5)).status == "assigned"
+    for r in range(3):
+        for lost in range(1, 8):
+            cut = (junk(15) + amplicon(FWD_BARCODES[0], rev[r]))[:-lost]
+            call = d.classify(cut)
+            assert not call.clipped or (lost <= 8 - 7 and well_of(d, call) == f"A{r + 1}")
+
+
+def test_clipped_reads_are_counted_in_the_funnel(tmp_path: Path) -> None:
+    """The simulator's clipped 3' ends (half the full-length reads lose up to half of their
+    last barcode entry): nearly all full-length reads are still assigned, to the right well,
+    and the funnel counts those assigned over the bases present."""
+    run = simulate(
+        tmp_path, clipped_fraction=0.5, barcode_length=24, min_barcode_distance=8, n_plates=1
+    )
+    figures = score(run, demultiplex_run(run))
+    funnels = [json.loads(p.read_text()) for p in (run / "demux").glob("*/funnel.json")]
+    assert sum(f["clipped_assigned"] for f in funnels) > 0.1 * sum(f["reads"] for f in funnels)
+    assert figures["precision"] >= 0.999 and figures["recall"] >= 0.97, figures

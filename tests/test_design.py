@@ -61,7 +61,7 @@ def test_forbidden_motifs_are_checked_on_both_strands_and_must_be_dna() -> None:
 
 def test_bins_split_the_measured_predictions_and_the_outer_bins_are_open() -> None:
     predictions = np.arange(100, dtype=float)
-    goals = design.targets(DesignSettings(bins=4), predictions)
+    goals = design.targets(DesignSettings(objective="bins", bins=4), predictions)
     assert [g.bin for g in goals] == [1, 2, 3, 4]
     assert np.isinf(goals[0].low) and np.isinf(goals[-1].high)
     assert [g.high for g in goals[:-1]] == pytest.approx([24.75, 49.5, 74.25])
@@ -111,7 +111,12 @@ def test_designs_keep_every_constraint_and_cover_the_bins() -> None:
     measured = random_sequences(rng, 300, 25, 40)
     table = pd.DataFrame({"sequence": measured, "name": [f"m{i}" for i in range(300)]})
     settings = DesignSettings(
-        n_designs=16, steps=120, forbidden_motifs=("GGTCTC",), no_upstream_atg=True, seed=3
+        n_designs=16,
+        steps=120,
+        forbidden_motifs=("GGTCTC",),
+        no_upstream_atg=True,
+        seed=3,
+        objective="bins",
     )
     designs, summary = design.design_library(table, gc_scorer, settings, "GCAT", "ATGAAA")
     rules = design.constraints_for(settings, measured, "GCAT", "ATGAAA")
@@ -190,7 +195,9 @@ def test_top_bin_designs_beat_the_measured_top_five_percent_in_truth() -> None:
         {"model": {"conv_filters": [32, 32], "kernel_size": 6, "dense_units": 16, "epochs": 20}}
     )["model"]
     member = train_member(one_hot(rows["sequence"].tolist()), rows, None, model_cfg, seed=1)
-    settings = DesignSettings(n_designs=24, steps=150, forbidden_motifs=("GAATTC",), seed=5)
+    settings = DesignSettings(
+        n_designs=24, steps=150, forbidden_motifs=("GAATTC",), seed=5, objective="bins"
+    )
     measured = table.assign(name=table["variant_id"])
     designs, summary = design.design_library(
         measured, design.ensemble_scorer([member.model]), settings

@@ -271,6 +271,21 @@ def test_a_dorado_duplex_fastq_counts_each_molecule_once(tmp_path: Path) -> None
     assert [r[0] for r in iter_reads(path)] == ["m1", "m2"]
 
 
+def test_a_duplex_bams_parents_are_counted_in_the_funnel_not_assigned(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    rows = [("m1", 1), ("m1a", -1), ("m1b", -1), ("m2", 0)]
+    (tmp_path / "reads").mkdir()
+    duplex_bam(tmp_path / "reads" / "p1.bam", rows)
+    experiment(tmp_path, {"plates.tsv": PLATES.replace("reads/p1.fastq", "reads/p1.bam")})
+    assert run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)[0] == 0
+    assignments = pd.read_csv(tmp_path / DEMUX_OUT / "assignments.tsv.gz", sep="\t")
+    assert assignments["read_id"].tolist() == ["m1", "m2"]  # one read per molecule
+    assert (assignments["well"] == "A1").all()
+    funnel = json.loads((tmp_path / DEMUX_OUT / "funnel.json").read_text())
+    assert funnel["duplex_parents"] == 2
+
+
 def minknow_run(tmp_path: Path) -> Path:
     run = tmp_path / "run1"
     for kind in ("pass", "fail"):
@@ -774,15 +789,16 @@ def test_a_full_disk_in_demux_is_one_line_and_leaves_nothing(
     when: str, tmp_path: Path, capsys, monkeypatch
 ) -> None:
     from utrflow.reads import demux
+    from utrflow.reads.demux import stage
 
     experiment(tmp_path)
     status, _ = run_cli(tmp_path, [*DEMUX, "--out-dir", "clean"], capsys, monkeypatch)
     assert status == 0
     with monkeypatch.context() as patch:
         if when == "funnel":  # after assignments and regions are in place
-            patch.setattr(demux, "write_json", full_disk)
+            patch.setattr(stage, "write_json", full_disk)
         elif when == "counts":
-            patch.setattr(demux, "write_rows", full_disk)
+            patch.setattr(stage, "write_rows", full_disk)
         else:  # while the reads stream out
             patch.setattr(demux.GroupTally, "add", full_disk)
         status, lines = run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)

@@ -16,6 +16,7 @@ from utrflow.errors import InputError
 from utrflow.plates import link
 from utrflow.plates.reader import FLUORESCENCE_COLUMNS, FluorescenceSettings
 from utrflow.reads.consensus import CONSENSUS_COLUMNS
+from utrflow.report.plates import table_warnings
 from utrflow.simulate.run import simulate_run
 from utrflow.simulate.run_settings import RunSimulation
 
@@ -221,3 +222,6 @@ def test_negative_control_wells_count_the_reads_that_strayed_into_them() -> None
     assert summary["max_share_of_sample"] == 0.06
     plates = link.plate_summary(table, None, {}, FluorescenceSettings())
     assert plates.loc[0, "negative_reads"] == 3 and plates.loc[0, "negative"] == 2
+    warnings = table_warnings(table, None, {"negative_controls": summary})
+    assert warnings[-1].startswith("Negative controls: 1 of 2 wells hold reads, 3 in all")
+    assert "6% of a median sample well's reads" in warnings[-1] and "P1:H11" in warnings[-1]

@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import run_workflow, tiny_settings, write_config
+from conftest import run_workflow
 from markupsafe import escape
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -68,6 +68,11 @@ const shown = [...document.querySelectorAll('#wells-table tbody tr')].filter(r =
 return {count: document.getElementById('wells-count').textContent,
         rows: shown.map(r => r.textContent.replace(/\\u200b/g, ''))};
 """
+CLICK_A_WELL = """
+document.querySelector('.plate[data-plate="P01"] .w[data-key="P01:A1"]').click();
+return [...document.querySelectorAll('#wells-table tbody tr')].filter(r => !r.hidden)
+  .map(r => r.cells[0].textContent + ' ' + r.cells[1].textContent);
+"""
 SORT_BY_READS = """
 const heads = [...document.querySelectorAll('#wells-table th')];
 heads.find(h => h.textContent === 'reads').click();
@@ -88,36 +93,10 @@ def screenshots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory) -> Path:
-    """A tiny simulated wet-lab run through the whole chain: reads, wells, plate reader,
-    an ensemble, interpretation, design, report."""
-    config = tiny_settings()
-    config["model"]["ensemble"] = 2
-    config["simulate"] = {
-        "level": "run",
-        "run": {"n_variants": 400, "n_plates": 3, "reads_per_well_mean": 12,
-                "replicate_fraction": 0.3},
-    }  # fmt: skip
-    workdir = tmp_path_factory.mktemp("browser")
-    write_config(workdir, config)
-    run = run_workflow(workdir)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return workdir
-
-
-@pytest.fixture(scope="module")
-def pilot_run(tmp_path_factory) -> Path:
-    """A one-plate pilot of an 8-variant library: too few distinct sequences to train on."""
-    config = tiny_settings()
-    config["simulate"] = {
-        "level": "run",
-        "run": {"n_variants": 8, "n_plates": 1, "reads_per_well_mean": 12},
-    }
-    workdir = tmp_path_factory.mktemp("pilot")
-    write_config(workdir, config)
-    run = run_workflow(workdir)
-    assert run.returncode == 0, run.stderr[-3000:]  # the pilot ends well, with its report
-    return workdir
+def finished_run(tiny_whole_run: Path) -> Path:
+    """The session's tiny whole run (conftest.make_tiny_whole_run), shared with
+    test_no_nan_text."""
+    return tiny_whole_run
 
 
 def browser():
@@ -149,6 +128,7 @@ def open_report(html: Path, width: int, shots: Path, name: str) -> dict:
         if page["well_rows"]:
             page["all_wells"] = driver.execute_script(FILTER, "")
             page["filtered"] = driver.execute_script(FILTER, "P01 mixed")
+            page["clicked"] = driver.execute_script(CLICK_A_WELL)
             driver.execute_script(FILTER, "")
             page["sorted_reads"] = driver.execute_script(SORT_BY_READS)
         driver.save_screenshot(str(shots / f"{name}-{width}-first-screen.png"))
@@ -195,6 +175,7 @@ def test_report_opens_in_a_real_browser_complete_and_offline(
     rows = page["filtered"]["rows"]
     assert 0 < len(rows) < 96 and page["filtered"]["count"] == f"{len(rows)} of 288 wells"
     assert all("P01" in r and "mixed" in r for r in rows)
+    assert page["clicked"] == ["P01 A1"]  # a well clicked on its plate map: that well alone
     assert page["sorted_reads"] == sorted(page["sorted_reads"])
     text = html.read_text()
     assert "Not run" not in text  # every stage ran, so every section is filled from the run

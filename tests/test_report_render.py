@@ -45,6 +45,8 @@ def plate_table(n_plates: int, distinct: int, qc_fail_every: int = 5) -> pd.Data
                     "purity": 0.6 if qc == "mixed" else 1.0, "signal": 1000.0 + 37 * k,
                     "label": 10 + (k % 13) / 3, "qc": qc, "role": "sample",
                     "qc_detail": "mixed;low_reads" if qc == "mixed" else qc if fail else "",
+                    "allele2": "TTGACA" * 8 if qc == "mixed" else "",
+                    "allele2_reads": 4 if qc == "mixed" else 0,
                 }
             )  # fmt: skip
     return pd.DataFrame(rows)
@@ -137,8 +139,10 @@ def test_every_well_is_in_one_table_and_every_plate_is_drawn_on_one_scale() -> N
     html = rendered(table)
     body = html[html.index('id="wells-table"') :]
     assert body.count("<tr data-reasons=") == 24 * 96
+    assert '<th data-numeric="0">allele 2</th>' in body  # the second allele, when called
+    assert f'<td class="seq">{"TTGACA" * 8}</td>' in body
     assert html.count('data-plate="') == 24  # every plate, not the first twelve
-    assert len(re.findall(r'<div class="w" title="', html)) == 24 * 96
+    assert len(re.findall(r'<div class="w" data-key="P\d\d:[A-H]\d+" title="', html)) == 24 * 96
     # a mixed well's hover text names both its reasons; the counts count each reason
     assert re.search(r'title="P01 B4 · variant v15 · qc: mixed, low_reads · reads 11', html)
     mixed = int((table["qc"] == "mixed").sum())
@@ -154,7 +158,7 @@ def test_honest_claims_name_the_mean_and_give_intervals_on_a_small_test_set() ->
     name = "mean of seed (CNN) + gbt_kmer (baseline: boosted trees on k-mer counts)"
     assert f"Model: <b>{name}</b>" in html
     assert "95 % CI 0.63–0.98" in html  # the ceiling carries its interval
-    assert html.count("95 % CI") >= 4  # r², Spearman, the ceiling, the metric rows
+    assert html.count("95 % CI") >= 5  # r², R², Spearman, the ceiling, the metric rows
     # 18 test rows: no claim of a recovered motif
     assert "<td>unreliable</td>" in html and "No claim of what the model learned" in html
     trusted = rendered(table, model=made_up_model(n_test=60))
@@ -175,6 +179,18 @@ def test_correlation_intervals_are_fishers() -> None:
     assert claims.squared_interval(0.25, 28) == pytest.approx((0.1557**2, 0.7361**2), abs=1e-3)
     assert claims.squared_interval(0.01, 10)[0] == 0.0  # r's interval spans 0
     assert claims.interval_for({"n": 150, "r2": 0.5}, "r2") is None  # enough rows: no interval
+
+
+def test_the_r2_score_interval_is_a_bootstrap_that_narrows_with_rows() -> None:
+    label = np.linspace(0, 1, 20)
+    small = claims.r2_score_interval(label, label + rng.normal(0, 0.2, 20))
+    large = claims.r2_score_interval(
+        np.tile(label, 20), np.tile(label, 20) + rng.normal(0, 0.2, 400)
+    )
+    assert small[0] < small[1] <= 1.0 and large[0] < large[1] <= 1.0
+    assert large[1] - large[0] < (small[1] - small[0]) / 2
+    assert claims.r2_score_interval(label, label) == (1.0, 1.0)  # a perfect fit stays perfect
+    assert claims.r2_score_interval(np.ones(10), np.ones(10)) is None
 
 
 def test_run_times_sum_the_jobs_of_a_stage(tmp_path) -> None:

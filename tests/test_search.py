@@ -136,6 +136,13 @@ def test_design_refuses_a_model_that_has_not_earned_it():
     assert "0.300" in low and "design.force" in low and "\n" not in low
     few = design.refusal(settings, {"n": 35, "r2": 0.9})
     assert "35 rows" in few and "more wells" in few
+    # a squared correlation can be high while the predictions miss the labels' scale: a model
+    # whose R² (or its interval) does not clear 0 does no better than the labels' mean
+    biased = design.refusal(settings, {"n": 500, "r2": 0.8, "r2_score": -0.2})
+    assert "does not beat the mean" in biased
+    unsure = {"n": 300, "r2": 0.6, "r2_score": 0.3, "r2_score_ci95": [-0.01, 0.5]}
+    assert "down to -0.010" in design.refusal(settings, unsure, "cross-validated")
+    assert design.refusal(settings, {**unsure, "r2_score_ci95": [0.1, 0.5]}) is None
 
 
 def test_a_classifier_earns_its_design_by_its_roc_auc():
@@ -154,7 +161,7 @@ def test_a_classifier_earns_its_design_by_its_roc_auc():
 
 def test_bins_are_never_narrower_than_the_models_error():
     predictions = np.linspace(0, 3, 301)
-    settings = design.DesignSettings(bins=6)
+    settings = design.DesignSettings(objective="bins", bins=6)
     assert len(design.targets(settings, predictions)) == 6  # inner bins 0.5 wide
     goals = design.targets(settings, predictions, min_width=0.8)
     inner = [g.high - g.low for g in goals if np.isfinite(g.low) and np.isfinite(g.high)]

@@ -21,8 +21,10 @@ import pytest
 from conftest import REPO, TINY_MODEL, run_workflow, workflow_env, write_config
 
 from utrflow import cli, config
+from utrflow import settings as settings_module
 from utrflow.design.next_library import DesignSettings
 from utrflow.model.network import Scaler, build_network, export, layer_specs
+from utrflow.model.settings import ModelSettings, SearchSettings
 from utrflow.plates.reader import FluorescenceSettings
 from utrflow.reads.consensus import ConsensusSettings
 from utrflow.reads.demux import DemuxSettings
@@ -38,6 +40,8 @@ SETTINGS_TYPES = [
     (FluorescenceSettings, ("fluorescence",)),
     (DesignSettings, ("design",)),
     (RunSimulation, ("simulate", "run")),
+    (ModelSettings, ("model",)),
+    (SearchSettings, ("model", "search")),
 ]
 
 
@@ -49,7 +53,12 @@ def test_every_settings_type_is_its_schema_section(cls, section):
     expected = set(defaults) - NOT_SETTINGS.get(section[0], set())
     assert set(fields) - {"seed"} == expected
     for name in expected:
-        default = fields[name].default
+        field = fields[name]
+        missing = field.default is dataclasses.MISSING
+        default = field.default_factory() if missing else field.default
+        if dataclasses.is_dataclass(default):  # a nested section (model.search): its own defaults
+            assert dataclasses.asdict(default) == config.section_defaults(*section, name), name
+            continue
         assert (list(default) if isinstance(default, tuple) else default) == defaults[name], name
 
 
@@ -297,8 +306,8 @@ def test_settings_for_is_select_of_the_declaration():
     """The rules' helper and the command use one function on one declaration, and what it
     gives a command is what that command accepts."""
     text = (RULES / "common.smk").read_text()
-    assert "utrflow_cli.COMMANDS[command].settings" in text
-    assert 'utrflow_cli.COMMANDS["train"].settings' in text  # candidate_settings
+    assert "utrflow_settings.declared(command)" in text
+    assert 'utrflow_settings.declared("train")' in text  # candidate_settings
     assert "utrflow_config.select(SETTINGS, keys)" in text  # the config with DERIVED over it
     full = config.validate({})
     for command in cli.COMMANDS.values():
@@ -314,3 +323,37 @@ def test_every_command_prints_its_help(capsys: pytest.CaptureFixture[str]) -> No
         assert stop.value.code == 0, argv
         assert "usage: utrflow" in capsys.readouterr().out
     assert "25/50/75/100 % of the training rows" in cli.build_parser().format_help()
+
+
+def test_the_declarations_name_registered_commands_and_the_workflow_reads_them_there():
+    """The declarations live beside the Settings types (utrflow.settings), not in the command
+    line: the workflow never imports utrflow.cli, and no declaration names a command that is
+    gone."""
+    assert set(settings_module.DECLARED) <= set(cli.COMMANDS)
+    for name, command in cli.COMMANDS.items():
+        assert command.settings == settings_module.declared(name)
+    rules = "\n".join(p.read_text() for p in [*RULES.glob("*.smk"), REPO / "workflow/Snakefile"])
+    assert "utrflow.cli" not in rules and "import cli" not in rules
+
+
+def test_the_settings_audit_is_loaded_only_when_asked_for(tmp_path):
+    """The audit's key-noting mapping is the contract test's, not a production path."""
+    probe = (
+        "import sys; from utrflow import cli; "
+        "status = cli.main(['check-config', '--config', sys.argv[1]]); "
+        "print('utrflow.cli.audit' in sys.modules, status)"
+    )
+    (tmp_path / "c.yaml").write_text("seed: 3\n")
+    for audit, loaded in ((None, "False"), (str(tmp_path / "audit.jsonl"), "True")):
+        env = {**workflow_env(), **({"UTRFLOW_SETTINGS_AUDIT": audit} if audit else {})}
+        run = subprocess.run(
+            [sys.executable, "-c", probe, str(tmp_path / "c.yaml")],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert run.stdout.split()[-2:] == [loaded, "0"], run.stderr[-2000:]
+    note = json.loads((tmp_path / "audit.jsonl").read_text())
+    assert note["command"] == "check-config" and "seed" in note["read"]

@@ -77,7 +77,8 @@ def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
     plates.to_csv(run / "plates.tsv", sep="\t", index=False)
     wells.to_csv(run / "wells.tsv", sep="\t", index=False)
     per_plate = {"demux": 1, "consensus": 1, "link": 1}  # link reads the new reader file
-    assert jobs_planned(tmp_path) == {"all": 1, **per_plate, **MODEL_JOBS}
+    # the construct is checked again on a sample of every reads file, the new one's included
+    assert jobs_planned(tmp_path) == {"all": 1, "construct_check": 1, **per_plate, **MODEL_JOBS}
     second = run_workflow(tmp_path)
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "results/consensus/P03.tsv").is_file()

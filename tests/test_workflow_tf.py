@@ -39,7 +39,8 @@ def test_a_classifier_that_earned_it_designs_toward_its_motif(tmp_path):
     )
     example["simulate"]["accessibility"] = False
     example["model"] |= {"covariates": [], "epochs": 30}
-    write_config(tmp_path, {**example, "design": {"n_designs": 24, "steps": 100}})
+    design = {"n_designs": 24, "steps": 100, "objective": "bins"}
+    write_config(tmp_path, {**example, "design": design})
     run = run_workflow(tmp_path, "results/design/summary.json")
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads((tmp_path / "results" / "design" / "summary.json").read_text())

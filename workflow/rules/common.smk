@@ -7,9 +7,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from utrflow import cli as utrflow_cli
 from utrflow import config as utrflow_config
 from utrflow import preflight as utrflow_preflight
+from utrflow import settings as utrflow_settings
 from utrflow.model import search as utrflow_search
 from utrflow.errors import InputError
 from snakemake.exceptions import WorkflowError
@@ -214,8 +214,8 @@ def cores_by_wells(most, wells_per_core):
 
 def settings_for(command):
     """The JSON `utrflow COMMAND --params` takes: exactly the config keys the command declares
-    it reads (utrflow.cli), so Snakemake reruns a job when, and only when, one of them changes."""
-    keys = utrflow_cli.COMMANDS[command].settings
+    it reads (utrflow.settings), so Snakemake reruns a job when, and only when, one of them changes."""
+    keys = utrflow_settings.declared(command)
     return json.dumps(utrflow_config.select(SETTINGS, keys), sort_keys=True)
 
 
@@ -243,7 +243,7 @@ def candidate_settings(wildcards):
         "seed": config["seed"],
         "model": utrflow_search.candidate_settings(config["model"], wildcards.candidate),
     }
-    keys = utrflow_cli.COMMANDS["train"].settings
+    keys = utrflow_settings.declared("train")
     return json.dumps(utrflow_config.select(chosen, keys), sort_keys=True)
 
 

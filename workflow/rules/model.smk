@@ -22,8 +22,8 @@ checkpoint model_status:
     params:
         settings=settings_for("model-status"),
     shell:
-        "utrflow model-status --params {params.settings:q} --table {input.table}"
-        " --output {output.status} > {log} 2>&1"
+        "utrflow model-status --params {params.settings:q} --table {input.table:q}"
+        " --output {output.status:q} > {log:q} 2>&1"
 
 
 rule encode:

@@ -137,9 +137,11 @@ def run(
     metrics_path: Path,
     predictions_path: Path,
     selection: Path | None = None,
+    level: float = 0.9,
 ) -> None:
     """The `evaluate` stage: the model, its members and the baselines scored on every split,
-    the noise ceiling beside them."""
+    the noise ceiling beside them, and (regression) the prediction intervals with their
+    coverage."""
     onehot, rows, covariates = encoded.onehot, encoded.rows, encoded.covariates
     member_predictions = np.stack(
         [network.predict(network.load(p), onehot, covariates) for p in members]
@@ -175,11 +177,43 @@ def run(
             metrics["noise_ceiling"] = ceiling
             if metrics.get("test", {}).get("r2") is not None and ceiling["r2"].get("test"):
                 ceiling["test_fraction_reached"] = metrics["test"]["r2"] / ceiling["r2"]["test"]
-    if selection:  # preset auto: what the contest chose, and on what
-        chosen = io.read_json(selection)
-        metrics["selection"] = {
-            k: chosen[k]
-            for k in ("selected", "kind", "averages", "baseline_won", "metric", "validation")
-        }
+    chosen = io.read_json(selection) if selection else {}
+    if chosen:  # preset auto: what the contest chose, and on what
+        keys = ("selected", "kind", "averages", "baseline_won", "metric", "validation",
+                "scored_by", "why", "refit_on", "crossval", "intervals")  # fmt: skip
+        metrics["selection"] = {k: chosen[k] for k in keys if k in chosen}
+    if task == "regression":
+        metrics["intervals"] = add_intervals(predictions, level, chosen.get("intervals"))
     io.write_json(metrics, metrics_path)
     io.write_tsv(predictions, predictions_path)
+
+
+def add_intervals(
+    predictions: pd.DataFrame, level: float, calibrated: dict[str, Any] | None
+) -> dict[str, Any]:
+    """`lower` and `upper` columns on `predictions` and their empirical coverage per split: the
+    contest's conformal intervals (`calibrated`, from held-out residuals), else calibrated here
+    on the validation residuals (then only the test coverage is out of sample)."""
+    from utrflow.model import smalldata
+
+    if calibrated:
+        intervals = smalldata.Intervals(**calibrated)
+    else:
+        held = predictions[predictions["split"] == "validation"]
+        source = f"validation residuals of {len(held)} rows"
+        intervals = smalldata.calibrate(
+            held["label"].to_numpy(), held["prediction"].to_numpy(), level, source=source
+        )
+    low, high = intervals.bounds(predictions["prediction"].to_numpy())
+    predictions["lower"], predictions["upper"] = low, high
+    inside = (predictions["label"] >= low) & (predictions["label"] <= high)
+    calibrated_ok = not np.isnan(low).all()
+    return {
+        **intervals.to_dict(),
+        "coverage": {
+            name: float(inside[predictions["split"] == name].mean())
+            for name in ("train", "validation", "test")
+            if (predictions["split"] == name).any() and calibrated_ok
+        },
+        "n": {name: int(n) for name, n in predictions["split"].value_counts().items()},
+    }

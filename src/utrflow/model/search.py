@@ -20,7 +20,7 @@ import pandas as pd
 
 # Keys a candidate may change; what the search leaves alone (task, batch size, ...) is the
 # user's. `ensemble` and `gpus` never reach a candidate: they change what runs, not a model.
-NOT_A_MODEL_SETTING = ("ensemble", "gpus", "search")
+NOT_A_MODEL_SETTING = ("ensemble", "gpus", "search", "interval")
 BASELINES = ("ridge_onehot", "ridge_kmer", "gbt_kmer")
 TOP_ENSEMBLE = (2, 3)  # means of the top two and top three contenders are contenders too ...
 NEAR_BEST = 0.1  # ... of those within this share of the best score (a weak one only dilutes)

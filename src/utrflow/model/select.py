@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from utrflow import io
-from utrflow.model import baselines, evaluate, portable, search
+from utrflow.model import baselines, evaluate, portable, search, smalldata
 from utrflow.model import network as model_module
 from utrflow.model.encode import Encoded
 from utrflow.model.training import train_member
@@ -28,23 +28,32 @@ log = logging.getLogger(__name__)
 TOP_SPREAD = 3  # contenders whose spread is the design's uncertainty when there is no ensemble
 
 
-def baseline_model(name: str, data: Encoded, task: str, kmax: int, seed: int) -> Any:
-    """Refit one baseline exactly as the baselines job did and export it to Keras."""
-    fitted, _, _ = baselines.fit_baselines(
-        data.rows, kmax, task, data.covariates, seed, names=[name]
-    )
+def baseline_model(
+    name: str, data: Encoded, task: str, kmax: int, seed: int, all_rows: bool = False
+) -> Any:
+    """Refit one baseline exactly as the baselines job did and export it to Keras; with
+    `all_rows` on train + validation (a cross-validated contest scored it on all of them)."""
+    rows = data.rows
+    if all_rows:
+        rows = rows.assign(split=rows["split"].replace({"validation": "train"}))
+    fitted, _, _ = baselines.fit_baselines(rows, kmax, task, data.covariates, seed, names=[name])
     n_cov = 0 if data.covariates is None else data.covariates.shape[1]
     return portable.export_baseline(name, fitted[name], data.onehot.shape[1], kmax, task, n_cov)
 
 
 def contender_model(
-    name: str, candidates: dict[str, Path], data: Encoded, cfg: Mapping[str, Any]
+    name: str,
+    candidates: dict[str, Path],
+    data: Encoded,
+    cfg: Mapping[str, Any],
+    all_rows: bool = False,
 ) -> Any:
-    """A contender's Keras model: a trained candidate, or a baseline refitted and exported."""
+    """A contender's Keras model: a trained candidate, or a baseline refitted and exported
+    (on train + validation with `all_rows`)."""
     if name in candidates:
         return model_module.load(candidates[name])
     return baseline_model(
-        name, data, cfg["model"]["task"], cfg["baselines"]["kmer_max"], cfg["seed"]
+        name, data, cfg["model"]["task"], cfg["baselines"]["kmer_max"], cfg["seed"], all_rows
     )
 
 
@@ -67,7 +76,7 @@ def run_select(
     `selected_history.tsv` and `selected_training.json`), `best_cnn.keras`, `top/{0,1,2}.keras`
     (the best single contenders: the design's spread), `leaderboard.tsv` and `selection.json`
     under `out_dir`."""
-    task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
+    task = cfg["model"]["task"]
     catalogue = {c.name: c for c in search.catalogue(cfg["model"])}
     predictions = data.rows[["split", "label"]].copy()
     entries = []
@@ -106,13 +115,16 @@ def run_select(
                 "epochs": None,
             }
         )
-    board, chosen = search.contest(predictions, entries, task, threshold)
+    board, chosen, ranking = smalldata.rank_contenders(
+        data.rows, data.covariates, cfg, predictions, entries
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
-    models = {name: contender_model(name, candidates, data, cfg) for name in chosen}
+    refit = ranking["refit_on"] == "train+validation"
+    models = {name: contender_model(name, candidates, data, cfg, refit) for name in chosen}
     save(model_module.ensemble(list(models.values())), out_dir / "selected.keras")
     singles = board[board["kind"] != "ensemble"]["name"].tolist()
     for i, name in enumerate(singles[:TOP_SPREAD]):
-        model = models.get(name) or contender_model(name, candidates, data, cfg)
+        model = models.get(name) or contender_model(name, candidates, data, cfg, refit)
         save(model, out_dir / "top" / f"{i}.keras")
     cnns = board[board["kind"] == "cnn"]["name"].tolist()
     shutil.copyfile(candidates[cnns[0]], out_dir / "best_cnn.keras")
@@ -120,7 +132,11 @@ def run_select(
     winner = board.iloc[0]
     kinds = {e["name"]: e["kind"] for e in entries}
     summary = {
-        "metric": f"validation_{search.score_name(task)}",
+        "metric": (
+            f"cv_{search.score_name(task)}"
+            if ranking["scored_by"] == "crossval"
+            else f"validation_{search.score_name(task)}"
+        ),
         "selected": winner["name"],
         "kind": winner["kind"],
         "averages": chosen,
@@ -129,11 +145,12 @@ def run_select(
         "candidates": {n: search.candidate_settings(cfg["model"], n) for n in candidates},
         "best_cnn": cnns[0],
         "top": singles[:TOP_SPREAD],
+        **ranking,
     }
     if summary["baseline_won"]:
         log.warning(
-            "a baseline won the model contest on the validation split: %s is the model "
-            "(prediction and design use it)",
+            "a baseline won the model contest (%s): %s is the model (prediction and design use it)",
+            ranking["scored_by"],
             winner["name"],
         )
     io.write_json(summary, out_dir / "selection.json")
@@ -145,7 +162,9 @@ def run_select(
         parts = [histories[n].assign(member=i) for i, n in enumerate(trained)]
         history = pd.concat(parts, ignore_index=True)
     io.write_tsv(history, out_dir / "selected_history.tsv")
-    described = infos[trained[0]] if trained else _baseline_info(data, cfg, fitted[chosen[0]])
+    described = (
+        infos[trained[0]] if trained else _baseline_info(data, cfg, fitted[chosen[0]], refit)
+    )
     io.write_json(
         {**described, "preset": "auto", "selected": winner["name"], "averages": chosen},
         out_dir / "selected_training.json",
@@ -153,11 +172,14 @@ def run_select(
     return summary
 
 
-def _baseline_info(data: Encoded, cfg: Mapping[str, Any], fitted: dict[str, Any]) -> dict[str, Any]:
-    """What training.json says of a baseline that won: no epochs, its size, the rows."""
+def _baseline_info(
+    data: Encoded, cfg: Mapping[str, Any], fitted: dict[str, Any], refit: bool = False
+) -> dict[str, Any]:
+    """What training.json says of a baseline that won: no epochs, its size, the rows (with
+    `refit`, it was fitted again on train + validation)."""
     import keras
 
-    split = data.rows["split"]
+    split = data.rows["split"].replace({"validation": "train"}) if refit else data.rows["split"]
     return {
         "device": "cpu (scikit-learn fit, exported to Keras)",
         "backend": keras.backend.backend(),
@@ -315,12 +337,13 @@ class Searched:
     leaderboard: pd.DataFrame
     chosen: list[str]
     predictions: pd.DataFrame  # split, label and one column per contender (all rows)
+    ranking: dict[str, Any]  # how the contest scored (see smalldata.rank_contenders)
 
 
 def search_in_process(data: Encoded, cfg: Mapping[str, Any], threads: int = 1) -> Searched:
     """The workflow's candidate, baselines and select steps in one process (benchmarks, and
     comparisons on real data): same candidates, same contest, same exported models."""
-    task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
+    task = cfg["model"]["task"]
     predictions = data.rows[["split", "label"]].copy()
     entries, models = [], {}
     for candidate in search.candidates(cfg["model"]):
@@ -353,14 +376,20 @@ def search_in_process(data: Encoded, cfg: Mapping[str, Any], threads: int = 1) -
             {"name": name, "kind": "baseline", "description": _described(name, task),
              "epochs": None, **sizes[name]}
         )  # fmt: skip
-    board, chosen = search.contest(predictions, entries, task, threshold)
+    board, chosen, ranking = smalldata.rank_contenders(
+        data.rows, data.covariates, cfg, predictions, entries
+    )
     singles = board[board["kind"] != "ensemble"]["name"].tolist()[:TOP_SPREAD]
+    if ranking["refit_on"] == "train+validation":  # cross-validated: fitted on all of it
+        for name in {*chosen, *singles} & set(fitted):
+            models[name] = baseline_model(name, data, task, kmax, cfg["seed"], all_rows=True)
     return Searched(
         model_module.ensemble([models[n] for n in chosen]),
         [models[n] for n in singles],
         board,
         chosen,
         predictions,
+        ranking,
     )
 
 

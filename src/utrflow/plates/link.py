@@ -76,9 +76,19 @@ def join_plate(consensus: pd.DataFrame, fluorescence: pd.DataFrame | None) -> pd
             "role": calls["role"].fillna("sample"),
             "qc_detail": [";".join(r) for r in reasons],
             "differences": calls["differences"].fillna(""),
+            "allele2": calls["minor_sequence"].fillna(""),
+            "allele2_reads": _counts(calls, "allele2_reads"),
         },
         columns=LINK_COLUMNS,
     )
+
+
+def _counts(calls: pd.DataFrame, column: str) -> pd.Series:
+    """An integer column of the consensus table, empty where blank (or where a table written
+    before the column was added lacks it)."""
+    if column not in calls:
+        return pd.Series(pd.NA, index=calls.index, dtype="Int64")
+    return pd.to_numeric(calls[column], errors="coerce").astype("Int64")
 
 
 def center_plates(table: pd.DataFrame, method: str) -> tuple[pd.DataFrame, dict[str, float]]:

@@ -118,8 +118,11 @@ def _name(header: bytes) -> str:
     return words[0].decode("utf-8", "replace") if words else ""
 
 
-def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterator[Read]:
-    """Four-line FASTQ records (what every basecaller writes), each line checked."""
+def _fastq(
+    path: Path, handle: BinaryIO, header: bytes, line_no: int, skipped: list[int]
+) -> Iterator[Read]:
+    """Four-line FASTQ records (what every basecaller writes), each line checked; duplex
+    parents are counted in `skipped`, not given."""
     readline = handle.readline
     number = 0
     while header:
@@ -141,6 +144,7 @@ def _fastq(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
             raise InputError(f"{path}: record {number} ({name}): no '+' line after the sequence")
         seq, quality = seq.rstrip(b"\r\n"), quality.rstrip(b"\r\n")
         if _DUPLEX_PARENT in header:
+            skipped[0] += 1
             header, line_no = readline(), line_no + 4
             continue
         if not seq and not quality:  # trimmed to nothing (cutadapt, porechop): a read still
@@ -190,7 +194,7 @@ def _fasta(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
     yield name, _checked(path, number, name, b"".join(parts)), None, b""
 
 
-def _fastx_records(path: Path) -> Reads:
+def _fastx_records(path: Path, skipped: list[int]) -> Reads:
     """FASTQ or FASTA (by the first character), plain or gzipped; damage named by record."""
     count = 0
     try:
@@ -205,8 +209,12 @@ def _fastx_records(path: Path) -> Reads:
                     f"{path}: line {line_no}: lines end in a carriage return alone (old Mac "
                     "text); convert the file to LF line ends (e.g. tr '\\r' '\\n')"
                 )
-            parser = _fastq if first[:1] == b"@" else _fasta
-            for record in parser(path, handle, first, line_no):
+            records = (
+                _fastq(path, handle, first, line_no, skipped)
+                if first[:1] == b"@"
+                else _fasta(path, handle, first, line_no)
+            )
+            for record in records:
                 count += 1
                 yield record
     except _UNREADABLE as err:
@@ -227,7 +235,7 @@ def _quality(segment: pysam.AlignedSegment) -> tuple[float | None, bytes]:
     return None, b""
 
 
-def _alignment_records(path: Path, mode: str) -> Reads:
+def _alignment_records(path: Path, mode: str, skipped: list[int]) -> Reads:
     """SAM ('r') or BAM ('rb') records, unaligned (dorado's, tags and all) or aligned;
     secondary/supplementary copies are skipped."""
     number = 0
@@ -239,7 +247,8 @@ def _alignment_records(path: Path, mode: str) -> Reads:
                 if segment.is_secondary or segment.is_supplementary:
                     continue
                 if segment.has_tag("dx") and segment.get_tag("dx") == -1:
-                    continue  # a duplex read's simplex parent: the molecule counts once
+                    skipped[0] += 1  # a duplex read's simplex parent: the molecule counts once
+                    continue
                 seq = segment.query_sequence
                 if not seq:
                     raise InputError(f"{path}: record {number} ({segment.query_name}): no sequence")
@@ -254,14 +263,16 @@ def _alignment_records(path: Path, mode: str) -> Reads:
 
 
 _PARSERS = {
-    "bam": lambda path: _alignment_records(path, "rb"),
-    "sam": lambda path: _alignment_records(path, "r"),
+    "bam": lambda path, skipped: _alignment_records(path, "rb", skipped),
+    "sam": lambda path, skipped: _alignment_records(path, "r", skipped),
 }
 
 
-def _records(path: Path) -> Reads:
+def _records(path: Path, skipped: list[int] | None = None) -> Reads:
     """The records of one file in the parser its content calls for."""
-    return _PARSERS.get(detect_format(path), _fastx_records)(path)
+    return _PARSERS.get(detect_format(path), _fastx_records)(
+        path, [0] if skipped is None else skipped
+    )
 
 
 def first_record(path: str | Path) -> Record | None:
@@ -283,14 +294,16 @@ def iter_reads(path: str | Path, stats: dict[str, int] | None = None) -> Iterato
     """Every read of one file as (name, sequence, mean quality, base qualities), upper case
     with U read as T, in file order; the mean quality is None and the base qualities b"" for
     FASTA and for reads whose bases all carry one quality (no information: see
-    UNIFORM_QUALITY_MIN; `stats`, when given, counts them under `uniform_quality_reads`). A
+    UNIFORM_QUALITY_MIN; `stats`, when given, counts them under `uniform_quality_reads`, and
+    the duplex parents left out under `duplex_parents`). A
     read trimmed to nothing comes as an empty sequence; a dorado duplex read's simplex parents
     (dx:i:-1) do not come at all.
 
     A file without reads is warned about, not refused: its plate's wells end as `no_reads`."""
     path = Path(path)
     count = uniform = 0
-    for name, seq, quality, phred in _records(path):
+    parents = [0]
+    for name, seq, quality, phred in _records(path, parents):
         count += 1
         if len(phred) >= UNIFORM_QUALITY_MIN and phred.count(phred[:1]) == len(phred):
             uniform += 1
@@ -300,6 +313,14 @@ def iter_reads(path: str | Path, stats: dict[str, int] | None = None) -> Iterato
         log.warning("%s: the reads file holds no reads", path)
     if stats is not None:
         stats["uniform_quality_reads"] = stats.get("uniform_quality_reads", 0) + uniform
+        stats["duplex_parents"] = stats.get("duplex_parents", 0) + parents[0]
+    if parents[0]:
+        log.info(
+            "%s: %d simplex reads whose duplex read is in the file (dx:i:-1) left out: each "
+            "molecule counts once",
+            path,
+            parents[0],
+        )
     if uniform:
         log.warning(
             "%s: %d of %d reads carry one base quality throughout (a converter's placeholder): "

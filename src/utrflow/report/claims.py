@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from jinja2 import Undefined
 
 NOT_COMPUTABLE = "not computable"
@@ -75,6 +77,23 @@ def interval_for(metrics: dict[str, Any], key: str) -> tuple[float, float] | Non
     if key in ("pearson_r", "spearman"):
         return correlation_interval(value, n, rank=key == "spearman")
     return None
+
+
+def r2_score_interval(
+    label: np.ndarray, prediction: np.ndarray, draws: int = 1000, seed: int = 0
+) -> tuple[float, float] | None:
+    """95 % bootstrap interval of the coefficient of determination R² (rows resampled with
+    replacement; None below 4 rows or when the labels do not vary)."""
+    n = len(label)
+    if n < 4 or np.ptp(label) == 0:
+        return None
+    rows = np.random.default_rng(seed).integers(0, n, size=(draws, n))
+    y, p = label[rows], prediction[rows]
+    total = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    keep = total > 0
+    scores = 1 - ((y - p) ** 2).sum(axis=1)[keep] / total[keep]
+    low, high = np.percentile(scores, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def model_name(metrics: dict[str, Any]) -> str:
@@ -173,10 +192,19 @@ def ceiling_interval(metrics: dict[str, Any]) -> Any:
     return metrics.get("noise_ceiling", {}).get("ci95")
 
 
-def summary_cards(metrics: dict[str, Any], task: str) -> list[tuple[str, str, str, bool]]:
+def summary_cards(
+    metrics: dict[str, Any], task: str, predictions: pd.DataFrame | None = None
+) -> list[tuple[str, str, str, bool]]:
     """(value, its 95 % interval or '', caption, highlight) cards for the top of the report:
-    each correlation resting on fewer than FEW_ROWS rows with its interval."""
+    each score resting on fewer than FEW_ROWS rows with its interval (R²: bootstrap over the
+    test rows of `predictions`)."""
     test = metrics.get("test", {})
+    r2_score_ci = None
+    if predictions is not None and 0 < (test.get("n") or 0) < FEW_ROWS:
+        part = predictions[predictions["split"] == "test"]
+        r2_score_ci = r2_score_interval(
+            part["label"].to_numpy(dtype=float), part["prediction"].to_numpy(dtype=float)
+        )
     key, name = headline_key(task)
     baseline_name, baseline_value = best_baseline(metrics, key)
     n = f" (n = {test['n']})" if test.get("n") else ""
@@ -191,7 +219,8 @@ def summary_cards(metrics: dict[str, Any], task: str) -> list[tuple[str, str, st
         cards = [
             (number(test.get("r2")), interval_text(interval_for(test, "r2")),
              f"test r² (squared Pearson r){n}", False),
-            (number(test.get("r2_score")), "", "test R² (coefficient of determination)", False),
+            (number(test.get("r2_score")), interval_text(r2_score_ci),
+             "test R² (coefficient of determination)", False),
             (number(test.get("spearman")), interval_text(interval_for(test, "spearman")),
              "test Spearman ρ", False),
         ]  # fmt: skip

@@ -42,7 +42,7 @@ def section(
     """What the template's contest section shows; None without a search (a fixed preset)."""
     if leaderboard is None:
         return None
-    score_columns = [c for c in leaderboard.columns if c.startswith("validation_")]
+    score_columns = [c for c in leaderboard.columns if c.startswith(("cv_", "validation_"))]
     selection = metrics.get("selection", {})
     out: dict[str, Any] = {
         "rows": records(leaderboard),

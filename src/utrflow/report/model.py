@@ -60,10 +60,15 @@ def scatter(predictions: pd.DataFrame, split_name: str, metrics: dict[str, Any])
     ax.plot([low, high], [low, high], color="#2d3748", lw=1, ls="--", label="y = x")
     m = metrics.get(split_name, {})
     if m.get("r2") is not None:
+
+        def ci(key: str) -> str:  # the 95 % interval on fewer than claims.FEW_ROWS rows
+            found = claims.interval_for(m, key)
+            return f" ({found[0]:.2f}–{found[1]:.2f})" if found else ""
+
         corner_note(
             ax,
-            f"n = {m['n']}\nr² = {m['r2']:.3f}\nR² = {m['r2_score']:.3f}\n"
-            f"Spearman ρ = {m['spearman']:.3f}",
+            f"n = {m['n']}\nr² = {m['r2']:.3f}{ci('r2')}\nR² = {m['r2_score']:.3f}\n"
+            f"Spearman ρ = {m['spearman']:.3f}{ci('spearman')}",
         )
     style(
         ax,

@@ -221,7 +221,23 @@ def table_warnings(
             f"No replicate noise ceiling: {ceiling.get('reason', 'too few replicate wells')}. "
             "Pick some colonies twice to learn how reproducible the measurement is."
         )
+    out += _negative_control_warning((summary or {}).get("negative_controls"))
     return out
+
+
+def _negative_control_warning(negatives: dict[str, Any] | None) -> list[str]:
+    """Reads in negative-control wells (no colony behind their barcodes) came from other wells:
+    cross-well contamination or barcode misreads, which every sample well carries too."""
+    if not negatives or not negatives.get("reads"):
+        return []
+    share = negatives.get("max_share_of_sample")
+    against = f" (the most, {share:.0%} of a median sample well's reads)" if share else ""
+    return [
+        f"Negative controls: {negatives['wells_with_reads']} of {negatives['wells']} wells hold "
+        f"reads, {negatives['reads']:,} in all{against}: "
+        f"{', '.join(negatives['wells_read'][:8])}. Each sample well may carry as much from "
+        "its neighbours."
+    ]
 
 
 def _histogram_text(histogram: dict[str, int]) -> str:

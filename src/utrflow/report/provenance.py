@@ -88,4 +88,6 @@ def construct_check(check: dict[str, Any] | None) -> dict[str, Any] | None:
         "messages": list(check.get("messages", [])),
         "elements": list(check.get("elements", [])),
         "proposed": check.get("proposed"),
+        "sampled_reads": check.get("sampled_reads"),
+        "placed_reads": check.get("placed_reads"),
     }

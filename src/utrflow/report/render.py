@@ -111,7 +111,7 @@ def model_context(inputs: ReportInputs) -> dict[str, Any]:
     return {
         "metrics": metrics,
         "model_name": claims.model_name(metrics),
-        "cards": claims.summary_cards(metrics, task),
+        "cards": claims.summary_cards(metrics, task, m.predictions),
         "columns": claims.CLASSIFICATION_COLUMNS
         if task == "classification"
         else claims.REGRESSION_COLUMNS,

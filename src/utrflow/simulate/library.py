@@ -104,3 +104,70 @@ def pick_colonies(
     minor = np.full(len(layout), -1, dtype=np.int64)
     minor[mixed_wells] = n_own + np.arange(mixed_wells.size)
     return colonies, major, minor
+
+
+# --------------------------------------------------------------------------------------------
+# Libraries of close variants
+
+FAMILY_SIZE = 4  # designs per family: a parent and its close variants
+
+
+def close_library(rng: np.random.Generator, parents: list[str], max_edits: int) -> list[str]:
+    """A library of close variants, as real promoter and UTR libraries are: design i is a
+    mutant of parent i // FAMILY_SIZE (the family's first design is the parent itself), 1 to
+    `max_edits` edits away, 80 % substitutions and 20 % 1-nt indels, all designs distinct."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i in range(len(parents)):
+        parent = parents[i - i % FAMILY_SIZE]
+        design = parent
+        while design in seen:
+            design = _mutate(rng, parent, int(rng.integers(1, max_edits + 1)))
+        seen.add(design)
+        out.append(design)
+    return out
+
+
+def _mutate(rng: np.random.Generator, seq: str, edits: int) -> str:
+    """`seq` with `edits` random edits away from its ends (substitutions, else 1-nt indels)."""
+    chars = list(seq)
+    for _ in range(edits):
+        at = int(rng.integers(2, max(3, len(chars) - 2)))
+        kind = rng.random()
+        if kind < 0.8:
+            chars[at] = str(rng.choice([b for b in "ACGT" if b != chars[at]]))
+        elif kind < 0.9:
+            chars.insert(at, str(rng.choice(list("ACGT"))))
+        else:
+            del chars[at]
+    return "".join(chars)
+
+
+def family_of(n_designs: int) -> np.ndarray:
+    """Each design's family (see `close_library`)."""
+    return np.arange(n_designs) // FAMILY_SIZE
+
+
+def close_minors(
+    colonies: Colonies,
+    major: np.ndarray,
+    minor: np.ndarray,
+    designs: list[str],
+    params: RunSimulation,
+    rng: np.random.Generator,
+) -> Colonies:
+    """The colonies with each mixed well's second colony redrawn from the family of its first
+    (two close variants in one well, the mixture real close-variant libraries give)."""
+    variant = colonies.variant.copy()
+    sequence = list(colonies.sequence)
+    families = family_of(len(designs))
+    for well in np.flatnonzero(minor >= 0):
+        first = int(variant[major[well]])
+        family = np.flatnonzero(families == families[first])
+        others = family[family != first]
+        if others.size:
+            variant[minor[well]] = int(rng.choice(others))
+            sequence[minor[well]] = synthesize(
+                rng, [designs[variant[minor[well]]]], params.synthesis_error_rate
+            )[0]
+    return Colonies(variant, sequence, truth.expression(sequence))

@@ -235,6 +235,13 @@ def true_reads(
         templates.pool.size + np.cumsum(junk_lens.ravel()).reshape(junk_lens.shape) - junk_lens
     )
     pool = np.concatenate([templates.pool, nanopore.random_bases(rng, int(junk_lens.sum()))])
+    if params.clipped_fraction > 0:  # drawn last, so runs without clipped ends stay the same
+        entry = params.barcode_length + len(params.barcode_constant_5 + params.barcode_constant_3)
+        clip = (kind == _FULL) & (rng.random(n) < params.clipped_fraction)
+        lost = rng.integers(1, max(2, entry // 2 + 1), size=n)
+        first_len = np.where(clip, first_len - lost, first_len)
+        close_len = np.where(clip, 0, close_len)
+        junk_right = np.where(clip, 0, junk_right)
 
     first_at = np.where(is_junk, junk_at[:, 1], _strand_at(templates, plan.first, plan.strand))
     starts = np.column_stack(

@@ -28,7 +28,15 @@ from utrflow.reads.barcodes import min_pairwise_distance
 from utrflow.sheets import group_name
 from utrflow.simulate import truth
 from utrflow.simulate.barcodes import plate_barcodes
-from utrflow.simulate.library import Colonies, _stage_rngs, pick_colonies, plate_layout, variant_ids
+from utrflow.simulate.library import (
+    Colonies,
+    _stage_rngs,
+    close_library,
+    close_minors,
+    pick_colonies,
+    plate_layout,
+    variant_ids,
+)
 from utrflow.simulate.reader import plate_reader, write_reader
 from utrflow.simulate.reads import (
     KINDS,
@@ -201,11 +209,15 @@ def simulate_run(params: RunSimulation, out_dir: Path) -> dict[str, Any]:
     designs = truth.design_library(
         rngs["library"], params.n_variants, params.min_length, params.max_length
     )
+    if params.close_variants:
+        designs = close_library(rngs["library"], designs, params.close_variants)
     if params.shared_boundary_bases:
         designs = share_boundary_bases(designs, params.upstream_flank, params.downstream_flank)
     library = pd.DataFrame({"id": variant_ids(len(designs)), "sequence": designs})
     layout = plate_layout(params, rngs["layout"])
     colonies, major, minor = pick_colonies(layout, designs, params, rngs["colonies"])
+    if params.close_variants:
+        colonies = close_minors(colonies, major, minor, designs, params, rngs["colonies"])
     barcodes = plate_barcodes(
         rngs["barcodes"],
         params.barcode_layout,

@@ -45,6 +45,7 @@ class RunSimulation:
     min_length: int = _DEFAULTS["min_length"]
     max_length: int = _DEFAULTS["max_length"]
     shared_boundary_bases: bool = _DEFAULTS["shared_boundary_bases"]
+    close_variants: int = _DEFAULTS["close_variants"]
     synthesis_error_rate: float = _DEFAULTS["synthesis_error_rate"]
     # Plates
     n_plates: int = _DEFAULTS["n_plates"]
@@ -74,6 +75,7 @@ class RunSimulation:
     error_preset: str = _DEFAULTS["error_preset"]
     error_rate: float | None = _DEFAULTS["error_rate"]
     truncated_fraction: float = _DEFAULTS["truncated_fraction"]
+    clipped_fraction: float = _DEFAULTS["clipped_fraction"]
     chimera_fraction: float = _DEFAULTS["chimera_fraction"]
     junk_fraction: float = _DEFAULTS["junk_fraction"]
     end_junk_max: int = _DEFAULTS["end_junk_max"]
@@ -126,6 +128,7 @@ def _check(p: RunSimulation) -> str | None:
         "mixed_fraction",
         "replicate_fraction",
         "truncated_fraction",
+        "clipped_fraction",
         "chimera_fraction",
         "junk_fraction",
         "synthesis_error_rate",

@@ -99,9 +99,9 @@ def targets(
     """The bins designs aim at, from the model's predictions on the measured library; fewer
     bins than asked when an inner bin would be narrower than `min_width` (the model's own
     validation error: it cannot tell narrower bins apart)."""
-    if settings.objective == "maximize":
+    if settings.objective == "max":
         return [Target(1, float(np.max(measured_predictions)), np.inf)]
-    if settings.objective == "minimize":
+    if settings.objective == "min":
         return [Target(1, -np.inf, float(np.min(measured_predictions)))]
     k = settings.bins
     edges = np.quantile(measured_predictions, np.linspace(0, 1, k + 1)[1:-1])

@@ -33,6 +33,8 @@ NEXT_LIBRARY_COLUMNS = [
     "exploratory",
     "length",
     "gc",
+    "lower",
+    "upper",
 ]
 Scorer = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]  # sequences -> (mean, sd)
 
@@ -46,6 +48,7 @@ def design_library(
     model_error: float = 0.0,
     all_exploratory: bool = False,
     predict_mean: MeanScorer | None = None,
+    interval: float = float("nan"),
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Propose `settings.n_designs` UTRs from the passing rows of a labelled table.
 
@@ -54,7 +57,9 @@ def design_library(
     annealing's thousands of batches need no spread; default: `score`'s mean). Bins are never
     narrower than `model_error` (the validation RMSE);
     `all_exploratory` marks every design exploratory (a forced design from a model that did
-    not earn it). Returns NEXT_LIBRARY_COLUMNS and a summary with the bins.
+    not earn it). `interval` is the half-width of the model's calibrated prediction interval
+    (`lower`, `upper`; NaN when there is none). Returns NEXT_LIBRARY_COLUMNS and a summary
+    with the bins.
     """
     rng = np.random.default_rng(settings.seed)
     sequences = measured["sequence"].tolist()
@@ -76,6 +81,7 @@ def design_library(
     )
     labels = {t.bin: t.label() for t in goals}
     table = _design_table(chosen, mean, sd, labels, measured["name"].tolist(), exploratory)
+    table["lower"], table["upper"] = mean - interval, mean + interval
     summary = {
         "objective": settings.objective,
         "requested": settings.n_designs,
@@ -90,6 +96,7 @@ def design_library(
         },
         "exploratory": int(table["exploratory"].sum()),
         "exploratory_sd_limit": sd_limit,
+        "interval_halfwidth": None if np.isnan(interval) else interval,
         "constraints": _constraint_summary(constraints, settings),
     }
     return table, summary
@@ -145,6 +152,8 @@ def _design_table(
             "exploratory": exploratory,
             "length": chosen["sequence"].str.len().to_numpy(),
             "gc": gc_fraction(chosen["sequence"].tolist()),
+            "lower": np.nan,
+            "upper": np.nan,
         },
         columns=NEXT_LIBRARY_COLUMNS,
     )

@@ -12,6 +12,7 @@ from utrflow.errors import InputError
 from utrflow.sequences import reverse_complement
 
 _DEFAULTS = section_defaults("design")
+OBJECTIVE_ALIASES = {"maximize": "max", "minimize": "min"}  # the names before max and min
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,10 @@ class DesignSettings:
     motifs: tuple[str, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
-        if self.objective not in ("bins", "maximize", "minimize"):
-            raise InputError(f"design.objective: {self.objective!r} is not bins/maximize/minimize")
+        objective = OBJECTIVE_ALIASES.get(self.objective, self.objective)
+        if objective not in ("bins", "max", "min"):
+            raise InputError(f"design.objective: {self.objective!r} is not bins, max or min")
+        object.__setattr__(self, "objective", objective)
         if self.bins < 2:
             raise InputError(f"design.bins: {self.bins} bins; 2 or more (one low, one high)")
         motifs = tuple(m.strip().upper() for m in self.forbidden_motifs if m.strip())

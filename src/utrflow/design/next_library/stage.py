@@ -28,31 +28,52 @@ class Refused(Exception):
     """The model has not earned a design (`refusal`)."""
 
 
-def refusal(settings: DesignSettings, validation: dict[str, Any]) -> str | None:
-    """Why the model has not earned a design (None when it has): a validation r² under
-    `min_model_r2` (a classifier's ROC-AUC under `min_model_auc`: it has no r²), or too few
-    validation rows for the score to mean anything; with what helps."""
+def refusal(
+    settings: DesignSettings, validation: dict[str, Any], how: str = "validation"
+) -> str | None:
+    """Why the model has not earned a design (None when it has): a held-out r² under
+    `min_model_r2` (a classifier's ROC-AUC under `min_model_auc`: it has no r²), too few
+    held-out rows for the score to mean anything, or (regression) no gain over the mean of the
+    labels (R² at or under 0, or its 95 % interval reaching 0); with what helps. `how` names
+    the score: `validation` (the split) or `cross-validated` (every train + validation row)."""
     n = int(validation.get("n") or 0)
     if "roc_auc" in validation:
         name, score, key = "ROC-AUC", validation["roc_auc"], "min_model_auc"
     else:
         name, score, key = "r²", validation.get("r2"), "min_model_r2"
+    force = "design.force: true for an exploratory library"
     if n < settings.min_validation_rows:
         return (
-            f"the model's validation {name} rests on {n} rows (design.min_validation_rows "
+            f"the model's {how} {name} rests on {n} rows (design.min_validation_rows "
             f"{settings.min_validation_rows}); measure more wells (about "
-            f"{int(np.ceil(settings.min_validation_rows / max(n, 1)))}x as many) or set "
-            "design.force: true for an exploratory library"
+            f"{int(np.ceil(settings.min_validation_rows / max(n, 1)))}x as many) or set {force}"
         )
     threshold = getattr(settings, key)
     if score is None or float(score) < threshold:
         shown = "none" if score is None else f"{float(score):.3f}"
         return (
-            f"the model's validation {name} {shown} is under design.{key} {threshold}; more "
-            "wells (see the learning curve), replicate wells to cut the noise, or "
-            "design.force: true for an exploratory library"
+            f"the model's {how} {name} {shown} is under design.{key} {threshold}; more "
+            f"wells (see the learning curve), replicate wells to cut the noise, or {force}"
+        )
+    gain = validation.get("r2_score", 1.0)
+    low = (validation.get("r2_score_ci95") or [gain])[0]
+    if name == "r²" and (gain is None or low is None or float(low) <= 0):
+        shown = "none" if gain is None else f"{float(gain):.3f} (95 % down to {float(low):.3f})"
+        return (
+            f"the model's {how} R² {shown} does not beat the mean of the labels; a design "
+            f"from it would be a random one: more wells, or {force}"
         )
     return None
+
+
+def gate_score(metrics: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The score the design gate reads, and its name: the contest's cross-validated score over
+    every train + validation row when it ranked by cross-validation, else the validation
+    split's."""
+    selection = metrics.get("selection", {})
+    if selection.get("scored_by") == "crossval" and selection.get("crossval"):
+        return dict(selection["crossval"]), "cross-validated"
+    return dict(metrics.get("validation", {})), "validation"
 
 
 def measured_names(table: pd.DataFrame) -> list[str]:
@@ -122,16 +143,21 @@ def run_design(
     width = model.inputs[0].shape[1]
     if settings.max_length > width:
         raise InputError(f"design.max_length {settings.max_length} exceeds the model's {width} nt")
-    validation = dict(metrics.get("validation", {}))
+    validation, how = gate_score(metrics)
     model_info = {
         "selected": metrics.get("selection", {}).get("selected", cfg["model"]["preset"]),
+        "scored_by": how,
+        "why": metrics.get("selection", {}).get("why"),
         "validation_r2": validation.get("r2"),
+        "validation_r2_ci95": validation.get("ci95"),
+        "validation_r2_score": validation.get("r2_score"),
         "validation_roc_auc": validation.get("roc_auc"),
         "validation_rmse": validation.get("rmse"),
         "validation_n": validation.get("n"),
         "spread_from": len(members),
+        "intervals": metrics.get("intervals"),
     }
-    reason = refusal(settings, validation)
+    reason = refusal(settings, validation, how)
     prefix, suffix = oligo_flanks(settings, cfg["construct"], default_flanks)
     summary: dict[str, Any]
     try:
@@ -146,6 +172,7 @@ def run_design(
             model_error=float(validation.get("rmse") or 0.0),
             all_exploratory=reason is not None,
             predict_mean=mean_scorer(members, model),
+            interval=_halfwidth(metrics),
         )
         summary = {**summary, "refused": None, "forced": reason, "model": model_info}
         if truth is not None:
@@ -162,6 +189,12 @@ def run_design(
         oligo_order(designs, prefix, suffix).to_csv(tmp, index=False, lineterminator="\n")
     io.write_json(summary, summary_path)
     return summary
+
+
+def _halfwidth(metrics: Mapping[str, Any]) -> float:
+    """The prediction interval's half-width from the metrics (NaN without a finite one)."""
+    value = (metrics.get("intervals") or {}).get("halfwidth")
+    return float("nan") if value is None else float(value)
 
 
 def oligo_flanks(

@@ -28,6 +28,11 @@ are called across a pool of worker processes.
 from __future__ import annotations
 
 from utrflow.library_index import LibraryIndex
+from utrflow.reads.consensus.alleles import (
+    Split,
+    share_interval,
+    split_alleles,
+)
 from utrflow.reads.consensus.call import (
     call_well,
 )
@@ -37,6 +42,7 @@ from utrflow.reads.consensus.library import (
     match_library,
 )
 from utrflow.reads.consensus.plate import (
+    allele2_columns,
     call_and_match,
     call_plate,
     call_wells,
@@ -101,11 +107,13 @@ __all__ = [
     "ConsensusSettings",
     "LibraryIndex",
     "Match",
+    "Split",
     "WeighedRead",
     "WellCall",
     "WellReads",
     "_distances",
     "_poa",
+    "allele2_columns",
     "at_most",
     "best_first",
     "best_indices",
@@ -128,7 +136,9 @@ __all__ = [
     "reads_prefer",
     "run",
     "settle",
+    "share_interval",
     "shown_edits",
+    "split_alleles",
     "toward_design",
     "trim_flanks",
     "variant_backing",

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from utrflow.library_index import LibraryIndex
+from utrflow.reads.consensus.alleles import quality_error, split_alleles
 from utrflow.reads.consensus.poa import (
     _poa,
     _within,
@@ -56,63 +58,117 @@ def call_well(
     if not kept_reads:
         return WellCall("", 0.0, "", 0)
     seqs = [region for region, _ in kept_reads]
-    weighed = len(seqs) <= SETTLE_READS and all(len(q) == len(r) for r, q in kept_reads)
-    chosen = best_indices(seqs, settings.consensus_reads)
-    sample = [seqs[i] for i in chosen]
-    call = _poa(sample)
-
-    def wrap(design: str) -> str:
-        return flanks[0] + design + flanks[1]
-
-    def nearest(candidate: str) -> list[str]:
-        if library is None:
-            return []
-        return [
-            wrap(library.sequences[i]) for _, i in library.nearest(trim_flanks(candidate, flanks))
-        ]
-
-    def tolerance(seq: str) -> int:
-        return max(3, math.ceil(settings.read_tolerance * len(seq)))
-
-    distances = _within(sample, call, tolerance(call))
-    inlying = [i for i, d in zip(chosen, distances, strict=True) if d >= 0]
-    inliers = [seqs[i] for i in inlying]
-    margin = None
-    if len(inliers) >= 2:
-        call = polish(inliers[: settings.polish_reads], call, nearest(call))
-        near = nearest(call)
-        if weighed:
-            reads = [weigh(*kept_reads[i]) for i in inlying]
-            rate = settings.synthesis_error_rate
-            edit_cost = math.log10((1 - rate) / rate) if near and rate > 0 else 0.0
-            call, margin = settle(reads, call, near, edit_cost)
-        elif near:
-            call = toward_design(inliers, call, near[0], settings.homopolymer_design_ratio)
-    distances = _within(seqs, call, tolerance(call))
-    kept = [s for s, d in zip(seqs, distances, strict=True) if d >= 0]
+    well = _Well(settings, library, flanks)
+    call, margin = well.consensus(kept_reads)
+    needed = max(2, math.ceil(settings.min_allele_share * len(seqs)))
+    call, margin, minor, minor_reads = well.alleles(kept_reads, call, margin, needed)
+    distances = _within(seqs, call, well.tolerance(call))
     outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
+    own = [
+        s
+        for i, (s, d) in enumerate(zip(seqs, distances, strict=True))
+        if d >= 0 and i not in minor_reads
+    ]
     # differences inside the UTR only: the reported call between the construct's flank ends
     reported = trim_flanks(call, flanks)
-    near = nearest(call)
-    scored = kept[: settings.polish_reads]
+    near = well.nearest(call)
+    scored = own[: settings.polish_reads]
     counted = margin is None  # not settled by the posterior: the reads' backing is counted
-    backing = variant_backing(scored, wrap(reported), near[0]) if near and counted else None
-    explained = len(seqs) - len(outliers)
-    needed = max(2, math.ceil(settings.min_allele_share * len(seqs)))
-    minor = ""
-    if len(outliers) >= needed:
+    backing = variant_backing(scored, well.wrap(reported), near[0]) if near and counted else None
+    support = len(minor_reads)
+    if not minor and len(outliers) >= needed:  # a second allele far from the call
         second = _poa(best_reads(outliers, settings.consensus_reads))
-        support = sum(d >= 0 for d in _within(outliers, second, tolerance(second)))
-        if support >= needed and edit_distance(second, call) > tolerance(call):
+        support = sum(d >= 0 for d in _within(outliers, second, well.tolerance(second)))
+        if support >= needed and edit_distance(second, call) > well.tolerance(call):
             minor = second
-    trimmed_minor = trim_flanks(minor, flanks) if minor else ""
     return WellCall(
         reported,
-        explained / len(seqs),
-        trimmed_minor,
+        len(own) / len(seqs),
+        trim_flanks(minor, flanks) if minor else "",
         len(seqs),
         backing,
         len(scored) if counted else 0,
         margin,
-        bool(near) and wrap(reported) != near[0],
+        bool(near) and well.wrap(reported) != near[0],
+        support if minor else 0,
     )
+
+
+@dataclass(frozen=True)
+class _Well:
+    """What a well's calls share: the settings, the library and the flank ends."""
+
+    settings: ConsensusSettings
+    library: LibraryIndex | None
+    flanks: tuple[str, str]
+
+    def wrap(self, design: str) -> str:
+        return self.flanks[0] + design + self.flanks[1]
+
+    def nearest(self, candidate: str) -> list[str]:
+        """The designs nearest `candidate` (up to two), with the flank ends around them."""
+        if self.library is None:
+            return []
+        library, flanks = self.library, self.flanks
+        return [
+            self.wrap(library.sequences[i])
+            for _, i in library.nearest(trim_flanks(candidate, flanks))
+        ]
+
+    def tolerance(self, seq: str) -> int:
+        return max(3, math.ceil(self.settings.read_tolerance * len(seq)))
+
+    def consensus(self, kept_reads: Sequence[tuple[str, str]]) -> tuple[str, float | None]:
+        """The polished call of these reads and, settled by the posterior, its odds."""
+        settings = self.settings
+        seqs = [region for region, _ in kept_reads]
+        weighed = len(seqs) <= SETTLE_READS and all(len(q) == len(r) for r, q in kept_reads)
+        chosen = best_indices(seqs, settings.consensus_reads)
+        sample = [seqs[i] for i in chosen]
+        call = _poa(sample)
+        distances = _within(sample, call, self.tolerance(call))
+        inlying = [i for i, d in zip(chosen, distances, strict=True) if d >= 0]
+        inliers = [seqs[i] for i in inlying]
+        margin = None
+        if len(inliers) >= 2:
+            call = polish(inliers[: settings.polish_reads], call, self.nearest(call))
+            near = self.nearest(call)
+            if weighed:
+                reads = [weigh(*kept_reads[i]) for i in inlying]
+                rate = settings.synthesis_error_rate
+                edit_cost = math.log10((1 - rate) / rate) if near and rate > 0 else 0.0
+                call, margin = settle(reads, call, near, edit_cost)
+            elif near:
+                call = toward_design(inliers, call, near[0], settings.homopolymer_design_ratio)
+        return call, margin
+
+    def alleles(
+        self, kept_reads: Sequence[tuple[str, str]], call: str, margin: float | None, needed: int
+    ) -> tuple[str, float | None, str, frozenset[int]]:
+        """The call again on its own reads when the reads show a second allele near it (see
+        `split_alleles`), so a mixed well's call is its larger allele, never a blend; with the
+        second allele and its reads (indices into `kept_reads`), '' and none without one."""
+        seqs = [region for region, _ in kept_reads]
+        near = [i for i, d in enumerate(_within(seqs, call, self.tolerance(call))) if d >= 0]
+        ends = (len(self.flanks[0]), len(self.flanks[1]))
+        error = quality_error([kept_reads[i][1] for i in near])
+        split = split_alleles(
+            [seqs[i] for i in near],
+            call,
+            needed,
+            ends,
+            self.nearest,
+            self.settings.polish_reads,
+            error,
+        )
+        if not split.allele:
+            return call, margin, "", frozenset()
+        major = [near[i] for i in split.major]
+        minor = [near[i] for i in split.minor]
+        second = split.allele
+        if len(minor) > len(major):  # the reads' larger allele is the call
+            major, minor = minor, major
+            own = [seqs[i] for i in minor][: self.settings.polish_reads]
+            second = polish(own, call, self.nearest(call))
+        call, margin = self.consensus([kept_reads[i] for i in major])
+        return call, margin, second, frozenset(minor)

@@ -12,6 +12,7 @@ from typing import Any
 from utrflow import io, sheets
 from utrflow.library_index import LibraryIndex
 from utrflow.parallel import pool_context
+from utrflow.reads.consensus.alleles import share_interval
 from utrflow.reads.consensus.call import call_well
 from utrflow.reads.consensus.library import Match, match_library
 from utrflow.reads.consensus.qc import CONSENSUS_COLUMNS, ConsensusSettings, WellCall, well_qc
@@ -109,9 +110,22 @@ def call_plate(
                     match.second_distance if match and match.second_distance >= 0 else None
                 ),
                 "qc": qc,
+                **allele2_columns(call),
             }
         )
     return rows
+
+
+def allele2_columns(call: WellCall) -> dict[str, Any]:
+    """The second allele's reads and the 95 % interval of its share (empty without one)."""
+    if not call.minor_sequence:
+        return {"allele2_reads": None, "allele2_low": None, "allele2_high": None}
+    low, high = share_interval(call.minor_reads, call.n_used)
+    return {
+        "allele2_reads": call.minor_reads,
+        "allele2_low": round(low, 4),
+        "allele2_high": round(high, 4),
+    }
 
 
 def library_index(path: Path | None, settings: ConsensusSettings) -> LibraryIndex | None:

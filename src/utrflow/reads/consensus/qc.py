@@ -26,6 +26,11 @@ CONSENSUS_COLUMNS = [
     "second_variant_id",
     "second_distance",
     "qc",
+    # the second allele's reads (those nearer it than the call; `minor_sequence` is the allele)
+    # and the 95 % interval of its share of the well's regions
+    "allele2_reads",
+    "allele2_low",
+    "allele2_high",
 ]
 
 
@@ -129,3 +134,4 @@ class WellCall:
     # (see `settle`), and whether it differs from its nearest design
     margin: float | None = None
     off_design: bool = False
+    minor_reads: int = 0  # reads of the second allele (those nearer it than the call)

@@ -40,6 +40,7 @@ class ChunkResult:
     qualities: Counter = field(default_factory=Counter)  # (plate or UNASSIGNED, mean Phred)
     status_lengths: Counter = field(default_factory=Counter)  # (status, length bin)
     distances: Counter = field(default_factory=Counter)  # (end, 'best'/'second', distance)
+    clipped: int = 0  # reads assigned with a barcode cut by the read's end
 
 
 _WORKER: Demultiplexer | None = None
@@ -69,8 +70,10 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
     qualities: Counter = Counter()
     status_lengths: Counter = Counter()
     distances: Counter = Counter()
+    clipped = 0
     for name, seq, quality, phred in records:
         call = demux.classify(seq)
+        clipped += call.clipped
         status[call.status] += 1
         status_lengths[call.status, length_bin(len(seq))] += 1
         if call.fwd_distance >= 0:
@@ -109,6 +112,7 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
         qualities,
         status_lengths,
         distances,
+        clipped,
     )
 
 

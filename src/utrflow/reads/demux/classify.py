@@ -33,8 +33,9 @@ class Demultiplexer:
         self.downstream = construct.downstream_flank
         self.fits = fits or fit_thresholds(layout, settings, self.anchored)
         slack = settings.barcode_slack
-        self.fwd_end = EndScorer(self.fits[0], layout.fwd, slack, self.fwd_primer)
-        self.rev_end = EndScorer(self.fits[1], layout.rev, slack, self.rev_primer)
+        distance = settings.min_barcode_set_distance
+        self.fwd_end = EndScorer(self.fits[0], layout.fwd, slack, self.fwd_primer, distance)
+        self.rev_end = EndScorer(self.fits[1], layout.rev, slack, self.rev_primer, distance)
         self.fwd_equalities = equalities_for(self.fwd_primer)
         self.rev_equalities = equalities_for(self.rev_primer)
         self.k_fwd = math.floor(settings.max_primer_error * len(self.fwd_primer))
@@ -204,6 +205,7 @@ class Demultiplexer:
             rev.second if rev else -1,
             _context(interior, span),
             _read_span(span, offset, len(interior)),
+            status == "assigned" and any(end is not None and end.clipped for end in (fwd, rev)),
         )
 
     def _decide(self, fwd: _End | None, rev: _End | None) -> tuple[str, int]:

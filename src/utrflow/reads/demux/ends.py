@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from utrflow.reads.barcodes import EndFit
 from utrflow.reads.demux.align import MISS, WILDCARD, equalities_for, search, search_distance
@@ -22,6 +27,7 @@ class _End:
     second: int = -1  # runner-up distance (bound + 1 when none)
     start: int = 0  # where the best barcode lies in the window (ends searched without a primer)
     end: int = 0
+    clipped: bool = False  # the read ends inside the barcode: scored over the bases present
 
     @property
     def found(self) -> bool:
@@ -43,8 +49,16 @@ class EndScorer:
     `_one_edit_table`), with the same call.
     """
 
-    def __init__(self, fit: EndFit, barcodes: tuple[str, ...], slack: int, primer: str) -> None:
+    def __init__(
+        self,
+        fit: EndFit,
+        barcodes: tuple[str, ...],
+        slack: int,
+        primer: str,
+        set_distance: int = 3,
+    ) -> None:
         self.fit = fit
+        self.set_distance = set_distance  # what the start-up check asks of whole barcodes
         cut5, cut3 = (len(fit.constant_5), len(fit.constant_3)) if primer else (0, 0)
         anchor = (fit.constant_3 + primer)[:ANCHOR] if primer else ""
         self.cores = [b[cut5 : len(b) - cut3] for b in barcodes]
@@ -121,15 +135,77 @@ class EndScorer:
                 d = search_distance(self.queries[index], region, self.bound, self.equalities)
                 if 0 <= d <= self.threshold and bound - d >= self.margin:
                     return _End(index, d, False, bound)  # the runner-up: that lower bound
-        return self._best(
+        best = self._best(
             [window[max(0, right - len(c) - self.slack) : end] for c in self.cores], False
         )
+        if best.barcode < 0 and 0 <= right < self.longest and right >= self.clip_length:
+            return self._clipped(window[:end], right, best)
+        return best
+
+    @cached_property
+    def longest(self) -> int:
+        return max((len(c) for c in self.cores), default=0)
+
+    def part_threshold(self, length: int) -> int:
+        """The accepted distance of a barcode's `length`-base part: the whole barcode's, scaled
+        to the part (the same tolerance per base)."""
+        return round(self.threshold * min(length, self.longest) / max(self.longest, 1))
+
+    @cached_property
+    def clip_length(self) -> int:
+        """The fewest core bases a read cut inside its barcode must show to be scored over them:
+        the shortest 3' part of every core whose set keeps the distance the start-up check asks
+        of whole barcodes (`demux.min_barcode_set_distance`, and more than the margin). Each
+        clipped read must then still be within its part's threshold and the margin clear of the
+        runner-up, as every read is. Longer than every core when no part qualifies (such reads
+        stay unassigned)."""
+        if len(self.cores) < 2:
+            return self.longest + 1
+        low, high = 1, self.longest + 1  # the distance grows with the part's length
+        while low < high:
+            mid = (low + high) // 2
+            parts = [core[-mid:] for core in self.cores]
+            need = max(self.set_distance, self.margin + 1)
+            pairs = process.cdist(parts, parts, scorer=Levenshtein.distance, dtype=np.int32)
+            np.fill_diagonal(pairs, need)
+            if len(set(parts)) == len(parts) and int(pairs.min()) >= need:
+                high = mid
+            else:
+                low = mid + 1
+        return low
+
+    def _clipped(self, window: str, right: int, unclipped: _End) -> _End:
+        """A barcode cut by the read's end (`right` core bases left before its 3' end), each
+        barcode scored over its part the read still shows; the unclipped call when none is
+        accepted."""
+        parts = [
+            core[-right:] + query[len(core) :]
+            for core, query in zip(self.cores, self.queries, strict=True)
+        ]
+        threshold = self.part_threshold(right)
+        bound = threshold + self.margin
+        best, second, index = bound + 1, bound + 1, -1
+        for i, part in enumerate(parts):
+            d = search_distance(part, window, bound, self.equalities)
+            if d < 0:
+                continue
+            if d < best:
+                best, second, index = d, best, i
+            elif d < second:
+                second = d
+        if best <= threshold and second - best >= self.margin:
+            return _End(index, best, False, second, clipped=True)
+        return unclipped
 
     def anywhere(self, window: str) -> _End:
-        """Best and runner-up barcode anywhere in an end window (no primer to anchor them)."""
+        """Best and runner-up barcode anywhere in an end window (no primer to anchor them).
+        A barcode cut by the read's end is not scored over its part here: without a primer
+        to pin it, a short part matches the read's end bases by chance too often (on
+        nano_tools' reads it made a clipped 'barcode' of the wrong end's set, i.e. chimeras,
+        three times as often)."""
         return self._best([window] * len(self.queries), True)
 
-    def _best(self, regions: list[str], locate: bool) -> _End:
+    def _best(self, regions: list[str], locate: bool, equalities: list | None = None) -> _End:
         if not self.queries:
             return _End(-1, -1, False)
         bound = self.bound

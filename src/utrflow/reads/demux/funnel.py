@@ -27,6 +27,7 @@ class GroupTally:
     qualities: Counter = field(default_factory=Counter)
     status_lengths: Counter = field(default_factory=Counter)
     distances: Counter = field(default_factory=Counter)
+    clipped: int = 0
 
     def add(self, result: ChunkResult) -> None:
         self.status.update(result.status)
@@ -36,6 +37,7 @@ class GroupTally:
         self.qualities.update(result.qualities)
         self.status_lengths.update(result.status_lengths)
         self.distances.update(result.distances)
+        self.clipped += result.clipped
 
 
 WELL_COUNT_COLUMNS = ("plate", "well", "role", "reads", "regions")
@@ -121,6 +123,8 @@ def group_funnel(
         "barcodes": barcode_fit(fits, tally.distances) if fits else {},
         "assigned_per_plate": {p: int(assigned_by_plate[p]) for p in group.plates},
         "regions_per_plate": {p: int(regions_by_plate[p]) for p in group.plates},
+        # assigned reads whose barcode the read's end cut, scored over the bases present
+        "clipped_assigned": int(tally.clipped),
         "wells_with_reads": int(sum(1 for v in tally.reads_per_well.values() if v > 0)),
         "read_qc": {
             "length_bin": LENGTH_BIN,

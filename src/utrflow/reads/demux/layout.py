@@ -122,3 +122,4 @@ class Call:
     context: tuple[str, str] = ("", "")  # up to REGION_CONTEXT read bases before and after it
     # where context + region + context lie in the oriented read (start, stop), for their qualities
     read_span: tuple[int, int] | None = None
+    clipped: bool = False  # assigned with a barcode cut by the read's end (`EndScorer`)

@@ -58,6 +58,8 @@ def run_group(
         funnel = group_funnel(group, layout, tally, settings, fits)
         # reads whose one quality throughout says nothing: their wells are called by counting
         funnel["uniform_quality_reads"] = stats.get("uniform_quality_reads", 0)
+        # dorado duplex: simplex parents of a duplex read, left out (not in assignments)
+        funnel["duplex_parents"] = stats.get("duplex_parents", 0)
         write_json(funnel, out_dir / "funnel.json")
     return funnel
 

@@ -1,0 +1,224 @@
+"""A second allele close to the call: edits the reads share beyond their own error, and the
+reads grouped by the allele they are nearer.
+
+A second colony whose sequence lies a few edits from the call sits well inside the per-read
+tolerance (`read_tolerance`, about 12 edits on a 47-nt region), so counting reads "within
+tolerance" takes it for agreement, while a library's variants may be 1-7 edits apart. Its reads
+share its edits, though. So each edit from the call that the reads show is tested against the
+reads' own error rate of its kind (a one-sided binomial test, Bonferroni over the edits tested,
+so a pure well's errors seed a false allele in about FALSE_ALLELE_RATE of wells); the most
+significant edit seeds the allele; the reads nearer the seed than the call give the allele's
+sequence (polished on them, toward the nearest designs); and every read is then the call's, the
+allele's, or neither (as near to both).
+
+A homopolymer's length (runs of 3 or more) never seeds an allele: nanopore reads change those
+lengths at rates far above their mean error, site by site, so no rate the reads show can tell
+a real difference from a slip there. Two designs that differ only there are not told apart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from utrflow.reads.consensus.poa import _distances, polish
+from utrflow.reads.consensus.posterior import MAX_PHRED, MIN_PHRED
+from utrflow.reads.consensus.qc import at_most
+
+FALSE_ALLELE_RATE = 0.01  # the chance that a pure well's errors alone seed a second allele
+MIN_EDIT_RATE = 0.002  # the least per-read chance of any one edit: no error is impossible
+ALLELE_READS = 200  # reads whose edits are counted (the grouping itself takes every read)
+HOMOPOLYMER = 3  # runs at least this long never seed an allele
+GROW_ROUNDS = 12  # polishing rounds that grow an allele from its seed, one edit each
+
+
+@dataclass(frozen=True)
+class Split:
+    """A well's reads grouped by allele: indices into the reads given."""
+
+    allele: str  # the second allele ('' when none)
+    major: tuple[int, ...]  # reads nearer the call
+    minor: tuple[int, ...]  # reads nearer the second allele
+
+
+NO_SPLIT = Split("", (), ())
+
+
+@dataclass(frozen=True)
+class _Edit:
+    kind: str  # 'replace', 'insert', 'delete'
+    position: int  # in the call
+    run: int  # length of the run of equal bases the edit touches in the call (1: none)
+
+
+def _run_length(seq: str, position: int, base: str) -> int:
+    """Length of the run of `base` in `seq` through `position` (or beside it, for an inserted
+    base); 0 when neither `seq[position]` nor its left neighbour is `base`."""
+    start = position if position < len(seq) and seq[position] == base else position - 1
+    if start < 0 or start >= len(seq) or seq[start] != base:
+        return 0
+    left = start
+    while left > 0 and seq[left - 1] == base:
+        left -= 1
+    right = start
+    while right + 1 < len(seq) and seq[right + 1] == base:
+        right += 1
+    return right - left + 1
+
+
+def shared_edits(
+    seqs: Sequence[str], call: str
+) -> tuple[Counter[str], dict[str, tuple[str, int, str]], Counter[str]]:
+    """Reads showing each one-edit neighbour of `call` (one optimal alignment per read, equal
+    strings merged), each neighbour's edit (kind, position in the call, base), and how many
+    edits of each kind the reads show in all."""
+    votes: Counter[str] = Counter()
+    edits: dict[str, tuple[str, int, str]] = {}
+    kinds: Counter[str] = Counter()
+    for read in seqs:
+        shown: set[str] = set()
+        for op in Levenshtein.editops(call, read):
+            i, j, tag = op.src_pos, op.dest_pos, op.tag
+            if tag == "replace":
+                seq, base = call[:i] + read[j] + call[i + 1 :], read[j]
+            elif tag == "insert":
+                seq, base = call[:i] + read[j] + call[i:], read[j]
+            else:
+                seq, base = call[:i] + call[i + 1 :], call[i]
+            shown.add(seq)
+            kinds[tag] += 1
+            if seq not in edits:
+                edits[seq] = (tag, i, base)
+        votes.update(shown)
+    return votes, edits, kinds
+
+
+def _edit(call: str, kind: str, position: int, base: str) -> _Edit:
+    """An edit with the run of equal bases it touches (1 for a substitution)."""
+    if kind == "replace":
+        return _Edit(kind, position, 1)
+    run = _run_length(call, position, base) + (kind == "insert")
+    return _Edit(kind, position, max(run, 1))
+
+
+def edit_rates(
+    seqs: Sequence[str], call: str, kinds: Counter[str], shared: dict[str, tuple[_Edit, int]]
+) -> dict[str, float]:
+    """Per-base rate of each kind of the reads' errors against the call: their edits (`kinds`),
+    less those of `shared` (candidates for an allele's edits, which a second colony's reads
+    would otherwise count as errors, hiding the colony behind its own edits)."""
+    counts = Counter(kinds)
+    for edit, shown in shared.values():
+        counts[edit.kind] -= shown
+    bases = max(1, len(call) * len(seqs))
+    return {kind: max(0, counts[kind]) / bases for kind in ("replace", "insert", "delete")}
+
+
+def seed(
+    seqs: Sequence[str], call: str, ends: tuple[int, int], needed: int, error: float = 0.0
+) -> str:
+    """The one-edit neighbour of `call` its reads show beyond their error, most significant
+    first; '' when none. `ends`: bases at each end of the call that are construct (the flank
+    ends the reads carry), where no allele differs. `error`: the per-base error the reads'
+    base qualities imply, a floor under each kind's rate (reads that say they are unsure of
+    their bases cannot prove a second allele by agreeing on a few; any of their errors might
+    be of the kind tested, so the floor is the whole of it)."""
+    votes, first, kinds = shared_edits(seqs, call)
+    candidates = {}
+    for candidate, shown in votes.items():
+        if shown < needed or not ends[0] <= first[candidate][1] <= len(call) - ends[1]:
+            continue
+        edit = _edit(call, *first[candidate])
+        if edit.run < HOMOPOLYMER:
+            candidates[candidate] = (edit, shown)
+    rates = edit_rates(seqs, call, kinds, candidates)
+    n = len(seqs)
+    tested = []
+    for candidate, (edit, shown) in candidates.items():
+        rate = max(rates[edit.kind], error)
+        per_base = rate / 3 if edit.kind == "replace" else rate
+        chance = min(0.5, max(MIN_EDIT_RATE, per_base * edit.run))
+        tested.append((1 - at_most(shown - 1, n, chance), -shown, candidate))
+    if not tested:
+        return ""
+    p_value, _, best = min(tested)
+    # every single edit of the call could have come up (3 substitutions, 4 insertions and a
+    # deletion per base), so the family is all of them, not only those the reads show
+    return best if p_value < FALSE_ALLELE_RATE / (8 * len(call)) else ""
+
+
+def group(seqs: Sequence[str], call: str, allele: str) -> tuple[list[int], list[int]]:
+    """Reads nearer the call, and reads nearer the allele (a read as near to both is neither)."""
+    to_call, to_allele = _distances([call, allele], seqs)
+    major = np.flatnonzero(to_call < to_allele).tolist()
+    minor = np.flatnonzero(to_allele < to_call).tolist()
+    return major, minor
+
+
+def split_alleles(
+    seqs: Sequence[str],
+    call: str,
+    needed: int,
+    ends: tuple[int, int] = (0, 0),
+    nearest: Callable[[str], list[str]] = lambda _: [],
+    polish_reads: int = 40,
+    error: float = 0.0,
+) -> Split:
+    """The well's reads grouped into the call's and a second allele's, when the reads show one
+    (at least `needed` reads nearer it); NO_SPLIT otherwise. `nearest` gives the designs near a
+    sequence (the allele is polished toward them where its reads agree); `error` as `seed`
+    takes it."""
+    counted = seqs[:ALLELE_READS]
+    if len(counted) < 2 * max(needed, 1):
+        return NO_SPLIT
+    start = seed(counted, call, ends, needed, error)
+    if not start:
+        return NO_SPLIT
+    _, near_seed = group(counted, call, start)
+    own = [counted[i] for i in near_seed][:polish_reads]
+    # one edit a round: enough rounds for an allele of designs several edits apart
+    allele = polish(own, start, nearest(start), GROW_ROUNDS) if len(own) >= 2 else start
+    if allele == call:
+        return NO_SPLIT
+    major, minor = group(seqs, call, allele)
+    if len(minor) < needed:
+        return NO_SPLIT
+    return Split(allele, tuple(major), tuple(minor))
+
+
+def quality_error(qualities: Sequence[str]) -> float:
+    """The mean per-base error the base qualities (Phred+33) imply, each taken within
+    MIN_PHRED..MAX_PHRED as the posterior takes them; 0 without qualities."""
+    phred = np.frombuffer("".join(qualities).encode("ascii"), dtype=np.uint8)
+    if not len(phred):
+        return 0.0
+    clipped = np.clip(phred.astype(np.float64) - 33, MIN_PHRED, MAX_PHRED)
+    return float(np.mean(10 ** (-clipped / 10)))
+
+
+def share_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval of a share seen `k` times in `n`, by bisection on the binomial
+    tails (each side (1 - confidence) / 2)."""
+    if n <= 0:
+        return 0.0, 1.0
+    tail = (1 - confidence) / 2
+
+    def solve(test: Callable[[float], bool]) -> float:
+        low, high = 0.0, 1.0
+        for _ in range(40):
+            mid = (low + high) / 2
+            low, high = (mid, high) if test(mid) else (low, mid)
+        return (low + high) / 2
+
+    lower = 0.0 if k == 0 else solve(lambda p: 1 - at_most(k - 1, n, p) < tail)
+    upper = 1.0 if k == n else solve(lambda p: at_most(k, n, p) > tail)
+    return lower, upper
+
+
+def minor_bound(k: int, n: int) -> float:
+    """The one-sided 95 % upper bound of a minor share seen `k` times in `n` reads."""
+    return share_interval(k, n, 0.90)[1] if n else 1.0

@@ -1,0 +1,165 @@
+"""Small tables: the contest by cross-validation, and conformal intervals that cover what they
+say (known answers: a planted signal at 200 rows, a made heteroscedastic case)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from utrflow import config
+from utrflow.design import next_library as design
+from utrflow.model import baselines, search, smalldata
+from utrflow.sequences import random_sequences
+
+ENTRIES = [
+    {"name": b, "kind": "baseline", "description": b, "parameters": 1, "seconds": 0.1,
+     "epochs": None}
+    for b in search.BASELINES
+]  # fmt: skip
+
+
+def planted(n: int, seed: int, shuffle: bool = False) -> pd.DataFrame:
+    """40-nt random UTRs, half with AGGAGG planted 8-14 nt from the 3' end: label 2 where
+    planted, 0 where not, plus noise of sd 0.5 (r² ceiling 0.8)."""
+    rng = np.random.default_rng(seed)
+    seqs = random_sequences(rng, n, 40, 40)
+    has = rng.random(n) < 0.5
+    out = []
+    for s, h in zip(seqs, has, strict=True):
+        at = int(rng.integers(20, 27))
+        out.append(s[:at] + "AGGAGG" + s[at + 6 :] if h else s.replace("AGGAGG", "AGCAGG"))
+    label = 2.0 * has + rng.normal(0, 0.5, n)
+    if shuffle:
+        label = rng.permutation(label)
+    draw = rng.random(n)
+    split = np.where(draw < 0.8, "train", np.where(draw < 0.9, "validation", "test"))
+    return pd.DataFrame({"sequence": out, "label": label, "split": split})
+
+
+def contest(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str], dict]:
+    cfg = config.validate({"seed": 3, "baselines": {"kmer_max": 3}})
+    predictions = baselines.baseline_predictions(rows, 3, "regression", None, 3)
+    return smalldata.rank_contenders(rows, None, cfg, predictions, ENTRIES)
+
+
+def test_a_planted_signal_at_200_rows_is_found_by_cross_validation_over_all_rows() -> None:
+    rows = planted(200, seed=1)
+    board, chosen, how = contest(rows)
+    pool = int(rows["split"].isin(["train", "validation"]).sum())
+    assert how["scored_by"] == "crossval" and how["refit_on"] == "train+validation"
+    assert how["crossval"]["n"] == pool  # every train + validation row, not the 10 % split
+    assert "crossval_below (2000)" in how["why"]
+    assert set(chosen) <= {"ridge_kmer", "gbt_kmer"}  # the motif is a k-mer, not a position
+    assert 0.5 < how["crossval"]["r2"] < 0.85 and how["crossval"]["ci95"][0] > 0.35  # ceiling 0.8
+    assert board["selected"].iloc[0] and board["cv_r2_score"].iloc[0] > 0.5
+    settings = design.DesignSettings()
+    validation, named = design.gate_score({"selection": how, "validation": {"n": 20}})
+    assert named == "cross-validated" and design.refusal(settings, validation, named) is None
+    # The same rows with shuffled labels: nothing to find, and the gate says so.
+    _, _, noise = contest(planted(200, seed=1, shuffle=True))
+    assert noise["crossval"]["r2_score_ci95"][0] < 0
+    reason = design.refusal(settings, noise["crossval"], "cross-validated")
+    assert reason is not None and "cross-validated" in reason
+
+
+def test_the_test_split_is_never_read_by_the_cross_validated_contest() -> None:
+    rows = planted(160, seed=2)
+    _, chosen, how = contest(rows)
+    test = rows["split"] == "test"
+    changed = rows.assign(label=np.where(test, -rows["label"] * 5, rows["label"]))
+    _, chosen_again, again = contest(changed)
+    assert chosen_again == chosen
+    assert again["crossval"]["r2"] == pytest.approx(how["crossval"]["r2"])
+    oof = smalldata.out_of_fold(rows, 3, "regression", None, 0, 4, 2, ["ridge_kmer"])
+    assert np.isnan(oof["ridge_kmer"][:, test.to_numpy()]).all()
+    assert not np.isnan(oof["ridge_kmer"][:, ~test.to_numpy()]).any()
+
+
+def test_large_tables_keep_the_validation_split() -> None:
+    rows = pd.DataFrame({"split": ["train"] * 1900 + ["validation"] * 200})
+    how = smalldata.scoring(rows, {"crossval_below": 2000, "folds": 5, "repeats": 3})
+    assert not how.crossval and "2100" in how.why
+    assert smalldata.scoring(rows.iloc[:300], {"crossval_below": 2000, "folds": 5,
+                                               "repeats": 1}).crossval  # fmt: skip
+
+
+def test_a_cnn_beats_the_cross_validated_leader_only_on_the_same_validation_rows() -> None:
+    rng = np.random.default_rng(0)
+    n = 100
+    label = rng.normal(size=n)
+    split = np.array(["train"] * 70 + ["validation"] * 20 + ["test"] * 10)
+    good = label + rng.normal(0, 0.3, n)
+    predictions = pd.DataFrame({"split": split, "label": label, "ridge_kmer": good,
+                                "gbt_kmer": label + rng.normal(0, 1.0, n)})  # fmt: skip
+    oof = {k: np.where(split == "test", np.nan, predictions[k].to_numpy())[None]
+           for k in ("ridge_kmer", "gbt_kmer")}  # fmt: skip
+    entries = [{**e, "kind": "baseline"} for e in ENTRIES if e["name"] in oof]
+    cnn = {"name": "seed", "kind": "cnn", "description": "", "parameters": 1, "seconds": 1,
+           "epochs": 1}  # fmt: skip
+    for noise, wins in ((0.05, True), (1.5, False)):
+        frame = predictions.assign(seed=label + rng.normal(0, noise, n))
+        board, chosen, cv = smalldata.contest(frame, oof, [*entries, cnn])
+        assert (chosen == ["seed"]) is wins
+        assert (cv == {}) is wins  # a CNN winner has no cross-validated score
+        assert board["selected"].sum() == 1
+
+
+def test_conformal_quantile_has_the_finite_sample_correction() -> None:
+    scores = np.arange(1, 10, dtype=float)  # 9 scores
+    assert smalldata.conformal_quantile(scores, 0.9) == 9.0  # ceil(10 x 0.9) = 9th
+    assert smalldata.conformal_quantile(scores, 0.5) == 5.0
+    assert smalldata.conformal_quantile(scores, 0.95) == np.inf  # needs 19 rows
+
+
+def test_intervals_cover_a_heteroscedastic_case_as_nominal() -> None:
+    """y = 2x + noise of sd 0.1 + 1.9x: constant intervals cover 90 % overall but too little
+    where the noise is large; normalized by the known scale, every region is near 90 %."""
+    rng = np.random.default_rng(5)
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x = rng.random(n)
+        scale = 0.1 + 1.9 * x
+        return x, 2 * x + rng.normal(0, 1, n) * scale, scale
+
+    x, y, scale = draw(1000)
+    held_x, held_y, held_scale = draw(5000)
+    plain = smalldata.calibrate(y, 2 * x, 0.9)
+    low, high = plain.bounds(2 * held_x)
+    assert 0.85 <= smalldata.coverage(held_y, low, high) <= 0.95
+    noisy = held_x > 0.75
+    assert smalldata.coverage(held_y[noisy], low[noisy], high[noisy]) < 0.85
+    assert smalldata.coverage(held_y[~noisy], low[~noisy], high[~noisy]) > 0.9
+    scaled = smalldata.calibrate(y, 2 * x, 0.9, scale=scale)
+    low, high = scaled.bounds(2 * held_x, held_scale)
+    for part in (noisy, ~noisy, held_x < 0.25):
+        assert 0.85 <= smalldata.coverage(held_y[part], low[part], high[part]) <= 0.95
+
+
+def test_evaluate_writes_intervals_and_their_coverage_per_split() -> None:
+    from utrflow.model.evaluate import add_intervals
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    prediction = rng.normal(size=n)
+    split = rng.choice(["train", "validation", "test"], n, p=[0.6, 0.2, 0.2])
+    frame = pd.DataFrame({"split": split, "label": prediction + rng.normal(0, 1, n),
+                          "prediction": prediction})  # fmt: skip
+    made = add_intervals(frame, 0.9, None)  # calibrated on validation residuals
+    assert made["source"].startswith("validation residuals")
+    assert made["halfwidth"] == pytest.approx(1.645, abs=0.12)  # 90 % of N(0, 1): ±1.645
+    assert 0.85 <= made["coverage"]["test"] <= 0.95
+    assert (frame["upper"] - frame["lower"]).round(9).nunique() == 1
+    given = add_intervals(frame, 0.9, {"level": 0.9, "halfwidth": 0.5, "source": "cv"})
+    assert given["halfwidth"] == 0.5 and given["coverage"]["test"] < 0.5
+
+
+def test_too_few_held_out_rows_give_no_interval_rather_than_a_false_one() -> None:
+    from utrflow.model.evaluate import add_intervals
+
+    few = smalldata.calibrate(np.array([1.0, 2.0, 3.0]), np.array([1.1, 2.2, 2.7]), 0.9)
+    assert few.to_dict()["halfwidth"] is None  # 3 rows cannot back a 90 % interval
+    frame = pd.DataFrame({"split": ["train", "validation", "test"] * 2, "label": np.arange(6.0),
+                          "prediction": np.arange(6.0) + 0.1})  # fmt: skip
+    made = add_intervals(frame, 0.9, few.to_dict())
+    assert made["coverage"] == {} and frame["lower"].isna().all()
