@@ -68,6 +68,11 @@ const shown = [...document.querySelectorAll('#wells-table tbody tr')].filter(r =
 return {count: document.getElementById('wells-count').textContent,
         rows: shown.map(r => r.textContent.replace(/\\u200b/g, ''))};
 """
+CLICK_A_WELL = """
+document.querySelector('.plate[data-plate="P01"] .w[data-key="P01:A1"]').click();
+return [...document.querySelectorAll('#wells-table tbody tr')].filter(r => !r.hidden)
+  .map(r => r.cells[0].textContent + ' ' + r.cells[1].textContent);
+"""
 SORT_BY_READS = """
 const heads = [...document.querySelectorAll('#wells-table th')];
 heads.find(h => h.textContent === 'reads').click();
@@ -123,6 +128,7 @@ def open_report(html: Path, width: int, shots: Path, name: str) -> dict:
         if page["well_rows"]:
             page["all_wells"] = driver.execute_script(FILTER, "")
             page["filtered"] = driver.execute_script(FILTER, "P01 mixed")
+            page["clicked"] = driver.execute_script(CLICK_A_WELL)
             driver.execute_script(FILTER, "")
             page["sorted_reads"] = driver.execute_script(SORT_BY_READS)
         driver.save_screenshot(str(shots / f"{name}-{width}-first-screen.png"))
@@ -169,6 +175,7 @@ def test_report_opens_in_a_real_browser_complete_and_offline(
     rows = page["filtered"]["rows"]
     assert 0 < len(rows) < 96 and page["filtered"]["count"] == f"{len(rows)} of 288 wells"
     assert all("P01" in r and "mixed" in r for r in rows)
+    assert page["clicked"] == ["P01 A1"]  # a well clicked on its plate map: that well alone
     assert page["sorted_reads"] == sorted(page["sorted_reads"])
     text = html.read_text()
     assert "Not run" not in text  # every stage ran, so every section is filled from the run

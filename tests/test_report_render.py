@@ -45,6 +45,8 @@ def plate_table(n_plates: int, distinct: int, qc_fail_every: int = 5) -> pd.Data
                     "purity": 0.6 if qc == "mixed" else 1.0, "signal": 1000.0 + 37 * k,
                     "label": 10 + (k % 13) / 3, "qc": qc, "role": "sample",
                     "qc_detail": "mixed;low_reads" if qc == "mixed" else qc if fail else "",
+                    "allele2": "TTGACA" * 8 if qc == "mixed" else "",
+                    "allele2_reads": 4 if qc == "mixed" else 0,
                 }
             )  # fmt: skip
     return pd.DataFrame(rows)
@@ -137,8 +139,10 @@ def test_every_well_is_in_one_table_and_every_plate_is_drawn_on_one_scale() -> N
     html = rendered(table)
     body = html[html.index('id="wells-table"') :]
     assert body.count("<tr data-reasons=") == 24 * 96
+    assert '<th data-numeric="0">allele 2</th>' in body  # the second allele, when called
+    assert f'<td class="seq">{"TTGACA" * 8}</td>' in body
     assert html.count('data-plate="') == 24  # every plate, not the first twelve
-    assert len(re.findall(r'<div class="w" title="', html)) == 24 * 96
+    assert len(re.findall(r'<div class="w" data-key="P\d\d:[A-H]\d+" title="', html)) == 24 * 96
     # a mixed well's hover text names both its reasons; the counts count each reason
     assert re.search(r'title="P01 B4 · variant v15 · qc: mixed, low_reads · reads 11', html)
     mixed = int((table["qc"] == "mixed").sum())

@@ -33,6 +33,7 @@ QC_COLORS = {
     "low_od": "#975a16",
     "nonpositive": "#319795",
 }
+SEQUENCES = {"sequence", "allele2"}  # long words: they break anywhere
 NUMERIC = {"n_reads", "n_regions", "purity", "signal", "label", "allele2_reads"}
 ABSENT = "#ffffff"  # a well of the plate with no row
 # The well table's columns: (column of labelled.tsv, heading); absent columns are left out.
@@ -113,11 +114,17 @@ def well_table(table: pd.DataFrame) -> dict[str, Any]:
         cells = [  # a line may break after an underscore or between reasons
             cell(row[c]).replace("_", "_\u200b").replace(";", "; ") for c, _ in columns
         ]
-        rows.append({"cells": cells, "reasons": " ".join(reasons or ["pass"])})
+        rows.append(
+            {
+                "cells": cells,
+                "reasons": " ".join(reasons or ["pass"]),
+                "key": f"{row['plate']}:{row['well']}",
+            }
+        )
     return {
         "headings": [h for _, h in columns],
         "numeric": [c in NUMERIC for c, _ in columns],
-        "kinds": ["seq" if c == "sequence" else "" if c in NUMERIC else "t" for c, _ in columns],
+        "kinds": ["seq" if c in SEQUENCES else "" if c in NUMERIC else "t" for c, _ in columns],
         "rows": rows,
         "counts": reason_counts(table),
     }
@@ -184,6 +191,7 @@ def plate_maps(table: pd.DataFrame, plate_format: int) -> dict[str, Any]:
                 continue
             reasons = reasons_of(row)
             grid[ord(name[0]) - ord("A")][int(name[1:]) - 1] = {
+                "key": f"{row['plate']}:{row['well']}",
                 "title": _title(row, reasons),
                 "fail": row["qc"] != "pass",
                 "colours": [colours[v["key"]][index] for v in views],
