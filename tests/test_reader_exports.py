@@ -169,7 +169,11 @@ def test_read_times_from_the_config(spec: str, seconds: float | None) -> None:
 @pytest.mark.parametrize(
     ("name", "channel", "message"),
     [
-        ("biotek_synergyhtx_gen5_kinetic_od_gfp.csv", "GFP", "channel 'GFP' is ambiguous: it fits"),
+        (
+            "biotek_synergyhtx_gen5_kinetic_od_gfp.csv",
+            "GFP",
+            "channel 'GFP' was read in 5 kinetic loops (GFP_1:485/20,530/25, GFP_2",
+        ),
         ("biotek_synergyh1_gen5_endpoint_od_2fl.txt", "fluor", "'fluor:579,616', 'fluor:479,520'"),
         ("perkinelmer_envision_fl.csv", "mCherry", "no channel 'mCherry' (has: Calculated"),
         ("tecan_infinite200pro_kinetic_od_lum.csv", "gfp", "(has: OD600:600, LUMI:Lum)"),
@@ -433,6 +437,8 @@ def test_read_plate_reports_what_it_read() -> None:
     assert found.details["reader_plate"] == "Plate 1"
     assert found.details["signal"] == {
         "channel": "GFP_1:485/20,530/25",
+        "wavelengths": [485, 530],
+        "loop": 1,
         "read": 12,
         "read_name": "12",
         "reads": 25,
@@ -538,3 +544,25 @@ def test_softmax_pro_plates_with_wavelengths_side_by_side(tmp_path: Path) -> Non
     last = channel_reading(kinetic, "600", ["A2"], path)
     assert (last.values[0], last.read_number, last.reads, last.time_s) == (3.001, 2, 2, 600.0)
     assert channel_reading(kinetic, "600", ["A2"], path, None, "first").values[0] == 2.001
+
+
+@needs_exports
+@pytest.mark.parametrize(
+    ("loop", "read", "channel", "a1"),
+    [
+        ("last", "last", "GFP_5:485/20,530/25", 1443.0),
+        ("first", "first", "GFP_1:485/20,530/25", 260.0),
+    ],
+)
+def test_gen5_kinetic_loops_are_chosen_by_fluorescence_loop(
+    loop: str, read: str, channel: str, a1: float
+) -> None:
+    path = EXPORTS / "biotek_synergyhtx_gen5_kinetic_od_gfp.csv"
+    found = channel_reading(parse_reader(path), "gfp", ["A1"], path, None, read, loop)
+    assert (found.label, found.values[0]) == (channel, a1)
+    assert found.describe()["loop"] == int(channel[4]) and found.describe()["wavelengths"] == [
+        485,
+        530,
+    ]
+    with pytest.raises(InputError, match=r"fluorescence.loop '9' is not one of them"):
+        channel_reading(parse_reader(path), "gfp", ["A1"], path, None, read, "9")

@@ -17,6 +17,7 @@ import pandas as pd
 from utrflow import io, sheets
 from utrflow.config import section_defaults
 from utrflow.model import encode, evaluate, training
+from utrflow.model.settings import model_settings
 from utrflow.plates import link, reader
 from utrflow.reads import consensus, demux
 from utrflow.yamlio import load_yaml
@@ -135,9 +136,10 @@ def train_and_evaluate(
     encode.run(table, onehot, split, features, cfg)
     encoded = encode.load_encoded(onehot, split, features)
     member = workdir / "model" / "members" / "0"
+    settings = model_settings(cfg["model"])
     training.run_member(
         encoded,
-        cfg["model"],
+        settings,
         cfg["seed"],
         0,
         threads,
@@ -154,8 +156,8 @@ def train_and_evaluate(
         None,
         truth,
         None,
-        cfg["model"]["task"],
-        cfg["model"]["threshold"],
+        settings.task,
+        settings.threshold,
         model / "metrics.json",
         model / "predictions.tsv",
     )

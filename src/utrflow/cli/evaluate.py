@@ -8,6 +8,7 @@ from typing import Any
 
 from utrflow.cli.framework import command, path, paths
 from utrflow.cli.model import ENCODED, encoded
+from utrflow.model.settings import model_settings
 
 
 @command(
@@ -23,7 +24,7 @@ def baselines(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     stage.run(
         encoded=encoded(args),
         kmer_max=cfg["baselines"]["kmer_max"],
-        task=cfg["model"]["task"],
+        task=model_settings(cfg["model"]).task,
         seed=cfg["seed"],
         predictions=args.predictions,
         summary_path=args.summary,
@@ -47,6 +48,7 @@ def baselines(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
 def evaluate(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     from utrflow.model import evaluate as stage
 
+    model = model_settings(cfg["model"])
     stage.run(
         encoded=encoded(args),
         model=args.model,
@@ -55,12 +57,12 @@ def evaluate(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
         baselines=args.baselines,
         truth=args.truth,
         table_summary=args.table_summary,
-        task=cfg["model"]["task"],
-        threshold=cfg["model"]["threshold"],
+        task=model.task,
+        threshold=model.threshold,
         metrics_path=args.metrics,
         predictions_path=args.predictions,
         selection=args.selection,
-        level=cfg["model"]["interval"],
+        level=model.interval,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from utrflow import io
 from utrflow.cli.framework import THREADS, Argument, command, path, paths
+from utrflow.model.settings import model_settings
 
 ENCODED: tuple[Argument, ...] = (
     path("--onehot", "one-hot array (.npy)"),
@@ -85,7 +86,7 @@ def train(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
         data = dataclasses.replace(data, covariates=None)
     training.run_member(
         encoded=data,
-        model_cfg=cfg["model"],
+        model_cfg=model_settings(cfg["model"]),
         seed=cfg["seed"],
         member=args.member,
         threads=args.threads,
@@ -210,7 +211,7 @@ def crossval(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
 
     training.cross_validate(
         encoded=encoded(args),
-        model_cfg=cfg["model"],
+        model_cfg=model_settings(cfg["model"]),
         seed=cfg["seed"],
         validation=cfg["split"]["validation"],
         threads=args.threads,

@@ -20,6 +20,7 @@ from utrflow import io
 from utrflow.errors import InputError, NotEnoughData
 from utrflow.io import atomic_path, reading_output
 from utrflow.model import splits
+from utrflow.model.settings import model_settings
 from utrflow.sequences import one_hot
 
 CHUNK = 100_000
@@ -55,14 +56,14 @@ def build_features(
 ) -> Features:
     """Split passing rows and collect labels, covariates and weights (no one-hot yet)."""
     passing = passing_rows(table, source)
-    split_cfg, model_cfg = cfg["split"], cfg["model"]
-    missing = [c for c in model_cfg["covariates"] if c not in passing.columns]
+    split_cfg, model = cfg["split"], model_settings(cfg["model"])
+    missing = [c for c in model.covariates if c not in passing.columns]
     if missing:
         raise InputError(
             f"{source}: covariate column '{missing[0]}' (model.covariates) is not in the table"
         )
     length = encoded_length(passing, np.flatnonzero(table["qc"] == "pass"), cfg["encode"], source)
-    if model_cfg["task"] == "classification":
+    if model.task == "classification":
         bad = ~passing["label"].isin([0, 1])
         if bad.any():
             raise InputError(
@@ -100,15 +101,15 @@ def build_features(
         rows["fold"] = splits.kfold(
             rows["sequence"].to_numpy(dtype=object), split_cfg["folds"], seed
         )
-    check_trainable(rows, model_cfg["task"], split_cfg["folds"], source)
+    check_trainable(rows, model.task, split_cfg["folds"], source)
     covariates = (
-        passing[model_cfg["covariates"]].to_numpy(dtype=np.float32).reshape(len(passing), -1)
+        passing[list(model.covariates)].to_numpy(dtype=np.float32).reshape(len(passing), -1)
     )
     return Features(
         rows=rows,
         labels=passing["label"].to_numpy(dtype=np.float32),
         covariates=covariates,
-        covariate_names=list(model_cfg["covariates"]),
+        covariate_names=list(model.covariates),
         length=length,
     )
 
@@ -243,7 +244,7 @@ def run(table: Path, onehot: Path, split: Path, features: Path, cfg: Mapping[str
             "length": built.length,
             "n": len(rows),
             "covariates": built.covariate_names,
-            "task": cfg["model"]["task"],
+            "task": model_settings(cfg["model"]).task,
         },
         features,
     )

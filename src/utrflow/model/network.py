@@ -18,6 +18,7 @@ import numpy as np
 
 from utrflow.errors import InputError, first_line
 from utrflow.model.portable import tree_ensemble_class
+from utrflow.model.settings import ModelSettings, model_settings
 
 if TYPE_CHECKING:  # Keras is imported where it is used: loading it takes seconds
     import keras
@@ -80,34 +81,35 @@ def residual_layers(
     return specs
 
 
-def layer_specs(model_cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
+def layer_specs(model_cfg: ModelSettings | Mapping[str, Any]) -> list[dict[str, Any]]:
     """The layer list of the configured preset (seed, optimus, lecture, residual) or the user's
     list. `auto` outside the search trains its first candidate, the configured seed stack."""
-    preset = model_cfg["preset"]
+    settings = model_settings(model_cfg)
+    preset = settings.preset
     if preset == "residual":
         return residual_layers(
-            max(model_cfg["conv_filters"]),
-            model_cfg["kernel_size"],
-            model_cfg.get("dilations", (2, 4)),
-            model_cfg["dropout"],
-            model_cfg["dense_units"],
+            max(settings.conv_filters),
+            settings.kernel_size,
+            settings.dilations,
+            settings.dropout,
+            settings.dense_units,
         )
     if preset == "optimus":
         return [dict(spec) for spec in OPTIMUS_LAYERS]
     if preset == "lecture":
         return [dict(spec) for spec in LECTURE_LAYERS]
     if preset == "custom":
-        if not model_cfg["layers"]:
+        if not settings.layers:
             raise ValueError("model.preset custom needs model.layers")
-        return [dict(spec) for spec in model_cfg["layers"]]
+        return [dict(spec) for spec in settings.layers]
     specs: list[dict[str, Any]] = []
-    for filters in model_cfg["conv_filters"]:
-        specs.append({"conv": {"filters": filters, "kernel_size": model_cfg["kernel_size"]}})
-        if model_cfg["pool_size"] > 1:
-            specs.append({"pool": model_cfg["pool_size"]})
-        specs.append({"dropout": model_cfg["dropout"]})
-    if model_cfg["dense_units"]:
-        specs += [{"dense": model_cfg["dense_units"]}, {"dropout": model_cfg["dropout"]}]
+    for filters in settings.conv_filters:
+        specs.append({"conv": {"filters": filters, "kernel_size": settings.kernel_size}})
+        if settings.pool_size > 1:
+            specs.append({"pool": settings.pool_size})
+        specs.append({"dropout": settings.dropout})
+    if settings.dense_units:
+        specs += [{"dense": settings.dense_units}, {"dropout": settings.dropout}]
     return specs
 
 

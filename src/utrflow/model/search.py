@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from utrflow.model.settings import ModelSettings, model_settings
+
 # Keys a candidate may change; what the search leaves alone (task, batch size, ...) is the
 # user's. `ensemble` and `gpus` never reach a candidate: they change what runs, not a model.
 NOT_A_MODEL_SETTING = ("ensemble", "gpus", "search", "interval")
@@ -39,15 +41,16 @@ def _scaled(filters: Sequence[int], factor: float) -> list[int]:
     return [max(round(f * factor), 4) for f in filters]
 
 
-def catalogue(model_cfg: Mapping[str, Any]) -> list[Candidate]:
+def catalogue(model_cfg: ModelSettings | Mapping[str, Any]) -> list[Candidate]:
     """Every candidate in the order the budget takes them: the configured stack first, then a
     residual dilated one (positions far apart) and the Optimus 5-Prime stack (the CPU default
     budget takes these three: on the README's two real sets the selected mean took `optimus`
     on one, `residual` on the other), then a narrow, more regularized one and the wider
     choices a GPU budget reaches."""
-    filters = list(model_cfg["conv_filters"])
+    settings = model_settings(model_cfg)
+    filters = list(settings.conv_filters)
     width = max(filters)
-    lr, dropout, kernel = model_cfg["learning_rate"], model_cfg["dropout"], model_cfg["kernel_size"]
+    lr, dropout, kernel = settings.learning_rate, settings.dropout, settings.kernel_size
     return [
         Candidate("seed", "the configured Conv1D stack", {"preset": "seed"}),
         Candidate(
@@ -86,21 +89,24 @@ def catalogue(model_cfg: Mapping[str, Any]) -> list[Candidate]:
     ]
 
 
-def budget(model_cfg: Mapping[str, Any]) -> int:
+def budget(model_cfg: ModelSettings | Mapping[str, Any]) -> int:
     """Candidates searched: the GPU budget when the training jobs ask for GPUs."""
-    search = model_cfg["search"]
-    return search["gpu_candidates"] if model_cfg["gpus"] else search["candidates"]
+    settings = model_settings(model_cfg)
+    search = settings.search
+    return search.gpu_candidates if settings.gpus else search.candidates
 
 
-def candidates(model_cfg: Mapping[str, Any]) -> list[Candidate]:
+def candidates(model_cfg: ModelSettings | Mapping[str, Any]) -> list[Candidate]:
     """The candidates this configuration searches (empty unless `preset: auto`)."""
-    if model_cfg["preset"] != "auto":
+    settings = model_settings(model_cfg)
+    if settings.preset != "auto":
         return []
-    return catalogue(model_cfg)[: budget(model_cfg)]
+    return catalogue(settings)[: budget(settings)]
 
 
 def candidate_settings(model_cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """The full model settings of one candidate (what its training job depends on)."""
+    """The full model settings of one candidate (what its training job depends on), as a
+    config section: the given section's keys, in its order, with the candidate's changes."""
     found = {c.name: c for c in catalogue(model_cfg)}
     if name not in found:
         raise ValueError(f"no search candidate {name!r}")

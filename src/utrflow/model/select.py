@@ -22,6 +22,7 @@ from utrflow import io
 from utrflow.model import baselines, evaluate, portable, search, smalldata
 from utrflow.model import network as model_module
 from utrflow.model.encode import Encoded
+from utrflow.model.settings import model_settings
 from utrflow.model.training import train_member
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,12 @@ def baseline_model(
     return portable.export_baseline(name, fitted[name], data.onehot.shape[1], kmax, task, n_cov)
 
 
+def _task_and_threshold(cfg: Mapping[str, Any]) -> tuple[str, float]:
+    """The task and the classification threshold of a config's model section."""
+    settings = model_settings(cfg["model"])
+    return settings.task, settings.threshold
+
+
 def contender_model(
     name: str,
     candidates: dict[str, Path],
@@ -53,7 +60,12 @@ def contender_model(
     if name in candidates:
         return model_module.load(candidates[name])
     return baseline_model(
-        name, data, cfg["model"]["task"], cfg["baselines"]["kmer_max"], cfg["seed"], all_rows
+        name,
+        data,
+        model_settings(cfg["model"]).task,
+        cfg["baselines"]["kmer_max"],
+        cfg["seed"],
+        all_rows,
     )
 
 
@@ -76,7 +88,7 @@ def run_select(
     `selected_history.tsv` and `selected_training.json`), `best_cnn.keras`, `top/{0,1,2}.keras`
     (the best single contenders: the design's spread), `leaderboard.tsv` and `selection.json`
     under `out_dir`."""
-    task = cfg["model"]["task"]
+    task = model_settings(cfg["model"]).task
     catalogue = {c.name: c for c in search.catalogue(cfg["model"])}
     predictions = data.rows[["split", "label"]].copy()
     entries = []
@@ -185,7 +197,7 @@ def _baseline_info(
         "backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "seed": cfg["seed"],
-        "task": cfg["model"]["task"],
+        "task": model_settings(cfg["model"]).task,
         "epochs_run": 0,
         "best_epoch": 0,
         "n_train": int((split == "train").sum()),
@@ -231,7 +243,7 @@ def selected_member(
     the others train its CNN configurations again with seed + member (baselines are fitted
     deterministically, so each member holds the same refit). `cfg` holds seed, model.task and
     baselines.kmer_max: what the others depend on."""
-    seed, task, kmax = cfg["seed"], cfg["model"]["task"], cfg["baselines"]["kmer_max"]
+    seed, task, kmax = cfg["seed"], model_settings(cfg["model"]).task, cfg["baselines"]["kmer_max"]
     if member == 0:
         return model_module.load(selected), None
     models, histories = [], []
@@ -263,7 +275,7 @@ def learning_curve(
     contender) and of the best baseline, trained on 25 / 50 / 75 / 100 % of the training rows
     of the same split. `first_model`, the best contender as the contest saved it, is the 100 %
     point (not trained again)."""
-    task, threshold = cfg["model"]["task"], cfg["model"]["threshold"]
+    task, threshold = _task_and_threshold(cfg)
     key = search.score_name(task)
     first = selection["top"][0]
     best_baseline = next(
@@ -315,7 +327,7 @@ def next_round(
 ) -> dict[str, Any]:
     """The training sizes the learning curve suggests for the next round, for the selected
     model's configuration (validation r² against training rows)."""
-    if cfg["model"]["task"] == "classification":
+    if model_settings(cfg["model"]).task == "classification":
         column, ceiling = "validation_roc_auc", 1.0
     else:
         column = "validation_r2"
@@ -343,7 +355,7 @@ class Searched:
 def search_in_process(data: Encoded, cfg: Mapping[str, Any], threads: int = 1) -> Searched:
     """The workflow's candidate, baselines and select steps in one process (benchmarks, and
     comparisons on real data): same candidates, same contest, same exported models."""
-    task = cfg["model"]["task"]
+    task = model_settings(cfg["model"]).task
     predictions = data.rows[["split", "label"]].copy()
     entries, models = [], {}
     for candidate in search.candidates(cfg["model"]):

@@ -27,6 +27,7 @@ from utrflow import io
 from utrflow.model import evaluate
 from utrflow.model import network as model_module
 from utrflow.model.encode import Encoded
+from utrflow.model.settings import ModelSettings, model_settings
 from utrflow.model.splits import carve_validation
 
 if TYPE_CHECKING:  # Keras is imported where it is used: loading it takes seconds
@@ -208,14 +209,14 @@ def _fit(
     train_data: Any,
     val_data: Any,
     batch_size: int,
-    model_cfg: Mapping[str, Any],
+    settings: ModelSettings,
     callbacks: Sequence[Any],
 ) -> Any:
     """One early-stopped fit (best weights restored, learning rate halved on plateaus), from
     arrays in memory or from a streaming PyDataset."""
     import keras
 
-    patience = model_cfg["patience"]
+    patience = settings.patience
     schedule = [
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=patience, restore_best_weights=True
@@ -232,7 +233,7 @@ def _fit(
             y=y,
             sample_weight=w,
             validation_data=val_data,
-            epochs=model_cfg["epochs"],
+            epochs=settings.epochs,
             batch_size=batch_size,
             callbacks=schedule,
             shuffle=True,
@@ -241,7 +242,7 @@ def _fit(
     return network.fit(
         train_data,
         validation_data=val_data,
-        epochs=model_cfg["epochs"],
+        epochs=settings.epochs,
         callbacks=schedule,
         verbose=2,
     )
@@ -251,7 +252,7 @@ def train_member(
     onehot: np.ndarray,
     rows: pd.DataFrame,
     covariates: np.ndarray | None,
-    model_cfg: Mapping[str, Any],
+    model_cfg: ModelSettings | Mapping[str, Any],
     seed: int,
     threads: int = 1,
     extra_callbacks: Sequence[Any] = (),
@@ -265,15 +266,14 @@ def train_member(
     """
     import keras
 
-    device = configure_backend(
-        threads, seed, model_cfg["deterministic"], model_cfg["mixed_precision"]
-    )
+    settings = model_settings(model_cfg)
+    device = configure_backend(threads, seed, settings.deterministic, settings.mixed_precision)
     log.info("training on %s with the %s backend", device.description, keras.backend.backend())
     split = rows["split"].to_numpy(dtype=str)
     train_rows, val_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "validation")
     if not len(train_rows) or not len(val_rows):
         raise ValueError("training needs rows in both the train and the validation split")
-    task = model_cfg["task"]
+    task = settings.task
     labels = rows["label"].to_numpy(dtype=np.float64)
     weights = (
         rows["weight"].to_numpy(dtype=np.float32)
@@ -293,10 +293,8 @@ def train_member(
     else:
         covariates = None
 
-    batch_size = model_cfg["batch_size"] * max(device.accelerators, 1)
-    in_memory = (
-        onehot.nbytes <= model_cfg["in_memory_gb"] * 1e9 and not model_cfg["reverse_complement"]
-    )
+    batch_size = settings.batch_size * max(device.accelerators, 1)
+    in_memory = onehot.nbytes <= settings.in_memory_gb * 1e9 and not settings.reverse_complement
     Batches = _batches_class()
 
     uniform = bool((weights == weights[0]).all())  # no weighting: skip the per-sample multiply
@@ -317,19 +315,19 @@ def train_member(
             batch_size,
             seed,
             shuffle,
-            model_cfg["reverse_complement"],
+            settings.reverse_complement,
         )
 
     probe_rows = val_rows[:PROBE_ROWS]
     probe = np.asarray(onehot[probe_rows])
     probe_inputs = (probe, covariates[probe_rows]) if covariates is not None else probe
     train_data, val_data = feed(train_rows, True), feed(val_rows, False)
-    learning_rate = float(model_cfg["learning_rate"])
+    learning_rate = float(settings.learning_rate)
     loss = "binary_crossentropy" if task == "classification" else "mse"
     for restart in range(MAX_RESTARTS + 1):
         with distribution_scope(device):
             network = model_module.build_network(
-                onehot.shape[1], model_module.layer_specs(model_cfg), task, cov_mean, cov_var
+                onehot.shape[1], model_module.layer_specs(settings), task, cov_mean, cov_var
             )
             network.compile(
                 optimizer=keras.optimizers.Adam(learning_rate),
@@ -337,7 +335,7 @@ def train_member(
                 steps_per_execution=steps_per_execution(),
             )
         guard = _dead_output_guard(probe_inputs)
-        fit = _fit(network, train_data, val_data, batch_size, model_cfg, [guard, *extra_callbacks])
+        fit = _fit(network, train_data, val_data, batch_size, settings, [guard, *extra_callbacks])
         if not guard.dead:
             break
         if restart == MAX_RESTARTS:
@@ -363,7 +361,7 @@ def train_member(
         "keras_version": keras.__version__,
         "seed": seed,
         "task": task,
-        "preset": model_cfg["preset"],
+        "preset": settings.preset,
         "epochs_run": len(history),
         "learning_rate": learning_rate,
         "restarts": restart,
@@ -384,7 +382,7 @@ def train_member(
 
 def run_member(
     encoded: Encoded,
-    model_cfg: Mapping[str, Any],
+    model_cfg: ModelSettings | Mapping[str, Any],
     seed: int,
     member: int,
     threads: int,
@@ -436,7 +434,7 @@ def join_members(
 
 def cross_validate(
     encoded: Encoded,
-    model_cfg: dict[str, Any],
+    model_cfg: ModelSettings | Mapping[str, Any],
     seed: int,
     validation: float,
     threads: int,
@@ -445,13 +443,14 @@ def cross_validate(
     """The `crossval` stage: one model per fold, each fold the test set once; a `validation`
     share of the other folds early-stops it."""
     rows, onehot, covariates = encoded.rows, encoded.onehot, encoded.covariates
-    task, threshold = model_cfg["task"], model_cfg["threshold"]
+    settings = model_settings(model_cfg)
+    task, threshold = settings.task, settings.threshold
     folds = []
     for fold in sorted(rows["fold"].unique()):
         split = np.where(rows["fold"] == fold, "test", "train")
         split = carve_validation(split, rows["sequence"].to_numpy(dtype=object), validation, seed)
         fold_rows = rows.assign(split=split)
-        trained = train_member(onehot, fold_rows, covariates, model_cfg, seed, threads)
+        trained = train_member(onehot, fold_rows, covariates, settings, seed, threads)
         fold_rows["prediction"] = model_module.predict(trained.model, onehot, covariates)
         folds.append(
             {

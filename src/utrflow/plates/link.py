@@ -272,10 +272,16 @@ def plate_summary(
 
 
 def _read_text(channel: dict[str, Any] | None) -> str:
-    """'GFP_1:485/20,530/25, read 25 of 25 (4:06:17)': a channel and the read used."""
+    """'GFP_1:485/20,530/25 [485/530 nm, loop 1], read 25 of 25 (4:06:17)': a channel, its
+    wavelengths and loop as the file states them, and the read used."""
     if not channel:
         return ""
-    text = f"{channel['channel']}, read {channel['read']} of {channel['reads']}"
+    stated = (
+        [f"{'/'.join(map(str, channel['wavelengths']))} nm"] if channel.get("wavelengths") else []
+    )
+    stated += [f"loop {channel['loop']}"] if channel.get("loop") else []
+    text = channel["channel"] + (f" [{', '.join(stated)}]" if stated else "")
+    text += f", read {channel['read']} of {channel['reads']}"
     if channel.get("time_s") is not None:
         seconds = round(float(channel["time_s"]))
         text += f" ({seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d})"

@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,22 +22,15 @@ import pandas as pd
 from utrflow import io, sheets
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
-from utrflow.plates.exports import (
-    AmbiguousNumber,
-    Cell,
-    Channel,
-    NumberFormat,
-    parse_number,
-    read_export,
-    wavelengths_of,
-)
+from utrflow.plates.channels import channel_reading
+from utrflow.plates.channels import channel_values as channel_values  # re-exported
+from utrflow.plates.channels import read_seconds as read_seconds  # re-exported
+from utrflow.plates.exports import Channel, NumberFormat, read_export
 from utrflow.plates.ties import choose_block
 from utrflow.plates.workbook import read_plate_export
 
 log = logging.getLogger(__name__)
 
-# Words readers write instead of a number when the detector overflowed (BioTek, Tecan, BMG).
-_OVERFLOW = re.compile(r"^(ov(e)?r(flo?w)?|ovrflw|overflow|sat(urated)?\.?|>.*)$", re.IGNORECASE)
 # blank_unusable: the plate has blank wells but none gives a usable reading (every one saturated
 # or empty), so nothing could be subtracted: its labels are not what the settings ask for.
 FLAGS = ("no_fluorescence", "saturated", "low_od", "nonpositive", "blank_unusable")
@@ -69,6 +61,8 @@ class FluorescenceSettings:
     signal: str = _DEFAULTS["signal"]
     normalize_by: str = _DEFAULTS["normalize_by"]
     read: str = _DEFAULTS["read"]
+    loop: str = _DEFAULTS["loop"]
+    plate_format: str = _DEFAULTS["plate_format"]
     blank_subtract: bool = _DEFAULTS["blank_subtract"]
     saturated_at: float | None = _DEFAULTS["saturated_at"]
     min_od: float = _DEFAULTS["min_od"]
@@ -101,28 +95,6 @@ class PlateReadings(Mapping[str, Channel]):
         return len(self.channels)
 
 
-@dataclass(frozen=True)
-class ChannelReading:
-    """One channel's values at the wells asked for, and which read of the file they are."""
-
-    label: str
-    values: np.ndarray
-    saturated: np.ndarray
-    read: str  # the read's name in the file ('1', a cycle number, 'Mean')
-    read_number: int  # 1-based among the channel's reads
-    reads: int  # how many reads the channel has
-    time_s: float | None  # the read's time, for kinetic files
-
-    def describe(self) -> dict[str, object]:
-        return {
-            "channel": self.label,
-            "read": self.read_number,
-            "read_name": self.read,
-            "reads": self.reads,
-            "time_s": self.time_s,
-        }
-
-
 def parse_reader(path: str | Path, reader_plate: str = "", plate: str = "") -> PlateReadings:
     """Every channel of one plate of a reader file, as written (numbers are checked later)."""
     path = Path(path)
@@ -138,187 +110,6 @@ def parse_reader(path: str | Path, reader_plate: str = "", plate: str = "") -> P
         export.encoding,
         export.repeats.get(chosen, {}),
     )
-
-
-def _squash(text: str) -> str:
-    """Case- and space-insensitive form of a name."""
-    return "".join(text.split()).rstrip(":").lower()
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def _name_of(label: str) -> str:
-    """A label's name without its wavelengths: 'OD600_1:600' -> 'OD600_1', 'Raw Data (480-14/
-    520-30)' -> 'Raw Data'."""
-    return re.split(r"[:(]", label, maxsplit=1)[0].strip()
-
-
-def find_channel(readings: Mapping[str, Channel], name: str, path: str | Path) -> Channel:
-    """The channel a user means by `name`: its label, its name before the wavelengths, its
-    wavelength(s) (`600`, `485/520`) or a unique run of its words, case- and space-insensitive.
-    A name that fits none, or several, stops with the channels the file holds."""
-    channels = list(readings.values())
-    wanted = _squash(name)
-    query_numbers = wavelengths_of(name)
-    numeric = bool(query_numbers) and re.fullmatch(r"[\d\s/,.\-nm]+", name.strip().lower())
-    levels = [
-        [c for c in channels if _squash(c.label) == wanted],
-        [c for c in channels if _squash(_name_of(c.label)) == wanted],
-        [c for c in channels if numeric and c.wavelengths == query_numbers],
-        [c for c in channels if numeric and _contains(c.wavelengths, query_numbers)],
-        [c for c in channels if _contains(tuple(_tokens(c.label)), tuple(_tokens(name)))],
-    ]
-    shown = ", ".join(c.label for c in channels)
-    repeats: dict[str, list[str]] = getattr(readings, "repeats", {})
-    for found in levels:
-        if len(found) == 1 and found[0].label in repeats:
-            again = ", ".join(repeats[found[0].label])
-            raise InputError(
-                f"{path}: channel {found[0].label!r} appears more than once in the file "
-                f"({found[0].where}, then {again}); keep one of them in the export"
-            )
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise InputError(
-                f"{path}: channel {name!r} is ambiguous: it fits "
-                f"{', '.join(repr(c.label) for c in found)} (has: {shown}); "
-                "set fluorescence.signal / fluorescence.normalize_by to one of them"
-            )
-    raise InputError(
-        f"{path}: no channel {name!r} (has: {shown}); "
-        "set fluorescence.signal / fluorescence.normalize_by"
-    )
-
-
-def _contains(whole: tuple[object, ...], part: tuple[object, ...]) -> bool:
-    """Whether `part` is a non-empty contiguous run of `whole`."""
-    n = len(part)
-    return n > 0 and any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
-
-
-_TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|seconds?|min|minutes?|h|hours?)\s*$", re.I)
-_HMS = re.compile(r"^\s*(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?\s*$")
-
-
-def read_seconds(spec: str) -> float | None:
-    """A read time from the config: `2h`, `90 min`, `7200 s`, `1:30:00`; None if not a time."""
-    match = _TIME.match(spec)
-    if match:
-        unit = match.group(2).lower()[0]
-        return float(match.group(1)) * {"s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-    hms = _HMS.match(spec)
-    if hms:
-        return int(hms.group(1)) * 3600 + int(hms.group(2)) * 60 + float(hms.group(3) or 0)
-    return None
-
-
-def choose_read(channel: Channel, spec: str | int, path: str | Path) -> int:
-    """Index of the read `spec` asks for: first, last, a 1-based number, or the read nearest a
-    time. A channel read once uses that read whatever `spec` says."""
-    reads = channel.reads
-    text = str(spec).strip().lower()
-    if len(reads) == 1 or text in ("", "last"):
-        return len(reads) - 1
-    if text == "first":
-        return 0
-    if text.isdigit():
-        number = int(text)
-        if not 1 <= number <= len(reads):
-            raise InputError(
-                f"{path}: channel {channel.label!r} has {len(reads)} reads; "
-                f"fluorescence.read {spec!r} is not one of them"
-            )
-        return number - 1
-    seconds = read_seconds(text)
-    if seconds is None:
-        raise InputError(
-            f"{path}: fluorescence.read {spec!r} is not first, last, a read number or a time "
-            "such as 2h or 7200 s"
-        )
-    times = [r.time_s for r in reads]
-    if any(t is None for t in times):
-        raise InputError(
-            f"{path}: channel {channel.label!r} has no read times; set fluorescence.read to "
-            "first, last or a read number"
-        )
-    return int(np.argmin([abs(float(t) - seconds) for t in times if t is not None]))
-
-
-def channel_reading(
-    readings: Mapping[str, Channel],
-    name: str,
-    wells: Iterable[str],
-    path: str | Path,
-    saturated_at: float | None = None,
-    read: str | int = "last",
-) -> ChannelReading:
-    """One channel's values and saturation at `wells`, from the read `read` asks for; NaN where
-    the file has no reading; sub-reads of a well averaged.
-
-    Overflow words ('OVRFLW', 'OVER', 'Sat', '>65000') always count as saturated (value NaN);
-    numbers at or above `saturated_at` too, or, when it is None, at or above the detector
-    maximum the file states; 0 flags the words only. Other text stops at its cell.
-    """
-    channel = find_channel(readings, name, path)
-    index = choose_read(channel, read, path)
-    chosen = channel.reads[index]
-    numbers = getattr(readings, "numbers", NumberFormat())
-    wells = list(wells)
-    values = np.full(len(wells), np.nan)
-    saturated = np.zeros(len(wells), dtype=bool)
-    for i, well in enumerate(wells):
-        found = []
-        for cell in chosen.cells.get(well, []):
-            if not cell.text:
-                continue
-            if _OVERFLOW.match(cell.text):
-                saturated[i] = True
-                continue
-            found.append(_number(cell, numbers, well, channel.label, path))
-        if found and not saturated[i]:
-            values[i] = float(np.mean(found)) if len(found) > 1 else found[0]
-    limit = getattr(readings, "detector_max", None) if saturated_at is None else saturated_at
-    if limit:
-        saturated |= values >= limit
-    return ChannelReading(
-        channel.label,
-        values,
-        saturated,
-        chosen.name,
-        index + 1,
-        len(channel.reads),
-        chosen.time_s,
-    )
-
-
-def _number(cell: Cell, numbers: NumberFormat, well: str, label: str, path: str | Path) -> float:
-    where = f"{path}: {cell.where}: well {well}, channel {label!r}"
-    try:
-        value = parse_number(cell.text, numbers)
-    except AmbiguousNumber:
-        thousands = "," if numbers.decimal == "." else "."
-        raise InputError(
-            f"{where}: {cell.text!r} could be a number with a thousands '{thousands}' or a "
-            f"decimal '{thousands}' in a file whose decimal mark is '{numbers.decimal}'; "
-            "export without thousands separators"
-        ) from None
-    except ValueError:
-        raise InputError(f"{where}: {cell.text!r} is not a number") from None
-    if not np.isfinite(value):
-        raise InputError(f"{where}: {cell.text!r} is not a finite number")
-    return value
-
-
-def channel_values(
-    readings: Mapping[str, Channel], name: str, wells: Iterable[str], *where: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    """(values, saturated) of one channel for `wells`; `where` is channel_reading's path,
-    saturated_at and read, in that order."""
-    found = channel_reading(readings, name, wells, *where)
-    return found.values, found.saturated
 
 
 def check_reader_wells(
@@ -339,6 +130,31 @@ def check_reader_wells(
         )
     listed = set(layout)
     return sorted(measured - listed, key=lambda w: (w[0], int(w[1:])))
+
+
+def check_plate_format(
+    readings: Mapping[str, Channel], layout_wells: Iterable[str], path: str | Path, said: object
+) -> None:
+    """A reader plate of another format than the layout's stops: a 384-well grid (or wells past
+    H12) for a layout whose wells all fit a 96-well plate, unless `fluorescence.plate_format`
+    says 384; the file's format comes from its blocks, the layout's from its wells."""
+    found = max((c.plate_format for c in readings.values()), default=0)
+    wells = list(layout_wells)
+    beyond = [w for w in wells if w[0] > "H" or int(w[1:]) > 12]
+    said = str(said).strip().lower()
+    if beyond and said == "96":
+        raise InputError(
+            f"{path}: fluorescence.plate_format is 96 but the layout has wells past H12 "
+            f"({', '.join(beyond[:3])})"
+        )
+    layout = 384 if beyond or said == "384" else 96
+    if found and found != layout:
+        why = "its wells all fit A1..H12" if layout == 96 else "fluorescence.plate_format"
+        raise InputError(
+            f"{path}: the reader file's plate has {found} wells but the layout's has {layout} "
+            f"({why}); is this another plate's file? If the plate is {found}-well, set "
+            f"fluorescence.plate_format: {found}"
+        )
 
 
 def _blank_level(values: np.ndarray, blanks: np.ndarray) -> float:
@@ -407,13 +223,19 @@ def _normalize(
     names = wells["well"].tolist()
     role = wells["role"].to_numpy()
     signal = channel_reading(
-        readings, settings.signal, names, path, settings.saturated_at, settings.read
+        readings, settings.signal, names, path, settings.saturated_at, settings.read, settings.loop
     )
     raw, saturated = signal.values, signal.saturated
     details: dict[str, object] = {"signal": signal.describe(), "normalizer": None}
     if settings.normalize_by:
         normalizer = channel_reading(
-            readings, settings.normalize_by, names, path, settings.saturated_at, settings.read
+            readings,
+            settings.normalize_by,
+            names,
+            path,
+            settings.saturated_at,
+            settings.read,
+            settings.loop,
         )
         norm_raw, norm_saturated = normalizer.values, normalizer.saturated
         details["normalizer"] = normalizer.describe()
@@ -484,6 +306,7 @@ def read_plate(
     file's plate, each channel's label and read, and the saturation level used."""
     readings = parse_reader(path, reader_plate, plate)
     mine = wells[wells["plate"] == plate]
+    check_plate_format(readings, mine["well"], path, settings.plate_format)
     unlisted = check_reader_wells(readings, mine["well"], path)
     table, details = _normalize(plate, mine, readings, settings, path)
     blocks = {  # where in the file each channel used was read: 'sheet ... row ...' or 'line ...'

@@ -29,7 +29,7 @@ DETECTOR_MAX = re.compile(
     r"(\s*\[[^\]]*\])?\s*:?\s*([0-9][0-9.,]*)?$",
     re.IGNORECASE,
 )
-NUMBERING = re.compile(r"^\d+\.\s+")  # '4. Raw Data (...)' in SMART Control titles
+NUMBERING = re.compile(r"^(\d+\.\s+|results? for\s+)", re.I)  # '4. Raw Data', 'Results for X'
 TIME_HMS = re.compile(r"^(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 TIME_MS = re.compile(r"^(\d+):(\d{1,2}(?:\.\d+)?)$")
 # Labels of blocks that summarize or lay out the plate rather than read it: sample names,
@@ -111,7 +111,11 @@ def words(text: str) -> str:
 
 
 def wavelengths_of(text: str) -> tuple[int, ...]:
-    """Wavelengths (nm) a label names: `485/20,530/25` -> (485, 530), `OD600` -> (600,)."""
+    """Wavelengths (nm) a label names: `485/20,530/25` -> (485, 530), `OD600` -> (600,); in a
+    Gen5 `name:wavelengths` label those after the colon (`OD600:450` -> (450,))."""
+    name, colon, after = text.rpartition(":")
+    if colon and name and WAVELENGTH.search(after):
+        text = after
     return tuple(dict.fromkeys(int(m.group(1)) for m in WAVELENGTH.finditer(text)))
 
 
@@ -164,9 +168,12 @@ class Context:
 
     label: str = ""  # an i-control 'Label: X' line: names the blocks until the next one
     label_wavelengths: list[int] = field(default_factory=list)
+    mode: str = ""  # a SparkControl `Mode` line just read: the next `Name` line is a label
+    named: str = ""  # ... that label: names a block without a title of its own
     title: str = ""  # the last line with a single text cell
     plate: str = ""
     wavelengths: list[int] = field(default_factory=list)  # every stated wavelength
+    block_wavelengths: list[int] = field(default_factory=list)  # a 'Wavelength:' title line
     detector_max: float | None = None
     softmax: SoftMaxPlate | None = None  # what the last SoftMax Pro 'Plate:' line said
 
@@ -197,11 +204,26 @@ class Scan:
             self.summaries.append(f"{channel.label!r} ({channel.where})")
             return
         channels = self.plates.setdefault(plate, {})
+        if channel.label in channels and _continues(channels[channel.label], channel):
+            for read, more in zip(channels[channel.label].reads, channel.reads, strict=True):
+                read.cells.update(more.cells)  # Gen5 writes a 384-well read in 96-well parts
+            return
         if channel.label in channels:
             seen = self.repeats.setdefault(plate, {}).setdefault(channel.label, [])
             seen.append(channel.where)
             return
         channels[channel.label] = channel
+
+
+def _continues(first: Channel, then: Channel) -> bool:
+    """Whether `then` holds other wells of the same reads as `first` (same count and times,
+    whole blocks of rows: 24 wells or more each)."""
+    if len(first.reads) != len(then.reads) or min(len(then.reads[0].cells), 24) < 24:
+        return False
+    return all(
+        a.time_s == b.time_s and not set(a.cells) & set(b.cells)
+        for a, b in zip(first.reads, then.reads, strict=True)
+    )
 
 
 def is_summary(channel: Channel) -> bool:
@@ -222,6 +244,8 @@ def title_of(ctx: Context, corner: str, line: int, scan: Scan) -> tuple[str, tup
         label = ctx.label
     elif ctx.title:
         label = ctx.title
+    elif ctx.named:
+        label = ctx.named
     else:
         label = f"block at {scan.where(line)}"
     label = NUMBERING.sub("", label.strip().rstrip(":").strip())

@@ -52,6 +52,9 @@ _INSTRUMENTS = (  # (marker in the file, name); the first found names the softwa
     ("SoftMax", "Molecular Devices SoftMax Pro"),
     ("##BLOCKS=", "Molecular Devices SoftMax Pro"),
     ("SkanIt", "Thermo SkanIt"),
+    (".skax", "Thermo SkanIt"),
+    ("\\BMG\\", "BMG Labtech MARS"),  # MARS writes the BMG program folder in its header
+    ("EnSight", "Revvity Kaleido (EnSight)"),
 )
 
 
@@ -62,6 +65,11 @@ def _metadata(cells: list[str], ctx: Context) -> None:
     label = LABEL_LINE.match(filled[0])
     if label:
         ctx.label, ctx.label_wavelengths, ctx.title = label.group(1).strip(), [], ""
+        return
+    if key == "mode" and len(filled) == 2:
+        ctx.mode = filled[1]  # SparkControl: a `Mode` line, then the label's `Name` line
+    elif key == "name" and len(filled) == 2 and ctx.mode:
+        ctx.named, ctx.mode, ctx.title = filled[1], "", ""
         return
     if key in PLATE_KEYS - {"plate"} and len(filled) >= 2:
         ctx.plate = filled[1]
@@ -75,7 +83,24 @@ def _metadata(cells: list[str], ctx: Context) -> None:
         value = detector.group(7) or (filled[1] if len(filled) >= 2 else "")
         with contextlib.suppress(ValueError):
             ctx.detector_max = float(value.replace(",", ""))
-    ctx.title = filled[0] if len(filled) == 1 else ""
+    if len(filled) == 1 and re.fullmatch(r"plate\s*\d+", key):
+        ctx.plate, ctx.title = filled[0], ""  # SkanIt: a 'Plate 1' line above each grid
+    elif len(filled) == 1 and cells[0] and WAVELENGTH_KEY.match(key):
+        ctx.block_wavelengths = list(wavelengths_of(filled[0]))
+    elif len(filled) == 1:
+        ctx.title = filled[0]  # a title line: names the next block unless one comes between
+
+
+def _plate_row(rows: list[Row], i: int, ctx: Context) -> bool:
+    """A `Plate, Repeat, Barcode, ...` header whose next row names the plate (EnVision)."""
+    cells = rows[i][1]
+    below = rows[i + 1][1] if i + 1 < len(rows) else []
+    if words(cells[0]) != "plate" or sum(1 for c in cells if c) < 3 or not at(below, 0):
+        return False
+    if normalize_well(below[0]) is not None:
+        return False  # a tidy table's row
+    ctx.plate = below[0]
+    return True
 
 
 def scan_rows(rows: list[Row], path: Path, sheet: str = "") -> tuple[Scan, Context]:
@@ -112,6 +137,8 @@ def scan_rows(rows: list[Row], path: Path, sheet: str = "") -> tuple[Scan, Conte
             i = wells_as_columns(rows, i, start, wells, ctx, scan)
         elif well_at is not None:
             i = tidy(rows, i, well_at, ctx, scan)
+        elif _plate_row(rows, i, ctx):
+            i += 2
         else:
             _metadata(cells, ctx)
             i += 1

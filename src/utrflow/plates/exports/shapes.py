@@ -10,6 +10,7 @@ from utrflow.plates.exports.base import (
     CYCLE_HEADER,
     LIST_IGNORED,
     LIST_VALUES,
+    NUMBER_ISH,
     SUBREAD,
     TIME_HEADER,
     WELL_HEADERS,
@@ -66,7 +67,13 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
     """A plate grid from its header row; several reads per row (Gen5) when rows end in labels.
     Returns the index of the row after it."""
     line, header = rows[i]
+    if header[0] not in ("", "<>") and ctx.title and ctx.block_wavelengths:
+        ctx.plate = ctx.title  # SkanIt: 'Wavelength: 260 nm', the plate's name, its grids
     title, wavelengths = title_of(ctx, header[0], line, scan)
+    if not wavelengths and len(ctx.block_wavelengths) == 1:  # SkanIt: 'Wavelength: 214 nm'
+        wavelengths = tuple(ctx.block_wavelengths)
+        title = f"{title}:{wavelengths[0]}"
+    ctx.block_wavelengths = []
     n_rows = FORMATS[96][0] if cols == FORMATS[96][1] else FORMATS[384][0]
     blocks: dict[str, Read] = {}
     order: list[str] = []
@@ -79,6 +86,10 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
             )
         row_line, cells = rows[j]
         found = cells[0].upper() if cells else ""
+        if found != letter and _a_layout(blocks):
+            scan.summaries.append(f"{title!r} ({scan.where(line)}): a layout, rows cut short")
+            ctx.title = ""
+            return j  # a layout of sample names written over several lines per row (SkanIt)
         if found != letter:
             raise InputError(
                 f"{scan.path}: {scan.where(row_line)}: grid {title!r} expects row {letter}, "
@@ -106,6 +117,12 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
     return j
 
 
+def _a_layout(blocks: dict[str, Read]) -> bool:
+    """Whether the rows of a grid read so far are mostly text: sample names, not readings."""
+    texts = [c.text for r in blocks.values() for cells in r.cells.values() for c in cells if c.text]
+    return bool(texts) and sum(1 for x in texts if NUMBER_ISH.match(x)) < len(texts) / 2
+
+
 def wells_as_columns(
     rows: list[Row], i: int, start: int, wells: list[str], ctx: Context, scan: Scan
 ) -> int:
@@ -113,14 +130,15 @@ def wells_as_columns(
     line, header = rows[i]
     descriptors = [words(h) for h in header[:start]]
     j = i + 1
-    if descriptors[0] in WELL_HEADERS:  # transposed tidy table: each row is a channel
+    named = [k for k, d in enumerate(descriptors) if d in WELL_HEADERS]
+    if named:  # a `Well` header: each row is a channel named in that column (Gen5 xlsx)
         while j < len(rows) and any(rows[j][1]):
             row_line, cells = rows[j]
-            label = cells[0] or f"row {row_line}"
+            label = at(cells, named[0]) or next((c for c in cells[:start] if c), "")
+            label = label or f"row {row_line}"
             read = Read("1", None)
             for k, well in enumerate(wells):
-                text = cells[start + k] if start + k < len(cells) else ""
-                put(read, well, scan.cell(text, row_line), scan.path, label)
+                put(read, well, scan.cell(at(cells, start + k), row_line), scan.path, label)
             scan.add(ctx.plate, Channel(label, wavelengths_of(label), [read], scan.where(row_line)))
             j += 1
         return j
@@ -147,10 +165,27 @@ def wells_as_columns(
         for well, text in zip(wells, values, strict=True):
             put(read, well, scan.cell(text, row_line), scan.path, label)
         reads.append(read)
+    if cycle_at is None and time_at is None:
+        _reads_or_channels(reads, label, scan.where(line), scan)
     if reads:
         scan.add(ctx.plate, Channel(label, wavelengths, reads, scan.where(line)))
     ctx.title = ""
     return j
+
+
+def _reads_or_channels(reads: list[Read], label: str, where: str, scan: Scan) -> None:
+    """Rows under a wells header without a time or cycle column, named by text: they could be
+    reads of one channel or channels of their own; stop rather than guess."""
+    names = [r.name for r in reads]
+    texts = [n for n in names if not NUMBER_ISH.match(n)]
+    if len(reads) > 1 and texts:
+        shown = ", ".join(repr(n) for n in names[:4]) + (" ..." if len(names) > 4 else "")
+        raise InputError(
+            f"{scan.path}: {where}: {len(names)} rows named {shown} under one wells header "
+            f"({label!r}) could be channels or reads of one channel; write 'Well' in the "
+            "header cell above their names if they are channels, or add a 'Time' column if "
+            "they are reads"
+        )
 
 
 def reads_as_columns(rows: list[Row], i: int, ctx: Context, scan: Scan) -> int:

@@ -42,6 +42,8 @@ def softmax_plate(cells: list[str], ctx: Context) -> None:
         x = int(excitation[n]) if len(excitation) == len(emission) else 0
         own.append((x, w) if x else (w,) if w else ())
         labels.append(f"{mode} {x}/{w}" if x else f"{mode} {w}" if w else mode)
+    if len(set(labels)) < len(labels):  # the same wavelengths read twice: number them
+        labels = [f"{label} #{n + 1}" for n, label in enumerate(labels)]
     spectrum = at(cells, 4) == "Spectrum"
     if spectrum or at(cells, 6) == "Reduced":  # one block: a scan, or values computed
         labels, own = [f"{mode} {'spectrum' if spectrum else 'reduced'}"], [()]
@@ -99,8 +101,8 @@ def softmax_block(
     j = i + 1
     while True:
         k = j
-        while k < len(rows) and not any(rows[k][1]):
-            k += 1
+        while k > i + 1 and k < len(rows) and not any(rows[k][1]):
+            k += 1  # blank lines between reads (a first group's blank rows are unread rows)
         if k + n_rows > len(rows):
             break
         group = rows[k : k + n_rows]
@@ -108,6 +110,10 @@ def softmax_block(
         time_s = seconds(first, "s") if first else None
         if first and time_s is None:
             break  # '~End' or the next section
+        head = group[0][1]
+        numbers = [int_text(at(head, starts[0] + c)) for c in range(cols)]
+        if not head[0] and numbers == list(range(found.first_column, found.first_column + cols)):
+            break  # the header of the reduced values' grid
         if found.spectrum:
             time_s = None  # a spectrum's rows start with their wavelength
         for n, start in enumerate(starts):
