@@ -191,7 +191,7 @@ def test_a_demultiplexed_well_of_uniform_qualities_keeps_none_in_its_regions(
 def test_a_well_of_placeholder_qualities_is_called_by_counting_not_trusted(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    """Known answer: 5 of a well's 8 reads show one substitution. Counted, 5 of 8 do not
+    """Known answer: 6 of a well's 8 reads show one substitution. Counted, 6 of 8 do not
     confirm a synthesis variant (variant_unconfirmed); weighed by a converter's Q40 on every
     base, the posterior called it sure and the well passed with the variant."""
     from test_bad_inputs import BARCODES, DOWN, FWD_PRIMER, REV_PRIMER, UP, UTR
@@ -204,7 +204,7 @@ def test_a_well_of_placeholder_qualities_is_called_by_counting_not_trusted(
         insert = FWD_PRIMER + UP + utr + DOWN + reverse_complement(REV_PRIMER)
         return "GATTACA" + fwd + insert + reverse_complement(rev) + "TTAGG"
 
-    seqs = [read(variant, *BARCODES[0])] * 5 + [read(UTR, *BARCODES[0])] * 3
+    seqs = [read(variant, *BARCODES[0])] * 6 + [read(UTR, *BARCODES[0])] * 2
     seqs += [read(UTR, *BARCODES[1])] * 8
     fastq = "".join(f"@q{i}\n{s}\n+\n{'I' * len(s)}\n" for i, s in enumerate(seqs))
     experiment(tmp_path, {"reads/p1.fastq": fastq})
