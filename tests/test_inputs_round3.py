@@ -191,7 +191,7 @@ def test_a_demultiplexed_well_of_uniform_qualities_keeps_none_in_its_regions(
 def test_a_well_of_placeholder_qualities_is_called_by_counting_not_trusted(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    """Known answer: 5 of a well's 8 reads show one substitution. Counted, 5 of 8 do not
+    """Known answer: 6 of a well's 8 reads show one substitution. Counted, 6 of 8 do not
     confirm a synthesis variant (variant_unconfirmed); weighed by a converter's Q40 on every
     base, the posterior called it sure and the well passed with the variant."""
     from test_bad_inputs import BARCODES, DOWN, FWD_PRIMER, REV_PRIMER, UP, UTR
@@ -204,7 +204,7 @@ def test_a_well_of_placeholder_qualities_is_called_by_counting_not_trusted(
         insert = FWD_PRIMER + UP + utr + DOWN + reverse_complement(REV_PRIMER)
         return "GATTACA" + fwd + insert + reverse_complement(rev) + "TTAGG"
 
-    seqs = [read(variant, *BARCODES[0])] * 5 + [read(UTR, *BARCODES[0])] * 3
+    seqs = [read(variant, *BARCODES[0])] * 6 + [read(UTR, *BARCODES[0])] * 2
     seqs += [read(UTR, *BARCODES[1])] * 8
     fastq = "".join(f"@q{i}\n{s}\n+\n{'I' * len(s)}\n" for i, s in enumerate(seqs))
     experiment(tmp_path, {"reads/p1.fastq": fastq})
@@ -271,19 +271,29 @@ def test_a_dorado_duplex_fastq_counts_each_molecule_once(tmp_path: Path) -> None
     assert [r[0] for r in iter_reads(path)] == ["m1", "m2"]
 
 
-def test_a_duplex_bams_parents_are_counted_in_the_funnel_not_assigned(
-    tmp_path: Path, capsys, monkeypatch
+@pytest.mark.parametrize("chunk_reads", [1, 1000])
+def test_a_duplex_bams_parents_have_a_row_each_but_are_not_assigned(
+    tmp_path: Path, capsys, monkeypatch, chunk_reads: int
 ) -> None:
-    rows = [("m1", 1), ("m1a", -1), ("m1b", -1), ("m2", 0)]
+    rows = [("m1", 1), ("m1a", -1), ("m1b", -1), ("m2", 0), ("m3a", -1)]
     (tmp_path / "reads").mkdir()
     duplex_bam(tmp_path / "reads" / "p1.bam", rows)
-    experiment(tmp_path, {"plates.tsv": PLATES.replace("reads/p1.fastq", "reads/p1.bam")})
+    plates = {"plates.tsv": PLATES.replace("reads/p1.fastq", "reads/p1.bam")}
+    experiment(tmp_path, plates, {"demux": {"chunk_reads": chunk_reads}})
     assert run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)[0] == 0
-    assignments = pd.read_csv(tmp_path / DEMUX_OUT / "assignments.tsv.gz", sep="\t")
-    assert assignments["read_id"].tolist() == ["m1", "m2"]  # one read per molecule
-    assert (assignments["well"] == "A1").all()
+    assignments = pd.read_csv(
+        tmp_path / DEMUX_OUT / "assignments.tsv.gz", sep="\t", keep_default_na=False
+    ).set_index("read_id")
+    # every read of the BAM exactly once (the output contract), a molecule assigned once
+    assert sorted(assignments.index) == sorted(name for name, _ in rows)
+    parents = assignments[assignments["status"] == "duplex_parent"]
+    assert sorted(parents.index) == ["m1a", "m1b", "m3a"]
+    assert (parents["well"] == "").all()
+    assert assignments.loc[["m1", "m2"], "well"].tolist() == ["A1", "A1"]
     funnel = json.loads((tmp_path / DEMUX_OUT / "funnel.json").read_text())
-    assert funnel["duplex_parents"] == 2
+    assert funnel["duplex_parents"] == 3
+    assert funnel["status"]["duplex_parent"] == 3 and funnel["status"]["assigned"] == 2
+    assert funnel["reads"] == len(rows) == sum(funnel["status"].values())
 
 
 def minknow_run(tmp_path: Path) -> Path:

@@ -122,7 +122,9 @@ def test_a_demultiplexing_threshold_reruns_demultiplexing_onward(experiment):
     planned = planned_after(experiment, set_key("demux", "max_barcode_distance", 2))
     assert planned == rerun_from(experiment, "demux")
     assert planned["demux"] == planned["consensus"] == len(PLATES)
-    assert {"link", "encode", "train", "report"} <= planned.keys()
+    # The table changes, so the model_status checkpoint runs again, and a dry run cannot see
+    # past it (test_workflow_reads checks that the run itself then runs every model job).
+    assert {"link", "model_status", "report"} <= planned.keys()
 
 
 def test_a_consensus_threshold_reruns_consensus_onward(experiment):

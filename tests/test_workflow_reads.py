@@ -9,7 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import run_workflow, write_config
-from workflow_checks import MODEL_JOBS, check_contract, jobs_planned, reads_config
+from workflow_checks import (
+    MODEL_JOBS,
+    MODEL_JOBS_PLANNED,
+    check_contract,
+    jobs_planned,
+    jobs_run,
+    reads_config,
+)
 
 
 @pytest.mark.slow
@@ -78,9 +85,11 @@ def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
     wells.to_csv(run / "wells.tsv", sep="\t", index=False)
     per_plate = {"demux": 1, "consensus": 1, "link": 1}  # link reads the new reader file
     # the construct is checked again on a sample of every reads file, the new one's included
-    assert jobs_planned(tmp_path) == {"all": 1, "construct_check": 1, **per_plate, **MODEL_JOBS}
+    reruns = {"all": 1, "construct_check": 1, **per_plate}
+    assert jobs_planned(tmp_path) == {**reruns, **MODEL_JOBS_PLANNED}
     second = run_workflow(tmp_path)
     assert second.returncode == 0, second.stderr
+    assert jobs_run(second.stderr) == {**reruns, **MODEL_JOBS}
     assert (tmp_path / "results/consensus/P03.tsv").is_file()
     assert jobs_planned(tmp_path) == {}
 
@@ -88,13 +97,13 @@ def test_reads_to_the_model_and_a_new_plate_reruns_only_its_jobs(tmp_path):
     config = reads_config(run)
     config["fluorescence"] = {"plate_centering": "median"}
     write_config(tmp_path, config)
-    assert jobs_planned(tmp_path) == {"all": 1, "link": 1, **MODEL_JOBS}
+    assert jobs_planned(tmp_path) == {"all": 1, "link": 1, **MODEL_JOBS_PLANNED}
     write_config(tmp_path, reads_config(run))
 
     # Editing one row of P01 reruns P01's jobs only, and the gathers after them.
     wells.loc[0, "role"] = "control"
     wells.to_csv(run / "wells.tsv", sep="\t", index=False)
-    assert jobs_planned(tmp_path) == {"all": 1, **per_plate, **MODEL_JOBS}
+    assert jobs_planned(tmp_path) == {"all": 1, **per_plate, **MODEL_JOBS_PLANNED}
 
 
 def test_reads_sheet_errors_stop_before_any_job(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,11 @@ def reads_config(run: Path) -> dict:
     }
 
 
+def jobs_run(stderr: str) -> dict[str, int]:
+    """Rule -> how many of its jobs a finished Snakemake run ran, from its log."""
+    return dict(Counter(re.findall(r"^\s*(?:local)?(?:rule|checkpoint) (\w+):$", stderr, re.M)))
+
+
 def jobs_planned(workdir: Path, *extra: str) -> dict[str, int]:
     """Rule -> job count of a dry run (with `extra` options, e.g. --forcerun RULE)."""
     dry = run_workflow(workdir, "-n", *extra, timeout=120)
@@ -77,6 +83,7 @@ def jobs_planned(workdir: Path, *extra: str) -> dict[str, int]:
 
 # Jobs after the labelled table: they rerun whenever the table changes.
 MODEL_JOBS = {
+    "model_status": 1,  # the checkpoint: does the table hold enough to train on?
     "encode": 1,
     "train": 1,
     "ensemble": 1,
@@ -85,8 +92,13 @@ MODEL_JOBS = {
     "interpret": 1,
     "design": 1,
     "report": 1,
+    "report_qc": 1,
     # preset auto: the search (two tiny candidates), the contest, the learning curve
     "candidate": 2,
     "select": 1,
     "learning_curve": 1,
 }
+# What a dry run plans of them when the table changes: the model_status checkpoint must run
+# again before Snakemake knows the jobs after it, so a dry run stops there (and at the reports
+# that wait for it); the run itself runs MODEL_JOBS (jobs_run).
+MODEL_JOBS_PLANNED = {"model_status": 1, "report": 1, "report_qc": 1}

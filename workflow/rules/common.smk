@@ -198,6 +198,7 @@ def cores_by_size(most, mb_per_core):
     """A job's cores from its inputs' size (`cores_for`). A small read file's job runs on one
     core, so Snakemake runs several side by side instead of one at a time, each waiting on its
     start-up and its last chunk with cores idle."""
+
     def cores(wildcards, input):
         try:
             return cores_for(input.size_mb, mb_per_core, most)
@@ -214,7 +215,8 @@ def cores_by_wells(most, wells_per_core):
 
 def settings_for(command):
     """The JSON `utrflow COMMAND --params` takes: exactly the config keys the command declares
-    it reads (utrflow.settings), so Snakemake reruns a job when, and only when, one of them changes."""
+    it reads (utrflow.settings), so Snakemake reruns a job when, and only when, one of them changes.
+    """
     keys = utrflow_settings.declared(command)
     return json.dumps(utrflow_config.select(SETTINGS, keys), sort_keys=True)
 

@@ -76,11 +76,18 @@ def join_plate(consensus: pd.DataFrame, fluorescence: pd.DataFrame | None) -> pd
             "role": calls["role"].fillna("sample"),
             "qc_detail": [";".join(r) for r in reasons],
             "differences": calls["differences"].fillna(""),
-            "allele2": calls["minor_sequence"].fillna(""),
+            "allele2": _texts(calls, "minor_sequence"),
             "allele2_reads": _counts(calls, "allele2_reads"),
         },
         columns=LINK_COLUMNS,
     )
+
+
+def _texts(calls: pd.DataFrame, column: str) -> pd.Series:
+    """A text column of the consensus table, '' where blank or where the table lacks it."""
+    if column not in calls:
+        return pd.Series("", index=calls.index, dtype=object)
+    return calls[column].fillna("")
 
 
 def _counts(calls: pd.DataFrame, column: str) -> pd.Series:

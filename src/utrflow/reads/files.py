@@ -51,7 +51,7 @@ _NOT_QUALITY = re.compile(rb"[^!-~]")
 _UNREADABLE = (OSError, EOFError, zlib.error)
 # dorado duplex: dx:i:1 a duplex read, dx:i:-1 a simplex read whose duplex read is in the same
 # output (the molecule's other copy), dx:i:0 a simplex read without one. Each molecule counts once:
-# the parents are left out.
+# the parents are not demultiplexed (their names are handed to the caller, which records them).
 _DUPLEX_PARENT = b"dx:i:-1"
 # A read this long whose every base has the same quality carries no base qualities at all (what
 # converters and older pipelines write when they have none): weighing by it would trust it.
@@ -119,10 +119,10 @@ def _name(header: bytes) -> str:
 
 
 def _fastq(
-    path: Path, handle: BinaryIO, header: bytes, line_no: int, skipped: list[int]
+    path: Path, handle: BinaryIO, header: bytes, line_no: int, skipped: list[str]
 ) -> Iterator[Read]:
     """Four-line FASTQ records (what every basecaller writes), each line checked; duplex
-    parents are counted in `skipped`, not given."""
+    parents' names go to `skipped`, their reads are not given."""
     readline = handle.readline
     number = 0
     while header:
@@ -144,7 +144,7 @@ def _fastq(
             raise InputError(f"{path}: record {number} ({name}): no '+' line after the sequence")
         seq, quality = seq.rstrip(b"\r\n"), quality.rstrip(b"\r\n")
         if _DUPLEX_PARENT in header:
-            skipped[0] += 1
+            skipped.append(name)
             header, line_no = readline(), line_no + 4
             continue
         if not seq and not quality:  # trimmed to nothing (cutadapt, porechop): a read still
@@ -194,7 +194,7 @@ def _fasta(path: Path, handle: BinaryIO, header: bytes, line_no: int) -> Iterato
     yield name, _checked(path, number, name, b"".join(parts)), None, b""
 
 
-def _fastx_records(path: Path, skipped: list[int]) -> Reads:
+def _fastx_records(path: Path, skipped: list[str]) -> Reads:
     """FASTQ or FASTA (by the first character), plain or gzipped; damage named by record."""
     count = 0
     try:
@@ -235,7 +235,7 @@ def _quality(segment: pysam.AlignedSegment) -> tuple[float | None, bytes]:
     return None, b""
 
 
-def _alignment_records(path: Path, mode: str, skipped: list[int]) -> Reads:
+def _alignment_records(path: Path, mode: str, skipped: list[str]) -> Reads:
     """SAM ('r') or BAM ('rb') records, unaligned (dorado's, tags and all) or aligned;
     secondary/supplementary copies are skipped."""
     number = 0
@@ -247,7 +247,8 @@ def _alignment_records(path: Path, mode: str, skipped: list[int]) -> Reads:
                 if segment.is_secondary or segment.is_supplementary:
                     continue
                 if segment.has_tag("dx") and segment.get_tag("dx") == -1:
-                    skipped[0] += 1  # a duplex read's simplex parent: the molecule counts once
+                    # a duplex read's simplex parent: the molecule counts once
+                    skipped.append(segment.query_name or "")
                     continue
                 seq = segment.query_sequence
                 if not seq:
@@ -268,10 +269,10 @@ _PARSERS = {
 }
 
 
-def _records(path: Path, skipped: list[int] | None = None) -> Reads:
+def _records(path: Path, skipped: list[str] | None = None) -> Reads:
     """The records of one file in the parser its content calls for."""
     return _PARSERS.get(detect_format(path), _fastx_records)(
-        path, [0] if skipped is None else skipped
+        path, [] if skipped is None else skipped
     )
 
 
@@ -290,36 +291,47 @@ def _as_bases(seq: str) -> str:
     return seq.upper().replace("U", "T")
 
 
-def iter_reads(path: str | Path, stats: dict[str, int] | None = None) -> Iterator[Read]:
+def iter_reads(
+    path: str | Path, stats: dict[str, int] | None = None, parents: list[str] | None = None
+) -> Iterator[Read]:
     """Every read of one file as (name, sequence, mean quality, base qualities), upper case
     with U read as T, in file order; the mean quality is None and the base qualities b"" for
     FASTA and for reads whose bases all carry one quality (no information: see
     UNIFORM_QUALITY_MIN; `stats`, when given, counts them under `uniform_quality_reads`, and
     the duplex parents left out under `duplex_parents`). A
     read trimmed to nothing comes as an empty sequence; a dorado duplex read's simplex parents
-    (dx:i:-1) do not come at all.
+    (dx:i:-1) do not come as reads: their names are appended to `parents`, when given, so the
+    caller can still account for them.
 
     A file without reads is warned about, not refused: its plate's wells end as `no_reads`."""
     path = Path(path)
-    count = uniform = 0
-    parents = [0]
-    for name, seq, quality, phred in _records(path, parents):
+    count = uniform = duplex = 0
+    skipped: list[str] = []  # parents met since the last read, handed on as they come
+    for name, seq, quality, phred in _records(path, skipped):
         count += 1
+        if skipped:
+            duplex += len(skipped)
+            if parents is not None:
+                parents.extend(skipped)
+            skipped.clear()
         if len(phred) >= UNIFORM_QUALITY_MIN and phred.count(phred[:1]) == len(phred):
             uniform += 1
             quality, phred = None, b""
         yield name, _as_bases(seq), quality, phred
     if count == 0:
         log.warning("%s: the reads file holds no reads", path)
+    duplex += len(skipped)
+    if parents is not None:
+        parents.extend(skipped)
     if stats is not None:
         stats["uniform_quality_reads"] = stats.get("uniform_quality_reads", 0) + uniform
-        stats["duplex_parents"] = stats.get("duplex_parents", 0) + parents[0]
-    if parents[0]:
+        stats["duplex_parents"] = stats.get("duplex_parents", 0) + duplex
+    if duplex:
         log.info(
-            "%s: %d simplex reads whose duplex read is in the file (dx:i:-1) left out: each "
-            "molecule counts once",
+            "%s: %d simplex reads whose duplex read is in the file (dx:i:-1) not demultiplexed "
+            "(status duplex_parent): each molecule counts once",
             path,
-            parents[0],
+            duplex,
         )
     if uniform:
         log.warning(
@@ -360,9 +372,13 @@ def _is_sampled(name: str) -> bool:
 
 
 def iter_chunks(
-    paths: list[str], chunk_size: int, stats: dict[str, int] | None = None
+    paths: list[str],
+    chunk_size: int,
+    stats: dict[str, int] | None = None,
+    parents: list[str] | None = None,
 ) -> Iterator[list[Read]]:
-    """Reads of several files in file order, `chunk_size` at a time (the last may be short).
+    """Reads of several files in file order, `chunk_size` at a time (the last may be short);
+    duplex parents' names go to `parents` (see `iter_reads`).
 
     Every file's first read, and one read name in SENTINEL_SHARE, is a sentinel: met again
     (same name, same bases) in another file or later in its own, the files overlap (a merged
@@ -377,7 +393,7 @@ def iter_chunks(
             seen[first[0]] = (hash(first[1]), path, 1)
     chunk: list[Read] = []
     for path in paths:
-        for number, read in enumerate(iter_reads(path, stats), start=1):
+        for number, read in enumerate(iter_reads(path, stats, parents), start=1):
             sentinel = seen.get(read[0])
             if sentinel is None:
                 if _is_sampled(read[0]):

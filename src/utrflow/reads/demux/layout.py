@@ -11,6 +11,9 @@ from typing import Any
 from utrflow import sheets
 from utrflow.config import section_defaults
 
+# dorado duplex: a simplex read whose duplex read is in the same files; not demultiplexed (the
+# duplex read stands for the molecule) but still one row of assignments.tsv.gz
+DUPLEX_PARENT = "duplex_parent"
 STATUSES = (
     "assigned",
     "one_end",
@@ -19,6 +22,7 @@ STATUSES = (
     "pair_not_in_layout",
     "chimera",
     "too_short",
+    DUPLEX_PARENT,
 )
 
 ASSIGNMENT_COLUMNS = [

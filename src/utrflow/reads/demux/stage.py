@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,7 +15,13 @@ from utrflow.reads.barcodes import check_group_barcodes
 from utrflow.reads.demux.chunks import demultiplex_chunks
 from utrflow.reads.demux.classify import fit_thresholds
 from utrflow.reads.demux.funnel import WELL_COUNT_COLUMNS, GroupTally, group_funnel, well_counts
-from utrflow.reads.demux.layout import ASSIGNMENT_COLUMNS, REGION_COLUMNS, DemuxSettings, Layout
+from utrflow.reads.demux.layout import (
+    ASSIGNMENT_COLUMNS,
+    DUPLEX_PARENT,
+    REGION_COLUMNS,
+    DemuxSettings,
+    Layout,
+)
 from utrflow.reads.files import iter_chunks
 from utrflow.sheets import Construct, ReadGroup
 
@@ -47,21 +54,39 @@ def run_group(
         assignments.write(("\t".join(ASSIGNMENT_COLUMNS) + "\n").encode())
         regions.write(("\t".join(REGION_COLUMNS) + "\n").encode())
         stats: dict[str, int] = {}
-        chunks = iter_chunks(list(group.files), settings.chunk_reads, stats)
+        parents: list[str] = []  # duplex parents read so far, not yet written
+        chunks = iter_chunks(list(group.files), settings.chunk_reads, stats, parents)
         for result in demultiplex_chunks(chunks, construct, layout, settings, threads, fits):
             assignments.write(result.assignments)
             regions.write(result.regions)
             tally.add(result)
+            _write_parents(assignments, parents, layout, tally)
+        _write_parents(assignments, parents, layout, tally)
         stack.close()  # assignments and regions renamed into place
         counts = well_counts(layout, wells, tally)
         write_rows(counts, WELL_COUNT_COLUMNS, out_dir / "well_counts.tsv")
         funnel = group_funnel(group, layout, tally, settings, fits)
         # reads whose one quality throughout says nothing: their wells are called by counting
         funnel["uniform_quality_reads"] = stats.get("uniform_quality_reads", 0)
-        # dorado duplex: simplex parents of a duplex read, left out (not in assignments)
+        # dorado duplex: simplex parents of a duplex read (status duplex_parent), kept for
+        # readers of funnel.json written before they had that status
         funnel["duplex_parents"] = stats.get("duplex_parents", 0)
         write_json(funnel, out_dir / "funnel.json")
     return funnel
+
+
+def _write_parents(
+    out: gzip.GzipFile, parents: list[str], layout: Layout, tally: GroupTally
+) -> None:
+    """Rows (status `duplex_parent`, no well) for the duplex parents met so far, counted in
+    the funnel's statuses: every read of the files is in assignments.tsv.gz once, and each
+    molecule is demultiplexed once, by its duplex read."""
+    if not parents:
+        return
+    plate = layout.plates[0] if len(layout.plates) == 1 else ""
+    out.write("".join(f"{name}\t{plate}\t\t{DUPLEX_PARENT}\t\t\t\n" for name in parents).encode())
+    tally.status[DUPLEX_PARENT] += len(parents)
+    parents.clear()
 
 
 def run(
