@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from utrflow.model import baselines, splits
+from utrflow.model.settings import SearchSettings, model_settings
 
 CHEAP = ("ridge_onehot", "ridge_kmer", "gbt_kmer")  # cross-validated; the CNNs are not
 
@@ -40,10 +41,11 @@ class Scoring:
     repeats: int
 
 
-def scoring(rows: pd.DataFrame, search: Mapping[str, Any]) -> Scoring:
+def scoring(rows: pd.DataFrame, search: SearchSettings | Mapping[str, Any]) -> Scoring:
     """Cross-validation below `crossval_below` train + validation rows, else the split."""
     n = int(rows["split"].isin(["train", "validation"]).sum())
-    below, folds, repeats = search["crossval_below"], search["folds"], search["repeats"]
+    budget = search if isinstance(search, SearchSettings) else SearchSettings(**search)
+    below, folds, repeats = budget.crossval_below, budget.folds, budget.repeats
     if n < below and folds >= 2:
         why = (
             f"{n} train + validation rows, under model.search.crossval_below ({below}): the "
@@ -302,8 +304,9 @@ def rank_contenders(
     `why`, `crossval`, `intervals`, `refit_on`)."""
     from utrflow.model import search
 
-    task, threshold, seed = cfg["model"]["task"], cfg["model"]["threshold"], cfg["seed"]
-    how = scoring(rows, cfg["model"]["search"])
+    model = model_settings(cfg["model"])
+    task, threshold, seed = model.task, model.threshold, cfg["seed"]
+    how = scoring(rows, model.search)
     held = predictions["split"] == "validation"
     cv: dict[str, Any] = {}
     if how.crossval:
@@ -330,6 +333,6 @@ def rank_contenders(
     if cv:
         out["crossval"] = {**cv, "folds": how.folds, "repeats": how.repeats}
     if task == "regression":
-        level = cfg["model"]["interval"]
+        level = model.interval
         out["intervals"] = calibrate(labels, predicted, level, source=source).to_dict()
     return board, chosen, out
