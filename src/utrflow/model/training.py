@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -248,6 +248,73 @@ def _fit(
     )
 
 
+def _targets(
+    rows: pd.DataFrame, task: str, train_rows: np.ndarray
+) -> tuple[model_module.Scaler, np.ndarray, np.ndarray]:
+    """The label scaler (fit on the train rows: regression only), the scaled targets and each
+    row's weight (1 without a `weight` column)."""
+    labels = rows["label"].to_numpy(dtype=np.float64)
+    weights = (
+        rows["weight"].to_numpy(dtype=np.float32)
+        if "weight" in rows
+        else np.ones(len(rows), np.float32)
+    )
+    scaler = (
+        model_module.Scaler.fit(labels[train_rows], weights[train_rows])
+        if task == "regression"
+        else model_module.Scaler.identity()
+    )
+    return scaler, scaler.transform(labels), weights
+
+
+def _fit_restarting(
+    build: Callable[[], Any],
+    device: Any,
+    settings: ModelSettings,
+    probe_inputs: Any,
+    data: tuple[Any, Any, int],
+    extra_callbacks: Sequence[Any],
+) -> tuple[Any, Any, float, int, bool]:
+    """Build (`build()`), compile and fit a network; one whose output collapses to one value is
+    built and trained anew at a lower learning rate, up to MAX_RESTARTS times. Returns the
+    network, its fit, the learning rate it ended at, its restarts and whether it stayed
+    collapsed."""
+    import keras
+
+    train_data, val_data, batch_size = data
+    task = settings.task
+    learning_rate = float(settings.learning_rate)
+    loss = "binary_crossentropy" if task == "classification" else "mse"
+    for restart in range(MAX_RESTARTS + 1):
+        with distribution_scope(device):
+            network = build()
+            network.compile(
+                optimizer=keras.optimizers.Adam(learning_rate),
+                loss=loss,
+                steps_per_execution=steps_per_execution(),
+            )
+        guard = _dead_output_guard(probe_inputs)
+        fit = _fit(network, train_data, val_data, batch_size, settings, [guard, *extra_callbacks])
+        if not guard.dead:
+            break
+        if restart == MAX_RESTARTS:
+            log.warning(
+                "the network's output is one value for every input even at learning rate %g: "
+                "it predicts the mean",
+                learning_rate,
+            )
+            break
+        log.warning(
+            "the network's output stopped depending on its input at epoch %d (learning rate "
+            "%g): training it anew at %g",
+            guard.dead_epoch,
+            learning_rate,
+            learning_rate * RESTART_LEARNING_RATE_FACTOR,
+        )
+        learning_rate *= RESTART_LEARNING_RATE_FACTOR
+    return network, fit, learning_rate, restart, bool(guard.dead)
+
+
 def train_member(
     onehot: np.ndarray,
     rows: pd.DataFrame,
@@ -274,18 +341,7 @@ def train_member(
     if not len(train_rows) or not len(val_rows):
         raise ValueError("training needs rows in both the train and the validation split")
     task = settings.task
-    labels = rows["label"].to_numpy(dtype=np.float64)
-    weights = (
-        rows["weight"].to_numpy(dtype=np.float32)
-        if "weight" in rows
-        else np.ones(len(rows), np.float32)
-    )
-    scaler = (
-        model_module.Scaler.fit(labels[train_rows], weights[train_rows])
-        if task == "regression"
-        else model_module.Scaler.identity()
-    )
-    targets = scaler.transform(labels)
+    scaler, targets, weights = _targets(rows, task, train_rows)
     cov_mean = cov_var = None
     if covariates is not None and covariates.shape[1]:
         cov_mean = covariates[train_rows].mean(axis=0)
@@ -322,37 +378,16 @@ def train_member(
     probe = np.asarray(onehot[probe_rows])
     probe_inputs = (probe, covariates[probe_rows]) if covariates is not None else probe
     train_data, val_data = feed(train_rows, True), feed(val_rows, False)
-    learning_rate = float(settings.learning_rate)
-    loss = "binary_crossentropy" if task == "classification" else "mse"
-    for restart in range(MAX_RESTARTS + 1):
-        with distribution_scope(device):
-            network = model_module.build_network(
-                onehot.shape[1], model_module.layer_specs(settings), task, cov_mean, cov_var
-            )
-            network.compile(
-                optimizer=keras.optimizers.Adam(learning_rate),
-                loss=loss,
-                steps_per_execution=steps_per_execution(),
-            )
-        guard = _dead_output_guard(probe_inputs)
-        fit = _fit(network, train_data, val_data, batch_size, settings, [guard, *extra_callbacks])
-        if not guard.dead:
-            break
-        if restart == MAX_RESTARTS:
-            log.warning(
-                "the network's output is one value for every input even at learning rate %g: "
-                "it predicts the mean",
-                learning_rate,
-            )
-            break
-        log.warning(
-            "the network's output stopped depending on its input at epoch %d (learning rate "
-            "%g): training it anew at %g",
-            guard.dead_epoch,
-            learning_rate,
-            learning_rate * RESTART_LEARNING_RATE_FACTOR,
-        )
-        learning_rate *= RESTART_LEARNING_RATE_FACTOR
+    network, fit, learning_rate, restart, dead = _fit_restarting(
+        lambda: model_module.build_network(
+            onehot.shape[1], model_module.layer_specs(settings), task, cov_mean, cov_var
+        ),
+        device,
+        settings,
+        probe_inputs,
+        (train_data, val_data, batch_size),
+        extra_callbacks,
+    )
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     info = {
@@ -365,7 +400,7 @@ def train_member(
         "epochs_run": len(history),
         "learning_rate": learning_rate,
         "restarts": restart,
-        "output_collapsed": bool(guard.dead),
+        "output_collapsed": bool(dead),
         "best_epoch": int(history["val_loss"].idxmin()) + 1,
         "best_val_loss": float(history["val_loss"].min()),
         "n_train": len(train_rows),
