@@ -188,12 +188,14 @@ def test_a_demultiplexed_well_of_uniform_qualities_keeps_none_in_its_regions(
     assert funnel["uniform_quality_reads"] == 2  # said where the report reads the funnel
 
 
+@pytest.mark.parametrize("uniform", [True, False], ids=["placeholder", "varied"])
 def test_a_well_of_placeholder_qualities_is_called_by_counting_not_trusted(
-    tmp_path: Path, capsys, monkeypatch
+    tmp_path: Path, capsys, monkeypatch, uniform: bool
 ) -> None:
     """Known answer: 6 of a well's 8 reads show one substitution. Counted, 6 of 8 do not
     confirm a synthesis variant (variant_unconfirmed); weighed by a converter's Q40 on every
-    base, the posterior called it sure and the well passed with the variant."""
+    base, the posterior called it sure and the well passed with the variant. Each well's
+    `called_by` says which way it was called (varied qualities: the posterior)."""
     from test_bad_inputs import BARCODES, DOWN, FWD_PRIMER, REV_PRIMER, UP, UTR
 
     from utrflow.sequences import reverse_complement
@@ -206,7 +208,7 @@ def test_a_well_of_placeholder_qualities_is_called_by_counting_not_trusted(
 
     seqs = [read(variant, *BARCODES[0])] * 6 + [read(UTR, *BARCODES[0])] * 2
     seqs += [read(UTR, *BARCODES[1])] * 8
-    fastq = "".join(f"@q{i}\n{s}\n+\n{'I' * len(s)}\n" for i, s in enumerate(seqs))
+    fastq = "".join(f"@q{i}\n{s}\n+\n{quality_line(s, uniform)}\n" for i, s in enumerate(seqs))
     experiment(tmp_path, {"reads/p1.fastq": fastq})
     assert run_cli(tmp_path, [*DEMUX, "--out-dir", DEMUX_OUT], capsys, monkeypatch)[0] == 0
     argv = ["consensus", "--plate", "P1", "--counts", f"{DEMUX_OUT}/well_counts.tsv",
@@ -215,8 +217,12 @@ def test_a_well_of_placeholder_qualities_is_called_by_counting_not_trusted(
     assert run_cli(tmp_path, argv, capsys, monkeypatch)[0] == 0
     calls = pd.read_csv(tmp_path / "calls.tsv", sep="\t").set_index("well")
     assert calls.loc["A1", "sequence"] == variant
-    assert calls.loc["A1", "qc"] == "variant_unconfirmed"
     assert calls.loc["A2", "qc"] == "pass"  # 8 of 8 on the design
+    expected = "counting" if uniform else "posterior"
+    assert calls.loc[["A1", "A2"], "called_by"].tolist() == [expected, expected]
+    assert calls.drop(index=["A1", "A2"])["called_by"].isna().all()  # no reads, no call
+    if uniform:
+        assert calls.loc["A1", "qc"] == "variant_unconfirmed"
 
 
 def test_zero_length_reads_in_fastq_are_reads_not_damage(

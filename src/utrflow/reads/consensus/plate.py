@@ -111,9 +111,19 @@ def call_plate(
                 ),
                 "qc": qc,
                 **allele2_columns(call),
+                "called_by": called_by(call),
             }
         )
     return rows
+
+
+def called_by(call: WellCall) -> str:
+    """How the call was settled: `posterior` when the reads' base qualities weighed it (it has
+    a margin), `counting` otherwise (no qualities, placeholder ones, or too many regions);
+    '' for a well without regions."""
+    if not call.n_used:
+        return ""
+    return "posterior" if call.margin is not None else "counting"
 
 
 def allele2_columns(call: WellCall) -> dict[str, Any]:

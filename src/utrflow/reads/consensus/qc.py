@@ -31,6 +31,9 @@ CONSENSUS_COLUMNS = [
     "allele2_reads",
     "allele2_low",
     "allele2_high",
+    # `posterior` (weighed by base qualities) or `counting` (FASTA, placeholder qualities, or
+    # more than SETTLE_READS regions); empty without regions
+    "called_by",
 ]
 
 
