@@ -48,8 +48,11 @@ def test_simulated_workflow_from_another_directory(tmp_path, tiny_config):
     curve = pd.read_csv(tmp_path / "results" / "model" / "learning_curve.tsv", sep="\t")
     assert sorted(set(curve["fraction"])) == [0.25, 0.5, 0.75, 1.0]
     assert "Learning curve over training-set size" in report and "Model contest" in report
-    # forced from a model validated on 40 rows: every design is exploratory
-    assert designs["exploratory"].all() and summary["forced"]
+    # A small table: the gate reads the contest's score cross-validated over every train and
+    # validation row, not the 40-row validation split; a forced design is all exploratory.
+    assert summary["model"]["scored_by"] == "cross-validated"
+    assert summary["model"]["validation_n"] > 100  # design.min_validation_rows
+    assert designs["exploratory"].all() or not summary["forced"]
     scored = pd.read_csv(tmp_path / "results" / "predict" / "predictions.tsv", sep="\t")
     assert scored["id"].tolist() == ["a", "b"]
     assert np.isfinite(scored["prediction"]).all() and (scored["prediction_sd"] == 0).all()

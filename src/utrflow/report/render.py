@@ -151,7 +151,10 @@ def render(inputs: ReportInputs) -> str:
         else []
     )
     warnings += report_table.table_warnings(inputs.table, inputs.plate_qc, inputs.table_summary)
-    has_wells = {"plate", "well"} <= set(inputs.table.columns)
+    # A user's table (source: table) has the columns but no plates: no well to find there.
+    has_wells = {"plate", "well"} <= set(inputs.table.columns) and bool(
+        inputs.table["plate"].notna().any()
+    )
     return env.get_template("report.html").render(
         title=inputs.config["report"]["title"],
         source=inputs.config["source"],
