@@ -118,8 +118,8 @@ def tiny_settings() -> dict:
         "simulate": {"n_sequences": 400, "min_length": 20, "max_length": 40},
         "model": dict(TINY_MODEL),
         "baselines": {"kmer_max": 3},
-        # 400 rows: the small-table contest cross-validates over all 360 train + validation
-        # rows, and the design is forced should the model not earn it (exploratory designs)
+        # 400 rows: the small-table contest cross-validates over every train + validation row,
+        # and the design is forced should the model not earn it (exploratory designs)
         "design": {"n_designs": 8, "steps": 40, "force": True},
     }
 
@@ -164,9 +164,13 @@ def finished_run(root: Path, name: str, make: Callable[[Path], None], *targets: 
     done, failed = root / f"{name}.done", root / f"{name}.failed"
     with FileLock(str(root / f"{name}.lock")):
         if not done.exists() and not failed.exists():
-            workdir.mkdir()
-            make(workdir)
-            run = run_workflow(workdir, *targets)
+            try:
+                workdir.mkdir()
+                make(workdir)
+                run = run_workflow(workdir, *targets)
+            except Exception as error:  # a broken set-up or a run past its backstop
+                failed.write_text(f"{type(error).__name__}: {error}")
+                raise
             if run.returncode != 0:
                 failed.write_text(f"rc {run.returncode}: {run.stderr[-3000:]}")
             else:
