@@ -78,6 +78,7 @@ def join_plate(consensus: pd.DataFrame, fluorescence: pd.DataFrame | None) -> pd
             "differences": calls["differences"].fillna(""),
             "allele2": _texts(calls, "minor_sequence"),
             "allele2_reads": _counts(calls, "allele2_reads"),
+            "called_by": _texts(calls, "called_by"),
         },
         columns=LINK_COLUMNS,
     )

@@ -50,6 +50,7 @@ COLUMNS = [
     ("purity", "purity"),
     ("allele2", "allele 2"),
     ("allele2_reads", "allele 2 reads"),
+    ("called_by", "called by"),
     ("signal", "signal"),
     ("label", "label (log2)"),
     ("qc", "qc"),

@@ -20,6 +20,7 @@ from utrflow.errors import InputError
 from utrflow.model import network as model_module
 from utrflow.model.encode import passing_rows
 from utrflow.model.predict import predict_sequences
+from utrflow.model.settings import model_settings
 
 ORDER_COLUMNS = ["name", "oligo", "length", "utr"]
 
@@ -144,8 +145,9 @@ def run_design(
     if settings.max_length > width:
         raise InputError(f"design.max_length {settings.max_length} exceeds the model's {width} nt")
     validation, how = gate_score(metrics)
+    preset = model_settings(cfg["model"]).preset
     model_info = {
-        "selected": metrics.get("selection", {}).get("selected", cfg["model"]["preset"]),
+        "selected": metrics.get("selection", {}).get("selected", preset),
         "scored_by": how,
         "why": metrics.get("selection", {}).get("why"),
         "validation_r2": validation.get("r2"),
