@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from test_link import consensus_row, reading_row
-from test_report_render import plate_table, rendered
+from test_report_render import CONFIG, plate_table, rendered
 
+from utrflow.model import readiness
 from utrflow.plates import link
 from utrflow.report import plates as report_plates
 
@@ -40,3 +41,30 @@ def test_the_well_table_says_how_each_well_was_called() -> None:
     assert '<th data-numeric="0">called by</th>' in body
     assert body.count('<td class="t">counting</td>') == 32
     assert body.count('<td class="t">posterior</td>') == 64
+
+
+def test_wells_to_measure_are_counted_against_the_library_size() -> None:
+    table = plate_table(1, distinct=15, qc_fail_every=7)  # 82 of 96 pass, 15 designs among them
+    status = readiness.status(table, CONFIG, "t", library_size=30)
+    # 5 more of 30 designs with 15 seen: 30 (1/15 + 1/14 + 1/13 + 1/12 + 1/11) = 11.68 passing
+    # wells, at 82 passing per 96 wells: 13.67, so 14 wells (not 32 at the run's own yield)
+    assert status["advice"].startswith("measure about 14 more wells (5 more distinct")
+    assert "15 of the library's 30 designs" in status["advice"]
+    assert readiness.status(table, CONFIG, "t")["advice"].startswith("measure about 32 more")
+    huge = readiness.status(table, CONFIG, "t", library_size=1_000_000)
+    assert huge["advice"].startswith("measure about 6 more wells")  # 5 / (82 / 96) = 5.85
+    # the last 5 of 20 designs: 20 (1/5 + 1/4 + 1/3 + 1/2 + 1) = 45.67 passing wells: 54 wells
+    assert readiness.status(table, CONFIG, "t", 20)["advice"].startswith("measure about 54 more")
+
+
+def test_a_library_smaller_than_the_model_needs_is_said_so_not_more_wells() -> None:
+    table = plate_table(1, distinct=15, qc_fail_every=7)
+    table["variant_id"] = [f"v{k % 15 % 8}" for k in range(len(table))]  # 8 designs
+    status = readiness.status(table, CONFIG, "t", library_size=8)
+    assert status["status"] == "not_run" and status["needed"] == 20
+    assert "measure about" not in status["advice"]
+    assert status["advice"].startswith("the library holds 8 designs, fewer than the 20 distinct")
+    assert "7 of the 15 distinct passing sequences are synthesis variants" in status["advice"]
+    assert "Measure a library of at least 20 designs" in status["advice"]
+    html = rendered(table, model_status=status)
+    assert "What would let it run:</b> the library holds 8 designs" in html

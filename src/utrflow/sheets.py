@@ -231,7 +231,8 @@ def load_plates(
     seen: dict[str, int] = {}
     plates: list[Row] = []
     for i, cells in sheet.numbered():
-        row: Row = {"fluorescence": "", "reader_plate": "", **cells}  # reader_plate: file's block
+        # reader_plate: the file's block; instrument: the reader, as the lab names it
+        row: Row = {"fluorescence": "", "reader_plate": "", "instrument": "", **cells}
         where = f"{path}: {_row(i)}"
         name = row["plate"]
         if not name:
