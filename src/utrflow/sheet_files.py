@@ -11,6 +11,7 @@ import codecs
 import csv
 import re
 from pathlib import Path
+from typing import Any
 
 from utrflow.errors import InputError, first_line
 
@@ -46,15 +47,30 @@ def _separator(text: str) -> str:
     return max(SEPARATORS, key=lambda sep: (header.count(sep), sep == "\t"))
 
 
+def _fill_merged(sheet: Any) -> None:
+    """Cells merged down a column (a student's `P1` spanning its plate's rows) hold their value
+    in the top cell only, the rest read empty: give each row the value, as the sheet shows it.
+    Merges along one row (a title across columns) are left as they are."""
+    for merged in list(sheet.merged_cells.ranges):
+        if merged.min_row == merged.max_row:
+            continue
+        value = sheet.cell(merged.min_row, merged.min_col).value
+        sheet.unmerge_cells(str(merged))
+        for row in range(merged.min_row, merged.max_row + 1):
+            for col in range(merged.min_col, merged.max_col + 1):
+                sheet.cell(row, col).value = value
+
+
 def _xlsx_cells(path: Path) -> Cells:
     """The first worksheet's cells as text (whole numbers without a trailing `.0`)."""
     from openpyxl import load_workbook  # optional heavy import: only xlsx sheets need it
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(path, data_only=True)  # not read-only: that hides merged cells
     except Exception as err:  # openpyxl raises many kinds for a damaged file
         raise InputError(f"{path}: not a readable xlsx file ({first_line(err)})") from None
     sheet = book.worksheets[0]
+    _fill_merged(sheet)
     cells: Cells = []
     for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
         texts = [

@@ -138,6 +138,14 @@ def _folder_reads(folder: Path, where: str, include_failed: bool = False) -> lis
     return found
 
 
+def _posix(path: str, base_dir: Path) -> str:
+    """A relative path written with Windows separators (`reads\\p1.fastq`, from a sheet saved
+    on Windows) as `reads/p1.fastq`, unless a file of that very name exists."""
+    if "\\" not in path or Path(path).is_absolute() or (base_dir / path).exists():
+        return path
+    return path.replace("\\", "/")
+
+
 def _expand(path: str, where: str, include_failed: bool = False) -> list[str]:
     """One existing path: a file as itself, a folder as its reads files."""
     if not Path(path).is_dir():
@@ -156,7 +164,7 @@ def resolve_reads(
     whole = cell if Path(cell).is_absolute() else str(base_dir / cell)
     parts = [cell] if cell and Path(whole).exists() else pattern.split(",")
     files: list[str] = []
-    for part in (p.strip() for p in parts):
+    for part in (_posix(p.strip(), base_dir) for p in parts):
         if not part:
             continue
         full = part if Path(part).is_absolute() else str(base_dir / part)
@@ -244,9 +252,15 @@ def load_plates(
             )
         if name in seen:
             raise InputError(f"{where}: plate {name!r} already listed in {_row(seen[name])}")
+        twin = next((other for other in seen if other.casefold() == name.casefold()), None)
+        if twin is not None:
+            raise InputError(
+                f"{where}: plate {name!r} differs from plate {twin!r} ({_row(seen[twin])}) only "
+                "in case: on macOS and Windows their files under results/ are one; rename one"
+            )
         seen[name] = i
         row["files"] = resolve_reads(row["reads"], base, f"{where} (plate {name})", include_failed)
-        fluorescence = row["fluorescence"]
+        fluorescence = row["fluorescence"] = _posix(row["fluorescence"], base)
         if fluorescence and not (base / fluorescence).is_file():
             raise InputError(f"{where}: fluorescence file not found: {fluorescence}")
         plates.append(row)
@@ -297,8 +311,8 @@ def load_wells(path: str | Path, plates: Iterable[str] | None = None) -> list[Ro
     for i, cells in sheet.numbered():
         row: Row = {"rev_barcode": "", "role": "", **cells}
         row["role"] = (row["role"] or "sample").lower()
-        row["fwd_barcode"] = row["fwd_barcode"].upper()
-        row["rev_barcode"] = row["rev_barcode"].upper()
+        row["fwd_barcode"] = row["fwd_barcode"].upper().replace("U", "T")  # as RNA: read as DNA
+        row["rev_barcode"] = row["rev_barcode"].upper().replace("U", "T")
         where = f"{path}: {_row(i)}"
         well = normalize_well(row["well"])
         if well is None:
