@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from test_bad_inputs import READER, assert_one_line, experiment, run_cli
+from test_inputs_round3 import tidy_rows, two_plates, workbook
 
 from utrflow import sheets
 from utrflow.errors import InputError
@@ -128,3 +130,82 @@ def test_swapped_columns_of_one_barcode_set_no_longer_fill_mirrored_wells(
     ]
     fixed = construct_check.check([group], unswapped, construct, DemuxSettings())
     assert fixed["status"] == "ok", fixed["messages"]
+
+
+# --------------------------------------------------------------------------------------------
+# A reader file's instrument, and a workbook sheet's own plate name, against plates.tsv
+
+GEN5 = "Software Version,3.11.19\nReader Type:,Synergy H1\n\n" + READER
+SPARK = "Application: Tecan SparkControl,3.1\nDevice: Spark\n\n" + READER
+
+
+def one_plate(reader: str, instrument: str) -> dict[str, str]:
+    return {
+        "plates.tsv": "plate\treads\tfluorescence\tinstrument\n"
+        f"P1\treads/p1.fastq\treader/p1.csv\t{instrument}\n",
+        "reader/p1.csv": reader,
+    }
+
+
+@pytest.mark.parametrize(
+    ("reader", "instrument", "expect"),
+    [
+        (GEN5, "Spark", "the file was written by Agilent BioTek Gen5 (Synergy H1) (Agilent "
+         "BioTek), but plates.tsv gives plate 'P1' instrument 'Spark' (Tecan)"),
+        (SPARK, "CLARIOstar Plus", "(Tecan), but plates.tsv gives plate 'P1' instrument "
+         "'CLARIOstar Plus' (BMG Labtech)"),
+    ],
+    ids=["gen5-file-for-a-spark-plate", "sparkcontrol-file-for-a-clariostar-plate"],
+)  # fmt: skip
+def test_a_reader_file_of_another_instrument_stops(
+    tmp_path: Path, reader: str, instrument: str, expect: str, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, one_plate(reader, instrument))
+    line = assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+    assert "reader/p1.csv: the file was written by" in line
+
+
+@pytest.mark.parametrize(
+    ("reader", "instrument"),
+    [(GEN5, "Gen5"), (GEN5, "BioTek Synergy H1"), (SPARK, "tecan spark 10M"),
+     (SPARK, "the green one"), (READER, "Spark"), (GEN5, "")],
+    ids=["same-software", "the-reader-model", "spark-lowercase", "a-nickname-is-not-judged",
+         "a-file-naming-no-software", "no-instrument-given"],
+)  # fmt: skip
+def test_a_reader_file_of_the_named_instrument_passes(
+    tmp_path: Path, reader: str, instrument: str, capsys, monkeypatch
+) -> None:
+    experiment(tmp_path, one_plate(reader, instrument))
+    status, lines = run_cli(tmp_path, ["check-config"], capsys, monkeypatch)
+    assert status == 0, lines
+
+
+def test_a_workbook_sheet_naming_another_plate_stops(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Sheet P1 holds `Plate ID: P2` and sheet P2 `Plate ID: P1` (tabs renamed): each plate read
+    the other's readings without a word."""
+    book = workbook({"P1": [["Plate ID", "P2"], [], *tidy_rows(2400)],
+                     "P2": [["Plate ID", "P1"], [], *tidy_rows(1200)]})  # fmt: skip
+    experiment(
+        tmp_path, {**two_plates("reader/book.xlsx", "reader/book.xlsx"), "reader/book.xlsx": book}
+    )
+    expect = (
+        "reader/book.xlsx: sheet 'P1' names its plate 'P2' (its own metadata), which is plate "
+        "'P2' of plates.tsv, but it is read for plate 'P1'"
+    )
+    assert_one_line(*run_cli(tmp_path, ["check-config"], capsys, monkeypatch), expect)
+
+
+@pytest.mark.parametrize(
+    ("ids", "blocks"),
+    [(("P1", "P2"), ("", "")), (("Plate 1", "Plate 2"), ("", "")), (("P2", "P1"), ("P2", "P1"))],
+    ids=["own-plate-ids", "the-softwares-default-names", "reader-plate-names-the-sheet"],
+)
+def test_a_workbook_sheet_naming_its_own_plate_passes(
+    tmp_path: Path, ids: tuple[str, str], blocks: tuple[str, str], capsys, monkeypatch
+) -> None:
+    book = workbook({"P1": [["Plate ID", ids[0]], [], *tidy_rows(2400)],
+                     "P2": [["Plate ID", ids[1]], [], *tidy_rows(1200)]})  # fmt: skip
+    files = two_plates("reader/book.xlsx", "reader/book.xlsx", blocks)
+    experiment(tmp_path, {**files, "reader/book.xlsx": book})
+    status, lines = run_cli(tmp_path, ["check-config"], capsys, monkeypatch)
+    assert status == 0, lines
