@@ -68,7 +68,7 @@ rule candidate:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=candidate_settings,
     shell:
@@ -126,7 +126,7 @@ rule learning_curve:
     resources:
         mem_mb=8000,
         runtime=480,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=settings_for("learning-curve"),
         optional=optional_flags("table_summary"),
@@ -162,7 +162,7 @@ if AUTO:
         resources:
             mem_mb=8000,
             runtime=240,
-            gpu=config["model"]["gpus"],
+            gpu=RESOURCES.gpus,
         params:
             settings=settings_for("train-selected"),
         shell:
@@ -193,7 +193,7 @@ else:
         resources:
             mem_mb=8000,
             runtime=240,
-            gpu=config["model"]["gpus"],
+            gpu=RESOURCES.gpus,
         params:
             settings=settings_for("train"),
         shell:
@@ -219,7 +219,7 @@ rule train_without_covariates:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=settings_for("train"),
     shell:
@@ -328,7 +328,7 @@ rule crossval:
     resources:
         mem_mb=8000,
         runtime=480,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=settings_for("crossval"),
     shell:

@@ -24,6 +24,7 @@ from utrflow.model import network as model_module
 from utrflow.model.encode import Encoded
 from utrflow.model.settings import model_settings
 from utrflow.model.training import train_member
+from utrflow.resources import resources
 
 log = logging.getLogger(__name__)
 TOP_SPREAD = 3  # contenders whose spread is the design's uncertainty when there is no ensemble
@@ -422,7 +423,7 @@ def search_in_process(data: Encoded, cfg: Mapping[str, Any], threads: int = 1) -
     task = model_settings(cfg["model"]).task
     predictions = data.rows[["split", "label"]].copy()
     entries, models = [], {}
-    for candidate in search.candidates(cfg["model"]):
+    for candidate in search.candidates(cfg["model"], resources(cfg)):
         started = time.perf_counter()
         settings = search.candidate_settings(cfg["model"], candidate.name)
         member = train_member(
