@@ -105,6 +105,35 @@ def test_a_cnn_beats_the_cross_validated_leader_only_on_the_same_validation_rows
         assert board["selected"].sum() == 1
 
 
+def test_a_mean_of_a_cnn_and_a_baseline_is_offered_on_validation_in_the_small_route() -> None:
+    """The plates demo's case: a CNN and boosted trees err independently, so their mean beats
+    both; it wins on validation (it cannot be cross-validated) only when it beats the
+    cross-validated leader's validation and cross-validated scores."""
+    rng = np.random.default_rng(1)
+    n = 400
+    label = rng.normal(size=n)
+    split = np.array(["train"] * 300 + ["validation"] * 60 + ["test"] * 40)
+    frame = pd.DataFrame({"split": split, "label": label,
+                          "gbt_kmer": label + rng.normal(0, 0.6, n),
+                          "ridge_kmer": label + rng.normal(0, 1.5, n),
+                          "seed": label + rng.normal(0, 0.6, n)})  # fmt: skip
+    oof = {k: np.where(split == "test", np.nan, frame[k].to_numpy())[None]
+           for k in ("ridge_kmer", "gbt_kmer")}  # fmt: skip
+    entries = [e for e in ENTRIES if e["name"] in oof]
+    cnn = {"name": "seed", "kind": "cnn", "description": "", "parameters": 1, "seconds": 1,
+           "epochs": 1}  # fmt: skip
+    board, chosen, cv = smalldata.contest(frame, oof, [*entries, cnn])
+    assert sorted(chosen) == ["gbt_kmer", "seed"] and cv == {}
+    winner = board.iloc[0]
+    assert winner["kind"] == "ensemble" and np.isnan(winner["cv_r2_score"])
+    alone = board.set_index("name")["validation_r2_score"]
+    assert winner["validation_r2_score"] > max(alone["seed"], alone["gbt_kmer"])
+    # A weak CNN: its means are still offered, but the cross-validated leader keeps the lead.
+    weak = frame.assign(seed=label + rng.normal(0, 3.0, n))
+    board, chosen, cv = smalldata.contest(weak, oof, [*entries, cnn])
+    assert "seed" not in chosen and cv != {}
+
+
 def test_conformal_quantile_has_the_finite_sample_correction() -> None:
     scores = np.arange(1, 10, dtype=float)  # 9 scores
     assert smalldata.conformal_quantile(scores, 0.9) == 9.0  # ceil(10 x 0.9) = 9th

@@ -37,13 +37,16 @@ LABELLED_COLUMNS = [
     "qc",
 ]  # the output contract: the workflow's, the simulated and the imported tables all follow it
 # after the contract: the well's role, every QC reason, its differences from the design, and
-# its second allele (the consensus table's minor_sequence) with the reads nearer that allele
+# its second allele (the consensus table's minor_sequence) with the reads nearer that allele,
+# and how the consensus was called (`posterior` on base qualities, or `counting`)
 LINK_COLUMNS = [
-    *LABELLED_COLUMNS, "role", "qc_detail", "differences", "allele2", "allele2_reads"
+    *LABELLED_COLUMNS, "role", "qc_detail", "differences", "allele2", "allele2_reads",
+    "called_by",
 ]  # fmt: skip
 # First reason wins `qc`; the order runs from what the well is, to its sequence, to its reading.
 QC_REASONS = (
     "blank",
+    "calibrant",
     "control",
     "negative",
     "no_reads",

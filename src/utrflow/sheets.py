@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,11 @@ from utrflow.errors import InputError
 from utrflow.geometry import normalize_well
 from utrflow.sequences import IUPAC, invalid_characters
 
-ROLES = ("sample", "blank", "control", "negative")
+ROLES = ("sample", "blank", "control", "negative", "calibrant")
+# A calibrant well's standard (its `calibrant` column), and the distinct non-zero amounts of a
+# standard a plate needs for a fit (utrflow.plates.calibration).
+CALIBRANTS = ("fluorescein", "microspheres")
+MIN_STANDARDS = 3
 
 PLATES_REQUIRED = ("plate", "reads")
 WELLS_REQUIRED = ("plate", "well", "fwd_barcode")
@@ -226,7 +231,8 @@ def load_plates(
     seen: dict[str, int] = {}
     plates: list[Row] = []
     for i, cells in sheet.numbered():
-        row: Row = {"fluorescence": "", "reader_plate": "", **cells}  # reader_plate: file's block
+        # reader_plate: the file's block; instrument: the reader, as the lab names it
+        row: Row = {"fluorescence": "", "reader_plate": "", "instrument": "", **cells}
         where = f"{path}: {_row(i)}"
         name = row["plate"]
         if not name:
@@ -315,6 +321,8 @@ def load_wells(path: str | Path, plates: Iterable[str] | None = None) -> list[Ro
                 )
         if not row["fwd_barcode"]:
             raise InputError(f"{where}: empty fwd_barcode")
+        if row["role"] == "calibrant":
+            _check_calibrant(row, where)
         key = (row["plate"], well)
         if key in seen:
             raise InputError(
@@ -328,7 +336,61 @@ def load_wells(path: str | Path, plates: Iterable[str] | None = None) -> list[Ro
         raise InputError(
             f"{path}: {_row(single[0])}: empty rev_barcode; give every well a rev_barcode or none"
         )
+    _check_series(wells, path)
     return wells
+
+
+def _number(row: Row, column: str, where: str, positive: bool) -> float:
+    """A calibrant row's number, one line naming the row when it is missing or out of range."""
+    text = str(row.get(column) or "")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        need = "a number above 0" if positive else "a number, 0 or more"
+        raise InputError(f"{where}: {column} {text!r} of a calibrant well is not {need}")
+    return value
+
+
+def _check_calibrant(row: Row, where: str) -> None:
+    """A `role: calibrant` row names its standard and its concentration (µM of fluorescein,
+    microspheres per mL); `volume_ul`, when given, is above 0."""
+    row["calibrant"] = str(row.get("calibrant") or "").lower()
+    if row["calibrant"] not in CALIBRANTS:
+        raise InputError(
+            f"{where}: calibrant {row['calibrant']!r} is not one of {', '.join(CALIBRANTS)} "
+            "(a role: calibrant well names its standard in the calibrant column)"
+        )
+    _number(row, "concentration", where, positive=False)
+    if row.get("volume_ul"):
+        _number(row, "volume_ul", where, positive=True)
+
+
+def _check_series(wells: list[Row], path: str | Path) -> None:
+    """Each plate's standards are a series (MIN_STANDARDS non-zero concentrations or more), and
+    the plates are calibrated alike: labels in MEFL and in reader units must not mix."""
+    series: dict[str, dict[str, set[float]]] = {}
+    for row in wells:
+        if row["role"] == "calibrant" and float(row["concentration"]) > 0:
+            found = series.setdefault(row["plate"], {}).setdefault(row["calibrant"], set())
+            found.add(float(row["concentration"]))
+    for plate, standards in series.items():
+        for standard, levels in standards.items():
+            if len(levels) < MIN_STANDARDS:
+                raise InputError(
+                    f"{path}: plate {plate}: {len(levels)} non-zero {standard} concentrations; "
+                    f"a calibration needs {MIN_STANDARDS} or more"
+                )
+    kinds = {
+        plate: sorted(series.get(plate, {})) for plate in dict.fromkeys(r["plate"] for r in wells)
+    }
+    if len({tuple(k) for k in kinds.values()}) > 1:
+        shown = "; ".join(f"{p}: {', '.join(k) or 'none'}" for p, k in kinds.items())
+        raise InputError(
+            f"{path}: plates carry different calibrants ({shown}); calibrate every plate alike "
+            "or none, so that all labels share one unit"
+        )
 
 
 def group_wells(

@@ -7,6 +7,7 @@
 checkpoint model_status:
     input:
         table=LABELLED,
+        library=SETTINGS["library"] or [],
     output:
         status=MODEL_STATUS,
     log:
@@ -21,9 +22,10 @@ checkpoint model_status:
         runtime=15,
     params:
         settings=settings_for("model-status"),
+        library=optional_flags("library"),
     shell:
         "utrflow model-status --params {params.settings:q} --table {input.table:q}"
-        " --output {output.status:q} > {log:q} 2>&1"
+        " {params.library} --output {output.status:q} > {log:q} 2>&1"
 
 
 rule encode:

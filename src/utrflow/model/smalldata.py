@@ -245,20 +245,27 @@ def contest(
 ) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
     """The contest by cross-validation: the cross-validated contenders (and the means of the
     top two and three within `search.NEAR_BEST` of the best) ranked by their out-of-fold score;
-    a CNN candidate wins only when its validation score beats the leader's on the same rows
-    and the leader's cross-validated score.
+    a CNN candidate, or a mean of the top contenders on validation with a CNN among them (the
+    seed CNN and boosted trees, say), wins only when its validation score beats the leader's on
+    the same rows and the leader's cross-validated score.
     Returns the leaderboard (winner first), the names the selected model averages, and the
     winner's cross-validated metrics (empty when a CNN won)."""
     from utrflow.model import search
 
-    board, _ = search.contest(predictions, entries, task, threshold)  # validation columns
-    board = board[board["kind"] != "ensemble"].set_index("name")
+    validated, _ = search.contest(predictions, entries, task, threshold)  # validation columns
+    cnn_names = {e["name"] for e in entries if e["kind"] == "cnn"}
+    board = validated[validated["kind"] != "ensemble"].set_index("name")
+    mixed = validated[  # means with a CNN in them: not cross-validated, ranked on validation
+        (validated["kind"] == "ensemble")
+        & validated["name"].map(lambda n: bool(cnn_names & set(_members(n))))
+    ]
+    mixed = mixed.assign(description=mixed["description"] + " on validation")
     key = "roc_auc" if task == "classification" else "r2_score"
     labels = predictions["label"].to_numpy(dtype=float)
     scored, ranked = cv_rank(labels, oof, task, threshold, seed)
     rows = []
     for name in (n for n in ranked if n.startswith("mean_of_")):
-        names = name.removeprefix("mean_of_").split("+")
+        names = _members(name)
         column = predictions[names].mean(axis=1)
         validation = search._validation_scores(
             predictions[predictions["split"] == "validation"].assign(_m=column), "_m", task,
@@ -270,7 +277,7 @@ def contest(
              "parameters": int(picked["parameters"].sum()),
              "seconds": float(picked["seconds"].sum()), "epochs": None, **validation}
         )  # fmt: skip
-    board = pd.concat([board.reset_index(), pd.DataFrame(rows)], ignore_index=True)
+    board = pd.concat([board.reset_index(), pd.DataFrame(rows), mixed], ignore_index=True)
     board["cv_" + key] = [scored[n][key] if n in scored else np.nan for n in board["name"]]
     board["cv_rmse"] = [scored[n].get("rmse") if n in scored else np.nan for n in board["name"]]
     board = board.sort_values(
@@ -279,16 +286,28 @@ def contest(
     ).reset_index(drop=True)  # fmt: skip
     leader = board.iloc[0]
     vkey = f"validation_{search.score_name(task)}"
-    cnns = board[board["kind"] == "cnn"]
-    # a CNN must beat the leader on the same validation rows and its cross-validated score:
-    # a few validation rows can favour anything, and the leader's honest score is the bar
+    cnns = board[board["name"].map(lambda n: bool(cnn_names & set(_members(n))))]
+    # a CNN, or a mean with one, must beat the leader on the same validation rows and its
+    # cross-validated score: a few validation rows can favour anything, and the leader's
+    # honest score is the bar
     if len(cnns) and cnns[vkey].max() > max(leader[vkey], leader["cv_" + key]):
         top = int(cnns[vkey].idxmax())
         board = pd.concat([board.loc[[top]], board.drop(index=top)], ignore_index=True)
     board["selected"] = board.index == 0
     winner = board.iloc[0]
-    chosen = winner["name"].removeprefix("mean_of_").split("+")
-    return board, chosen, scored.get(winner["name"], {})
+    return board, _members(winner["name"]), scored.get(winner["name"], {})
+
+
+def _cnn_won(chosen: Sequence[str]) -> str:
+    """Why a contender that was not cross-validated won the cross-validated contest."""
+    if len(chosen) == 1:
+        return "; a CNN beat the leader there"
+    return f"; the mean of {' and '.join(chosen)} (a CNN among them) beat the leader there"
+
+
+def _members(name: str) -> list[str]:
+    """The contenders a leaderboard name averages (itself, unless a `mean_of_...`)."""
+    return name.removeprefix("mean_of_").split("+")
 
 
 def rank_contenders(
@@ -327,7 +346,7 @@ def rank_contenders(
         source = f"validation residuals of {len(labels)} rows"
     out: dict[str, Any] = {
         "scored_by": "crossval" if cv else "validation",
-        "why": how.why + ("" if cv or not how.crossval else "; a CNN beat the leader there"),
+        "why": how.why + ("" if cv or not how.crossval else _cnn_won(chosen)),
         "refit_on": "train+validation" if cv else "train",
     }
     if cv:
