@@ -403,7 +403,8 @@ def test_renamed_reads_share_names_but_not_bases_and_pass(
     assert check_config(tmp_path, files, capsys, monkeypatch)[0] == 0
 
 
-def labels(tmp_path: Path, text: str | bytes, name: str = "reader.csv") -> dict[str, float]:
+def reader_table(tmp_path: Path, text: str | bytes, name: str = "reader.csv"):
+    """P1's wells A1, A2 (samples) and A3 (blank) read from a reader file of `text`."""
     import pandas as pd
 
     from utrflow.plates import reader
@@ -412,7 +413,11 @@ def labels(tmp_path: Path, text: str | bytes, name: str = "reader.csv") -> dict[
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     wells = pd.DataFrame({"plate": "P1", "well": ["A1", "A2", "A3"],
                           "role": ["sample", "sample", "blank"]})  # fmt: skip
-    table = reader.load_plate("P1", wells, path, reader.FluorescenceSettings())[0]
+    return reader.load_plate("P1", wells, path, reader.FluorescenceSettings())[0]
+
+
+def labels(tmp_path: Path, text: str | bytes, name: str = "reader.csv") -> dict[str, float]:
+    table = reader_table(tmp_path, text, name)
     samples = table[table["role"] == "sample"]
     return dict(zip(samples["well"], samples["label"].round(6), strict=True))
 
@@ -479,3 +484,42 @@ def test_hidden_whitespace_in_the_wells_sheet_is_read_as_none(tmp_path: Path) ->
     experiment(hidden, {"wells.tsv": WELLS.replace("P1\tA2\t", "P1\u00a0\tA2\u00a0\t")
                         .replace("blank", "Blank ") + "\t\t\t\t\n"})  # fmt: skip
     assert setup_of(hidden)["wells"] == setup_of(clean)["wells"]
+
+
+def as_csv(text: str) -> str:
+    return text.replace("\t", ",")
+
+
+@pytest.mark.parametrize(
+    "wells",
+    [
+        "Plate layout, week 49\n\n" + WELLS,
+        as_csv("Plate layout, week 49 (Anna)\n" + WELLS),
+        "sep=,\n" + as_csv(WELLS),
+        "sep=\t\n" + WELLS,
+        wells_xlsx([["Plate layout week 49"], [], *WELL_ROWS], merge="A1:E1"),
+    ],
+    ids=["title-above-tsv", "title-with-comma-above-csv", "excel-sep-line", "excel-sep-tab",
+         "xlsx-title-merged-across"],
+)  # fmt: skip
+def test_a_title_above_the_header_is_skipped(tmp_path: Path, wells: str | bytes) -> None:
+    """A student's sheet with a title row stopped: "missing column(s) plate, well, fwd_barcode
+    (has: plate_layout_week_49)"; Excel's `sep=,` first line did too."""
+    clean, titled = tmp_path / "clean", tmp_path / "titled"
+    experiment(clean)
+    name = "wells.xlsx" if isinstance(wells, bytes) else "wells.tsv"
+    experiment(titled, {name: wells}, {"wells": name})
+    assert setup_of(titled)["wells"] == setup_of(clean)["wells"]
+
+
+def test_a_well_written_with_a_dash_stops_naming_its_row(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    files = {"wells.tsv": WELLS.replace("\tA2\t", "\tA-2\t")}
+    expect = "wells.tsv: row 3: 'A-2' is not a well name"
+    assert_one_line(*check_config(tmp_path, files, capsys, monkeypatch), expect)
+
+
+def test_a_well_without_its_od_is_flagged_not_labelled(tmp_path: Path) -> None:
+    a2 = reader_table(tmp_path, READER.replace("0.4", "")).set_index("well").loc["A2"]
+    assert a2["label"] != a2["label"] and a2["flags"] == "no_fluorescence"  # NaN, said

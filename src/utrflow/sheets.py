@@ -59,17 +59,18 @@ def read_sheet(path: str | Path, required: tuple[str, ...]) -> Sheet:
     """A small user table as stripped strings, one line if bad. Tab-, comma- or
     semicolon-separated text (told by its content, not its name) in UTF-8 or UTF-16 with or
     without a BOM, or xlsx; headers in any case and spacing (`Fwd Barcode` is `fwd_barcode`);
-    CRLF, stray spaces, blank lines and empty trailing cells are forgiven; a row with more
-    filled cells than the header is not (a reader would shift every column by one or drop the
-    extra cell without a word). Plain rows, not a DataFrame: the reads jobs read the sheets and
-    start without pandas."""
+    CRLF, stray spaces, blank lines, title rows above the header (and Excel's `sep=` line) and
+    empty trailing cells are forgiven; a row with more filled cells than the header is not (a
+    reader would shift every column by one or drop the extra cell without a word). Plain rows,
+    not a DataFrame: the reads jobs read the sheets and start without pandas."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    lines = sheet_files.read_cells(path)
+    lines = sheet_files.read_cells(path, required)
     lines = [(number, cells) for number, cells in lines if any(cells)]
     if not lines:
         raise InputError(f"{path}: the file is empty")
+    lines = lines[sheet_files.header_row(lines, required) :]  # title rows above the header
     header = [sheet_files.header_key(name) for name in lines[0][1]]
     while header and not header[-1]:
         header.pop()
