@@ -102,6 +102,7 @@ def model_context(inputs: ReportInputs) -> dict[str, Any]:
     metrics, task = m.metrics, inputs.config["model"]["task"]
     key, name = claims.headline_key(task)
     if task == "classification":
+        metrics = claims.with_auc_intervals(metrics, m.predictions)
         performance = [report_model.roc_pr_curves(m.predictions, "test")]
     else:
         performance = [
