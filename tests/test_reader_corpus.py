@@ -18,7 +18,7 @@ import pytest
 from utrflow.errors import InputError
 from utrflow.plates.channels import channel_reading
 from utrflow.plates.exports import read_export
-from utrflow.plates.reader import PlateReadings, parse_reader
+from utrflow.plates.reader import PlateReadings, check_reader_wells, parse_reader
 
 CORPUS = Path(__file__).parent / "data" / "plate_readers"
 
@@ -80,6 +80,8 @@ INSTRUMENTS = {
     "thermo_skanit/multi-plate_example01.xlsx": "Thermo SkanIt",
     "revvity_kaleido/fluorescence_v3.5_pure_csv_format_example.csv": "Revvity Kaleido (EnSight)",
     "tecan_icontrol/time_series_single_reads.xlsx": "Tecan i-control (infinite 200Pro)",
+    "tecan_magellan/SLA01P01_ELISA.xlsx": "Tecan Magellan",
+    "perkinelmer_envision/PE_Envision_luminescence_example01.csv": "PerkinElmer EnVision",
 }
 
 
@@ -109,7 +111,23 @@ CHANNELS = {
         "2",
         {"A450(1) - channel 1 (A)"},
     ),
+    # Magellan: `0s`/`24.8 °C` rows under the header and a `Label1=535` legend are not channels
+    "tecan_magellan/SLA01P01_assay.xlsx": ("", {"Label1", "Label2"}),
 }
+
+
+def test_a_plate_read_on_a_row_pattern_keeps_the_rows_the_file_names() -> None:
+    """EnVision's 384-well luminescence file holds rows A, E, I and M only: they are read as
+    those rows (allotropy's expected output numbers them A-D), and a layout well on a row the
+    file leaves out stops the run rather than reading another row's value."""
+    name = "perkinelmer_envision/PE_Envision_luminescence_example01.csv"
+    readings = _plate(name, "1")
+    channel = readings["0_1 US LUM 384(1) - channel 0 (CPS)"]
+    assert {w[0] for w in channel.reads[0].cells} == set("AEIM")
+    assert channel.plate_format == 384
+    with pytest.raises(InputError) as err:
+        check_reader_wells(readings, ["A1", "B1"], CORPUS / name)
+    assert "missing from the plate-reader file: B1" in str(err.value)
 
 
 @pytest.mark.parametrize(("name", "plate", "channels"), [(k, *v) for k, v in CHANNELS.items()])

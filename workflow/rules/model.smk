@@ -70,7 +70,7 @@ rule candidate:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=candidate_settings,
     shell:
@@ -128,7 +128,7 @@ rule learning_curve:
     resources:
         mem_mb=8000,
         runtime=480,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=settings_for("learning-curve"),
         optional=optional_flags("table_summary"),
@@ -164,7 +164,7 @@ if AUTO:
         resources:
             mem_mb=8000,
             runtime=240,
-            gpu=config["model"]["gpus"],
+            gpu=RESOURCES.gpus,
         params:
             settings=settings_for("train-selected"),
         shell:
@@ -195,7 +195,7 @@ else:
         resources:
             mem_mb=8000,
             runtime=240,
-            gpu=config["model"]["gpus"],
+            gpu=RESOURCES.gpus,
         params:
             settings=settings_for("train"),
         shell:
@@ -221,7 +221,7 @@ rule train_without_covariates:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=settings_for("train"),
     shell:
@@ -330,7 +330,7 @@ rule crossval:
     resources:
         mem_mb=8000,
         runtime=480,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=settings_for("crossval"),
     shell:
