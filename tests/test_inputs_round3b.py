@@ -523,3 +523,21 @@ def test_a_well_written_with_a_dash_stops_naming_its_row(
 def test_a_well_without_its_od_is_flagged_not_labelled(tmp_path: Path) -> None:
     a2 = reader_table(tmp_path, READER.replace("0.4", "")).set_index("well").loc["A2"]
     assert a2["label"] != a2["label"] and a2["flags"] == "no_fluorescence"  # NaN, said
+
+
+def test_a_wells_sheet_placing_few_reads_is_a_warning_not_ok(plate: Path, tmp_path: Path) -> None:
+    """Most rev barcodes from another kit: 8 % of the reads placed, enough to judge the flanks,
+    and the check said `ok` without a word; now a warning naming the sheet."""
+    lines = [line.split("\t") for line in (plate / "wells.tsv").read_text().splitlines()]
+    rev = lines[0].index("rev_barcode")
+    codes = sorted({cells[rev] for cells in lines[1:]})
+    other = dict(zip(codes[1:], design_barcodes(np.random.default_rng(3), 11, 12, 5), strict=True))
+    for cells in lines[1:]:
+        cells[rev] = other.get(cells[rev], cells[rev])
+    (tmp_path / "wells.tsv").write_text("".join("\t".join(c) + "\n" for c in lines))
+    result = check_sheet(plate, tmp_path / "wells.tsv")
+    assert result["status"] == "warning"
+    (line,) = result["messages"]
+    assert line.startswith(f"wells sheet {tmp_path / 'wells.tsv'}: only ")
+    assert "place in a well by their barcodes, reversed or swapped no better" in line
+    assert 20 <= result["placed_reads"] < 0.25 * result["sampled_reads"]
