@@ -46,6 +46,7 @@ LINK_COLUMNS = [
 # First reason wins `qc`; the order runs from what the well is, to its sequence, to its reading.
 QC_REASONS = (
     "blank",
+    "calibrant",
     "control",
     "negative",
     "no_reads",

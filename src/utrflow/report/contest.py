@@ -3,12 +3,17 @@ learning curve over training-set size with the sizes it suggests for the next ro
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
+from utrflow.report.claims import FEW_ROWS, hanley_mcneil_se
 from utrflow.report.figures import SPLIT_COLORS, Png, figure_to_data_uri, style
+
+GAINS = (0.05, 0.10)  # the score gains next_round says the rows for
 
 
 def size_curve(curve: pd.DataFrame, score: str) -> Png:
@@ -25,6 +30,80 @@ def size_curve(curve: pd.DataFrame, score: str) -> Png:
     style(ax, "Learning curve over training-set size", "training rows (log scale)", score)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return figure_to_data_uri(fig)
+
+
+def score_draws(
+    scores: np.ndarray, validation: dict[str, Any], auc: bool, draws: int, seed: int
+) -> np.ndarray | None:
+    """Draws of each curve point's validation score as its rows allow (draws x points): r² as a
+    squared Pearson r with Fisher's z, ROC-AUC with Hanley-McNeil's standard error; None when
+    the validation split is too small to say."""
+    n = int(validation.get("n") or 0)
+    rng = np.random.default_rng(seed)
+    if auc:
+        positives = int(validation.get("positives") or 0)
+        if not 0 < positives < n:
+            return None
+        sd = [max(hanley_mcneil_se(v, positives, n - positives), 1e-9) for v in scores]
+        return np.clip(rng.normal(scores, sd, size=(draws, len(scores))), 0.0, 1.0)
+    if n < 4:
+        return None
+    z = np.arctanh(np.sqrt(np.clip(scores, 0.0, 0.999999)))
+    return np.tanh(rng.normal(z, 1 / math.sqrt(n - 3), size=(draws, len(z)))) ** 2
+
+
+def advice_interval(
+    curve: pd.DataFrame,
+    next_round: dict[str, Any],
+    validation: dict[str, Any],
+    draws: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any] | None:
+    """The 95 % interval of the learning curve's gain per doubling, and of the training rows
+    for each gain, when the curve's validation scores rest on fewer than FEW_ROWS rows: each
+    point's score redrawn as its rows allow (independently: the points share the validation
+    rows, so this errs wide), the line through log2 rows refitted. Rows past the interval's
+    low slope are 'out of reach' (a slope of 0.005 or less)."""
+    n = int(validation.get("n") or 0)
+    column = str(next_round.get("score", ""))
+    if not 0 < n < FEW_ROWS or column not in curve:
+        return None
+    part = curve[
+        (curve["model"] == next_round.get("model")) & curve[column].notna() & (curve["n_train"] > 0)
+    ]
+    if len(part) < 2:
+        return None
+    scores = part[column].to_numpy(dtype=float)
+    drawn = score_draws(scores, validation, column.endswith("roc_auc"), draws, seed)
+    if drawn is None:
+        return None
+    x = np.log2(part["n_train"].to_numpy(dtype=float))
+    slopes = np.polyfit(x, drawn.T, 1)[0]
+    low, high = (float(v) for v in np.percentile(slopes, [2.5, 97.5]))
+    current = float(part["n_train"].max())
+    rows = {}
+    for gain in GAINS:  # more slope, fewer rows: the high slope gives the low end
+        few = current * 2 ** (gain / high) if high > 0.005 else math.inf
+        many = current * 2 ** (gain / low) if low > 0.005 else math.inf
+        rows[f"+{gain:.2f}"] = (few, many)
+    return {"n": n, "slope": (low, high), "rows_for": rows}
+
+
+def interval_text(found: dict[str, Any]) -> str:
+    """The advice interval in words."""
+    low, high = found["slope"]
+    parts = [f"gain per doubling 95 % CI {low:.3f} to {high:.3f}"]
+    for gain, (few, many) in found["rows_for"].items():
+        if math.isinf(few):
+            parts.append(f"rows for {gain}: out of reach at either end")
+        else:
+            far = "out of reach" if math.isinf(many) else f"{math.ceil(many):,}"
+            parts.append(f"rows for {gain}: {math.ceil(few):,} to {far}")
+    return (
+        "; ".join(parts)
+        + f" (each point's validation score rests on {found['n']} rows; the line through log2"
+        " of the training rows refitted to scores drawn within their intervals)"
+    )
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -49,6 +128,7 @@ def section(
         "scores": score_columns,
         "selection": selection,
         "next_round": next_round,
+        "advice_interval": None,
         "curve_rows": None,
         "figure": None,
     }
@@ -57,4 +137,6 @@ def section(
         out["curve_rows"] = records(curve)
         out["curve_scores"] = [c for c in curve.columns if c.startswith(("validation_", "test_"))]
         out["figure"] = size_curve(curve, score)
+        found = advice_interval(curve, next_round or {}, metrics.get("validation", {}))
+        out["advice_interval"] = interval_text(found) if found else None
     return out

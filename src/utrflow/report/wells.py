@@ -18,6 +18,7 @@ from utrflow.labelled import QC_REASONS
 QC_COLORS = {
     "pass": "#2f855a",
     "blank": "#cbd5e0",
+    "calibrant": "#e2e8f0",
     "control": "#a0aec0",
     "negative": "#718096",
     "no_reads": "#4a5568",

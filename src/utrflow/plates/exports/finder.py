@@ -200,9 +200,10 @@ def _export(
 ) -> Export:
     plates = scan.plates
     if not plates:
+        aside = f"; set aside as summaries or layouts: {'; '.join(scan.summaries)}"
         raise InputError(
             f"{scan.path}: neither a tidy table (a 'well' column) nor plate grids "
-            "(a header 1..12 or 1..24 and rows A..H or A..P)"
+            "(a header 1..12 or 1..24 and rows A..H or A..P)" + (aside if scan.summaries else "")
         )
     channels = [c for chans in plates.values() for c in chans.values()]
     stated = sorted(set(ctx.wavelengths))
@@ -223,11 +224,13 @@ def _read_xlsx(path: Path, data: bytes) -> Export:
     """The first sheet that holds plate data (later ones repeat it as tables, or hold the
     protocol)."""
     sheets = xlsx_sheets(path, data)
+    aside = Scan(path, "")  # what every sheet set aside, for the stop's line
     for title, rows in sheets:
         scan, ctx = scan_rows(rows, path, title)
         if scan.plates:
             text = "\n".join(",".join(cells) for _, cells in rows)
             return _export(scan, ctx, instrument_of(text, "xlsx table"), "xlsx", rows, ",")
+        aside.summaries += [s for s in scan.summaries if s not in aside.summaries]
     if not any(any(cells) for _, rows in sheets for _, cells in rows):
         raise InputError(f"{path}: the plate-reader file is empty")
-    return _export(Scan(path, ""), Context(), "", "xlsx", [], ",")
+    return _export(aside, Context(), "", "xlsx", [], ",")
