@@ -190,3 +190,21 @@ def test_labels_that_could_mean_two_things_stop_with_the_key_that_decides(
     with pytest.raises(InputError) as err:
         channel_reading(parse_reader(CORPUS / name, plate), channel, ["A1"], CORPUS / name)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "asked", "label", "value"),
+    [
+        ("tecan_magellan/SLA01P01_ELISA.xlsx", "485", "Label1", 1.0787),
+        ("tecan_magellan/SLA01P01_ELISA.xlsx", "560", "Label2", 0.0657),
+        ("tecan_magellan/SLA01P01_assay.xlsx", "700", "Label2", 0.0914),
+    ],
+)
+def test_magellan_labels_take_their_wavelengths_from_the_footer_in_order(
+    name: str, asked: str, label: str, value: float
+) -> None:
+    """`Measurement 1:` ... `Measurement wavelength: 485 nm` names Label1's wavelength, so a lab
+    can ask for the wavelength (allotropy's expected output ties them the same way)."""
+    well = "F16" if "ELISA" in name else "P24"
+    found = channel_reading(_plate(name, ""), asked, [well], CORPUS / name)
+    assert found.label == label and found.values.tolist() == [value]

@@ -16,6 +16,7 @@ from utrflow.plates.exports.base import (
     PLATE_KEYS,
     WAVELENGTH_KEY,
     WELL_HEADERS,
+    Channel,
     Context,
     Export,
     Row,
@@ -190,6 +191,19 @@ def read_export(path: str | Path) -> Export:
     return _export(scan, ctx, instrument_of(text, "text table"), encoding, rows, delimiter)
 
 
+def _magellan_labels(channels: list[Channel], stated: list[int], instrument: str) -> None:
+    """Magellan names its reads `Label1`, `Label2`... and states each one's wavelength in its
+    footer, in order (`Measurement 1:` ... `Measurement wavelength: 485 nm`): tie them."""
+    labels = [c.label for c in channels]
+    if "Magellan" not in instrument or len(stated) != len(channels):
+        return
+    if labels != [f"Label{k}" for k in range(1, len(channels) + 1)]:
+        return
+    if all(not c.wavelengths for c in channels):
+        for channel, nm in zip(channels, stated, strict=True):
+            channel.wavelengths = (nm,)
+
+
 def _export(
     scan: Scan,
     ctx: Context,
@@ -209,6 +223,7 @@ def _export(
     stated = sorted(set(ctx.wavelengths))
     if len(channels) == 1 and not channels[0].wavelengths and len(stated) == 1:
         channels[0].wavelengths = (stated[0],)  # Magellan: 'Measurement wavelength: 595 nm'
+    _magellan_labels(channels, ctx.wavelengths, instrument)
     return Export(
         instrument,
         plates,
