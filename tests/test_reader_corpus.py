@@ -53,7 +53,23 @@ def test_the_corpus_holds_thirty_real_files_with_their_sources() -> None:
         source = (folder / "SOURCE.md").read_text()
         assert f"`{Path(name).name}`" in source, name
         assert any(folder.glob("LICENSE_*")), name
-        assert name in REFERENCE, f"{name}: no reference wells"
+        assert name in REFERENCE or name in STOPS, f"{name}: no reference wells"
+
+
+# Real files in a shape not read: they stop with one line, never offer what is around the data
+STOPS = {
+    # Magellan kinetic: wells as rows, seven reads side by side, four groups a row; its only
+    # grid is the substrate concentrations, which must not be read as a channel
+    "tecan_magellan/magellan.xlsx": "set aside as summaries or layouts: "
+    "'Substrate concentrations [mM]'",
+}
+
+
+@pytest.mark.parametrize(("name", "said"), sorted(STOPS.items()))
+def test_a_file_in_a_shape_not_read_stops_with_one_line(name: str, said: str) -> None:
+    with pytest.raises(InputError) as err:
+        read_export(CORPUS / name)
+    assert said in str(err.value) and "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
@@ -81,6 +97,7 @@ INSTRUMENTS = {
     "revvity_kaleido/fluorescence_v3.5_pure_csv_format_example.csv": "Revvity Kaleido (EnSight)",
     "tecan_icontrol/time_series_single_reads.xlsx": "Tecan i-control (infinite 200Pro)",
     "tecan_magellan/SLA01P01_ELISA.xlsx": "Tecan Magellan",
+    "tecan_spark/tekan_spark_endpoint.xlsx": "Tecan SparkControl (Spark)",
     "perkinelmer_envision/PE_Envision_luminescence_example01.csv": "PerkinElmer EnVision",
 }
 
@@ -173,3 +190,21 @@ def test_labels_that_could_mean_two_things_stop_with_the_key_that_decides(
     with pytest.raises(InputError) as err:
         channel_reading(parse_reader(CORPUS / name, plate), channel, ["A1"], CORPUS / name)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "asked", "label", "value"),
+    [
+        ("tecan_magellan/SLA01P01_ELISA.xlsx", "485", "Label1", 1.0787),
+        ("tecan_magellan/SLA01P01_ELISA.xlsx", "560", "Label2", 0.0657),
+        ("tecan_magellan/SLA01P01_assay.xlsx", "700", "Label2", 0.0914),
+    ],
+)
+def test_magellan_labels_take_their_wavelengths_from_the_footer_in_order(
+    name: str, asked: str, label: str, value: float
+) -> None:
+    """`Measurement 1:` ... `Measurement wavelength: 485 nm` names Label1's wavelength, so a lab
+    can ask for the wavelength (allotropy's expected output ties them the same way)."""
+    well = "F16" if "ELISA" in name else "P24"
+    found = channel_reading(_plate(name, ""), asked, [well], CORPUS / name)
+    assert found.label == label and found.values.tolist() == [value]
