@@ -84,8 +84,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     rows, kmax = rows_for(args.data, args.seed)
-    model = {"epochs": args.epochs, "search": {"candidates": args.candidates}}
-    cfg = config.validate({"seed": args.seed, "model": model, "baselines": {"kmer_max": kmax}})
+    cfg = config.validate(
+        {
+            "seed": args.seed,
+            "model": {"epochs": args.epochs},
+            "baselines": {"kmer_max": kmax},
+            "resources": {"candidates": args.candidates},
+        }
+    )
     data = Encoded(one_hot(rows["sequence"].tolist()), rows, None)
     started = time.perf_counter()
     searched = search_in_process(data, cfg, args.threads)

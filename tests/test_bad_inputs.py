@@ -379,8 +379,8 @@ CASES = [
     Case("yaml-tab-indent", "config/config.yaml: line 2 is not valid YAML",
          files=raw_config("model:\n\tepochs: 3\n")),
     Case("seed-negative", "key 'seed': -1 is less than the minimum of 0", config={"seed": -1}),
-    Case("seed-plus-ensemble", "key 'seed': 4294967295 with model.ensemble 3 gives member seeds "
-         "up to 4294967297", config={"seed": 2**32 - 1, "model": {"ensemble": 3}}),
+    Case("seed-plus-ensemble", "key 'seed': 4294967295 with resources.ensemble 3 gives member "
+         "seeds up to 4294967297", config={"seed": 2**32 - 1, "resources": {"ensemble": 3}}),
     Case("epochs-decimal", "key 'model.epochs': 5.0 is not a whole number",
          config={"model": {"epochs": 5.0}}),
     Case("conv-filters-decimal", "key 'model.conv_filters[1]': 64.0 is not a whole number",

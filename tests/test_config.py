@@ -34,15 +34,20 @@ def test_the_demo_changes_three_documented_keys_and_stays_valid():
     three, and no learning curve there."""
     shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     demo = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
-    search_changes = {"candidates": 2, "learning_curve": False}
-    changes = {"simulate": {"n_sequences": 12000}, "model": {"search": search_changes}}
+    changes = {
+        "simulate": {"n_sequences": 12000},
+        "model": {"search": {"learning_curve": False}},
+        "resources": {"candidates": 2},
+    }
     assert demo == changes
-    assert shipped["model"]["search"]["candidates"] == 3  # the default the demo narrows
+    assert shipped["resources"]["candidates"] == 3  # the default the demo narrows
     merged = copy.deepcopy(shipped)
     merged["simulate"]["n_sequences"] = 12000
-    merged["model"]["search"].update(search_changes)
-    search = config.validate(merged)["model"]["search"]
-    assert (search["candidates"], search["learning_curve"]) == (2, False)
+    merged["model"]["search"]["learning_curve"] = False
+    merged["resources"]["candidates"] = 2
+    validated = config.validate(merged)
+    assert validated["resources"]["candidates"] == 2
+    assert validated["model"]["search"]["learning_curve"] is False
 
 
 def test_the_workflow_schema_is_the_package_schema():

@@ -159,7 +159,7 @@ def test_reverse_barcodes_given_as_the_reads_show_them_stop_the_run(
     )
     assert result["status"] == "error"
     assert result["messages"][0].startswith(
-        "wells sheet: the rev barcodes read reverse-complemented"
+        f"wells sheet {tmp_path / 'wells.tsv'}: the rev barcodes read reverse-complemented"
     )
     barcodes = result["elements"][0]
     assert barcodes["name"] == "barcodes" and barcodes["reverse_complement_share"] > 0.8

@@ -18,13 +18,10 @@ def test_the_default_section_gives_the_default_settings() -> None:
 
 
 def test_values_are_typed_and_nested() -> None:
-    section = config.validate(
-        {"model": {"conv_filters": [8, 4], "search": {"candidates": 5}, "gpus": 1}}
-    )["model"]
+    section = config.validate({"model": {"conv_filters": [8, 4], "search": {"folds": 4}}})["model"]
     settings = model_settings(section)
     assert settings.conv_filters == (8, 4)
-    assert settings.search == SearchSettings(candidates=5)
-    assert search.budget(settings) == settings.search.gpu_candidates == 12  # gpus: GPU budget
+    assert settings.search == SearchSettings(folds=4)
     assert model_settings(settings) is settings
 
 

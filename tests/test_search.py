@@ -10,6 +10,7 @@ import pytest
 from utrflow import config
 from utrflow.design import next_library as design
 from utrflow.model import search
+from utrflow.resources import resources
 
 
 def model_cfg(**changes) -> dict:
@@ -21,14 +22,15 @@ def test_auto_is_the_default_and_the_budget_follows_the_gpu_request():
     assert cfg["preset"] == "auto"
     names = [c.name for c in search.candidates(cfg)]
     assert names == ["seed", "residual", "optimus"]  # the CPU budget
-    assert len(search.candidates({**cfg, "gpus": 1})) == cfg["search"]["gpu_candidates"] == 12
+    gpu = resources(config.validate({"resources": {"gpus": 1}}))
+    assert len(search.candidates(cfg, gpu)) == gpu.gpu_candidates == 12
     assert search.candidates(model_cfg(preset="seed")) == []
     kinds = {c.changes["preset"] for c in search.catalogue(cfg)}
     assert {"seed", "residual", "optimus", "lecture"} <= kinds  # dilated residual blocks too
 
 
 def test_a_candidates_settings_leave_out_what_does_not_change_the_model():
-    cfg = model_cfg(ensemble=3, gpus=1, conv_filters=[64, 32], search={"patience": 3})
+    cfg = model_cfg(conv_filters=[64, 32], search={"patience": 3})
     residual = search.candidate_settings(cfg, "residual")
     assert residual["preset"] == "residual" and residual["conv_filters"] == [32]
     assert residual["patience"] == 3

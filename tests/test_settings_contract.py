@@ -28,12 +28,10 @@ from utrflow.model.settings import ModelSettings, SearchSettings
 from utrflow.plates.reader import FluorescenceSettings
 from utrflow.reads.consensus import ConsensusSettings
 from utrflow.reads.demux import DemuxSettings
+from utrflow.resources import Resources
 from utrflow.simulate.run_settings import RunSimulation
 
 RULES = REPO / "workflow" / "rules"
-# Schema keys that are the workflow's (threads of a job), or a Settings field set from
-# elsewhere (the design's seed is the top-level seed).
-NOT_SETTINGS = {"demux": {"threads"}, "consensus": {"threads"}}
 SETTINGS_TYPES = [
     (DemuxSettings, ("demux",)),
     (ConsensusSettings, ("consensus",)),
@@ -42,6 +40,7 @@ SETTINGS_TYPES = [
     (RunSimulation, ("simulate", "run")),
     (ModelSettings, ("model",)),
     (SearchSettings, ("model", "search")),
+    (Resources, ("resources",)),
 ]
 
 
@@ -50,7 +49,7 @@ def test_every_settings_type_is_its_schema_section(cls, section):
     """Fields and defaults come from the schema: nothing is written twice."""
     defaults = config.section_defaults(*section)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    expected = set(defaults) - NOT_SETTINGS.get(section[0], set())
+    expected = set(defaults)
     assert set(fields) - {"seed"} == expected
     for name in expected:
         field = fields[name]
@@ -287,19 +286,72 @@ def test_each_job_reads_every_key_its_rule_passes(audit):
 
 @pytest.mark.slow
 def test_no_job_reads_a_key_its_rule_leaves_out(audit):
-    """Read but not passed: the excluded keys (`!model.gpus`) never reach the job, and the job
-    never asks for them (it would fail on a KeyError, which the runs above would show)."""
+    """Read but not passed: a job never asks for a key its rule does not pass (it would run on
+    the default, and a change to that key would not rerun it)."""
     for command, note in audit.items():
-        left_out = {k[1:] for k in cli.COMMANDS[command].settings if k.startswith("!")}
-        assert not left_out & note["given"], command
         assert note["read"] <= note["given"], command
 
 
 @pytest.mark.slow
-def test_threads_and_gpus_never_enter_params(audit):
+def test_resources_never_enter_params(audit):
+    """Threads, GPUs, the ensemble size and the search budget change which jobs run and what
+    they take, never what one job computes."""
     for command, note in audit.items():
         if cli.COMMANDS[command].settings != cli.ALL:
-            assert not {"demux.threads", "consensus.threads", "model.gpus"} & note["given"]
+            assert not any(key.startswith("resources") for key in note["given"]), command
+
+
+def test_declarations_are_plain_sections_and_keys_of_the_schema():
+    """No exclusion language: each declared name is a schema section or one key of one, and no
+    command but the whole-config ones reads `resources`."""
+    sections = config.schema()["properties"]
+    for name, declared in settings_module.DECLARED.items():
+        if declared == settings_module.ALL:
+            continue
+        for key in declared:
+            section, _, sub = key.partition(".")
+            assert section in sections and section != "resources", (name, key)
+            assert not sub or sub in sections[section]["properties"], (name, key)
+
+
+def test_every_model_key_is_read_by_some_command():
+    """A model key no declaration names would reach no job: its value would never matter."""
+    named = {k for d in settings_module.DECLARED.values() if d != settings_module.ALL for k in d}
+    model_keys = config.section_defaults("model")
+    assert {f"model.{k}" for k in model_keys} <= named
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"demux": {"threads": 2}}, ("demux_threads", 2)),
+        ({"consensus": {"threads": 3}}, ("consensus_threads", 3)),
+        ({"model": {"gpus": 1}}, ("gpus", 1)),
+        ({"model": {"ensemble": 5}}, ("ensemble", 5)),
+        ({"model": {"search": {"candidates": 2}}}, ("candidates", 2)),
+        ({"model": {"search": {"gpu_candidates": 4, "folds": 3}}}, ("gpu_candidates", 4)),
+    ],
+)
+def test_the_old_names_of_the_resources_are_read_as_the_new(old, new, caplog):
+    """Configs written before the resources section keep working: read as the new key, one
+    warning naming both, and nothing left under the old name."""
+    validated = config.validate(old, source="c.yaml")
+    name, value = new
+    assert validated["resources"][name] == value
+    assert name not in validated["model"] and "threads" not in validated["demux"]
+    assert "candidates" not in validated["model"]["search"]
+    assert validated["model"]["search"]["folds"] == (3 if name == "gpu_candidates" else 5)
+    moved = [r.getMessage() for r in caplog.records if "is now" in r.getMessage()]
+    assert len(moved) == 1 and f"'resources.{name}'" in moved[0] and "c.yaml" in moved[0]
+
+
+def test_an_old_and_a_new_name_that_disagree_stop_the_run():
+    with pytest.raises(config.InputError, match=r"'model.gpus' \(1\) and 'resources.gpus' \(0\)"):
+        config.validate({"model": {"gpus": 1}, "resources": {"gpus": 0}})
+    same = config.validate({"model": {"gpus": 1}, "resources": {"gpus": 1}})
+    assert same["resources"]["gpus"] == 1
+    with pytest.raises(config.InputError, match=r"key 'model\.ensemble': 1000 is greater"):
+        config.validate({"model": {"ensemble": 1000}})  # the error names the key as written
 
 
 def test_settings_for_is_select_of_the_declaration():

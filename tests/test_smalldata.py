@@ -105,6 +105,35 @@ def test_a_cnn_beats_the_cross_validated_leader_only_on_the_same_validation_rows
         assert board["selected"].sum() == 1
 
 
+def test_a_mean_of_a_cnn_and_a_baseline_is_offered_on_validation_in_the_small_route() -> None:
+    """The plates demo's case: a CNN and boosted trees err independently, so their mean beats
+    both; it wins on validation (it cannot be cross-validated) only when it beats the
+    cross-validated leader's validation and cross-validated scores."""
+    rng = np.random.default_rng(1)
+    n = 400
+    label = rng.normal(size=n)
+    split = np.array(["train"] * 300 + ["validation"] * 60 + ["test"] * 40)
+    frame = pd.DataFrame({"split": split, "label": label,
+                          "gbt_kmer": label + rng.normal(0, 0.6, n),
+                          "ridge_kmer": label + rng.normal(0, 1.5, n),
+                          "seed": label + rng.normal(0, 0.6, n)})  # fmt: skip
+    oof = {k: np.where(split == "test", np.nan, frame[k].to_numpy())[None]
+           for k in ("ridge_kmer", "gbt_kmer")}  # fmt: skip
+    entries = [e for e in ENTRIES if e["name"] in oof]
+    cnn = {"name": "seed", "kind": "cnn", "description": "", "parameters": 1, "seconds": 1,
+           "epochs": 1}  # fmt: skip
+    board, chosen, cv = smalldata.contest(frame, oof, [*entries, cnn])
+    assert sorted(chosen) == ["gbt_kmer", "seed"] and cv == {}
+    winner = board.iloc[0]
+    assert winner["kind"] == "ensemble" and np.isnan(winner["cv_r2_score"])
+    alone = board.set_index("name")["validation_r2_score"]
+    assert winner["validation_r2_score"] > max(alone["seed"], alone["gbt_kmer"])
+    # A weak CNN: its means are still offered, but the cross-validated leader keeps the lead.
+    weak = frame.assign(seed=label + rng.normal(0, 3.0, n))
+    board, chosen, cv = smalldata.contest(weak, oof, [*entries, cnn])
+    assert "seed" not in chosen and cv != {}
+
+
 def test_conformal_quantile_has_the_finite_sample_correction() -> None:
     scores = np.arange(1, 10, dtype=float)  # 9 scores
     assert smalldata.conformal_quantile(scores, 0.9) == 9.0  # ceil(10 x 0.9) = 9th
@@ -163,3 +192,69 @@ def test_too_few_held_out_rows_give_no_interval_rather_than_a_false_one() -> Non
                           "prediction": np.arange(6.0) + 0.1})  # fmt: skip
     made = add_intervals(frame, 0.9, few.to_dict())
     assert made["coverage"] == {} and frame["lower"].isna().all()
+
+
+def heteroscedastic_contenders(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Labels with noise of sd 0.1 + 1.9 x, three contenders whose own errors grow the same
+    way (they disagree most where the labels are noisiest), and the true scale."""
+    rng = np.random.default_rng(seed)
+    x = rng.random(n)
+    scale = 0.1 + 1.9 * x
+    label = 2 * x + rng.normal(0, 1, n) * scale
+    split = rng.choice(["train", "validation", "test"], n, p=[0.4, 0.3, 0.3])
+    frame = pd.DataFrame({"split": split, "label": label, "x": x})
+    for name in search.BASELINES:
+        frame[name] = 2 * x + rng.normal(0, 0.5, n) * scale
+    return frame, scale
+
+
+@pytest.mark.parametrize("route", ["validation", "crossval"])
+def test_the_workflows_intervals_widen_where_the_contenders_disagree_and_cover_as_nominal(
+    route: str,
+) -> None:
+    """Known answer: the contest's intervals, scaled by its top three contenders' spread on
+    the held-out rows, cover 85-95 % of the test rows overall and in the noisy region (85-97 %
+    in the quiet one) with intervals three times wider there; one width for all under-covers
+    the noisy region."""
+    from utrflow.model.evaluate import add_intervals
+
+    frame, _ = heteroscedastic_contenders(6000, seed=7)
+    board = pd.DataFrame({"name": list(search.BASELINES), "kind": "baseline"})
+    pool = frame["split"] != "test"
+    oof = None
+    if route == "crossval":  # out-of-fold predictions on every train + validation row
+        oof = {n: np.where(pool, frame[n], np.nan)[None] for n in search.BASELINES}
+    made = smalldata.held_out_intervals(board, ["gbt_kmer"], frame, oof, 0.9)
+    assert made.normalized and "gbt_kmer" in made.scale_from
+    scale = np.std(frame[list(search.BASELINES)].to_numpy(), axis=1)  # the top/ models
+    scored = frame.assign(prediction=frame["gbt_kmer"])
+    out = add_intervals(scored, 0.9, made.to_dict(), scale)
+    test = (scored["split"] == "test").to_numpy()
+    assert 0.85 <= out["coverage"]["test"] <= 0.95
+    # the sd of three contenders is a noisy reading of the scale: the narrowest third of the
+    # intervals covers a little less than nominal, the widest a little more (0.85 / 0.98 here)
+    thirds = out["test_coverage_by_width"]
+    assert 0.8 <= thirds["narrow"] < thirds["wide"] <= 0.99
+    width = (scored["upper"] - scored["lower"]).to_numpy()
+    noisy, quiet = test & (frame["x"] > 0.75).to_numpy(), test & (frame["x"] < 0.25).to_numpy()
+    assert width[noisy].mean() > 3 * width[quiet].mean()
+    inside = (
+        (scored["label"] >= scored["lower"]) & (scored["label"] <= scored["upper"])
+    ).to_numpy()
+    assert 0.85 <= inside[noisy].mean() <= 0.95 and 0.85 <= inside[quiet].mean() <= 0.97
+    plain = abs(scored["label"] - scored["prediction"]).to_numpy() <= made.plain_halfwidth
+    assert plain[noisy].mean() < 0.85  # one width for all misses the noisy region
+
+
+def test_without_the_spread_models_the_intervals_have_one_width() -> None:
+    from utrflow.model.evaluate import add_intervals
+
+    frame, _ = heteroscedastic_contenders(300, seed=2)
+    board = pd.DataFrame({"name": list(search.BASELINES), "kind": "baseline"})
+    made = smalldata.held_out_intervals(board, ["gbt_kmer"], frame, None, 0.9)
+    scored = frame.assign(prediction=frame["gbt_kmer"])
+    out = add_intervals(scored, 0.9, made.to_dict(), None)  # no spread models: one width
+    assert not out["normalized"] and out["halfwidth"] == made.plain_halfwidth
+    assert (scored["upper"] - scored["lower"]).round(9).nunique() == 1
+    same = frame.assign(**{n: frame["gbt_kmer"] for n in search.BASELINES})  # no disagreement
+    assert not smalldata.held_out_intervals(board, ["gbt_kmer"], same, None, 0.9).normalized

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import logging
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,19 @@ if TYPE_CHECKING:
 
 SCHEMA_NAME = "config.schema.yaml"
 Settings = TypeVar("Settings")
+log = logging.getLogger(__name__)
+
+# Keys that moved into `resources` (#31): what a run spends is no stage's setting, so a job's
+# settings are plain sections and keys. A config that still names one is read as the new key
+# (one warning each); the two names with different values stop the run.
+MOVED_TO_RESOURCES = {
+    ("demux", "threads"): "demux_threads",
+    ("consensus", "threads"): "consensus_threads",
+    ("model", "gpus"): "gpus",
+    ("model", "ensemble"): "ensemble",
+    ("model", "search", "candidates"): "candidates",
+    ("model", "search", "gpu_candidates"): "gpu_candidates",
+}
 
 
 @functools.cache
@@ -114,25 +128,54 @@ def _forgive(node: Any, schema_: Mapping[str, Any]) -> None:
                 node[name] = int(text)
 
 
+def _move_to_resources(instance: dict[str, Any], source: str) -> dict[str, str]:
+    """Read the old names of the resources (`model.gpus`) as the new ones (`resources.gpus`),
+    in place, so configs written before the resources section keep working. Returns new dotted
+    name -> old, so an error names the key as the user wrote it."""
+    moved = {}
+    for path, name in MOVED_TO_RESOURCES.items():
+        node: Any = instance
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        resources = instance.get("resources", {})
+        if not isinstance(node, dict) or path[-1] not in node or not isinstance(resources, dict):
+            continue  # not given, or a section of the wrong type: the schema names it
+        old, value = ".".join(path), node.pop(path[-1])
+        if name in resources and resources[name] != value:
+            raise InputError(
+                f"{source}: key '{old}' ({value!r}) and 'resources.{name}' "
+                f"({resources[name]!r}) disagree: '{old}' is the old name, keep one"
+            )
+        instance["resources"] = {**resources, name: value}
+        moved[f"resources.{name}"] = old
+    return moved
+
+
 def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
     """Return a validated copy of `config` with every default filled in.
 
     Raises InputError with one line naming `source` and the offending key.
     """
     instance = copy.deepcopy(dict(config))
+    moved = _move_to_resources(instance, source)
     _forgive(instance, _shipped_schema())
     validator = _validator_class()(_shipped_schema())
     errors = sorted(
         validator.iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message)
     )
     if errors:
-        raise InputError(f"{source}: {_describe(errors[0])}")
+        said = _describe(errors[0])
+        for new, old in moved.items():
+            said = said.replace(f"'{new}'", f"'{old}'")
+        raise InputError(f"{source}: {said}")
     simulate = instance["simulate"]
     if simulate["min_length"] > simulate["max_length"]:
         raise InputError(
             f"{source}: key 'simulate.min_length' ({simulate['min_length']}) is larger than "
             f"'simulate.max_length' ({simulate['max_length']})"
         )
+    for new, old in moved.items():  # after the checks, so an error stays the one line printed
+        log.warning("%s: key '%s' is now '%s' (read as that)", source, old, new)
     return instance
 
 
@@ -149,8 +192,8 @@ def read(path: str | Path) -> dict[str, Any]:
 
 
 def settings_from(cls: type[Settings], section: Mapping[str, Any]) -> Settings:
-    """A settings dataclass from a validated config section; keys it has no field for (such as a
-    job's `threads`) are the workflow's, not the stage's."""
+    """A settings dataclass from a validated config section; keys it has no field for are
+    another reader's (a section a rule passes whole to jobs that read different parts)."""
     known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{k: v for k, v in section.items() if k in known})
 
@@ -187,8 +230,7 @@ def section_defaults(*path: str) -> dict[str, Any]:
 def select(config: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """The part of a validated config that one command reads.
 
-    `keys` names whole sections (`model`), single keys (`split.validation`) and keys left out of
-    a section taken whole (`!model.ensemble`: a job that does not depend on it). A command gets
+    `keys` names whole sections (`model`) and single keys (`split.validation`); a command gets
     exactly these, and its rule passes exactly these, so a change reruns only the jobs that
     read it. `*` is the whole config (the report prints it).
     """
@@ -196,17 +238,11 @@ def select(config: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
         return copy.deepcopy(dict(config))
     chosen: dict[str, Any] = {}
     for key in keys:
-        if key.startswith("!"):
-            continue
         section, _, name = key.partition(".")
         if name:
             chosen.setdefault(section, {})[name] = copy.deepcopy(config[section][name])
         else:
             chosen[section] = copy.deepcopy(config[section])
-    for key in keys:
-        if key.startswith("!"):
-            section, _, name = key[1:].partition(".")
-            chosen[section].pop(name, None)
     return chosen
 
 
@@ -214,15 +250,13 @@ def unread_keys(given: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
     """Dotted keys in `given` (what a caller passed) that a command declaring `keys` never reads."""
     if "*" in keys:
         return []
-    whole = {k for k in keys if "." not in k and not k.startswith("!")}
-    single = {k for k in keys if "." in k and not k.startswith("!")}
-    left_out = {k[1:] for k in keys if k.startswith("!")}
+    whole = {k for k in keys if "." not in k}
+    single = {k for k in keys if "." in k}
     unread = []
     for section, value in given.items():
         if section in whole:
-            if isinstance(value, Mapping):
-                unread += [f"{section}.{k}" for k in value if f"{section}.{k}" in left_out]
-        elif isinstance(value, Mapping) and any(k.startswith(f"{section}.") for k in single):
+            continue
+        if isinstance(value, Mapping) and any(k.startswith(f"{section}.") for k in single):
             unread += [f"{section}.{k}" for k in value if f"{section}.{k}" not in single]
         else:
             unread.append(section)

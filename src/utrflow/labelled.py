@@ -8,9 +8,8 @@ one line naming the file, the row and the problem.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +17,7 @@ import pandas as pd
 from utrflow import io
 from utrflow.errors import InputError
 from utrflow.io import read_text_table
+from utrflow.model.settings import ModelSettings
 from utrflow.sequences import invalid_characters, normalize
 
 log = logging.getLogger(__name__)
@@ -37,13 +37,16 @@ LABELLED_COLUMNS = [
     "qc",
 ]  # the output contract: the workflow's, the simulated and the imported tables all follow it
 # after the contract: the well's role, every QC reason, its differences from the design, and
-# its second allele (the consensus table's minor_sequence) with the reads nearer that allele
+# its second allele (the consensus table's minor_sequence) with the reads nearer that allele,
+# and how the consensus was called (`posterior` on base qualities, or `counting`)
 LINK_COLUMNS = [
-    *LABELLED_COLUMNS, "role", "qc_detail", "differences", "allele2", "allele2_reads"
+    *LABELLED_COLUMNS, "role", "qc_detail", "differences", "allele2", "allele2_reads",
+    "called_by",
 ]  # fmt: skip
 # First reason wins `qc`; the order runs from what the well is, to its sequence, to its reading.
 QC_REASONS = (
     "blank",
+    "calibrant",
     "control",
     "negative",
     "no_reads",
@@ -159,18 +162,18 @@ def _numeric(
 
 
 def check_for_model(
-    table: pd.DataFrame, model_cfg: Mapping[str, Any], path: str | Path, source: str = "config"
+    table: pd.DataFrame, model: ModelSettings, path: str | Path, source: str = "config"
 ) -> None:
     """What the model settings ask of a user table, checked before any job: the covariate
     columns exist, and classification labels are 0 or 1 (row numbers are the file's)."""
     present = covariate_columns(table)
-    for name in model_cfg["covariates"]:
+    for name in model.covariates:
         if name not in present:
             raise InputError(
                 f"{source}: key 'model.covariates': column {name!r} is not in {path} "
                 f"(numeric columns: {', '.join(present) or 'none'})"
             )
-    if model_cfg["task"] == "classification":
+    if model.task == "classification":
         bad = np.flatnonzero(~np.isin(table["label"].to_numpy(), (0.0, 1.0)))
         if bad.size:
             i = int(bad[0])

@@ -39,7 +39,7 @@ fluorescence:
 consensus:
   min_reads: 3          # reads a well needs before its UTR is called
 
-model:
+resources:
   gpus: 0               # 1 on a cluster node with a GPU: each training job asks for one
 """
 

@@ -3,9 +3,10 @@
 A command takes exactly its keys (from `--config`, or as the workflow passes them, `--params`
 JSON), and its rule passes exactly these (`settings_for` in the workflow's common.smk reads them
 from here, not from the command line), so a config change reruns exactly the jobs that read it.
-A declaration names whole sections (`model`), single keys (`split.validation`) and keys left out
-of a section taken whole (`!model.gpus`: a job that does not depend on it); `*` is the whole
-config (see `utrflow.config.select`). A command missing here reads no settings and runs anywhere.
+A declaration names whole sections (`model`) and single keys (`split.validation`), nothing else;
+`*` is the whole config (see `utrflow.config.select`). What a run spends (threads, GPUs, the
+ensemble size, the search budget) is the `resources` section, which no stage command reads. A
+command missing here reads no settings and runs anywhere.
 
 Each stage turns its keys into a typed, frozen Settings (`utrflow.config.settings_from`); this
 module imports nothing, so the workflow and every job read it at no cost.
@@ -15,33 +16,60 @@ from __future__ import annotations
 
 ALL = ("*",)  # the whole config
 
-# What one member's training reads: not the ensemble size, the GPU request, the covariates (the
-# encoded files carry them), the classification threshold (evaluation's) or the search (the
-# contest's; a candidate's job gets its own settings).
-TRAINING = (
-    "seed",
-    "model",
-    "!model.ensemble",
-    "!model.gpus",
-    "!model.covariates",
-    "!model.threshold",
-    "!model.search",
-    "!model.interval",
-)
 
-# What the contest reads: the model settings that shape candidates and the baselines they refit;
-# not the ensemble size or the GPU request (the rules pass the candidates the budget chose as
-# files).
-CONTEST = ("seed", "baselines", "model", "!model.ensemble", "!model.covariates", "!model.gpus")
+def keys(section: str, *names: str) -> tuple[str, ...]:
+    """Single keys of one section (`keys("model", "task")` is `("model.task",)`)."""
+    return tuple(f"{section}.{name}" for name in names)
+
+
+# What shapes and fits one network, in the schema's order: one member's training reads these and
+# not the covariates (the encoded files carry them), the classification threshold and the
+# intervals (evaluation's) or the search (the contest's; a candidate's job gets its own settings).
+NETWORK = keys(
+    "model",
+    "task",
+    "preset",
+    "dilations",
+    "conv_filters",
+    "kernel_size",
+    "pool_size",
+    "dropout",
+    "dense_units",
+    "layers",
+    "reverse_complement",
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "patience",
+    "in_memory_gb",
+    "mixed_precision",
+    "deterministic",
+)
+TRAINING = ("seed", *NETWORK)
+
+# What the contest reads: the settings that shape candidates, the search's ranking, the intervals
+# and the threshold, and the baselines it refits (the rules pass the candidates the budget chose
+# as files).
+CONTEST = ("seed", "baselines", *keys("model", "search", "interval", "threshold"), *NETWORK)
 
 # One plate by hand leaves out the keys only the gather (link) reads.
-READER_ONLY = ("fluorescence", "!fluorescence.plate_centering", "!fluorescence.plate_flag_log2")
+READER_ONLY = keys(
+    "fluorescence",
+    "signal",
+    "normalize_by",
+    "read",
+    "loop",
+    "plate_format",
+    "blank_subtract",
+    "saturated_at",
+    "min_od",
+    "log2",
+)
 
 # The demux keys that place reads by their barcodes and primers; the barcode thresholds stay
 # automatic, so changing them reruns demultiplexing, not the construct check.
-CHECK_DEMUX_KEYS = tuple(
-    f"demux.{key}"
-    for key in ("end_window", "max_primer_error", "max_flank_error", "require_both_ends")
+CHECK_DEMUX_KEYS = keys(
+    "demux", "end_window", "max_primer_error", "max_flank_error", "require_both_ends"
 )
 
 # What the QC-only report reads of the config: not the model's settings, nor how many cores a
@@ -57,17 +85,27 @@ QC_REPORT = (
     "fluorescence",
     "simulate",
     "demux",
-    "!demux.threads",
     "consensus",
-    "!consensus.threads",
     "report",
     "model.task",
     "model.covariates",
 )
 
+# The simulated table: not the level (a run simulates plates instead) nor the run's settings.
+SIMULATE_TABLE = keys(
+    "simulate",
+    "kind",
+    "accessibility",
+    "n_sequences",
+    "min_length",
+    "max_length",
+    "noise_sd",
+    "plate_format",
+)
+
 DECLARED: dict[str, tuple[str, ...]] = {
     "check-config": ALL,
-    "simulate-table": ("seed", "simulate", "!simulate.level", "!simulate.run"),
+    "simulate-table": ("seed", *SIMULATE_TABLE),
     "simulate-run": ("seed", "simulate.run"),
     "encode": ("seed", "encode", "split", "model.covariates", "model.task"),
     "model-status": ("seed", "encode", "split", "model.covariates", "model.task"),
@@ -79,21 +117,11 @@ DECLARED: dict[str, tuple[str, ...]] = {
     "baselines": ("seed", "baselines.kmer_max", "model.task"),
     "evaluate": ("model.task", "model.threshold", "model.interval"),
     # One model per fold, scored with the threshold; its validation share is carved per fold.
-    "crossval": (
-        "seed",
-        "model",
-        "!model.ensemble",
-        "!model.gpus",
-        "!model.covariates",
-        "!model.search",
-        "!model.interval",
-        "split.validation",
-    ),
-    "demux": ("construct", "demux", "!demux.threads"),
+    "crossval": ("seed", *NETWORK, "model.threshold", "split.validation"),
+    "demux": ("construct", "demux"),
     "check-construct": ("construct", *CHECK_DEMUX_KEYS),
     "consensus": (
         "consensus",
-        "!consensus.threads",
         "construct.upstream_flank",
         "construct.downstream_flank",
     ),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,11 @@ from utrflow.errors import InputError
 from utrflow.geometry import normalize_well
 from utrflow.sequences import IUPAC, invalid_characters
 
-ROLES = ("sample", "blank", "control", "negative")
+ROLES = ("sample", "blank", "control", "negative", "calibrant")
+# A calibrant well's standard (its `calibrant` column), and the distinct non-zero amounts of a
+# standard a plate needs for a fit (utrflow.plates.calibration).
+CALIBRANTS = ("fluorescein", "microspheres")
+MIN_STANDARDS = 3
 
 PLATES_REQUIRED = ("plate", "reads")
 WELLS_REQUIRED = ("plate", "well", "fwd_barcode")
@@ -54,17 +59,18 @@ def read_sheet(path: str | Path, required: tuple[str, ...]) -> Sheet:
     """A small user table as stripped strings, one line if bad. Tab-, comma- or
     semicolon-separated text (told by its content, not its name) in UTF-8 or UTF-16 with or
     without a BOM, or xlsx; headers in any case and spacing (`Fwd Barcode` is `fwd_barcode`);
-    CRLF, stray spaces, blank lines and empty trailing cells are forgiven; a row with more
-    filled cells than the header is not (a reader would shift every column by one or drop the
-    extra cell without a word). Plain rows, not a DataFrame: the reads jobs read the sheets and
-    start without pandas."""
+    CRLF, stray spaces, blank lines, title rows above the header (and Excel's `sep=` line) and
+    empty trailing cells are forgiven; a row with more filled cells than the header is not (a
+    reader would shift every column by one or drop the extra cell without a word). Plain rows,
+    not a DataFrame: the reads jobs read the sheets and start without pandas."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    lines = sheet_files.read_cells(path)
+    lines = sheet_files.read_cells(path, required)
     lines = [(number, cells) for number, cells in lines if any(cells)]
     if not lines:
         raise InputError(f"{path}: the file is empty")
+    lines = lines[sheet_files.header_row(lines, required) :]  # title rows above the header
     header = [sheet_files.header_key(name) for name in lines[0][1]]
     while header and not header[-1]:
         header.pop()
@@ -138,6 +144,14 @@ def _folder_reads(folder: Path, where: str, include_failed: bool = False) -> lis
     return found
 
 
+def _posix(path: str, base_dir: Path) -> str:
+    """A relative path written with Windows separators (`reads\\p1.fastq`, from a sheet saved
+    on Windows) as `reads/p1.fastq`, unless a file of that very name exists."""
+    if "\\" not in path or Path(path).is_absolute() or (base_dir / path).exists():
+        return path
+    return path.replace("\\", "/")
+
+
 def _expand(path: str, where: str, include_failed: bool = False) -> list[str]:
     """One existing path: a file as itself, a folder as its reads files."""
     if not Path(path).is_dir():
@@ -156,7 +170,7 @@ def resolve_reads(
     whole = cell if Path(cell).is_absolute() else str(base_dir / cell)
     parts = [cell] if cell and Path(whole).exists() else pattern.split(",")
     files: list[str] = []
-    for part in (p.strip() for p in parts):
+    for part in (_posix(p.strip(), base_dir) for p in parts):
         if not part:
             continue
         full = part if Path(part).is_absolute() else str(base_dir / part)
@@ -226,7 +240,8 @@ def load_plates(
     seen: dict[str, int] = {}
     plates: list[Row] = []
     for i, cells in sheet.numbered():
-        row: Row = {"fluorescence": "", "reader_plate": "", **cells}  # reader_plate: file's block
+        # reader_plate: the file's block; instrument: the reader, as the lab names it
+        row: Row = {"fluorescence": "", "reader_plate": "", "instrument": "", **cells}
         where = f"{path}: {_row(i)}"
         name = row["plate"]
         if not name:
@@ -243,9 +258,15 @@ def load_plates(
             )
         if name in seen:
             raise InputError(f"{where}: plate {name!r} already listed in {_row(seen[name])}")
+        twin = next((other for other in seen if other.casefold() == name.casefold()), None)
+        if twin is not None:
+            raise InputError(
+                f"{where}: plate {name!r} differs from plate {twin!r} ({_row(seen[twin])}) only "
+                "in case: on macOS and Windows their files under results/ are one; rename one"
+            )
         seen[name] = i
         row["files"] = resolve_reads(row["reads"], base, f"{where} (plate {name})", include_failed)
-        fluorescence = row["fluorescence"]
+        fluorescence = row["fluorescence"] = _posix(row["fluorescence"], base)
         if fluorescence and not (base / fluorescence).is_file():
             raise InputError(f"{where}: fluorescence file not found: {fluorescence}")
         plates.append(row)
@@ -296,8 +317,8 @@ def load_wells(path: str | Path, plates: Iterable[str] | None = None) -> list[Ro
     for i, cells in sheet.numbered():
         row: Row = {"rev_barcode": "", "role": "", **cells}
         row["role"] = (row["role"] or "sample").lower()
-        row["fwd_barcode"] = row["fwd_barcode"].upper()
-        row["rev_barcode"] = row["rev_barcode"].upper()
+        row["fwd_barcode"] = row["fwd_barcode"].upper().replace("U", "T")  # as RNA: read as DNA
+        row["rev_barcode"] = row["rev_barcode"].upper().replace("U", "T")
         where = f"{path}: {_row(i)}"
         well = normalize_well(row["well"])
         if well is None:
@@ -315,6 +336,8 @@ def load_wells(path: str | Path, plates: Iterable[str] | None = None) -> list[Ro
                 )
         if not row["fwd_barcode"]:
             raise InputError(f"{where}: empty fwd_barcode")
+        if row["role"] == "calibrant":
+            _check_calibrant(row, where)
         key = (row["plate"], well)
         if key in seen:
             raise InputError(
@@ -328,7 +351,61 @@ def load_wells(path: str | Path, plates: Iterable[str] | None = None) -> list[Ro
         raise InputError(
             f"{path}: {_row(single[0])}: empty rev_barcode; give every well a rev_barcode or none"
         )
+    _check_series(wells, path)
     return wells
+
+
+def _number(row: Row, column: str, where: str, positive: bool) -> float:
+    """A calibrant row's number, one line naming the row when it is missing or out of range."""
+    text = str(row.get(column) or "")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        need = "a number above 0" if positive else "a number, 0 or more"
+        raise InputError(f"{where}: {column} {text!r} of a calibrant well is not {need}")
+    return value
+
+
+def _check_calibrant(row: Row, where: str) -> None:
+    """A `role: calibrant` row names its standard and its concentration (µM of fluorescein,
+    microspheres per mL); `volume_ul`, when given, is above 0."""
+    row["calibrant"] = str(row.get("calibrant") or "").lower()
+    if row["calibrant"] not in CALIBRANTS:
+        raise InputError(
+            f"{where}: calibrant {row['calibrant']!r} is not one of {', '.join(CALIBRANTS)} "
+            "(a role: calibrant well names its standard in the calibrant column)"
+        )
+    _number(row, "concentration", where, positive=False)
+    if row.get("volume_ul"):
+        _number(row, "volume_ul", where, positive=True)
+
+
+def _check_series(wells: list[Row], path: str | Path) -> None:
+    """Each plate's standards are a series (MIN_STANDARDS non-zero concentrations or more), and
+    the plates are calibrated alike: labels in MEFL and in reader units must not mix."""
+    series: dict[str, dict[str, set[float]]] = {}
+    for row in wells:
+        if row["role"] == "calibrant" and float(row["concentration"]) > 0:
+            found = series.setdefault(row["plate"], {}).setdefault(row["calibrant"], set())
+            found.add(float(row["concentration"]))
+    for plate, standards in series.items():
+        for standard, levels in standards.items():
+            if len(levels) < MIN_STANDARDS:
+                raise InputError(
+                    f"{path}: plate {plate}: {len(levels)} non-zero {standard} concentrations; "
+                    f"a calibration needs {MIN_STANDARDS} or more"
+                )
+    kinds = {
+        plate: sorted(series.get(plate, {})) for plate in dict.fromkeys(r["plate"] for r in wells)
+    }
+    if len({tuple(k) for k in kinds.values()}) > 1:
+        shown = "; ".join(f"{p}: {', '.join(k) or 'none'}" for p, k in kinds.items())
+        raise InputError(
+            f"{path}: plates carry different calibrants ({shown}); calibrate every plate alike "
+            "or none, so that all labels share one unit"
+        )
 
 
 def group_wells(

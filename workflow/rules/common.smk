@@ -11,6 +11,7 @@ from utrflow import config as utrflow_config
 from utrflow import preflight as utrflow_preflight
 from utrflow import settings as utrflow_settings
 from utrflow.model import search as utrflow_search
+from utrflow import resources as utrflow_resources
 from utrflow.errors import InputError
 from snakemake.exceptions import WorkflowError
 from utrflow.yamlio import load_yaml
@@ -43,10 +44,11 @@ SIMULATED_RUN = SIMULATED and config["simulate"]["level"] == "run"
 # Table-level simulation: the true label of every row is known, so is the noise ceiling.
 SIMULATED_TABLE = SIMULATED and not SIMULATED_RUN
 READS = config["source"] == "reads" or SIMULATED_RUN
-MEMBERS = list(range(config["model"]["ensemble"]))
+RESOURCES = utrflow_resources.resources(config)  # threads, GPUs, members, search budget
+MEMBERS = list(range(RESOURCES.ensemble))
 # preset auto: one training job per search candidate, then the contest (select) on validation.
 AUTO = config["model"]["preset"] == "auto"
-CANDIDATES = [c.name for c in utrflow_search.candidates(config["model"])]
+CANDIDATES = [c.name for c in utrflow_search.candidates(config["model"], RESOURCES)]
 LEARNING_CURVE = AUTO and config["model"]["search"]["learning_curve"]
 WITH_COVARIATES = bool(config["model"]["covariates"])
 CROSSVAL = config["split"]["folds"] >= 2

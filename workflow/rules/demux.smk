@@ -50,7 +50,7 @@ if READS:
         conda:
             ENV
         # a core per 50 MB of reads (about 140,000 reads, 10-15 s of one core's work)
-        threads: cores_by_size(config["demux"]["threads"], 50)
+        threads: cores_by_size(RESOURCES.demux_threads, 50)
         resources:
             mem_mb=lambda wildcards, threads: 1000 + 500 * threads,
             runtime=120,
@@ -81,7 +81,7 @@ if READS:
         conda:
             ENV
         # a core per 768 wells: a 384-well plate is called in 1-2 s of one core
-        threads: cores_by_wells(config["consensus"]["threads"], 768)
+        threads: cores_by_wells(RESOURCES.consensus_threads, 768)
         resources:
             mem_mb=lambda wildcards, threads: 1000 + 300 * threads,
             runtime=60,

@@ -7,6 +7,7 @@
 checkpoint model_status:
     input:
         table=LABELLED,
+        library=SETTINGS["library"] or [],
     output:
         status=MODEL_STATUS,
     log:
@@ -21,9 +22,10 @@ checkpoint model_status:
         runtime=15,
     params:
         settings=settings_for("model-status"),
+        library=optional_flags("library"),
     shell:
         "utrflow model-status --params {params.settings:q} --table {input.table:q}"
-        " --output {output.status:q} > {log:q} 2>&1"
+        " {params.library} --output {output.status:q} > {log:q} 2>&1"
 
 
 rule encode:
@@ -68,7 +70,7 @@ rule candidate:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=candidate_settings,
     shell:
@@ -126,7 +128,7 @@ rule learning_curve:
     resources:
         mem_mb=8000,
         runtime=480,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=settings_for("learning-curve"),
         optional=optional_flags("table_summary"),
@@ -162,7 +164,7 @@ if AUTO:
         resources:
             mem_mb=8000,
             runtime=240,
-            gpu=config["model"]["gpus"],
+            gpu=RESOURCES.gpus,
         params:
             settings=settings_for("train-selected"),
         shell:
@@ -193,7 +195,7 @@ else:
         resources:
             mem_mb=8000,
             runtime=240,
-            gpu=config["model"]["gpus"],
+            gpu=RESOURCES.gpus,
         params:
             settings=settings_for("train"),
         shell:
@@ -219,7 +221,7 @@ rule train_without_covariates:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=settings_for("train"),
     shell:
@@ -286,6 +288,7 @@ rule evaluate:
         truth=TRUTH_WELLS if SIMULATED_TABLE else [],
         table_summary=TABLE_SUMMARY if READS else [],
         selection=SELECTED["selection"] if AUTO else [],
+        spread=SPREAD,
     output:
         metrics=report(
             METRICS,
@@ -305,7 +308,9 @@ rule evaluate:
         runtime=30,
     params:
         settings=settings_for("evaluate"),
-        optional=optional_flags("without_covariates", "truth", "table_summary", "selection"),
+        optional=optional_flags(
+            "without_covariates", "truth", "table_summary", "selection", "spread"
+        ),
     shell:
         f"utrflow evaluate --params {{params.settings:q}} {ENCODED_ARGS}"
         " --model {input.model:q} --members {input.members:q} {params.optional}"
@@ -328,7 +333,7 @@ rule crossval:
     resources:
         mem_mb=8000,
         runtime=480,
-        gpu=config["model"]["gpus"],
+        gpu=RESOURCES.gpus,
     params:
         settings=settings_for("crossval"),
     shell:

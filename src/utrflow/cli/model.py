@@ -52,11 +52,16 @@ def encode(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     "decide whether the model stages can run on the labelled table; write ok or not_run + why",
     path("--table", "labelled table (TSV)"),
     path("--output", "status to write (JSON)"),
+    path(
+        "--library",
+        "designed library the wells were picked from (CSV: id, sequence)",
+        required=False,
+    ),
 )
 def model_status(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     from utrflow.model import readiness
 
-    result = readiness.run(table=args.table, output=args.output, cfg=cfg)
+    result = readiness.run(table=args.table, output=args.output, cfg=cfg, library=args.library)
     if result["status"] != "ok":
         logging.getLogger("utrflow.model").warning(
             "model not run: %s; %s", result["reason"], result["advice"]

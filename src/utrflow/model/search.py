@@ -19,10 +19,13 @@ import numpy as np
 import pandas as pd
 
 from utrflow.model.settings import ModelSettings, model_settings
+from utrflow.resources import Resources
 
 # Keys a candidate may change; what the search leaves alone (task, batch size, ...) is the
-# user's. `ensemble` and `gpus` never reach a candidate: they change what runs, not a model.
+# user's. `ensemble` and `gpus` (now `resources`) never reach a candidate: they change what
+# runs, not a model.
 NOT_A_MODEL_SETTING = ("ensemble", "gpus", "search", "interval")
+DEFAULT_RESOURCES = Resources()
 BASELINES = ("ridge_onehot", "ridge_kmer", "gbt_kmer")
 TOP_ENSEMBLE = (2, 3)  # means of the top two and top three contenders are contenders too ...
 NEAR_BEST = 0.1  # ... of those within this share of the best score (a weak one only dilutes)
@@ -89,19 +92,15 @@ def catalogue(model_cfg: ModelSettings | Mapping[str, Any]) -> list[Candidate]:
     ]
 
 
-def budget(model_cfg: ModelSettings | Mapping[str, Any]) -> int:
-    """Candidates searched: the GPU budget when the training jobs ask for GPUs."""
-    settings = model_settings(model_cfg)
-    search = settings.search
-    return search.gpu_candidates if settings.gpus else search.candidates
-
-
-def candidates(model_cfg: ModelSettings | Mapping[str, Any]) -> list[Candidate]:
-    """The candidates this configuration searches (empty unless `preset: auto`)."""
+def candidates(
+    model_cfg: ModelSettings | Mapping[str, Any], spend: Resources = DEFAULT_RESOURCES
+) -> list[Candidate]:
+    """The candidates this configuration searches (empty unless `preset: auto`): the first
+    `spend.search_budget` of the catalogue."""
     settings = model_settings(model_cfg)
     if settings.preset != "auto":
         return []
-    return catalogue(settings)[: budget(settings)]
+    return catalogue(settings)[: spend.search_budget]
 
 
 def candidate_settings(model_cfg: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -24,9 +24,10 @@ from utrflow.model import network as model_module
 from utrflow.model.encode import Encoded
 from utrflow.model.settings import model_settings
 from utrflow.model.training import train_member
+from utrflow.resources import resources
 
 log = logging.getLogger(__name__)
-TOP_SPREAD = 3  # contenders whose spread is the design's uncertainty when there is no ensemble
+TOP_SPREAD = smalldata.SPREAD_OF  # contenders whose spread is the design's uncertainty
 
 
 def baseline_model(
@@ -74,6 +75,134 @@ def save(model: Any, path: Path) -> None:
         model.save(tmp)
 
 
+@dataclass
+class _Candidates:
+    """The trained candidates as the contest reads them: each one's model file, training.json
+    and history, by name."""
+
+    models: dict[str, Path]
+    infos: dict[str, dict[str, Any]]
+    histories: dict[str, pd.DataFrame]
+
+
+def _cnn_entries(
+    data: Encoded,
+    cfg: Mapping[str, Any],
+    paths: tuple[list[Path], list[Path], list[Path]],
+    predictions: pd.DataFrame,
+) -> tuple[_Candidates, list[dict[str, Any]]]:
+    """Load each trained candidate, add its predictions to `predictions` and its leaderboard
+    entry: the candidates' half of the contest, in the order the rules passed them."""
+    catalogue = {c.name: c for c in search.catalogue(cfg["model"])}
+    found = _Candidates({}, {}, {})
+    entries = []
+    for model_path, info_path, history_path in zip(*paths, strict=True):
+        info = io.read_json(info_path)
+        name = info["candidate"]
+        found.models[name], found.infos[name] = Path(model_path), info
+        found.histories[name] = io.read_tsv(history_path)
+        model = model_module.load(model_path)
+        predictions[name] = model_module.predict(model, data.onehot, data.covariates)
+        entries.append(
+            {
+                "name": name,
+                "kind": "cnn",
+                "description": catalogue[name].description + _restart_note(info),
+                "parameters": info["parameters"],
+                "seconds": info.get("seconds"),
+                "epochs": info["epochs_run"],
+            }
+        )
+    return found, entries
+
+
+def _baseline_entries(
+    task: str, base: pd.DataFrame, fitted: Mapping[str, Any], predictions: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """The baselines' half: their validation predictions (from the baselines job) added to
+    `predictions`, and their leaderboard entries."""
+    entries = []
+    for name in search.BASELINES:
+        predictions[name] = base[name].to_numpy()
+        entries.append(
+            {
+                "name": name,
+                "kind": "baseline",
+                "description": _described(name, task),
+                "parameters": fitted[name]["parameters"],
+                "seconds": fitted[name]["seconds"],
+                "epochs": None,
+            }
+        )
+    return entries
+
+
+def _save_contenders(
+    board: pd.DataFrame,
+    chosen: list[str],
+    found: _Candidates,
+    data: Encoded,
+    cfg: Mapping[str, Any],
+    refit: bool,
+    out_dir: Path,
+) -> list[str]:
+    """Write the selected model (a mean of `chosen`), the best single contenders (`top/`, the
+    design's spread), the best CNN and the leaderboard; returns the single contenders in rank
+    order."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    models = {name: contender_model(name, found.models, data, cfg, refit) for name in chosen}
+    save(model_module.ensemble(list(models.values())), out_dir / "selected.keras")
+    singles: list[str] = board[board["kind"] != "ensemble"]["name"].tolist()
+    for i, name in enumerate(singles[:TOP_SPREAD]):
+        model = models.get(name) or contender_model(name, found.models, data, cfg, refit)
+        save(model, out_dir / "top" / f"{i}.keras")
+    cnns = board[board["kind"] == "cnn"]["name"].tolist()
+    shutil.copyfile(found.models[cnns[0]], out_dir / "best_cnn.keras")
+    io.write_tsv(board, out_dir / "leaderboard.tsv")
+    return singles
+
+
+def _selection_summary(
+    board: pd.DataFrame,
+    chosen: list[str],
+    entries: list[dict[str, Any]],
+    found: _Candidates,
+    cfg: Mapping[str, Any],
+    ranking: dict[str, Any],
+    singles: list[str],
+) -> dict[str, Any]:
+    """selection.json: the winner, what it averages, whether a baseline won, its validation
+    scores, every candidate's settings (the members retrain them) and how it was ranked."""
+    task = model_settings(cfg["model"]).task
+    winner = board.iloc[0]
+    kinds = {e["name"]: e["kind"] for e in entries}
+    scored = "cv" if ranking["scored_by"] == "crossval" else "validation"
+    return {
+        "metric": f"{scored}_{search.score_name(task)}",
+        "selected": winner["name"],
+        "kind": winner["kind"],
+        "averages": chosen,
+        "baseline_won": all(kinds[n] == "baseline" for n in chosen),
+        "validation": {k: _plain(winner[k]) for k in board.columns if k.startswith("validation_")},
+        "candidates": {n: search.candidate_settings(cfg["model"], n) for n in found.models},
+        "best_cnn": board[board["kind"] == "cnn"]["name"].tolist()[0],
+        "top": singles[:TOP_SPREAD],
+        **ranking,
+    }
+
+
+def _selected_history(chosen: list[str], found: _Candidates) -> pd.DataFrame:
+    """The training history of the selected model: its one CNN's, or each averaged CNN's
+    with a `member` column; empty when only baselines were chosen."""
+    trained = [n for n in chosen if n in found.models]
+    if len(trained) == 1:
+        return found.histories[trained[0]]
+    if trained:
+        parts = [found.histories[n].assign(member=i) for i, n in enumerate(trained)]
+        return pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(columns=["epoch", "loss", "val_loss"])
+
+
 def run_select(
     data: Encoded,
     cfg: Mapping[str, Any],
@@ -89,96 +218,32 @@ def run_select(
     (the best single contenders: the design's spread), `leaderboard.tsv` and `selection.json`
     under `out_dir`."""
     task = model_settings(cfg["model"]).task
-    catalogue = {c.name: c for c in search.catalogue(cfg["model"])}
     predictions = data.rows[["split", "label"]].copy()
-    entries = []
-    candidates: dict[str, Path] = {}
-    infos, histories = {}, {}
-    for model_path, info_path, history_path in zip(
-        candidate_models, candidate_infos, candidate_histories, strict=True
-    ):
-        info = io.read_json(info_path)
-        name = info["candidate"]
-        candidates[name], infos[name] = Path(model_path), info
-        histories[name] = io.read_tsv(history_path)
-        model = model_module.load(model_path)
-        predictions[name] = model_module.predict(model, data.onehot, data.covariates)
-        entries.append(
-            {
-                "name": name,
-                "kind": "cnn",
-                "description": catalogue[name].description + _restart_note(info),
-                "parameters": info["parameters"],
-                "seconds": info.get("seconds"),
-                "epochs": info["epochs_run"],
-            }
-        )
-    base = io.read_tsv(baseline_predictions)
+    paths = (candidate_models, candidate_infos, candidate_histories)
+    found, entries = _cnn_entries(data, cfg, paths, predictions)
     fitted = io.read_json(baseline_summary)
-    for name in search.BASELINES:
-        predictions[name] = base[name].to_numpy()
-        entries.append(
-            {
-                "name": name,
-                "kind": "baseline",
-                "description": _described(name, task),
-                "parameters": fitted[name]["parameters"],
-                "seconds": fitted[name]["seconds"],
-                "epochs": None,
-            }
-        )
+    base = io.read_tsv(baseline_predictions)
+    entries += _baseline_entries(task, base, fitted, predictions)
     board, chosen, ranking = smalldata.rank_contenders(
         data.rows, data.covariates, cfg, predictions, entries
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
     refit = ranking["refit_on"] == "train+validation"
-    models = {name: contender_model(name, candidates, data, cfg, refit) for name in chosen}
-    save(model_module.ensemble(list(models.values())), out_dir / "selected.keras")
-    singles = board[board["kind"] != "ensemble"]["name"].tolist()
-    for i, name in enumerate(singles[:TOP_SPREAD]):
-        model = models.get(name) or contender_model(name, candidates, data, cfg, refit)
-        save(model, out_dir / "top" / f"{i}.keras")
-    cnns = board[board["kind"] == "cnn"]["name"].tolist()
-    shutil.copyfile(candidates[cnns[0]], out_dir / "best_cnn.keras")
-    io.write_tsv(board, out_dir / "leaderboard.tsv")
-    winner = board.iloc[0]
-    kinds = {e["name"]: e["kind"] for e in entries}
-    summary = {
-        "metric": (
-            f"cv_{search.score_name(task)}"
-            if ranking["scored_by"] == "crossval"
-            else f"validation_{search.score_name(task)}"
-        ),
-        "selected": winner["name"],
-        "kind": winner["kind"],
-        "averages": chosen,
-        "baseline_won": all(kinds[n] == "baseline" for n in chosen),
-        "validation": {k: _plain(winner[k]) for k in board.columns if k.startswith("validation_")},
-        "candidates": {n: search.candidate_settings(cfg["model"], n) for n in candidates},
-        "best_cnn": cnns[0],
-        "top": singles[:TOP_SPREAD],
-        **ranking,
-    }
+    singles = _save_contenders(board, chosen, found, data, cfg, refit, out_dir)
+    summary = _selection_summary(board, chosen, entries, found, cfg, ranking, singles)
     if summary["baseline_won"]:
         log.warning(
             "a baseline won the model contest (%s): %s is the model (prediction and design use it)",
             ranking["scored_by"],
-            winner["name"],
+            summary["selected"],
         )
     io.write_json(summary, out_dir / "selection.json")
-    trained = [n for n in chosen if n in candidates]
-    history = pd.DataFrame(columns=["epoch", "loss", "val_loss"])
-    if len(trained) == 1:
-        history = histories[trained[0]]
-    elif trained:
-        parts = [histories[n].assign(member=i) for i, n in enumerate(trained)]
-        history = pd.concat(parts, ignore_index=True)
-    io.write_tsv(history, out_dir / "selected_history.tsv")
+    io.write_tsv(_selected_history(chosen, found), out_dir / "selected_history.tsv")
+    trained = [n for n in chosen if n in found.models]
     described = (
-        infos[trained[0]] if trained else _baseline_info(data, cfg, fitted[chosen[0]], refit)
+        found.infos[trained[0]] if trained else _baseline_info(data, cfg, fitted[chosen[0]], refit)
     )
     io.write_json(
-        {**described, "preset": "auto", "selected": winner["name"], "averages": chosen},
+        {**described, "preset": "auto", "selected": summary["selected"], "averages": chosen},
         out_dir / "selected_training.json",
     )
     return summary
@@ -358,7 +423,7 @@ def search_in_process(data: Encoded, cfg: Mapping[str, Any], threads: int = 1) -
     task = model_settings(cfg["model"]).task
     predictions = data.rows[["split", "label"]].copy()
     entries, models = [], {}
-    for candidate in search.candidates(cfg["model"]):
+    for candidate in search.candidates(cfg["model"], resources(cfg)):
         started = time.perf_counter()
         settings = search.candidate_settings(cfg["model"], candidate.name)
         member = train_member(

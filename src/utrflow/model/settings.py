@@ -3,9 +3,10 @@
 The model stages read `settings.batch_size`, not `model_cfg["batch_size"]`, so a misspelt key is
 a mypy error, not a KeyError an hour into a run. Defaults come from the schema (the one place a
 default is written, `utrflow.config.section_defaults`); a key a job was not passed (its rule
-leaves `!model.gpus` out) keeps its default. Lists become tuples, so the value is hashable and
-cannot be changed under a training run. Nothing here imports Keras: the workflow plans its
-search candidates with it at start-up.
+passes `model.task` alone) keeps its default. What the run spends (GPUs, ensemble members, the
+number of search candidates) is `utrflow.resources`, not a model setting. Lists become tuples,
+so the value is hashable and cannot be changed under a training run. Nothing here imports
+Keras: the workflow plans its search candidates with it at start-up.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ _SEARCH = section_defaults("model", "search")
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """`preset: auto`: the search budget (see `utrflow.model.search`)."""
+    """`preset: auto`: how the candidates train and the contest ranks them (see
+    `utrflow.model.search`; how many candidates is `utrflow.resources`)."""
 
-    candidates: int = _SEARCH["candidates"]
-    gpu_candidates: int = _SEARCH["gpu_candidates"]
     patience: int = _SEARCH["patience"]
     learning_curve: bool = _SEARCH["learning_curve"]
     crossval_below: int = _SEARCH["crossval_below"]
@@ -49,7 +49,6 @@ class ModelSettings:
     dense_units: int = _DEFAULTS["dense_units"]
     layers: tuple[Mapping[str, Any], ...] = tuple(_DEFAULTS["layers"])
     covariates: tuple[str, ...] = tuple(_DEFAULTS["covariates"])
-    ensemble: int = _DEFAULTS["ensemble"]
     threshold: float = _DEFAULTS["threshold"]
     interval: float = _DEFAULTS["interval"]
     reverse_complement: bool = _DEFAULTS["reverse_complement"]
@@ -60,7 +59,6 @@ class ModelSettings:
     in_memory_gb: float = _DEFAULTS["in_memory_gb"]
     mixed_precision: bool = _DEFAULTS["mixed_precision"]
     deterministic: bool = _DEFAULTS["deterministic"]
-    gpus: int = _DEFAULTS["gpus"]
 
 
 _SEQUENCES = ("dilations", "conv_filters", "layers", "covariates")

@@ -13,7 +13,8 @@ validation split, paired on the same rows. The test split is never touched here.
 Intervals are split-conformal: the `level` quantile of the absolute out-of-fold residuals (with
 the (n + 1) correction) is the half-width, so a new row's label falls inside with probability
 `level` when rows are exchangeable. `normalized` intervals divide the residuals by a per-row
-scale (an ensemble's spread) first, so noisy regions get wider intervals.
+scale first, the spread of the top three contenders (the design's uncertainty), held out the
+same way as the residuals: the interval then widens where the contenders disagree.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from utrflow.model import baselines, splits
 from utrflow.model.settings import SearchSettings, model_settings
 
 CHEAP = ("ridge_onehot", "ridge_kmer", "gbt_kmer")  # cross-validated; the CNNs are not
+SPREAD_OF = 3  # the top contenders whose spread is the design's uncertainty (select.TOP_SPREAD)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ class Intervals:
     normalized: bool = False
     floor: float = 0.0
     source: str = ""
+    scale_from: str = ""  # normalized: whose spread the scale is (what predicts with it)
+    plain_halfwidth: float | None = None  # normalized: the constant one, where no scale is had
 
     def bounds(
         self, predicted: np.ndarray, scale: np.ndarray | None = None
@@ -183,7 +187,15 @@ class Intervals:
             "normalized": self.normalized,
             "floor": self.floor,
             "source": self.source,
+            "scale_from": self.scale_from,
+            "plain_halfwidth": self.plain_halfwidth,
         }
+
+    def plain(self) -> Intervals:
+        """The constant-width interval calibrated on the same residuals."""
+        if not self.normalized:
+            return self
+        return Intervals(self.level, self.plain_halfwidth, source=self.source)
 
 
 def calibrate(
@@ -192,6 +204,7 @@ def calibrate(
     level: float,
     scale: np.ndarray | None = None,
     source: str = "",
+    scale_from: str = "",
 ) -> Intervals:
     """Conformal intervals from held-out residuals; with `scale` (an ensemble's spread per
     row), normalized: residuals over scale + floor (a tenth of the median scale, so a
@@ -201,7 +214,19 @@ def calibrate(
         return Intervals(level, conformal_quantile(residual, level), source=source)
     floor = 0.1 * float(np.median(scale)) or 1e-6
     q = conformal_quantile(residual / (np.asarray(scale) + floor), level)
-    return Intervals(level, q, True, floor, source)
+    plain = conformal_quantile(residual, level)
+    return Intervals(
+        level, q, True, floor, source, scale_from, plain if np.isfinite(plain) else None
+    )
+
+
+def spread_of(columns: Sequence[np.ndarray]) -> np.ndarray | None:
+    """The per-row sd over contenders' predictions (the design's spread), or None when it
+    cannot scale an interval (fewer than two contenders, or they agree everywhere)."""
+    if len(columns) < 2:
+        return None
+    spread = np.std(np.stack(columns), axis=0)
+    return spread if float(np.median(spread)) > 0 else None
 
 
 def coverage(labels: np.ndarray, low: np.ndarray, high: np.ndarray) -> float | None:
@@ -245,20 +270,27 @@ def contest(
 ) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
     """The contest by cross-validation: the cross-validated contenders (and the means of the
     top two and three within `search.NEAR_BEST` of the best) ranked by their out-of-fold score;
-    a CNN candidate wins only when its validation score beats the leader's on the same rows
-    and the leader's cross-validated score.
+    a CNN candidate, or a mean of the top contenders on validation with a CNN among them (the
+    seed CNN and boosted trees, say), wins only when its validation score beats the leader's on
+    the same rows and the leader's cross-validated score.
     Returns the leaderboard (winner first), the names the selected model averages, and the
     winner's cross-validated metrics (empty when a CNN won)."""
     from utrflow.model import search
 
-    board, _ = search.contest(predictions, entries, task, threshold)  # validation columns
-    board = board[board["kind"] != "ensemble"].set_index("name")
+    validated, _ = search.contest(predictions, entries, task, threshold)  # validation columns
+    cnn_names = {e["name"] for e in entries if e["kind"] == "cnn"}
+    board = validated[validated["kind"] != "ensemble"].set_index("name")
+    mixed = validated[  # means with a CNN in them: not cross-validated, ranked on validation
+        (validated["kind"] == "ensemble")
+        & validated["name"].map(lambda n: bool(cnn_names & set(_members(n))))
+    ]
+    mixed = mixed.assign(description=mixed["description"] + " on validation")
     key = "roc_auc" if task == "classification" else "r2_score"
     labels = predictions["label"].to_numpy(dtype=float)
     scored, ranked = cv_rank(labels, oof, task, threshold, seed)
     rows = []
     for name in (n for n in ranked if n.startswith("mean_of_")):
-        names = name.removeprefix("mean_of_").split("+")
+        names = _members(name)
         column = predictions[names].mean(axis=1)
         validation = search._validation_scores(
             predictions[predictions["split"] == "validation"].assign(_m=column), "_m", task,
@@ -270,7 +302,7 @@ def contest(
              "parameters": int(picked["parameters"].sum()),
              "seconds": float(picked["seconds"].sum()), "epochs": None, **validation}
         )  # fmt: skip
-    board = pd.concat([board.reset_index(), pd.DataFrame(rows)], ignore_index=True)
+    board = pd.concat([board.reset_index(), pd.DataFrame(rows), mixed], ignore_index=True)
     board["cv_" + key] = [scored[n][key] if n in scored else np.nan for n in board["name"]]
     board["cv_rmse"] = [scored[n].get("rmse") if n in scored else np.nan for n in board["name"]]
     board = board.sort_values(
@@ -279,16 +311,31 @@ def contest(
     ).reset_index(drop=True)  # fmt: skip
     leader = board.iloc[0]
     vkey = f"validation_{search.score_name(task)}"
-    cnns = board[board["kind"] == "cnn"]
-    # a CNN must beat the leader on the same validation rows and its cross-validated score:
-    # a few validation rows can favour anything, and the leader's honest score is the bar
+    cnns = board[board["name"].map(lambda n: bool(cnn_names & set(_members(n))))]
+    # a CNN, or a mean with one, must beat the leader on the same validation rows and its
+    # cross-validated score: a few validation rows can favour anything, and the leader's
+    # honest score is the bar
     if len(cnns) and cnns[vkey].max() > max(leader[vkey], leader["cv_" + key]):
+        # ranked on validation, as it won: its members lead the top contenders (the design's
+        # spread, the learning curve's configuration), as before the cross-validated route
         top = int(cnns[vkey].idxmax())
-        board = pd.concat([board.loc[[top]], board.drop(index=top)], ignore_index=True)
+        rest = board.drop(index=top).sort_values(vkey, ascending=False, kind="stable")
+        board = pd.concat([board.loc[[top]], rest], ignore_index=True)
     board["selected"] = board.index == 0
     winner = board.iloc[0]
-    chosen = winner["name"].removeprefix("mean_of_").split("+")
-    return board, chosen, scored.get(winner["name"], {})
+    return board, _members(winner["name"]), scored.get(winner["name"], {})
+
+
+def _cnn_won(chosen: Sequence[str]) -> str:
+    """Why a contender that was not cross-validated won the cross-validated contest."""
+    if len(chosen) == 1:
+        return "; a CNN beat the leader there"
+    return f"; the mean of {' and '.join(chosen)} (a CNN among them) beat the leader there"
+
+
+def _members(name: str) -> list[str]:
+    """The contenders a leaderboard name averages (itself, unless a `mean_of_...`)."""
+    return name.removeprefix("mean_of_").split("+")
 
 
 def rank_contenders(
@@ -307,32 +354,57 @@ def rank_contenders(
     model = model_settings(cfg["model"])
     task, threshold, seed = model.task, model.threshold, cfg["seed"]
     how = scoring(rows, model.search)
-    held = predictions["split"] == "validation"
     cv: dict[str, Any] = {}
+    oof: dict[str, np.ndarray] = {}
     if how.crossval:
         oof = out_of_fold(rows, cfg["baselines"]["kmer_max"], task, covariates, seed,
                           how.folds, how.repeats)  # fmt: skip
         board, chosen, cv = contest(predictions, oof, entries, task, threshold, seed)
     else:
         board, chosen = search.contest(predictions, entries, task, threshold)
-    labels = predictions["label"].to_numpy(dtype=float)
-    if cv:  # the cross-validated winner: its out-of-fold residuals over every row
-        predicted = np.mean([oof[n].mean(axis=0) for n in chosen], axis=0)
-        seen = ~np.isnan(predicted)
-        source = f"out-of-fold residuals of {int(seen.sum())} rows"
-        labels, predicted = labels[seen], predicted[seen]
-    else:
-        predicted = predictions.loc[held, chosen].mean(axis=1).to_numpy()
-        labels = labels[held.to_numpy()]
-        source = f"validation residuals of {len(labels)} rows"
     out: dict[str, Any] = {
         "scored_by": "crossval" if cv else "validation",
-        "why": how.why + ("" if cv or not how.crossval else "; a CNN beat the leader there"),
+        "why": how.why + ("" if cv or not how.crossval else _cnn_won(chosen)),
         "refit_on": "train+validation" if cv else "train",
     }
     if cv:
         out["crossval"] = {**cv, "folds": how.folds, "repeats": how.repeats}
     if task == "regression":
-        level = model.interval
-        out["intervals"] = calibrate(labels, predicted, level, source=source).to_dict()
+        oof_used = oof if cv else None
+        out["intervals"] = held_out_intervals(
+            board, chosen, predictions, oof_used, model.interval
+        ).to_dict()
     return board, chosen, out
+
+
+def held_out_intervals(
+    board: pd.DataFrame,
+    chosen: Sequence[str],
+    predictions: pd.DataFrame,
+    oof: Mapping[str, np.ndarray] | None,
+    level: float,
+) -> Intervals:
+    """The winner's conformal intervals from its held-out residuals: out-of-fold over every
+    row (`oof`, a cross-validated winner), else the validation split's; normalized by the
+    spread of the top three single contenders on the same held-out rows (the `top/` models,
+    the design's spread), where they disagree at all."""
+    labels = predictions["label"].to_numpy(dtype=float)
+    top = board[board["kind"] != "ensemble"]["name"].tolist()[:SPREAD_OF]
+    scale = None
+    if oof is not None:
+        predicted = np.mean([oof[n].mean(axis=0) for n in chosen], axis=0)
+        seen = ~np.isnan(predicted)
+        source = f"out-of-fold residuals of {int(seen.sum())} rows"
+        labels, predicted = labels[seen], predicted[seen]
+        if all(n in oof for n in top):
+            scale = spread_of([oof[n].mean(axis=0)[seen] for n in top])
+    else:
+        held = (predictions["split"] == "validation").to_numpy()
+        predicted = predictions.loc[held, list(chosen)].mean(axis=1).to_numpy()
+        labels = labels[held]
+        source = f"validation residuals of {len(labels)} rows"
+        scale = spread_of([predictions.loc[held, n].to_numpy() for n in top])
+    scale_from = f"the spread of the top {len(top)} contenders ({', '.join(top)})"
+    return calibrate(
+        labels, predicted, level, scale, source, scale_from if scale is not None else ""
+    )

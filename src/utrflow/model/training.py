@@ -315,6 +315,86 @@ def _fit_restarting(
     return network, fit, learning_rate, restart, bool(guard.dead)
 
 
+def _covariate_scaling(
+    covariates: np.ndarray | None, train_rows: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """The covariates (None when there are no columns) and the mean and variance of the train
+    rows that the network's input layer standardizes them with."""
+    if covariates is None or not covariates.shape[1]:
+        return None, None, None
+    mean = covariates[train_rows].mean(axis=0)
+    return covariates, mean, np.maximum(covariates[train_rows].var(axis=0), 1e-12)
+
+
+def _feeder(
+    onehot: np.ndarray,
+    covariates: np.ndarray | None,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    settings: ModelSettings,
+    batch_size: int,
+    seed: int,
+    in_memory: bool,
+) -> Callable[[np.ndarray, bool], Any]:
+    """How rows reach the fit: arrays when the one-hot data fits in memory (`in_memory`), else
+    a Keras PyDataset streaming batches from disk (with reverse-complement augmentation)."""
+    batches = _batches_class()
+    uniform = bool((weights == weights[0]).all())  # no weighting: skip the per-sample multiply
+
+    def feed(which: np.ndarray, shuffle: bool) -> Any:
+        if in_memory:
+            x = np.asarray(onehot[which])
+            inputs = (x, covariates[which]) if covariates is not None else x
+            return inputs, targets[which], None if uniform else weights[which]
+        return batches(
+            onehot,
+            which,
+            targets[which],
+            covariates,
+            weights[which],
+            batch_size,
+            seed,
+            shuffle,
+            settings.reverse_complement,
+        )
+
+    return feed
+
+
+def _split_rows(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The train and the validation rows; training needs both."""
+    split = rows["split"].to_numpy(dtype=str)
+    train_rows, val_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "validation")
+    if not len(train_rows) or not len(val_rows):
+        raise ValueError("training needs rows in both the train and the validation split")
+    return train_rows, val_rows
+
+
+def _member_info(
+    device: Any, settings: ModelSettings, seed: int, history: pd.DataFrame, **facts: Any
+) -> dict[str, Any]:
+    """training.json of one member: where and how it trained, how the fit went (`facts` holds
+    what only the fit knows, in the file's order)."""
+    import keras
+
+    return {
+        "device": device.description,
+        "backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "seed": seed,
+        "task": settings.task,
+        "preset": settings.preset,
+        "epochs_run": len(history),
+        "learning_rate": facts.pop("learning_rate"),
+        "restarts": facts.pop("restarts"),
+        "output_collapsed": facts.pop("output_collapsed"),
+        "best_epoch": int(history["val_loss"].idxmin()) + 1,
+        "best_val_loss": float(history["val_loss"].min()),
+        **facts,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+    }
+
+
 def train_member(
     onehot: np.ndarray,
     rows: pd.DataFrame,
@@ -336,44 +416,13 @@ def train_member(
     settings = model_settings(model_cfg)
     device = configure_backend(threads, seed, settings.deterministic, settings.mixed_precision)
     log.info("training on %s with the %s backend", device.description, keras.backend.backend())
-    split = rows["split"].to_numpy(dtype=str)
-    train_rows, val_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "validation")
-    if not len(train_rows) or not len(val_rows):
-        raise ValueError("training needs rows in both the train and the validation split")
+    train_rows, val_rows = _split_rows(rows)
     task = settings.task
     scaler, targets, weights = _targets(rows, task, train_rows)
-    cov_mean = cov_var = None
-    if covariates is not None and covariates.shape[1]:
-        cov_mean = covariates[train_rows].mean(axis=0)
-        cov_var = np.maximum(covariates[train_rows].var(axis=0), 1e-12)
-    else:
-        covariates = None
-
+    covariates, cov_mean, cov_var = _covariate_scaling(covariates, train_rows)
     batch_size = settings.batch_size * max(device.accelerators, 1)
     in_memory = onehot.nbytes <= settings.in_memory_gb * 1e9 and not settings.reverse_complement
-    Batches = _batches_class()
-
-    uniform = bool((weights == weights[0]).all())  # no weighting: skip the per-sample multiply
-
-    def feed(
-        which: np.ndarray, shuffle: bool
-    ) -> tuple[Inputs, np.ndarray, np.ndarray | None] | keras.utils.PyDataset:
-        if in_memory:
-            x = np.asarray(onehot[which])
-            inputs = (x, covariates[which]) if covariates is not None else x
-            return inputs, targets[which], None if uniform else weights[which]
-        return Batches(
-            onehot,
-            which,
-            targets[which],
-            covariates,
-            weights[which],
-            batch_size,
-            seed,
-            shuffle,
-            settings.reverse_complement,
-        )
-
+    feed = _feeder(onehot, covariates, targets, weights, settings, batch_size, seed, in_memory)
     probe_rows = val_rows[:PROBE_ROWS]
     probe = np.asarray(onehot[probe_rows])
     probe_inputs = (probe, covariates[probe_rows]) if covariates is not None else probe
@@ -390,28 +439,22 @@ def train_member(
     )
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    info = {
-        "device": device.description,
-        "backend": keras.backend.backend(),
-        "keras_version": keras.__version__,
-        "seed": seed,
-        "task": task,
-        "preset": settings.preset,
-        "epochs_run": len(history),
-        "learning_rate": learning_rate,
-        "restarts": restart,
-        "output_collapsed": bool(dead),
-        "best_epoch": int(history["val_loss"].idxmin()) + 1,
-        "best_val_loss": float(history["val_loss"].min()),
-        "n_train": len(train_rows),
-        "n_validation": len(val_rows),
-        "parameters": int(network.count_params()),
-        "input_length": int(onehot.shape[1]),
-        "covariates": int(0 if covariates is None else covariates.shape[1]),
-        "data_in_memory": bool(in_memory),
-        "threads": threads,
-        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
-    }
+    info = _member_info(
+        device,
+        settings,
+        seed,
+        history,
+        learning_rate=learning_rate,
+        restarts=restart,
+        output_collapsed=bool(dead),
+        n_train=len(train_rows),
+        n_validation=len(val_rows),
+        parameters=int(network.count_params()),
+        input_length=int(onehot.shape[1]),
+        covariates=int(0 if covariates is None else covariates.shape[1]),
+        data_in_memory=bool(in_memory),
+        threads=threads,
+    )
     return Member(model_module.export(network, scaler, task), scaler, history, info)
 
 

@@ -78,6 +78,7 @@ def join_plate(consensus: pd.DataFrame, fluorescence: pd.DataFrame | None) -> pd
             "differences": calls["differences"].fillna(""),
             "allele2": _texts(calls, "minor_sequence"),
             "allele2_reads": _counts(calls, "allele2_reads"),
+            "called_by": _texts(calls, "called_by"),
         },
         columns=LINK_COLUMNS,
     )
@@ -312,6 +313,14 @@ def qc_counts(table: pd.DataFrame) -> dict[str, int]:
     return {k: int(counts[k]) for k in ("pass", *QC_REASONS) if k in counts}
 
 
+def calibration_summary(readers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the labels count (`label_unit`: one unit, as the wells sheet calibrates every plate
+    alike) and each calibrated plate's fits, for the summary and the report."""
+    units = sorted({str(s["label_unit"]) for s in readers.values() if s.get("label_unit")})
+    fits = {plate: s["calibration"] for plate, s in readers.items() if s.get("calibration")}
+    return {"label_unit": ", ".join(units), **({"calibration": fits} if fits else {})}
+
+
 def link(
     consensus: Sequence[pd.DataFrame],
     fluorescence: dict[str, pd.DataFrame],
@@ -407,6 +416,7 @@ def run(
             "plate_centering": settings.plate_centering,
             "flagged_plates": dict(plates.loc[plates["flag"] != "", ["plate", "flag"]].values),
             "negative_controls": negatives,
+            **calibration_summary(readers_read),
         },
         summary,
     )

@@ -22,7 +22,8 @@ import pandas as pd
 from utrflow import io, sheets
 from utrflow.config import section_defaults
 from utrflow.errors import InputError
-from utrflow.plates.channels import channel_reading
+from utrflow.plates.calibration import PlateCalibration, Reading, calibrate_plate
+from utrflow.plates.channels import ChannelReading, channel_reading
 from utrflow.plates.channels import channel_values as channel_values  # re-exported
 from utrflow.plates.channels import read_seconds as read_seconds  # re-exported
 from utrflow.plates.exports import Channel, NumberFormat, read_export
@@ -213,6 +214,24 @@ def normalize_plate(
     return _normalize(plate, wells, readings, settings, path)[0]
 
 
+def _channels(
+    wells: pd.DataFrame,
+    readings: Mapping[str, Channel],
+    settings: FluorescenceSettings,
+    path: str | Path,
+) -> tuple[ChannelReading, ChannelReading | None]:
+    """The signal channel's reading at the plate's wells, and the normalizer's (None without)."""
+    names = wells["well"].tolist()
+    chosen = [settings.signal] + ([settings.normalize_by] if settings.normalize_by else [])
+    found = [
+        channel_reading(
+            readings, name, names, path, settings.saturated_at, settings.read, settings.loop
+        )
+        for name in chosen
+    ]
+    return found[0], found[1] if len(found) > 1 else None
+
+
 def _normalize(
     plate: str,
     wells: pd.DataFrame,
@@ -222,21 +241,11 @@ def _normalize(
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     names = wells["well"].tolist()
     role = wells["role"].to_numpy()
-    signal = channel_reading(
-        readings, settings.signal, names, path, settings.saturated_at, settings.read, settings.loop
-    )
+    signal, normalizer = _channels(wells, readings, settings, path)
+    norm_label = normalizer.label if normalizer else ""
     raw, saturated = signal.values, signal.saturated
     details: dict[str, object] = {"signal": signal.describe(), "normalizer": None}
-    if settings.normalize_by:
-        normalizer = channel_reading(
-            readings,
-            settings.normalize_by,
-            names,
-            path,
-            settings.saturated_at,
-            settings.read,
-            settings.loop,
-        )
+    if normalizer is not None:
         norm_raw, norm_saturated = normalizer.values, normalizer.saturated
         details["normalizer"] = normalizer.describe()
     else:
@@ -252,6 +261,19 @@ def _normalize(
     unusable_blank = _unusable_blanks(
         plate, path, blanks, settings, (raw, saturated), (norm_raw, norm_saturated)
     )
+    calibration = calibrate_plate(
+        plate,
+        wells,
+        Reading(signal.label, raw, saturated, blank_signal),
+        Reading(norm_label, norm_raw, norm_saturated, blank_norm) if normalizer else None,
+        path,
+    )
+    if calibration is not None:
+        details["calibration"] = calibration.describe()
+    else:
+        calibration = PlateCalibration(None, None, signal.label, norm_label)
+    details["label_unit"] = calibration.label_unit(settings.log2)
+    per_signal, per_normalizer = calibration.scales()
     signal_net = raw - blank_signal
     norm_net = norm_raw - blank_norm
     missing = np.isnan(raw) & ~saturated | np.isnan(norm_raw) & ~norm_saturated
@@ -263,7 +285,10 @@ def _normalize(
     )
     nonpositive = (signal_net <= 0) & ~missing & ~too_bright
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(norm_net > 0, signal_net / norm_net, np.nan)
+        # calibrated: MEFL per particle; else the plain ratio of reader units
+        ratio = np.where(
+            norm_net > 0, signal_net * per_signal / (norm_net * per_normalizer), np.nan
+        )
         usable = (ratio > 0) & ~too_bright & ~missing
         label = np.where(usable, np.log2(ratio) if settings.log2 else ratio, np.nan)
     no_blank = np.full(len(names), unusable_blank) & ~blanks

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from utrflow.errors import InputError
 from utrflow.plates.exports import Export, decode, text_rows, xlsx_sheets
-from utrflow.plates.workbook import read_plate_export
+from utrflow.plates.workbook import read_plate_export, sheet_plate_names
 
 
 def squash(text: str) -> str:
@@ -68,10 +68,12 @@ def check_ties(
     readers: Mapping[str, tuple[Path, str]],
     plates: Sequence[str],
     exports: Mapping[str, Export] | None = None,
+    instruments: Mapping[str, str] | None = None,
 ) -> list[Tie]:
     """Every plate's tie to its reader file (`readers`: plate -> (file, reader_plate)), or one
     line where a plate would read another plate's readings; `plates` are every plate of the
-    sheet. Returns the ties, in `readers` order."""
+    sheet, `instruments` the reader each plate's sheet row names (may be empty). Returns the
+    ties, in `readers` order."""
     parsed = dict(exports or {})
     ties: list[Tie] = []
     for plate, (path, wanted) in readers.items():
@@ -86,6 +88,7 @@ def check_ties(
         _check_shared(shared)
     for tie in ties:
         _check_metadata(tie, plates, shared=len(by_file[_identity(tie.path)]) > 1)
+    check_instruments(ties, parsed, instruments or {})
     return ties
 
 
@@ -145,6 +148,7 @@ def _check_metadata(tie: Tie, plates: Sequence[str], shared: bool = False) -> No
             f"{others[0]!r} of plates.tsv, but it is given for plate {tie.plate!r}: swapped "
             "files? give each plate its own file, or name the block in column reader_plate"
         )
+    _check_sheet_name(tie, plates)
     barcodes = [] if shared else metadata_barcodes(tie.path)
     if any(squash(b) == squash(tie.plate) for b in barcodes):
         return
@@ -155,4 +159,66 @@ def _check_metadata(tie: Tie, plates: Sequence[str], shared: bool = False) -> No
                 f"{tie.path}: the file states plate barcode {barcode!r}, which is plate "
                 f"{others[0]!r} of plates.tsv, but it is given for plate {tie.plate!r}: "
                 "swapped files? give each plate its own file"
+            )
+
+
+def _check_sheet_name(tie: Tie, plates: Sequence[str]) -> None:
+    """A workbook sheet read for a plate may not name another plate of the sheet in its own
+    metadata (sheet 'P1' holding `Plate ID: P2`: sheets renamed or pasted in the wrong tab)."""
+    if tie.how == "reader_plate" or not tie.block:
+        return  # the sheet chosen by name in plates.tsv: the user's word
+    named = sheet_plate_names(tie.path).get(tie.block, "")
+    if not named or squash(named) == squash(tie.plate):
+        return
+    others = [p for p in plates if p != tie.plate and squash(p) == squash(named)]
+    if others:
+        raise InputError(
+            f"{tie.path}: sheet {tie.block!r} names its plate {named!r} (its own metadata), "
+            f"which is plate {others[0]!r} of plates.tsv, but it is read for plate "
+            f"{tie.plate!r}: sheets renamed or pasted in the wrong tab? check the sheet names "
+            "against the plates, or name the sheet in column reader_plate"
+        )
+
+
+# Reader families: the words a lab writes for a reader or its software (squashed), by maker.
+# A sheet's `instrument` is checked only where it names one of these, and the file's software
+# another: a nickname or an unknown reader is not judged.
+_FAMILIES = {
+    "Agilent BioTek": ("biotek", "gen5", "synergy", "cytation", "epoch", "lionheart", "elx",
+                       "powerwave", "neo2", "agilent"),
+    "Tecan": ("tecan", "spark", "icontrol", "magellan", "infinite", "sunrise", "genios",
+              "safire", "m200", "m1000"),
+    "BMG Labtech": ("bmg", "mars", "smartcontrol", "clariostar", "pherastar", "fluostar",
+                    "polarstar", "omega", "vantastar", "spectrostar", "novostar"),
+    "Molecular Devices": ("moleculardevices", "softmax", "spectramax", "flexstation",
+                          "filtermax", "gemini", "paradigm", "emax", "vmax"),
+    "PerkinElmer / Revvity": ("perkinelmer", "revvity", "envision", "victor", "enspire",
+                              "ensight", "kaleido"),
+    "Thermo": ("thermo", "skanit", "varioskan", "multiskan", "fluoroskan", "luminoskan"),
+    "Promega": ("promega", "glomax"),
+}  # fmt: skip
+
+
+def family(text: str) -> str:
+    """The maker whose readers or software `text` names ('' when none or several)."""
+    flat = squash(text)
+    found = {name for name, words in _FAMILIES.items() if any(w in flat for w in words)}
+    return found.pop() if len(found) == 1 else ""
+
+
+def check_instruments(
+    ties: Sequence[Tie], exports: Mapping[str, Export], named: Mapping[str, str]
+) -> None:
+    """A plate whose sheet row names its reader (`instrument`: `Gen5`, `Spark`, `CLARIOstar`)
+    may not take a file another maker's software wrote: another instrument's export, the file
+    of a plate read elsewhere that week."""
+    for tie in ties:
+        wanted = named.get(tie.plate, "")
+        written = exports[_identity(tie.path)].instrument
+        mine, theirs = family(wanted), family(written)
+        if mine and theirs and mine != theirs:
+            raise InputError(
+                f"{tie.path}: the file was written by {written} ({theirs}), but plates.tsv "
+                f"gives plate {tie.plate!r} instrument {wanted!r} ({mine}): another "
+                "instrument's file? give the plate's own export, or correct its instrument"
             )

@@ -69,6 +69,39 @@ def _signature(export_plates: dict[str, dict]) -> frozenset[tuple[str, str]]:
     )
 
 
+def _distinct_sheets(path: Path, data: bytes) -> dict[str, dict[str, dict]]:
+    """A workbook's sheets that hold readings no earlier sheet holds: title -> plate blocks
+    (block name, as the sheet's own metadata names it, -> channels)."""
+    sheets: dict[str, dict] = {}
+    seen: set[tuple[str, str]] = set()
+    for title, rows in xlsx_sheets(path, data):
+        scan, _ = scan_rows(rows, path, title)
+        signature = _signature(scan.plates)
+        if not scan.plates or signature <= seen:
+            continue  # no plate data, or a repeat of earlier sheets' readings
+        seen |= signature
+        sheets[title] = scan.plates
+    return sheets
+
+
+def sheet_plate_names(path: str | Path) -> dict[str, str]:
+    """For a workbook read as a sheet per plate: each one-block sheet's title -> the plate name
+    its own metadata gives (`Plate ID`, Gen5's `Plate`...), where it gives one; else empty.
+    A student renames or reorders sheets; the metadata is what the reader wrote."""
+    path = Path(path)
+    data = path.read_bytes()
+    if not data.startswith(_XLSX_MAGIC):
+        return {}
+    sheets = _distinct_sheets(path, data)
+    if len(sheets) < 2:
+        return {}
+    return {
+        title: next(iter(blocks))
+        for title, blocks in sheets.items()
+        if len(blocks) == 1 and next(iter(blocks))
+    }
+
+
 def read_plate_export(path: str | Path) -> Export:
     """A reader file's plates (`read_export`), with a workbook's sheets of distinct readings as
     plate blocks named by their sheet; a workbook's formulas without saved values stop."""
@@ -92,15 +125,7 @@ def read_plate_export(path: str | Path) -> Export:
     export = read_export(path)
     if not data.startswith(_XLSX_MAGIC):
         return export
-    sheets: dict[str, dict] = {}
-    seen: set[tuple[str, str]] = set()
-    for title, rows in xlsx_sheets(path, data):
-        scan, _ = scan_rows(rows, path, title)
-        signature = _signature(scan.plates)
-        if not scan.plates or signature <= seen:
-            continue  # no plate data, or a repeat of earlier sheets' readings
-        seen |= signature
-        sheets[title] = scan.plates
+    sheets = _distinct_sheets(path, data)
     if len(sheets) < 2:
         return export
     plates = {}

@@ -16,6 +16,7 @@ from typing import Any
 from utrflow import config as config_module
 from utrflow.errors import InputError
 from utrflow.labelled import check_for_model, read_user_table
+from utrflow.model.settings import model_settings
 from utrflow.preflight.commands import check_commands
 from utrflow.preflight.keys import SEED_LIMIT, check_keys
 from utrflow.preflight.reads_setup import load_reads_setup
@@ -62,7 +63,7 @@ def check(
     if config["source"] == "table":
         path = _named_file(config, "table", base_dir, source)
         table = read_user_table(path)
-        check_for_model(table, config["model"], path, source)
+        check_for_model(table, model_settings(config["model"]), path, source)
         check_table(table, config, path, source)
     if config["predict"]["input"]:
         check_predict_input(_named_file(config, "predict.input", base_dir, source))

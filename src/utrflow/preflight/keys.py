@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from utrflow.errors import InputError
+from utrflow.resources import resources
 
 SEED_LIMIT = 2**32 - 1  # NumPy's and Keras's global seeds take 32 bits
 
@@ -41,11 +42,12 @@ def check_keys(config: Mapping[str, Any], schema: Mapping[str, Any], source: str
     """Cross-key checks on a schema-valid config with its defaults filled in."""
     for key, value in _decimals_for_integers(schema, config, ""):
         raise InputError(f"{source}: key '{key}': {value!r} is not a whole number")
-    last_seed = config["seed"] + config["model"]["ensemble"] - 1
+    members = resources(config).ensemble
+    last_seed = config["seed"] + members - 1
     if last_seed > SEED_LIMIT:
         raise InputError(
-            f"{source}: key 'seed': {config['seed']} with model.ensemble "
-            f"{config['model']['ensemble']} gives member seeds up to {last_seed}, above "
+            f"{source}: key 'seed': {config['seed']} with resources.ensemble "
+            f"{members} gives member seeds up to {last_seed}, above "
             f"{SEED_LIMIT} (2**32 - 1); use a smaller seed"
         )
     if config["model"]["preset"] == "custom" and not config["model"]["layers"]:

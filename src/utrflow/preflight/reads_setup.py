@@ -75,7 +75,9 @@ def check_readers(
     layout = pd.DataFrame(wells)
     blocks = {row["plate"]: row["reader_plate"] for row in plates}
     names = [row["plate"] for row in plates]
-    check_ties({plate: (base_dir / path, blocks[plate]) for plate, path in readers.items()}, names)
+    instruments = {row["plate"]: row["instrument"] for row in plates}
+    ties = {plate: (base_dir / path, blocks[plate]) for plate, path in readers.items()}
+    check_ties(ties, names, instruments=instruments)
     for plate, reader in readers.items():
         fluorescence.load_plate(plate, layout, base_dir / reader, chosen, blocks[plate])
     return readers

@@ -30,6 +30,7 @@ from utrflow.sequences import reverse_complement
 SAMPLE_READS = 3000  # reads sampled per read group, spread over its files
 MIN_PLACED = 20  # placed reads needed to judge a flank
 REVERSED_TRIAL = 0.25  # fewer reads placed: try each end's barcodes and each primer reversed
+SWAP_GAIN = 1.25  # the fwd/rev barcode columns exchanged give this many times the UTRs: swapped
 MIN_SHARE = 0.5  # a flank in fewer of the placed reads stops the run
 WARN_SHARE = 0.8  # ... in fewer than this, a warning
 PROPOSAL_READS = 1000  # placed reads the proposal reads (enough: it needs their consensus)
@@ -77,15 +78,24 @@ def place(
 ) -> tuple[list[str], int]:
     """The reads the demultiplexer assigns to a well by their barcodes (and primers), turned to
     the forward strand, and how many reads were looked at. Flanks play no part in placing."""
-    bare = replace(construct, upstream_flank="", downstream_flank="")
-    demux = Demultiplexer(bare, layout, replace(settings, chimera_check=False))
-    placed, seen = [], 0
+    placed, seen, _ = _place(reads, construct, layout, settings)
+    return placed, seen
+
+
+def _place(
+    reads: Iterable[str], construct: sheets.Construct, layout: Layout, settings: DemuxSettings
+) -> tuple[list[str], int, int]:
+    """`place`, and how many placed reads give a region between the flanks (without the chimera
+    check, flanks only cut the region out: they never change a read's well or strand)."""
+    demux = Demultiplexer(construct, layout, replace(settings, chimera_check=False))
+    placed, seen, regions = [], 0, 0
     for seq in reads:
         seen += 1
         call = demux.classify(seq)
         if call.status == "assigned":
             placed.append(seq if call.strand == "+" else reverse_complement(seq))
-    return placed, seen
+            regions += call.region is not None
+    return placed, seen, regions
 
 
 def find(name: str, query: str, reads: Iterable[str], max_error: float) -> Element:
@@ -296,17 +306,48 @@ def _placed(
     wells: list[sheets.Row],
     construct: sheets.Construct,
     settings: DemuxSettings,
-) -> tuple[list[str], int]:
-    """The sampled reads of every group placed by their barcodes, and how many were seen."""
+) -> tuple[list[str], int, int]:
+    """The sampled reads of every group placed by their barcodes, how many were seen, and how
+    many placed ones give a region (see `_place`)."""
     placed: list[str] = []
-    seen = 0
+    seen = regions = 0
     for group, reads in samples.items():
         layout = Layout.from_wells(wells, group.plates)
         if layout.wells:
-            got, looked = place(reads, construct, layout, settings)
+            got, looked, cut = _place(reads, construct, layout, settings)
             placed += got
             seen += looked
-    return placed, seen
+            regions += cut
+    return placed, seen, regions
+
+
+def _swapped_columns(
+    samples: dict[sheets.ReadGroup, list[str]],
+    wells: list[sheets.Row],
+    construct: sheets.Construct,
+    settings: DemuxSettings,
+    given: int,
+) -> int | None:
+    """The reads that give a UTR (or, without flanks, that place) with the wells sheet's
+    fwd_barcode and rev_barcode columns exchanged, when clearly more than `given` do as given;
+    else None.
+
+    Exchanged columns are silent otherwise. With primers, the barcode next to the forward
+    primer is looked up among the rev barcodes: few reads place, or, where both ends draw on
+    one barcode set, reads place in the mirrored well (A2's reads in B1). Without primers the
+    barcodes alone orient a read, so every read is placed in its own well on the wrong strand
+    and its flanks read reverse-complemented (the flank check then asked for the wrong fix).
+    A correct sheet's reads cannot do better exchanged: only wells whose mirrored pair is also
+    a well place, and without primers on the wrong strand."""
+    if not any(row["rev_barcode"] for row in wells):
+        return None  # one barcode per read: no columns to exchange
+    exchanged = [
+        {**row, "fwd_barcode": row["rev_barcode"], "rev_barcode": row["fwd_barcode"]}
+        for row in wells
+    ]
+    placed, _, regions = _placed(samples, exchanged, construct, settings)
+    score = regions if construct.upstream_flank or construct.downstream_flank else len(placed)
+    return score if score >= max(MIN_PLACED, SWAP_GAIN * given) else None
 
 
 def _reversed_part(
@@ -343,12 +384,18 @@ def check(
     construct: sheets.Construct,
     settings: DemuxSettings,
     n: int = SAMPLE_READS,
+    sheet: str = "wells sheet",
 ) -> dict[str, Any]:
-    """The construct against a sample of every read group's reads (see `verdict`)."""
+    """The construct against a sample of every read group's reads (see `verdict`); `sheet`
+    names the wells sheet in the lines about its barcodes."""
     samples = {group: sample(group.files, n) for group in groups}
-    placed, seen = _placed(samples, wells, construct, settings)
+    placed, seen, regions = _placed(samples, wells, construct, settings)
+    flanked = construct.upstream_flank or construct.downstream_flank
+    swapped = _swapped_columns(
+        samples, wells, construct, settings, regions if flanked else len(placed)
+    )
     reversed_part = None
-    if len(placed) < REVERSED_TRIAL * seen:
+    if swapped is None and len(placed) < REVERSED_TRIAL * seen:
         reversed_part = _reversed_part(samples, wells, construct, settings, len(placed))
     error = settings.max_flank_error
     elements = {
@@ -363,15 +410,33 @@ def check(
     }
     result = verdict(construct, elements, len(placed), seen, propose(placed[:PROPOSAL_READS]))
     result["elements"].insert(0, _barcode_element(len(placed), seen, reversed_part))
-    if reversed_part:
+    if swapped is not None:
+        what = "give a UTR" if flanked else "place in a well"
+        given = regions if flanked else len(placed)
+        result["status"] = "error"
+        result["messages"] = [  # the flanks read as found on the wrong strand: not their fault
+            f"{sheet}: the fwd_barcode and rev_barcode columns are swapped: {swapped} of "
+            f"{seen} sampled reads {what} with the two columns exchanged, {given} as given; "
+            "exchange the fwd_barcode and rev_barcode columns (fwd_barcode is the barcode on "
+            "the forward primer)"
+        ]
+        result["swapped_barcode_columns"] = True
+    elif reversed_part:
         key, more = reversed_part
-        where = "wells sheet" if key.endswith("barcode") else f"construct.{key}"
+        where = sheet if key.endswith("barcode") else f"construct.{key}"
         result["status"] = "error"
         result["messages"].insert(0, (
             f"{where}: the {key.replace('_', ' ')}s read reverse-complemented: {more} of {seen} "
             f"sampled reads place with them reversed, {len(placed)} as given; give them 5'->3' "
             "as ordered on the primers"
         ))  # fmt: skip
+    elif MIN_PLACED <= len(placed) < REVERSED_TRIAL * seen:  # enough to judge flanks, yet few
+        result["status"] = "warning" if result["status"] == "ok" else result["status"]
+        result["messages"].append(
+            f"{sheet}: only {len(placed)} of {seen} sampled reads ({len(placed) / seen:.0%}) "
+            "place in a well by their barcodes, reversed or swapped no better; the rest will "
+            "end unassigned: check the barcodes against the plate (another plate's or kit's?)"
+        )
     return result
 
 
@@ -401,7 +466,8 @@ def run(
     construct = sheets.load_construct(construct_cfg)
     plates = sheets.load_plates(plates_path, base_dir)
     wells = sheets.load_wells(wells_path, [row["plate"] for row in plates])
-    return check(sheets.read_groups(plates, str(plates_path)), wells, construct, settings)
+    groups = sheets.read_groups(plates, str(plates_path))
+    return check(groups, wells, construct, settings, sheet=f"wells sheet {wells_path}")
 
 
 def raise_on_error(result: dict[str, Any]) -> None:

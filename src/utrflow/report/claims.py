@@ -66,11 +66,53 @@ def with_interval(value: float | None, interval: Any) -> str:
     return f"{text} ({interval_text(interval)})"
 
 
+def auc_interval(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float] | None:
+    """DeLong's 95 % interval of the ROC-AUC of `scores` for 0/1 `labels`: the AUC's variance
+    from each positive's and each negative's share of the pairs it wins (ties count half);
+    None with fewer than 2 of either class."""
+    labels = np.asarray(labels, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    positive, negative = scores[labels == 1], scores[labels == 0]
+    if len(positive) < 2 or len(negative) < 2:
+        return None
+    wins = (positive[:, None] > negative[None, :]) + 0.5 * (positive[:, None] == negative)
+    auc = float(wins.mean())
+    variance = wins.mean(axis=1).var(ddof=1) / len(positive)
+    variance += wins.mean(axis=0).var(ddof=1) / len(negative)
+    half = 1.96 * math.sqrt(variance)
+    return max(0.0, auc - half), min(1.0, auc + half)
+
+
+def hanley_mcneil_se(auc: float, positives: int, negatives: int) -> float:
+    """The standard error of a ROC-AUC from the AUC and the class sizes alone (Hanley & McNeil
+    1982): for rows whose predictions the report does not have (the baselines')."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    variance = (
+        auc * (1 - auc) + (positives - 1) * (q1 - auc**2) + (negatives - 1) * (q2 - auc**2)
+    ) / (positives * negatives)
+    return math.sqrt(max(variance, 0.0))
+
+
+def hanley_mcneil_interval(auc: float, positives: int, negatives: int) -> tuple[float, float]:
+    """The 95 % interval of a ROC-AUC by Hanley-McNeil's standard error, within 0 and 1."""
+    half = 1.96 * hanley_mcneil_se(auc, positives, negatives)
+    return max(0.0, auc - half), min(1.0, auc + half)
+
+
 def interval_for(metrics: dict[str, Any], key: str) -> tuple[float, float] | None:
-    """The 95 % interval of a split's r², Pearson r or Spearman rho when it rests on fewer than
-    FEW_ROWS rows; None otherwise (or for other metrics)."""
+    """The 95 % interval of a split's r², Pearson r, Spearman rho or ROC-AUC when it rests on
+    fewer than FEW_ROWS rows; None otherwise (or for other metrics). ROC-AUC: DeLong's from
+    the predictions when `with_auc_intervals` added it (`roc_auc_ci95`), else Hanley-McNeil's."""
     n, value = metrics.get("n") or 0, metrics.get(key)
     if value is None or n >= FEW_ROWS:
+        return None
+    if key == "roc_auc":
+        positives = int(metrics.get("positives") or 0)
+        if metrics.get("roc_auc_ci95") is not None:
+            low, high = metrics["roc_auc_ci95"]
+            return float(low), float(high)
+        if 0 < positives < n:
+            return hanley_mcneil_interval(value, positives, n - positives)
         return None
     if key == "r2":
         return squared_interval(value, n, sign=metrics.get("pearson_r") or 1.0)
@@ -94,6 +136,20 @@ def r2_score_interval(
     scores = 1 - ((y - p) ** 2).sum(axis=1)[keep] / total[keep]
     low, high = np.percentile(scores, [2.5, 97.5])
     return float(low), float(high)
+
+
+def with_auc_intervals(metrics: dict[str, Any], predictions: pd.DataFrame) -> dict[str, Any]:
+    """`metrics` with DeLong's interval (`roc_auc_ci95`) beside the model's validation and test
+    ROC-AUC when they rest on fewer than FEW_ROWS rows (classification)."""
+    out = dict(metrics)
+    for split in ("validation", "test"):
+        scores = metrics.get(split)
+        if not scores or scores.get("roc_auc") is None or (scores.get("n") or 0) >= FEW_ROWS:
+            continue
+        part = predictions[predictions["split"] == split]
+        found = auc_interval(part["label"].to_numpy(), part["prediction"].to_numpy())
+        out[split] = {**scores, "roc_auc_ci95": found}
+    return out
 
 
 def model_name(metrics: dict[str, Any]) -> str:
@@ -210,7 +266,8 @@ def summary_cards(
     n = f" (n = {test['n']})" if test.get("n") else ""
     if task == "classification":
         cards = [
-            (number(test.get("roc_auc")), "", f"test ROC-AUC{n}", False),
+            (number(test.get("roc_auc")), interval_text(interval_for(test, "roc_auc")),
+             f"test ROC-AUC{n}", False),
             (number(test.get("pr_auc")), "", "test PR-AUC", False),
             (number(test.get("accuracy")), "", f"test accuracy at {test.get('threshold', 0.5)}",
              False),

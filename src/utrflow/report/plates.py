@@ -89,7 +89,18 @@ STATUS_COLORS = {
     "pair_not_in_layout": "#805ad5",
     "chimera": "#e53e3e",
     "too_short": "#4a5568",
+    # dorado duplex: a simplex read whose duplex read stands for the molecule
+    "duplex_parent": "#90cdf4",
 }
+OTHER_STATUS = "#2d3748"  # a status this report does not know yet still gets its bar
+
+
+def funnel_counts(funnels: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Reads per status and read group, for every status any funnel counts (the known ones in
+    STATUS_COLORS order, then any other): the bars add up to every read of the group."""
+    seen = {s for f in funnels for s, n in f["status"].items() if n}
+    order = [s for s in STATUS_COLORS if s in seen] + sorted(seen - set(STATUS_COLORS))
+    return {s: np.array([f["status"].get(s, 0) for f in funnels], dtype=float) for s in order}
 
 
 def funnel_bars(funnels: list[dict[str, Any]]) -> Png:
@@ -97,8 +108,8 @@ def funnel_bars(funnels: list[dict[str, Any]]) -> Png:
     fig, ax = plt.subplots(figsize=(7.0, 0.45 * len(funnels) + 1.7))
     names = [f["group"] for f in funnels]
     left = np.zeros(len(funnels))
-    for status, color in STATUS_COLORS.items():
-        values = np.array([f["status"].get(status, 0) for f in funnels], dtype=float)
+    for status, values in funnel_counts(funnels).items():
+        color = STATUS_COLORS.get(status, OTHER_STATUS)
         ax.barh(names, values, left=left, color=color, label=status, height=0.6)
         left += values
     ax.invert_yaxis()

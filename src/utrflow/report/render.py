@@ -19,6 +19,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from utrflow import io
+from utrflow.report import calibration as report_calibration
 from utrflow.report import claims
 from utrflow.report import contest as report_contest
 from utrflow.report import design as report_design
@@ -101,6 +102,7 @@ def model_context(inputs: ReportInputs) -> dict[str, Any]:
     metrics, task = m.metrics, inputs.config["model"]["task"]
     key, name = claims.headline_key(task)
     if task == "classification":
+        metrics = claims.with_auc_intervals(metrics, m.predictions)
         performance = [report_model.roc_pr_curves(m.predictions, "test")]
     else:
         performance = [
@@ -172,6 +174,7 @@ def render(inputs: ReportInputs) -> str:
         plates=report_table.section(
             inputs.table, inputs.plate_qc, inputs.table_summary, inputs.funnels
         ),
+        calibration=report_calibration.section(inputs.table_summary),
         wells=report_wells.well_table(inputs.table) if has_wells else None,
         design_off_reason=(
             "the model uses covariates, and designs are scored on sequence alone"

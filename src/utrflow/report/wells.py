@@ -18,6 +18,7 @@ from utrflow.labelled import QC_REASONS
 QC_COLORS = {
     "pass": "#2f855a",
     "blank": "#cbd5e0",
+    "calibrant": "#e2e8f0",
     "control": "#a0aec0",
     "negative": "#718096",
     "no_reads": "#4a5568",
@@ -49,6 +50,7 @@ COLUMNS = [
     ("purity", "purity"),
     ("allele2", "allele 2"),
     ("allele2_reads", "allele 2 reads"),
+    ("called_by", "called by"),
     ("signal", "signal"),
     ("label", "label (log2)"),
     ("qc", "qc"),
