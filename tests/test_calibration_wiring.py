@@ -198,3 +198,23 @@ def test_the_report_shows_each_fit_its_range_residuals_and_dropped_standards(
         )
     )
     assert part in html and "<h3>Calibration</h3>" in html
+
+
+def test_a_series_that_cannot_be_fitted_stops_at_start_up(tmp_path: Path) -> None:
+    """Start-up reads every reader file (preflight's check_readers), fits included: a series
+    saturated throughout stops the run before any job, naming the file and plate."""
+    from utrflow.config import section_defaults
+    from utrflow.preflight.reads_setup import check_readers
+
+    wells, reader, _ = made_plate(tmp_path, f_slope=1e-6)
+    plates = [{"plate": "P1", "fluorescence": reader.name, "reader_plate": "", "instrument": ""}]
+    settings = {**section_defaults("fluorescence"), "signal": "GFP", "normalize_by": "OD600"}
+    settings["saturated_at"] = TOP
+    with pytest.raises(InputError) as err:
+        check_readers(plates, sheets.load_wells(wells), settings, tmp_path)
+    assert "reader.csv: plate P1: fluorescein on 'GFP'" in str(err.value)
+    (tmp_path / "fine").mkdir()
+    fine, _, _ = made_plate(tmp_path / "fine")
+    assert check_readers(plates, sheets.load_wells(fine), settings, tmp_path / "fine") == {
+        "P1": "reader.csv"
+    }

@@ -18,7 +18,7 @@ import pytest
 from utrflow.errors import InputError
 from utrflow.plates.channels import channel_reading
 from utrflow.plates.exports import read_export
-from utrflow.plates.reader import PlateReadings, parse_reader
+from utrflow.plates.reader import PlateReadings, check_reader_wells, parse_reader
 
 CORPUS = Path(__file__).parent / "data" / "plate_readers"
 
@@ -53,7 +53,23 @@ def test_the_corpus_holds_thirty_real_files_with_their_sources() -> None:
         source = (folder / "SOURCE.md").read_text()
         assert f"`{Path(name).name}`" in source, name
         assert any(folder.glob("LICENSE_*")), name
-        assert name in REFERENCE, f"{name}: no reference wells"
+        assert name in REFERENCE or name in STOPS, f"{name}: no reference wells"
+
+
+# Real files in a shape not read: they stop with one line, never offer what is around the data
+STOPS = {
+    # Magellan kinetic: wells as rows, seven reads side by side, four groups a row; its only
+    # grid is the substrate concentrations, which must not be read as a channel
+    "tecan_magellan/magellan.xlsx": "set aside as summaries or layouts: "
+    "'Substrate concentrations [mM]'",
+}
+
+
+@pytest.mark.parametrize(("name", "said"), sorted(STOPS.items()))
+def test_a_file_in_a_shape_not_read_stops_with_one_line(name: str, said: str) -> None:
+    with pytest.raises(InputError) as err:
+        read_export(CORPUS / name)
+    assert said in str(err.value) and "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
@@ -80,6 +96,9 @@ INSTRUMENTS = {
     "thermo_skanit/multi-plate_example01.xlsx": "Thermo SkanIt",
     "revvity_kaleido/fluorescence_v3.5_pure_csv_format_example.csv": "Revvity Kaleido (EnSight)",
     "tecan_icontrol/time_series_single_reads.xlsx": "Tecan i-control (infinite 200Pro)",
+    "tecan_magellan/SLA01P01_ELISA.xlsx": "Tecan Magellan",
+    "tecan_spark/tekan_spark_endpoint.xlsx": "Tecan SparkControl (Spark)",
+    "perkinelmer_envision/PE_Envision_luminescence_example01.csv": "PerkinElmer EnVision",
 }
 
 
@@ -109,7 +128,23 @@ CHANNELS = {
         "2",
         {"A450(1) - channel 1 (A)"},
     ),
+    # Magellan: `0s`/`24.8 °C` rows under the header and a `Label1=535` legend are not channels
+    "tecan_magellan/SLA01P01_assay.xlsx": ("", {"Label1", "Label2"}),
 }
+
+
+def test_a_plate_read_on_a_row_pattern_keeps_the_rows_the_file_names() -> None:
+    """EnVision's 384-well luminescence file holds rows A, E, I and M only: they are read as
+    those rows (allotropy's expected output numbers them A-D), and a layout well on a row the
+    file leaves out stops the run rather than reading another row's value."""
+    name = "perkinelmer_envision/PE_Envision_luminescence_example01.csv"
+    readings = _plate(name, "1")
+    channel = readings["0_1 US LUM 384(1) - channel 0 (CPS)"]
+    assert {w[0] for w in channel.reads[0].cells} == set("AEIM")
+    assert channel.plate_format == 384
+    with pytest.raises(InputError) as err:
+        check_reader_wells(readings, ["A1", "B1"], CORPUS / name)
+    assert "missing from the plate-reader file: B1" in str(err.value)
 
 
 @pytest.mark.parametrize(("name", "plate", "channels"), [(k, *v) for k, v in CHANNELS.items()])
@@ -155,3 +190,21 @@ def test_labels_that_could_mean_two_things_stop_with_the_key_that_decides(
     with pytest.raises(InputError) as err:
         channel_reading(parse_reader(CORPUS / name, plate), channel, ["A1"], CORPUS / name)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "asked", "label", "value"),
+    [
+        ("tecan_magellan/SLA01P01_ELISA.xlsx", "485", "Label1", 1.0787),
+        ("tecan_magellan/SLA01P01_ELISA.xlsx", "560", "Label2", 0.0657),
+        ("tecan_magellan/SLA01P01_assay.xlsx", "700", "Label2", 0.0914),
+    ],
+)
+def test_magellan_labels_take_their_wavelengths_from_the_footer_in_order(
+    name: str, asked: str, label: str, value: float
+) -> None:
+    """`Measurement 1:` ... `Measurement wavelength: 485 nm` names Label1's wavelength, so a lab
+    can ask for the wavelength (allotropy's expected output ties them the same way)."""
+    well = "F16" if "ELISA" in name else "P24"
+    found = channel_reading(_plate(name, ""), asked, [well], CORPUS / name)
+    assert found.label == label and found.values.tolist() == [value]

@@ -1,8 +1,10 @@
 """The report as a person sees it: opened in headless Chromium at 1,400 and 1,000 px, every
 section filled, every image drawn and its text legible, no table or figure wider than the page,
 every plate drawn, the well table filtering and sorting, nothing fetched, no console error; a
-one-plate pilot too small to train ends with exit 0 and a report that says why; and Snakemake's
-own report with the captions. Screenshots of each section are saved for review (in
+one-plate pilot too small to train ends with exit 0 and a report that says why; the shipped
+whole-run demo's report (examples/whole_run: its config, 24 pooled plates) rendered in-process
+from the shared run's outputs, without a 10-minute demo run; and Snakemake's own report with
+the captions. Screenshots of each section are saved for review (in
 $UTRFLOW_SCREENSHOTS, else a temporary folder the test prints).
 
 Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them); skipped, with the
@@ -11,15 +13,23 @@ reason, where they are missing.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from conftest import run_workflow
+import yaml
+from conftest import REPO, run_workflow
 from markupsafe import escape
+
+from utrflow import config as config_module
+from utrflow import io
+from utrflow.cli.report import REPORT_MODEL_FILES
+from utrflow.report import render
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -69,7 +79,7 @@ return {count: document.getElementById('wells-count').textContent,
         rows: shown.map(r => r.textContent.replace(/\\u200b/g, ''))};
 """
 CLICK_A_WELL = """
-document.querySelector('.plate[data-plate="P01"] .w[data-key="P01:A1"]').click();
+document.querySelector('.w[data-key="' + arguments[0] + '"]').click();
 return [...document.querySelectorAll('#wells-table tbody tr')].filter(r => !r.hidden)
   .map(r => r.cells[0].textContent + ' ' + r.cells[1].textContent);
 """
@@ -116,9 +126,12 @@ def browser():
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
-def open_report(html: Path, width: int, shots: Path, name: str) -> dict:
+def open_report(
+    html: Path, width: int, shots: Path, name: str, filter_words: str = "P01 mixed",
+    well: str = "P01:A1",
+) -> dict:  # fmt: skip
     """Load the report at `width` px; what the page says about itself, the well table tried
-    out, and a screenshot of each section."""
+    out (`filter_words`, a click on `well`'s map), and a screenshot of each section."""
     driver = browser()
     try:
         driver.set_window_size(width, 900)
@@ -127,8 +140,8 @@ def open_report(html: Path, width: int, shots: Path, name: str) -> dict:
         page["errors"] = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         if page["well_rows"]:
             page["all_wells"] = driver.execute_script(FILTER, "")
-            page["filtered"] = driver.execute_script(FILTER, "P01 mixed")
-            page["clicked"] = driver.execute_script(CLICK_A_WELL)
+            page["filtered"] = driver.execute_script(FILTER, filter_words)
+            page["clicked"] = driver.execute_script(CLICK_A_WELL, well)
             driver.execute_script(FILTER, "")
             page["sorted_reads"] = driver.execute_script(SORT_BY_READS)
         driver.save_screenshot(str(shots / f"{name}-{width}-first-screen.png"))
@@ -178,6 +191,8 @@ def test_report_opens_in_a_real_browser_complete_and_offline(
     assert page["clicked"] == ["P01 A1"]  # a well clicked on its plate map: that well alone
     assert page["sorted_reads"] == sorted(page["sorted_reads"])
     text = html.read_text()
+    assert ">called by</th>" in text  # posterior or counting, from the consensus tables
+    assert "How sure:</b> gain per doubling 95 % CI" in text  # the curve rests on few rows
     assert "Not run" not in text  # every stage ran, so every section is filled from the run
     for figure in ("Demultiplexing funnel", "Read length and quality", "Purity and library match",
                    "Replicate wells", "First-layer filter logos", "Mutagenesis map",
@@ -222,3 +237,98 @@ def test_snakemake_report_holds_the_captions(finished_run: Path):
     assert any(n.endswith("report.html") for n in names)
     assert any(n.endswith("next_library.csv") for n in names)
     assert "The next library" in text or "next library" in text.lower()
+
+
+DEMO = REPO / "examples" / "whole_run" / "config" / "config.yaml"
+DEMO_COPIES = 8  # the shared run's 3 plates, 8 times: the demo's 24
+
+
+def demo_plates(frame: pd.DataFrame, plates: list[str]) -> pd.DataFrame:
+    """`frame` (rows of `plates`) copied DEMO_COPIES times, copy c's plates renamed onward."""
+    rename = [{p: f"P{c * len(plates) + i + 1:02d}" for i, p in enumerate(plates)}
+              for c in range(DEMO_COPIES)]  # fmt: skip
+    copies = [frame.assign(plate=frame["plate"].map(names)) for names in rename]
+    return pd.concat(copies, ignore_index=True)
+
+
+def pooled_funnel(funnels: list[dict], plates: list[str], names: list[str]) -> dict:
+    """The demo's one pooled read group (plate_separation: pooled): every plate's reads in one
+    funnel, its read-QC histograms one per plate (the shared run's, repeated)."""
+    out = copy.deepcopy(funnels[0])
+    by_plate = {p: f for f in funnels for p in f["plates"]}
+    out.update(group="pooled", plates=names, reads=DEMO_COPIES * sum(f["reads"] for f in funnels))
+    out["status"] = {
+        s: DEMO_COPIES * sum(f["status"].get(s, 0) for f in funnels) for s in out["status"]
+    }
+    out["status_fraction"] = {s: n / out["reads"] for s, n in out["status"].items()}
+    for key in ("lengths", "mean_quality"):
+        histograms = {n: by_plate[plates[i % len(plates)]]["read_qc"][key][plates[i % len(plates)]]
+                      for i, n in enumerate(names)}  # fmt: skip
+        out["read_qc"][key] = histograms
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_report(finished_run: Path, tmp_path_factory) -> Path:
+    """The whole-run demo's report (examples/whole_run: its config, 24 plates of 96 wells read
+    in one pooled group), rendered in-process by the report stage from the shared tiny run's
+    files, its 3 plates copied to 24: the demo's shape without its 10-minute run."""
+    results, out = finished_run / "results", tmp_path_factory.mktemp("demo")
+    table = io.read_tsv(results / "table/labelled.tsv")
+    plates = sorted(table["plate"].astype(str).unique())
+    tiled = demo_plates(table, plates)
+    names = sorted(tiled["plate"].unique())
+    io.write_tsv(tiled, out / "labelled.tsv")
+    io.write_tsv(demo_plates(io.read_tsv(results / "table/plate_qc.tsv"), plates),
+                 out / "plate_qc.tsv")  # fmt: skip
+    summary = io.read_json(results / "table/summary.json")
+    summary["qc"] = tiled["qc"].value_counts().to_dict()
+    io.write_json(summary, out / "summary.json")
+    funnels = [io.read_json(results / f"demux/{p}/funnel.json") for p in plates]
+    io.write_json(pooled_funnel(funnels, plates, names), out / "funnel.json")
+    cfg = config_module.validate(yaml.safe_load(DEMO.read_text()), source=str(DEMO))
+    assert cfg["simulate"]["run"]["n_plates"] == len(names) == 24
+    model = {n: results / f for n, f in MODEL_FILES.items() if (results / f).exists()}
+    render.run(cfg, out / "report.html", out / "labelled.tsv", model=model,
+               model_status=results / "model/status.json", plate_qc=out / "plate_qc.tsv",
+               table_summary=out / "summary.json", funnels=[out / "funnel.json"],
+               construct_check=results / "qc/construct_check.json",
+               benchmarks=results / "benchmarks")  # fmt: skip
+    return out / "report.html"
+
+
+# Where the workflow keeps each model file the report reads (workflow/rules/common.smk).
+MODEL_FILES = {
+    "split": "encode/split.tsv", "metrics": "model/metrics.json",
+    "predictions": "model/predictions.tsv", "history": "model/history.tsv",
+    "training": "model/training.json", "crossval": "model/crossval.json",
+    "interpretation": "interpret/interpretation.json", "designs": "design/next_library.csv",
+    "design_summary": "design/summary.json", "leaderboard": "model/leaderboard.tsv",
+    "learning_curve": "model/learning_curve.tsv", "next_round": "model/next_round.json",
+}  # fmt: skip
+
+
+def test_the_demo_reads_the_model_files_where_the_workflow_writes_them() -> None:
+    assert set(MODEL_FILES) == set(REPORT_MODEL_FILES)
+    common = (REPO / "workflow/rules/common.smk").read_text()
+    assert all(f'"results/{path}"' in common for path in MODEL_FILES.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_whole_run_demo_report_at_24_plates(demo_report: Path, screenshots: Path, width: int):
+    page = open_report(demo_report, width, screenshots, "demo", "P17 mixed", "P24:H12")
+    assert_fits_and_reads(page, width)
+    names = [f"P{i:02d}" for i in range(1, 25)]
+    assert page["plates"] == names  # every plate drawn, not the first twelve
+    assert page["plate_wells"] == page["well_rows"] == 24 * 96
+    assert page["all_wells"]["count"] == "2304 of 2304 wells"
+    rows = page["filtered"]["rows"]
+    assert 0 < len(rows) < 96 and all("P17" in r and "mixed" in r for r in rows)
+    assert page["clicked"] == ["P24 H12"]
+    text = demo_report.read_text()
+    assert 'alt="Read length and quality"' in text and 'alt="Demultiplexing funnel"' in text
+    for plate in names:  # the read-length heat map and the plate tables name every plate
+        assert f">{plate}<" in text
+    shots = {p.name for p in screenshots.glob(f"demo-{width}-*.png")}
+    assert {f"demo-{width}-{s['id']}.png" for s in page["sections"]} <= shots

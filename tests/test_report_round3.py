@@ -147,3 +147,13 @@ def test_the_learning_curve_advice_carries_its_interval_on_few_rows() -> None:
     board = pd.DataFrame({"name": ["seed"], "kind": ["cnn"], "validation_r2": [0.5]})
     section = report_contest.section(board, curve, advice, {"validation": {"n": 20}})
     assert section["advice_interval"] == text
+
+
+def test_a_roc_auc_learning_curve_gets_its_interval_from_the_class_sizes() -> None:
+    n_train = np.array([40, 80, 160])
+    curve = pd.DataFrame({"model": "seed", "fraction": [0.25, 0.5, 1.0], "n_train": n_train,
+                          "validation_roc_auc": [0.80, 0.86, 0.92]})  # fmt: skip
+    advice = {"model": "seed", "score": "validation_roc_auc"}
+    found = report_contest.advice_interval(curve, advice, {"n": 40, "positives": 20})
+    assert found["slope"][0] < 0.06 < found["slope"][1]  # the line's own slope is inside
+    assert report_contest.advice_interval(curve, advice, {"n": 40, "positives": 0}) is None

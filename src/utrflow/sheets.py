@@ -59,17 +59,18 @@ def read_sheet(path: str | Path, required: tuple[str, ...]) -> Sheet:
     """A small user table as stripped strings, one line if bad. Tab-, comma- or
     semicolon-separated text (told by its content, not its name) in UTF-8 or UTF-16 with or
     without a BOM, or xlsx; headers in any case and spacing (`Fwd Barcode` is `fwd_barcode`);
-    CRLF, stray spaces, blank lines and empty trailing cells are forgiven; a row with more
-    filled cells than the header is not (a reader would shift every column by one or drop the
-    extra cell without a word). Plain rows, not a DataFrame: the reads jobs read the sheets and
-    start without pandas."""
+    CRLF, stray spaces, blank lines, title rows above the header (and Excel's `sep=` line) and
+    empty trailing cells are forgiven; a row with more filled cells than the header is not (a
+    reader would shift every column by one or drop the extra cell without a word). Plain rows,
+    not a DataFrame: the reads jobs read the sheets and start without pandas."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    lines = sheet_files.read_cells(path)
+    lines = sheet_files.read_cells(path, required)
     lines = [(number, cells) for number, cells in lines if any(cells)]
     if not lines:
         raise InputError(f"{path}: the file is empty")
+    lines = lines[sheet_files.header_row(lines, required) :]  # title rows above the header
     header = [sheet_files.header_key(name) for name in lines[0][1]]
     while header and not header[-1]:
         header.pop()
@@ -143,6 +144,14 @@ def _folder_reads(folder: Path, where: str, include_failed: bool = False) -> lis
     return found
 
 
+def _posix(path: str, base_dir: Path) -> str:
+    """A relative path written with Windows separators (`reads\\p1.fastq`, from a sheet saved
+    on Windows) as `reads/p1.fastq`, unless a file of that very name exists."""
+    if "\\" not in path or Path(path).is_absolute() or (base_dir / path).exists():
+        return path
+    return path.replace("\\", "/")
+
+
 def _expand(path: str, where: str, include_failed: bool = False) -> list[str]:
     """One existing path: a file as itself, a folder as its reads files."""
     if not Path(path).is_dir():
@@ -161,7 +170,7 @@ def resolve_reads(
     whole = cell if Path(cell).is_absolute() else str(base_dir / cell)
     parts = [cell] if cell and Path(whole).exists() else pattern.split(",")
     files: list[str] = []
-    for part in (p.strip() for p in parts):
+    for part in (_posix(p.strip(), base_dir) for p in parts):
         if not part:
             continue
         full = part if Path(part).is_absolute() else str(base_dir / part)
@@ -249,9 +258,15 @@ def load_plates(
             )
         if name in seen:
             raise InputError(f"{where}: plate {name!r} already listed in {_row(seen[name])}")
+        twin = next((other for other in seen if other.casefold() == name.casefold()), None)
+        if twin is not None:
+            raise InputError(
+                f"{where}: plate {name!r} differs from plate {twin!r} ({_row(seen[twin])}) only "
+                "in case: on macOS and Windows their files under results/ are one; rename one"
+            )
         seen[name] = i
         row["files"] = resolve_reads(row["reads"], base, f"{where} (plate {name})", include_failed)
-        fluorescence = row["fluorescence"]
+        fluorescence = row["fluorescence"] = _posix(row["fluorescence"], base)
         if fluorescence and not (base / fluorescence).is_file():
             raise InputError(f"{where}: fluorescence file not found: {fluorescence}")
         plates.append(row)
@@ -302,8 +317,8 @@ def load_wells(path: str | Path, plates: Iterable[str] | None = None) -> list[Ro
     for i, cells in sheet.numbered():
         row: Row = {"rev_barcode": "", "role": "", **cells}
         row["role"] = (row["role"] or "sample").lower()
-        row["fwd_barcode"] = row["fwd_barcode"].upper()
-        row["rev_barcode"] = row["rev_barcode"].upper()
+        row["fwd_barcode"] = row["fwd_barcode"].upper().replace("U", "T")  # as RNA: read as DNA
+        row["rev_barcode"] = row["rev_barcode"].upper().replace("U", "T")
         where = f"{path}: {_row(i)}"
         well = normalize_well(row["well"])
         if well is None:

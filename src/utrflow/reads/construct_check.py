@@ -430,6 +430,13 @@ def check(
             f"sampled reads place with them reversed, {len(placed)} as given; give them 5'->3' "
             "as ordered on the primers"
         ))  # fmt: skip
+    elif MIN_PLACED <= len(placed) < REVERSED_TRIAL * seen:  # enough to judge flanks, yet few
+        result["status"] = "warning" if result["status"] == "ok" else result["status"]
+        result["messages"].append(
+            f"{sheet}: only {len(placed)} of {seen} sampled reads ({len(placed) / seen:.0%}) "
+            "place in a well by their barcodes, reversed or swapped no better; the rest will "
+            "end unassigned: check the barcodes against the plate (another plate's or kit's?)"
+        )
     return result
 
 

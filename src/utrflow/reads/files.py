@@ -363,6 +363,20 @@ def overlap_error(path: str | Path, name: str, other: str | Path, places: str = 
     )
 
 
+# A nanopore read's name: the UUID MinKNOW gives the molecule. Met in two files with other
+# bases, it is the same molecule basecalled twice (a re-basecall with another model beside the
+# first), which would count each molecule twice.
+READ_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def basecalled_twice(path: str, name: str, other: str, places: str = "") -> InputError:
+    return InputError(
+        f"{path}: read {name} is also in {other}{places} with other bases: the same molecules "
+        "basecalled twice (a re-basecall beside the first, e.g. hac and sup)? give one "
+        "basecall's files"
+    )
+
+
 SENTINEL_SHARE = 256  # besides each file's first read, one read name in this many is a sentinel
 
 
@@ -400,6 +414,8 @@ def iter_chunks(
                     seen[read[0]] = (hash(read[1]), path, number)
             elif sentinel[0] == hash(read[1]) and sentinel[1:] != (path, number):
                 raise overlap_error(path, read[0], sentinel[1])
+            elif sentinel[1] != path and READ_UUID.fullmatch(read[0]):
+                raise basecalled_twice(path, read[0], sentinel[1])
             chunk.append(read)
             if len(chunk) >= chunk_size:
                 yield chunk
@@ -440,6 +456,7 @@ def check_overlap(places: dict[str, str]) -> dict[str, Record | None]:
 
     by_identity: dict[tuple[int, int], str] = {}
     by_first: dict[Record, str] = {}
+    by_name: dict[str, str] = {}  # first reads named by a nanopore UUID
     firsts: dict[str, Record | None] = {}
     for path in places:
         identity = _identity(path)
@@ -458,10 +475,14 @@ def check_overlap(places: dict[str, str]) -> dict[str, Record | None]:
         first = first_record(path)
         if first is not None:
             first = (first[0], _as_bases(first[1]))
+            other = by_first.get(first) or by_name.get(first[0], "")
+            where = f" ({places[path]}; {places[other]})" if other and places[path] else ""
             if first in by_first:
-                other = by_first[first]
-                where = f" ({places[path]}; {places[other]})" if places[path] else ""
                 raise overlap_error(path, first[0], other, where)
+            if other:
+                raise basecalled_twice(path, first[0], other, where)
             by_first[first] = path
+            if READ_UUID.fullmatch(first[0]):
+                by_name[first[0]] = path
         firsts[path] = first
     return firsts

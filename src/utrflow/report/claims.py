@@ -83,14 +83,19 @@ def auc_interval(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float] 
     return max(0.0, auc - half), min(1.0, auc + half)
 
 
-def hanley_mcneil_interval(auc: float, positives: int, negatives: int) -> tuple[float, float]:
-    """The 95 % interval of a ROC-AUC from the AUC and the class sizes alone (Hanley & McNeil
+def hanley_mcneil_se(auc: float, positives: int, negatives: int) -> float:
+    """The standard error of a ROC-AUC from the AUC and the class sizes alone (Hanley & McNeil
     1982): for rows whose predictions the report does not have (the baselines')."""
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
     variance = (
         auc * (1 - auc) + (positives - 1) * (q1 - auc**2) + (negatives - 1) * (q2 - auc**2)
     ) / (positives * negatives)
-    half = 1.96 * math.sqrt(max(variance, 0.0))
+    return math.sqrt(max(variance, 0.0))
+
+
+def hanley_mcneil_interval(auc: float, positives: int, negatives: int) -> tuple[float, float]:
+    """The 95 % interval of a ROC-AUC by Hanley-McNeil's standard error, within 0 and 1."""
+    half = 1.96 * hanley_mcneil_se(auc, positives, negatives)
     return max(0.0, auc - half), min(1.0, auc + half)
 
 

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from utrflow.report.claims import FEW_ROWS, hanley_mcneil_interval
+from utrflow.report.claims import FEW_ROWS, hanley_mcneil_se
 from utrflow.report.figures import SPLIT_COLORS, Png, figure_to_data_uri, style
 
 GAINS = (0.05, 0.10)  # the score gains next_round says the rows for
@@ -44,8 +44,7 @@ def score_draws(
         positives = int(validation.get("positives") or 0)
         if not 0 < positives < n:
             return None
-        sd = [(hanley_mcneil_interval(v, positives, n - positives)[1] - v) / 1.96 for v in scores]
-        sd = [max(s, 1e-9) for s in sd]
+        sd = [max(hanley_mcneil_se(v, positives, n - positives), 1e-9) for v in scores]
         return np.clip(rng.normal(scores, sd, size=(draws, len(scores))), 0.0, 1.0)
     if n < 4:
         return None

@@ -33,10 +33,11 @@ NUMBERING = re.compile(r"^(\d+\.\s+|results? for\s+)", re.I)  # '4. Raw Data', '
 TIME_HMS = re.compile(r"^(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 TIME_MS = re.compile(r"^(\d+):(\d{1,2}(?:\.\d+)?)$")
 # Labels of blocks that summarize or lay out the plate rather than read it: sample names,
-# concentrations of standards, statistics of replicate groups (Gen5, SoftMax Pro, SMART Control).
+# concentrations (of standards, of a substrate), statistics of replicate groups (Gen5, SoftMax
+# Pro, SMART Control).
 SUMMARY_LABEL = re.compile(
     r"^(samples?#?|sample ?names?|well ?ids?|wellplatename|layout|plate ?map|platemap|"
-    r"\[?conc(entration)?s?\b.*|conc/dil|dilutions?|dilution ?factor|standard .*|"
+    r"(\w+ )?\[?conc(entration)?s?\b.*|conc/dil|dilutions?|dilution ?factor|standard .*|"
     r"values?|mean ?values?|mean ?results?|results?|r|backcalcconc|avg ?od|"
     r"std\.? ?dev\.?|sd|%? ?cvs?( ?%)?|cv ?results?|%? ?rec(overy)?\.? ?%?|status.*|flag.*|range)$",
     re.IGNORECASE,

@@ -16,6 +16,7 @@ from utrflow.plates.exports.base import (
     PLATE_KEYS,
     WAVELENGTH_KEY,
     WELL_HEADERS,
+    Channel,
     Context,
     Export,
     Row,
@@ -190,6 +191,19 @@ def read_export(path: str | Path) -> Export:
     return _export(scan, ctx, instrument_of(text, "text table"), encoding, rows, delimiter)
 
 
+def _magellan_labels(channels: list[Channel], stated: list[int], instrument: str) -> None:
+    """Magellan names its reads `Label1`, `Label2`... and states each one's wavelength in its
+    footer, in order (`Measurement 1:` ... `Measurement wavelength: 485 nm`): tie them."""
+    labels = [c.label for c in channels]
+    if "Magellan" not in instrument or len(stated) != len(channels):
+        return
+    if labels != [f"Label{k}" for k in range(1, len(channels) + 1)]:
+        return
+    if all(not c.wavelengths for c in channels):
+        for channel, nm in zip(channels, stated, strict=True):
+            channel.wavelengths = (nm,)
+
+
 def _export(
     scan: Scan,
     ctx: Context,
@@ -200,14 +214,16 @@ def _export(
 ) -> Export:
     plates = scan.plates
     if not plates:
+        aside = f"; set aside as summaries or layouts: {'; '.join(scan.summaries)}"
         raise InputError(
             f"{scan.path}: neither a tidy table (a 'well' column) nor plate grids "
-            "(a header 1..12 or 1..24 and rows A..H or A..P)"
+            "(a header 1..12 or 1..24 and rows A..H or A..P)" + (aside if scan.summaries else "")
         )
     channels = [c for chans in plates.values() for c in chans.values()]
     stated = sorted(set(ctx.wavelengths))
     if len(channels) == 1 and not channels[0].wavelengths and len(stated) == 1:
         channels[0].wavelengths = (stated[0],)  # Magellan: 'Measurement wavelength: 595 nm'
+    _magellan_labels(channels, ctx.wavelengths, instrument)
     return Export(
         instrument,
         plates,
@@ -223,11 +239,13 @@ def _read_xlsx(path: Path, data: bytes) -> Export:
     """The first sheet that holds plate data (later ones repeat it as tables, or hold the
     protocol)."""
     sheets = xlsx_sheets(path, data)
+    aside = Scan(path, "")  # what every sheet set aside, for the stop's line
     for title, rows in sheets:
         scan, ctx = scan_rows(rows, path, title)
         if scan.plates:
             text = "\n".join(",".join(cells) for _, cells in rows)
             return _export(scan, ctx, instrument_of(text, "xlsx table"), "xlsx", rows, ",")
+        aside.summaries += [s for s in scan.summaries if s not in aside.summaries]
     if not any(any(cells) for _, rows in sheets for _, cells in rows):
         raise InputError(f"{path}: the plate-reader file is empty")
-    return _export(Scan(path, ""), Context(), "", "xlsx", [], ",")
+    return _export(aside, Context(), "", "xlsx", [], ",")

@@ -15,6 +15,8 @@ def parse_number(text: str, numbers: NumberFormat) -> float:
     """A cell's number read with the file's separators; ValueError if it is no number,
     AmbiguousNumber if `3.203` could be three thousand or three (decimal-comma files)."""
     text = text.strip().replace("\u2212", "-")
+    if _SPACE_GROUPED.fullmatch(text):  # `1 200`, `12 345,6`: a space can only group
+        text = re.sub(r"\s", "", text)
     thousands = "," if numbers.decimal == "." else "."
     if _grouped(text, thousands):
         if not numbers.grouped:
@@ -27,6 +29,11 @@ def parse_number(text: str, numbers: NumberFormat) -> float:
     elif "," in text:
         raise ValueError(text)
     return float(text)
+
+
+# Thousands grouped by a space (plain, no-break or narrow no-break: French and other locales'
+# spreadsheets), with a decimal part after either mark.
+_SPACE_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}([ \u00a0\u202f\u2009]\d{3})+([.,]\d+)?")
 
 
 def _grouped(text: str, mark: str) -> bool:

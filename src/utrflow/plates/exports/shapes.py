@@ -78,14 +78,19 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
     blocks: dict[str, Read] = {}
     order: list[str] = []
     j = i + 1
-    for r in range(n_rows):
+    r = 0
+    while r < n_rows:
         letter = chr(ord("A") + r)
+        if (j >= len(rows) or not at(rows[j][1], 0)) and _sparse(order, blocks, letter):
+            break  # past the last row of a plate read on a row pattern
         if j >= len(rows):
             raise InputError(
                 f"{scan.path}: {scan.where(line)}: grid {title!r} ends before row {letter}"
             )
         row_line, cells = rows[j]
         found = cells[0].upper() if cells else ""
+        if len(found) == 1 and letter < found < chr(ord("A") + n_rows) and not _a_layout(blocks):
+            r, letter = ord(found) - ord("A"), found  # rows left out: a pattern (EnVision)
         if found != letter and _a_layout(blocks):
             scan.summaries.append(f"{title!r} ({scan.where(line)}): a layout, rows cut short")
             ctx.title = ""
@@ -110,11 +115,18 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
             if not following[1 + cols]:
                 break  # a continuation row names its read in its last cell (Gen5)
             row_line, cells = rows[j]
+        r += 1
     for label in order:
         own = wavelengths if label == title else wavelengths_of(label)
         scan.add(ctx.plate, Channel(label, own, [blocks[label]], scan.where(line), n_rows * cols))
     ctx.title = ""
     return j
+
+
+def _sparse(order: list[str], blocks: dict[str, Read], letter: str) -> bool:
+    """Has the grid so far left out a row before `letter` (a plate read on a row pattern)?"""
+    rows = {well[0] for label in order for well in blocks[label].cells}
+    return len(rows) < ord(letter) - ord("A")
 
 
 def _a_layout(blocks: dict[str, Read]) -> bool:
@@ -216,6 +228,25 @@ def reads_as_columns(rows: list[Row], i: int, ctx: Context, scan: Scan) -> int:
     return j
 
 
+# Rows between a well table's header and its first well that only describe the columns: each
+# label's time and temperature, the plate format, a legend (Magellan: `0s`, `24.8 °C`,
+# `384 well`, `Label2=700`).
+COLUMN_NOTE = re.compile(
+    r"^(\d+(\.\d+)?\s*(s|min|h|ms)|-?\d+(\.\d+)?\s*°\s*[CF]|\d+\s*wells?|label\s*\d+\s*=\s*\d+)$",
+    re.I,
+)
+
+
+def _column_notes(rows: list[Row], j: int) -> int:
+    """The first row after `j`'s column notes (at most three rows of them)."""
+    for _ in range(3):
+        notes = [c.strip() for c in rows[j][1] if c.strip()] if j < len(rows) else []
+        if not notes or not all(COLUMN_NOTE.match(c) for c in notes):
+            break
+        j += 1
+    return j
+
+
 def tidy(rows: list[Row], i: int, well_at: int, ctx: Context, scan: Scan) -> int:
     """A table with a well column: channel columns, or one label's `Mean`/sub-read columns."""
     line, header = rows[i]
@@ -247,7 +278,7 @@ def tidy(rows: list[Row], i: int, well_at: int, ctx: Context, scan: Scan) -> int
     # plate -> label -> read key -> read
     found: dict[str, dict[str, dict[str, Read]]] = {}
     plate = ctx.plate
-    j = i + 1
+    j = _column_notes(rows, i + 1)
     while j < len(rows):
         row_line, cells = rows[j]
         text = cells[well_at] if well_at < len(cells) else ""
@@ -276,6 +307,8 @@ def tidy(rows: list[Row], i: int, well_at: int, ctx: Context, scan: Scan) -> int
         j += 1
     for plate_name, labels in found.items():
         for label, reads in labels.items():
+            if not any(c.text for r in reads.values() for cs in r.cells.values() for c in cs):
+                continue  # a header cell over no readings (Magellan's `Label1=535` legend)
             scan.add(
                 plate_name, Channel(label, parts[label][1], list(reads.values()), scan.where(line))
             )
