@@ -16,7 +16,9 @@ N(0, `--noise`)). Strategies, at equal colonies per round:
 - `utrflow_max` and `utrflow_bins`: utrflow's own loop: the small-data contest (the baselines
   ranked by cross-validation over every measured colony, the winner refitted on all of them)
   and `design_library` with `objective: max` or `bins` (the annealing, the trust region of
-  `max_edits` and the distance rules of the design step).
+  `max_edits` and the distance rules of the design step);
+- `utrflow_ucb`: the same with `acquisition: ucb`: the annealing climbs the upper end of each
+  sequence's 90 % conformal interval, scaled by the top three contenders' spread.
 
 Two truths: `simulator` (utrflow.simulate.truth.expression) and `epistatic`, a different grammar:
 additive position effects, 40 random pairwise interactions between positions and two motifs
@@ -89,24 +91,42 @@ def features(name: str, seqs: Sequence[str]) -> np.ndarray:
 
 
 class Fitted:
-    """Baselines fitted on every measured colony; the mean of `names` predicts any batch."""
+    """Baselines fitted on every measured colony; the mean of `chosen` predicts any batch, the
+    sd over `spread` (the top contenders: the workflow's `top/` models) is its spread."""
 
-    def __init__(self, names: Sequence[str], seqs: list[str], labels: np.ndarray, seed: int):
+    def __init__(self, chosen: Sequence[str], spread: Sequence[str], seqs: list[str],
+                 labels: np.ndarray, seed: int):  # fmt: skip
         models = baselines._models("regression", seed)
+        self.chosen, self.spread = list(chosen), list(spread)
+        names = dict.fromkeys([*chosen, *spread])
         self.models = {n: models[n].fit(features(n, seqs), labels) for n in names}
 
+    def scored(self, batch: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        each = {n: m.predict(features(n, batch)) for n, m in self.models.items()}
+        mean = np.mean([each[n] for n in self.chosen], axis=0)
+        return mean, np.std([each[n] for n in self.spread], axis=0)
+
     def __call__(self, batch: list[str]) -> np.ndarray:
-        return np.mean([m.predict(features(n, batch)) for n, m in self.models.items()], axis=0)
+        return np.mean([self.models[n].predict(features(n, batch)) for n in self.chosen], axis=0)
 
 
-def contest_model(seqs: list[str], labels: np.ndarray, seed: int) -> tuple[Fitted, dict]:
+def contest_model(
+    seqs: list[str], labels: np.ndarray, seed: int, spread: bool = False
+) -> tuple[Fitted, smalldata.Intervals | None]:
     """utrflow's small-data contest: the baselines by 5-fold cross-validation over every
-    measured colony (once: a campaign round has no time for repeats), refitted on all."""
+    measured colony (once: a campaign round has no time for repeats), refitted on all; with
+    `spread`, the intervals the workflow calibrates on the out-of-fold residuals, scaled by
+    the top three contenders' out-of-fold spread."""
     rows = pd.DataFrame({"sequence": seqs, "label": labels, "split": "train"})
     oof = smalldata.out_of_fold(rows, KMAX, "regression", None, seed, 5, 1)
-    scored, ranked = smalldata.cv_rank(labels, oof, seed=seed)
+    _, ranked = smalldata.cv_rank(labels, oof, seed=seed)
     chosen = ranked[0].removeprefix("mean_of_").split("+")
-    return Fitted(chosen, seqs, labels, seed), {"chosen": ranked[0], **scored[ranked[0]]}
+    top = [n for n in ranked if n in oof][: smalldata.SPREAD_OF]
+    if not spread:
+        return Fitted(chosen, [], seqs, labels, seed), None
+    board = pd.DataFrame({"name": top, "kind": "baseline"})
+    intervals = smalldata.held_out_intervals(board, chosen, rows, oof, 0.9)
+    return Fitted(chosen, top, seqs, labels, seed), intervals
 
 
 def mutants(parents: list[str], n: int, rng: np.random.Generator, measured: set[str]) -> list[str]:
@@ -166,19 +186,23 @@ def gp_ucb(measured: pd.DataFrame, rng: np.random.Generator, n: int, seed: int) 
     return Batch([pool[i] for i in picked], mean[picked], model)
 
 
-def utrflow(objective: str, steps: int) -> Callable[..., Batch]:
+def utrflow(objective: str, steps: int, acquisition: str = "mean") -> Callable[..., Batch]:
+    """utrflow's loop; `acquisition: ucb` anneals the upper end of each sequence's interval
+    (scaled by the top contenders' spread), as the design step does with the same key."""
+    ucb = acquisition == "ucb"
+
     def propose(measured: pd.DataFrame, rng: np.random.Generator, n: int, seed: int) -> Batch:
         seqs = measured["sequence"].tolist()
-        model, _ = contest_model(seqs, measured["label"].to_numpy(), seed)
+        model, intervals = contest_model(seqs, measured["label"].to_numpy(), seed, spread=ucb)
         settings = design.DesignSettings(n_designs=n, objective=objective, steps=steps,
-                                         seed=seed)  # fmt: skip
+                                         seed=seed, acquisition=acquisition)  # fmt: skip
 
         def score(batch: list[str]) -> tuple[np.ndarray, np.ndarray]:
-            return model(batch), np.zeros(len(batch))
+            return model.scored(batch) if ucb else (model(batch), np.zeros(len(batch)))
 
         table, summary = design.design_library(
             measured.assign(name=[f"m{i}" for i in range(len(measured))]), score, settings,
-            predict_mean=model,
+            predict_mean=model, intervals=intervals,
         )  # fmt: skip
         bounds = {b["label"]: (b["low"], b["high"]) for b in summary["bins"]}  # type: ignore[attr-defined]
         targets = [bounds[t] for t in table["target_bin"]]
@@ -234,7 +258,7 @@ def campaign(
     return out
 
 
-STRATEGIES = ("random", "mutants", "gp_ucb", "utrflow_max", "utrflow_bins")
+STRATEGIES = ("random", "mutants", "gp_ucb", "utrflow_max", "utrflow_bins", "utrflow_ucb")
 
 
 def strategies(steps: int) -> dict[str, Callable[..., Batch]]:
@@ -244,6 +268,7 @@ def strategies(steps: int) -> dict[str, Callable[..., Batch]]:
         "gp_ucb": gp_ucb,
         "utrflow_max": utrflow("max", steps),
         "utrflow_bins": utrflow("bins", steps),
+        "utrflow_ucb": utrflow("max", steps, "ucb"),
     }
 
 

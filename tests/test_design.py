@@ -213,3 +213,38 @@ def test_top_bin_designs_beat_the_measured_top_five_percent_in_truth() -> None:
     assert report["design_true_mean"][top_bin] > report["measured_top5_true_mean"]
     true = truth.expression(designs["sequence"].tolist())
     assert np.allclose(true, report["design_true"])
+
+
+def test_ucb_climbs_the_upper_end_of_intervals_that_vary_per_sequence() -> None:
+    """A stand-in model whose mean counts G and whose spread counts A: `max` on the mean
+    designs G-rich UTRs; `acquisition: ucb` with intervals scaled by the spread trades some G
+    for the A the model is unsure of (a higher upper bound); intervals of one width leave the
+    mean's library as it was."""
+    from utrflow.model.smalldata import Intervals
+
+    def scorer(sequences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        g = np.array([s.count("G") for s in sequences], dtype=float)
+        return g, 0.5 * np.array([s.count("A") for s in sequences], dtype=float)
+
+    rng = np.random.default_rng(2)
+    measured = random_sequences(rng, 200, 30, 30)
+    table = pd.DataFrame({"sequence": measured, "name": [f"m{i}" for i in range(200)]})
+    base = {"n_designs": 12, "steps": 150, "seed": 4, "gc_max": 0.9, "max_homopolymer": 8}
+    scaled = Intervals(0.9, 2.0, normalized=True, floor=0.1)
+    mean, summary = design.design_library(table, scorer, DesignSettings(**base), intervals=scaled)
+    ucb, ucb_summary = design.design_library(
+        table, scorer, DesignSettings(**base, acquisition="ucb"), intervals=scaled
+    )
+    assert summary["acquisition"] == "mean" and ucb_summary["acquisition"].startswith("ucb")
+    assert ucb["upper"].mean() > mean["upper"].mean() + 1  # the bound it climbed
+    assert mean["predicted"].mean() > ucb["predicted"].mean()  # the mean it climbed
+    assert ucb["predicted_sd"].mean() > mean["predicted_sd"].mean()
+    width = ucb["upper"] - ucb["lower"]
+    assert np.allclose(width, 2 * 2.0 * (ucb["predicted_sd"] + 0.1))  # per design
+    plain = Intervals(0.9, 2.0)
+    same, same_summary = design.design_library(
+        table, scorer, DesignSettings(**base, acquisition="ucb"), intervals=plain
+    )
+    assert same["sequence"].tolist() == mean["sequence"].tolist()
+    assert "one width" in same_summary["acquisition"]
+    assert np.allclose(same["upper"] - same["lower"], 4.0)

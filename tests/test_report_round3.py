@@ -5,6 +5,8 @@ size."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 from test_link import consensus_row, reading_row
 from test_report_render import CONFIG, plate_table, rendered
 
-from utrflow.model import readiness
+from utrflow.model import readiness, search
 from utrflow.plates import link
 from utrflow.report import claims
 from utrflow.report import contest as report_contest
@@ -135,13 +137,19 @@ def learning_curve(slope: float = 0.1) -> pd.DataFrame:
 def test_the_learning_curve_advice_carries_its_interval_on_few_rows() -> None:
     curve = learning_curve()
     advice = {"model": "seed", "score": "validation_r2"}
-    few = report_contest.advice_interval(curve, advice, {"n": 20})
-    more = report_contest.advice_interval(curve, advice, {"n": 90})
+    few = report_contest.advice_interval(curve, advice, {"validation": {"n": 20}})
+    more = report_contest.advice_interval(curve, advice, {"validation": {"n": 90}})
     assert few["slope"][0] < 0.1 < few["slope"][1]
     assert more["slope"][1] - more["slope"][0] < few["slope"][1] - few["slope"][0]
+    # the advice itself (both readings of the curve, as next_round gives it) lies inside
+    told = search.suggest_sizes(curve["n_train"].tolist(), curve["validation_r2"].tolist(), None)
     low_rows, high_rows = more["rows_for"]["+0.05"]
-    assert low_rows < 160 * 2 ** (0.05 / 0.1) < high_rows  # the line's own answer is inside
-    assert report_contest.advice_interval(curve, advice, {"n": 500}) is None  # enough rows
+    assert low_rows <= told["rows_for"]["+0.05"] <= high_rows
+    # a ceiling at 0.52 puts +0.10 (0.5 + 0.1) out of reach of every draw
+    capped = {"validation": {"n": 90}, "noise_ceiling": {"r2": {"validation": 0.52}}}
+    assert report_contest.advice_interval(curve, advice, capped)["rows_for"]["+0.10"] == (
+        math.inf, math.inf)  # fmt: skip
+    assert report_contest.advice_interval(curve, advice, {"validation": {"n": 500}}) is None
     text = report_contest.interval_text(few)
     assert text.startswith("gain per doubling 95 % CI") and "rests on 20 rows" in text
     board = pd.DataFrame({"name": ["seed"], "kind": ["cnn"], "validation_r2": [0.5]})
@@ -154,6 +162,9 @@ def test_a_roc_auc_learning_curve_gets_its_interval_from_the_class_sizes() -> No
     curve = pd.DataFrame({"model": "seed", "fraction": [0.25, 0.5, 1.0], "n_train": n_train,
                           "validation_roc_auc": [0.80, 0.86, 0.92]})  # fmt: skip
     advice = {"model": "seed", "score": "validation_roc_auc"}
-    found = report_contest.advice_interval(curve, advice, {"n": 40, "positives": 20})
+    found = report_contest.advice_interval(
+        curve, advice, {"validation": {"n": 40, "positives": 20}}
+    )
     assert found["slope"][0] < 0.06 < found["slope"][1]  # the line's own slope is inside
-    assert report_contest.advice_interval(curve, advice, {"n": 40, "positives": 0}) is None
+    none = {"validation": {"n": 40, "positives": 0}}
+    assert report_contest.advice_interval(curve, advice, none) is None

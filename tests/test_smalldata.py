@@ -192,3 +192,69 @@ def test_too_few_held_out_rows_give_no_interval_rather_than_a_false_one() -> Non
                           "prediction": np.arange(6.0) + 0.1})  # fmt: skip
     made = add_intervals(frame, 0.9, few.to_dict())
     assert made["coverage"] == {} and frame["lower"].isna().all()
+
+
+def heteroscedastic_contenders(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Labels with noise of sd 0.1 + 1.9 x, three contenders whose own errors grow the same
+    way (they disagree most where the labels are noisiest), and the true scale."""
+    rng = np.random.default_rng(seed)
+    x = rng.random(n)
+    scale = 0.1 + 1.9 * x
+    label = 2 * x + rng.normal(0, 1, n) * scale
+    split = rng.choice(["train", "validation", "test"], n, p=[0.4, 0.3, 0.3])
+    frame = pd.DataFrame({"split": split, "label": label, "x": x})
+    for name in search.BASELINES:
+        frame[name] = 2 * x + rng.normal(0, 0.5, n) * scale
+    return frame, scale
+
+
+@pytest.mark.parametrize("route", ["validation", "crossval"])
+def test_the_workflows_intervals_widen_where_the_contenders_disagree_and_cover_as_nominal(
+    route: str,
+) -> None:
+    """Known answer: the contest's intervals, scaled by its top three contenders' spread on
+    the held-out rows, cover 85-95 % of the test rows overall and in the noisy region (85-97 %
+    in the quiet one) with intervals three times wider there; one width for all under-covers
+    the noisy region."""
+    from utrflow.model.evaluate import add_intervals
+
+    frame, _ = heteroscedastic_contenders(6000, seed=7)
+    board = pd.DataFrame({"name": list(search.BASELINES), "kind": "baseline"})
+    pool = frame["split"] != "test"
+    oof = None
+    if route == "crossval":  # out-of-fold predictions on every train + validation row
+        oof = {n: np.where(pool, frame[n], np.nan)[None] for n in search.BASELINES}
+    made = smalldata.held_out_intervals(board, ["gbt_kmer"], frame, oof, 0.9)
+    assert made.normalized and "gbt_kmer" in made.scale_from
+    scale = np.std(frame[list(search.BASELINES)].to_numpy(), axis=1)  # the top/ models
+    scored = frame.assign(prediction=frame["gbt_kmer"])
+    out = add_intervals(scored, 0.9, made.to_dict(), scale)
+    test = (scored["split"] == "test").to_numpy()
+    assert 0.85 <= out["coverage"]["test"] <= 0.95
+    # the sd of three contenders is a noisy reading of the scale: the narrowest third of the
+    # intervals covers a little less than nominal, the widest a little more (0.85 / 0.98 here)
+    thirds = out["test_coverage_by_width"]
+    assert 0.8 <= thirds["narrow"] < thirds["wide"] <= 0.99
+    width = (scored["upper"] - scored["lower"]).to_numpy()
+    noisy, quiet = test & (frame["x"] > 0.75).to_numpy(), test & (frame["x"] < 0.25).to_numpy()
+    assert width[noisy].mean() > 3 * width[quiet].mean()
+    inside = (
+        (scored["label"] >= scored["lower"]) & (scored["label"] <= scored["upper"])
+    ).to_numpy()
+    assert 0.85 <= inside[noisy].mean() <= 0.95 and 0.85 <= inside[quiet].mean() <= 0.97
+    plain = abs(scored["label"] - scored["prediction"]).to_numpy() <= made.plain_halfwidth
+    assert plain[noisy].mean() < 0.85  # one width for all misses the noisy region
+
+
+def test_without_the_spread_models_the_intervals_have_one_width() -> None:
+    from utrflow.model.evaluate import add_intervals
+
+    frame, _ = heteroscedastic_contenders(300, seed=2)
+    board = pd.DataFrame({"name": list(search.BASELINES), "kind": "baseline"})
+    made = smalldata.held_out_intervals(board, ["gbt_kmer"], frame, None, 0.9)
+    scored = frame.assign(prediction=frame["gbt_kmer"])
+    out = add_intervals(scored, 0.9, made.to_dict(), None)  # no spread models: one width
+    assert not out["normalized"] and out["halfwidth"] == made.plain_halfwidth
+    assert (scored["upper"] - scored["lower"]).round(9).nunique() == 1
+    same = frame.assign(**{n: frame["gbt_kmer"] for n in search.BASELINES})  # no disagreement
+    assert not smalldata.held_out_intervals(board, ["gbt_kmer"], same, None, 0.9).normalized

@@ -288,6 +288,7 @@ rule evaluate:
         truth=TRUTH_WELLS if SIMULATED_TABLE else [],
         table_summary=TABLE_SUMMARY if READS else [],
         selection=SELECTED["selection"] if AUTO else [],
+        spread=SPREAD,
     output:
         metrics=report(
             METRICS,
@@ -307,7 +308,9 @@ rule evaluate:
         runtime=30,
     params:
         settings=settings_for("evaluate"),
-        optional=optional_flags("without_covariates", "truth", "table_summary", "selection"),
+        optional=optional_flags(
+            "without_covariates", "truth", "table_summary", "selection", "spread"
+        ),
     shell:
         f"utrflow evaluate --params {{params.settings:q}} {ENCODED_ARGS}"
         " --model {input.model:q} --members {input.members:q} {params.optional}"

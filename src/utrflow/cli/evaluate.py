@@ -42,6 +42,11 @@ def baselines(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
     path("--truth", "true labels per well (TSV), simulated data only", required=False),
     path("--table-summary", "labelled-table summary with the replicate ceiling", required=False),
     path("--selection", "preset auto: the contest's selection.json", required=False),
+    paths(
+        "--spread",
+        "models whose sd scales the intervals (top contenders or members)",
+        required=False,
+    ),
     path("--metrics", "metrics to write (JSON)"),
     path("--predictions", "predictions to write (TSV)"),
 )
@@ -63,6 +68,7 @@ def evaluate(args: argparse.Namespace, cfg: Mapping[str, Any]) -> None:
         predictions_path=args.predictions,
         selection=args.selection,
         level=model.interval,
+        spread=args.spread,
     )
 
 

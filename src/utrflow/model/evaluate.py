@@ -18,7 +18,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from utrflow import io
 from utrflow.model import baselines as bl
-from utrflow.model import network
+from utrflow.model import network, smalldata
 from utrflow.model.encode import Encoded
 
 
@@ -138,10 +138,11 @@ def run(
     predictions_path: Path,
     selection: Path | None = None,
     level: float = 0.9,
+    spread: Sequence[Path] = (),
 ) -> None:
     """The `evaluate` stage: the model, its members and the baselines scored on every split,
     the noise ceiling beside them, and (regression) the prediction intervals with their
-    coverage."""
+    coverage (per row as wide as the sd over the `spread` models asks, when normalized)."""
     onehot, rows, covariates = encoded.onehot, encoded.rows, encoded.covariates
     member_predictions = np.stack(
         [network.predict(network.load(p), onehot, covariates) for p in members]
@@ -178,7 +179,12 @@ def run(
                 "scored_by", "why", "refit_on", "crossval", "intervals")  # fmt: skip
         metrics["selection"] = {k: chosen[k] for k in keys if k in chosen}
     if task == "regression":
-        metrics["intervals"] = add_intervals(predictions, level, chosen.get("intervals"))
+        scale = smalldata.spread_of([network.predict(network.load(p), onehot, covariates)
+                                     for p in spread])  # fmt: skip
+        calibrated = chosen.get("intervals")
+        if calibrated and len(members) >= smalldata.SPREAD_OF:  # scaled by the members' spread,
+            calibrated = smalldata.Intervals(**calibrated).plain().to_dict()  # not the contest's
+        metrics["intervals"] = add_intervals(predictions, level, calibrated, scale)
     io.write_json(metrics, metrics_path)
     io.write_tsv(predictions, predictions_path)
 
@@ -201,26 +207,34 @@ def _member_scores(
 
 
 def add_intervals(
-    predictions: pd.DataFrame, level: float, calibrated: dict[str, Any] | None
+    predictions: pd.DataFrame,
+    level: float,
+    calibrated: dict[str, Any] | None,
+    scale: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """`lower` and `upper` columns on `predictions` and their empirical coverage per split: the
     contest's conformal intervals (`calibrated`, from held-out residuals), else calibrated here
-    on the validation residuals (then only the test coverage is out of sample)."""
-    from utrflow.model import smalldata
-
+    on the validation residuals (then only the test coverage is out of sample); normalized by
+    `scale` (the spread models' sd per row) where the contest was, or here when given."""
     if calibrated:
         intervals = smalldata.Intervals(**calibrated)
+        if intervals.normalized and scale is None:  # no spread given (or none to read):
+            intervals = intervals.plain()  # the constant width from the same residuals
+        if not intervals.normalized:
+            scale = None
     else:
-        held = predictions[predictions["split"] == "validation"]
-        source = f"validation residuals of {len(held)} rows"
+        held = (predictions["split"] == "validation").to_numpy()
+        source = f"validation residuals of {int(held.sum())} rows"
         intervals = smalldata.calibrate(
-            held["label"].to_numpy(), held["prediction"].to_numpy(), level, source=source
-        )
-    low, high = intervals.bounds(predictions["prediction"].to_numpy())
+            predictions["label"].to_numpy()[held], predictions["prediction"].to_numpy()[held],
+            level, None if scale is None else scale[held], source,
+            "the spread of the ensemble's members" if scale is not None else "",
+        )  # fmt: skip
+    low, high = intervals.bounds(predictions["prediction"].to_numpy(), scale)
     predictions["lower"], predictions["upper"] = low, high
     inside = (predictions["label"] >= low) & (predictions["label"] <= high)
     calibrated_ok = not np.isnan(low).all()
-    return {
+    out = {
         **intervals.to_dict(),
         "coverage": {
             name: float(inside[predictions["split"] == name].mean())
@@ -229,3 +243,13 @@ def add_intervals(
         },
         "n": {name: int(n) for name, n in predictions["split"].value_counts().items()},
     }
+    test = (predictions["split"] == "test").to_numpy()
+    if intervals.normalized and calibrated_ok and test.sum() >= 30:
+        # per-row widths are only honest if the narrow ones cover as well as the wide ones
+        width = (high - low)[test]
+        thirds = np.array_split(np.argsort(width, kind="stable"), 3)
+        out["test_coverage_by_width"] = {
+            part: float(inside.to_numpy()[test][rows].mean())
+            for part, rows in zip(("narrow", "middle", "wide"), thirds, strict=True)
+        }
+    return out

@@ -27,7 +27,7 @@ from utrflow.model.training import train_member
 from utrflow.resources import resources
 
 log = logging.getLogger(__name__)
-TOP_SPREAD = 3  # contenders whose spread is the design's uncertainty when there is no ensemble
+TOP_SPREAD = smalldata.SPREAD_OF  # contenders whose spread is the design's uncertainty
 
 
 def baseline_model(

@@ -13,7 +13,8 @@ validation split, paired on the same rows. The test split is never touched here.
 Intervals are split-conformal: the `level` quantile of the absolute out-of-fold residuals (with
 the (n + 1) correction) is the half-width, so a new row's label falls inside with probability
 `level` when rows are exchangeable. `normalized` intervals divide the residuals by a per-row
-scale (an ensemble's spread) first, so noisy regions get wider intervals.
+scale first, the spread of the top three contenders (the design's uncertainty), held out the
+same way as the residuals: the interval then widens where the contenders disagree.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from utrflow.model import baselines, splits
 from utrflow.model.settings import SearchSettings, model_settings
 
 CHEAP = ("ridge_onehot", "ridge_kmer", "gbt_kmer")  # cross-validated; the CNNs are not
+SPREAD_OF = 3  # the top contenders whose spread is the design's uncertainty (select.TOP_SPREAD)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ class Intervals:
     normalized: bool = False
     floor: float = 0.0
     source: str = ""
+    scale_from: str = ""  # normalized: whose spread the scale is (what predicts with it)
+    plain_halfwidth: float | None = None  # normalized: the constant one, where no scale is had
 
     def bounds(
         self, predicted: np.ndarray, scale: np.ndarray | None = None
@@ -183,7 +187,15 @@ class Intervals:
             "normalized": self.normalized,
             "floor": self.floor,
             "source": self.source,
+            "scale_from": self.scale_from,
+            "plain_halfwidth": self.plain_halfwidth,
         }
+
+    def plain(self) -> Intervals:
+        """The constant-width interval calibrated on the same residuals."""
+        if not self.normalized:
+            return self
+        return Intervals(self.level, self.plain_halfwidth, source=self.source)
 
 
 def calibrate(
@@ -192,6 +204,7 @@ def calibrate(
     level: float,
     scale: np.ndarray | None = None,
     source: str = "",
+    scale_from: str = "",
 ) -> Intervals:
     """Conformal intervals from held-out residuals; with `scale` (an ensemble's spread per
     row), normalized: residuals over scale + floor (a tenth of the median scale, so a
@@ -201,7 +214,19 @@ def calibrate(
         return Intervals(level, conformal_quantile(residual, level), source=source)
     floor = 0.1 * float(np.median(scale)) or 1e-6
     q = conformal_quantile(residual / (np.asarray(scale) + floor), level)
-    return Intervals(level, q, True, floor, source)
+    plain = conformal_quantile(residual, level)
+    return Intervals(
+        level, q, True, floor, source, scale_from, plain if np.isfinite(plain) else None
+    )
+
+
+def spread_of(columns: Sequence[np.ndarray]) -> np.ndarray | None:
+    """The per-row sd over contenders' predictions (the design's spread), or None when it
+    cannot scale an interval (fewer than two contenders, or they agree everywhere)."""
+    if len(columns) < 2:
+        return None
+    spread = np.std(np.stack(columns), axis=0)
+    return spread if float(np.median(spread)) > 0 else None
 
 
 def coverage(labels: np.ndarray, low: np.ndarray, high: np.ndarray) -> float | None:
@@ -291,8 +316,11 @@ def contest(
     # cross-validated score: a few validation rows can favour anything, and the leader's
     # honest score is the bar
     if len(cnns) and cnns[vkey].max() > max(leader[vkey], leader["cv_" + key]):
+        # ranked on validation, as it won: its members lead the top contenders (the design's
+        # spread, the learning curve's configuration), as before the cross-validated route
         top = int(cnns[vkey].idxmax())
-        board = pd.concat([board.loc[[top]], board.drop(index=top)], ignore_index=True)
+        rest = board.drop(index=top).sort_values(vkey, ascending=False, kind="stable")
+        board = pd.concat([board.loc[[top]], rest], ignore_index=True)
     board["selected"] = board.index == 0
     winner = board.iloc[0]
     return board, _members(winner["name"]), scored.get(winner["name"], {})
@@ -326,24 +354,14 @@ def rank_contenders(
     model = model_settings(cfg["model"])
     task, threshold, seed = model.task, model.threshold, cfg["seed"]
     how = scoring(rows, model.search)
-    held = predictions["split"] == "validation"
     cv: dict[str, Any] = {}
+    oof: dict[str, np.ndarray] = {}
     if how.crossval:
         oof = out_of_fold(rows, cfg["baselines"]["kmer_max"], task, covariates, seed,
                           how.folds, how.repeats)  # fmt: skip
         board, chosen, cv = contest(predictions, oof, entries, task, threshold, seed)
     else:
         board, chosen = search.contest(predictions, entries, task, threshold)
-    labels = predictions["label"].to_numpy(dtype=float)
-    if cv:  # the cross-validated winner: its out-of-fold residuals over every row
-        predicted = np.mean([oof[n].mean(axis=0) for n in chosen], axis=0)
-        seen = ~np.isnan(predicted)
-        source = f"out-of-fold residuals of {int(seen.sum())} rows"
-        labels, predicted = labels[seen], predicted[seen]
-    else:
-        predicted = predictions.loc[held, chosen].mean(axis=1).to_numpy()
-        labels = labels[held.to_numpy()]
-        source = f"validation residuals of {len(labels)} rows"
     out: dict[str, Any] = {
         "scored_by": "crossval" if cv else "validation",
         "why": how.why + ("" if cv or not how.crossval else _cnn_won(chosen)),
@@ -352,6 +370,41 @@ def rank_contenders(
     if cv:
         out["crossval"] = {**cv, "folds": how.folds, "repeats": how.repeats}
     if task == "regression":
-        level = model.interval
-        out["intervals"] = calibrate(labels, predicted, level, source=source).to_dict()
+        oof_used = oof if cv else None
+        out["intervals"] = held_out_intervals(
+            board, chosen, predictions, oof_used, model.interval
+        ).to_dict()
     return board, chosen, out
+
+
+def held_out_intervals(
+    board: pd.DataFrame,
+    chosen: Sequence[str],
+    predictions: pd.DataFrame,
+    oof: Mapping[str, np.ndarray] | None,
+    level: float,
+) -> Intervals:
+    """The winner's conformal intervals from its held-out residuals: out-of-fold over every
+    row (`oof`, a cross-validated winner), else the validation split's; normalized by the
+    spread of the top three single contenders on the same held-out rows (the `top/` models,
+    the design's spread), where they disagree at all."""
+    labels = predictions["label"].to_numpy(dtype=float)
+    top = board[board["kind"] != "ensemble"]["name"].tolist()[:SPREAD_OF]
+    scale = None
+    if oof is not None:
+        predicted = np.mean([oof[n].mean(axis=0) for n in chosen], axis=0)
+        seen = ~np.isnan(predicted)
+        source = f"out-of-fold residuals of {int(seen.sum())} rows"
+        labels, predicted = labels[seen], predicted[seen]
+        if all(n in oof for n in top):
+            scale = spread_of([oof[n].mean(axis=0)[seen] for n in top])
+    else:
+        held = (predictions["split"] == "validation").to_numpy()
+        predicted = predictions.loc[held, list(chosen)].mean(axis=1).to_numpy()
+        labels = labels[held]
+        source = f"validation residuals of {len(labels)} rows"
+        scale = spread_of([predictions.loc[held, n].to_numpy() for n in top])
+    scale_from = f"the spread of the top {len(top)} contenders ({', '.join(top)})"
+    return calibrate(
+        labels, predicted, level, scale, source, scale_from if scale is not None else ""
+    )

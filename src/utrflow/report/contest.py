@@ -4,12 +4,15 @@ learning curve over training-set size with the sizes it suggests for the next ro
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.optimize import OptimizeWarning
 
+from utrflow.model.search import suggest_sizes
 from utrflow.report.claims import FEW_ROWS, hanley_mcneil_se
 from utrflow.report.figures import SPLIT_COLORS, Png, figure_to_data_uri, style
 
@@ -55,15 +58,18 @@ def score_draws(
 def advice_interval(
     curve: pd.DataFrame,
     next_round: dict[str, Any],
-    validation: dict[str, Any],
-    draws: int = 2000,
+    metrics: dict[str, Any],
+    draws: int = 200,
     seed: int = 0,
 ) -> dict[str, Any] | None:
-    """The 95 % interval of the learning curve's gain per doubling, and of the training rows
-    for each gain, when the curve's validation scores rest on fewer than FEW_ROWS rows: each
+    """The 95 % interval of the learning curve's advice (gain per doubling, training rows for
+    each gain) when the curve's validation scores rest on fewer than FEW_ROWS rows: each
     point's score redrawn as its rows allow (independently: the points share the validation
-    rows, so this errs wide), the line through log2 rows refitted. Rows past the interval's
-    low slope are 'out of reach' (a slope of 0.005 or less)."""
+    rows, so this errs wide) and the advice worked out again on each draw, as next_round does
+    (search.suggest_sizes: both readings of the curve, nothing past its plateau or the noise
+    ceiling; 200 draws, as each fits the power law anew). A draw that puts a gain out of reach
+    counts as infinitely many rows."""
+    validation = metrics.get("validation", {})
     n = int(validation.get("n") or 0)
     column = str(next_round.get("score", ""))
     if not 0 < n < FEW_ROWS or column not in curve:
@@ -73,20 +79,22 @@ def advice_interval(
     ]
     if len(part) < 2:
         return None
-    scores = part[column].to_numpy(dtype=float)
-    drawn = score_draws(scores, validation, column.endswith("roc_auc"), draws, seed)
+    auc = column.endswith("roc_auc")
+    drawn = score_draws(part[column].to_numpy(dtype=float), validation, auc, draws, seed)
     if drawn is None:
         return None
-    x = np.log2(part["n_train"].to_numpy(dtype=float))
-    slopes = np.polyfit(x, drawn.T, 1)[0]
-    low, high = (float(v) for v in np.percentile(slopes, [2.5, 97.5]))
-    current = float(part["n_train"].max())
+    ceiling = 1.0 if auc else metrics.get("noise_ceiling", {}).get("r2", {}).get("validation")
+    n_train = part["n_train"].tolist()
+    with warnings.catch_warnings():  # a draw the power law fits loosely: its line still counts
+        warnings.simplefilter("ignore", OptimizeWarning)
+        advice = [suggest_sizes(n_train, row.tolist(), ceiling) for row in drawn]
+    slopes = [a["gain_per_doubling"] for a in advice]
     rows = {}
-    for gain in GAINS:  # more slope, fewer rows: the high slope gives the low end
-        few = current * 2 ** (gain / high) if high > 0.005 else math.inf
-        many = current * 2 ** (gain / low) if low > 0.005 else math.inf
-        rows[f"+{gain:.2f}"] = (few, many)
-    return {"n": n, "slope": (low, high), "rows_for": rows}
+    for gain in GAINS:
+        needed = [a["rows_for"].get(f"+{gain:.2f}", math.inf) for a in advice]
+        rows[f"+{gain:.2f}"] = tuple(np.quantile(needed, [0.025, 0.975], method="inverted_cdf"))
+    low, high = np.percentile(slopes, [2.5, 97.5])
+    return {"n": n, "slope": (float(low), float(high)), "rows_for": rows}
 
 
 def interval_text(found: dict[str, Any]) -> str:
@@ -101,8 +109,8 @@ def interval_text(found: dict[str, Any]) -> str:
             parts.append(f"rows for {gain}: {math.ceil(few):,} to {far}")
     return (
         "; ".join(parts)
-        + f" (each point's validation score rests on {found['n']} rows; the line through log2"
-        " of the training rows refitted to scores drawn within their intervals)"
+        + f" (each point's validation score rests on {found['n']} rows; the advice worked out"
+        " again on scores drawn within their intervals)"
     )
 
 
@@ -137,6 +145,6 @@ def section(
         out["curve_rows"] = records(curve)
         out["curve_scores"] = [c for c in curve.columns if c.startswith(("validation_", "test_"))]
         out["figure"] = size_curve(curve, score)
-        found = advice_interval(curve, next_round or {}, metrics.get("validation", {}))
+        found = advice_interval(curve, next_round or {}, metrics)
         out["advice_interval"] = interval_text(found) if found else None
     return out

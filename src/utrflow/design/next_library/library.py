@@ -20,6 +20,7 @@ from utrflow.design.next_library.anneal import (
     targets,
 )
 from utrflow.design.next_library.settings import Constraints, DesignSettings, constraints_for
+from utrflow.model.smalldata import Intervals
 from utrflow.sequences import gc_fraction
 
 NEXT_LIBRARY_COLUMNS = [
@@ -48,7 +49,7 @@ def design_library(
     model_error: float = 0.0,
     all_exploratory: bool = False,
     predict_mean: MeanScorer | None = None,
-    interval: float = float("nan"),
+    intervals: Intervals | None = None,
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Propose `settings.n_designs` UTRs from the passing rows of a labelled table.
 
@@ -57,21 +58,25 @@ def design_library(
     annealing's thousands of batches need no spread; default: `score`'s mean). Bins are never
     narrower than `model_error` (the validation RMSE);
     `all_exploratory` marks every design exploratory (a forced design from a model that did
-    not earn it). `interval` is the half-width of the model's calibrated prediction interval
-    (`lower`, `upper`; NaN when there is none). Returns NEXT_LIBRARY_COLUMNS and a summary
-    with the bins.
+    not earn it). `intervals` are the model's calibrated prediction intervals (`lower`,
+    `upper`; NaN when there are none), scaled by `score`'s sd where normalized; then
+    `acquisition: ucb` anneals the upper (min: lower) bound instead of the mean. Returns
+    NEXT_LIBRARY_COLUMNS and a summary with the bins.
     """
     rng = np.random.default_rng(settings.seed)
     sequences = measured["sequence"].tolist()
     predictions, spreads = score(sequences)
     constraints = constraints_for(settings, sequences, prefix, suffix)
+    acquire, acquired_by = _acquisition(settings, score, intervals)
+    if acquire is not None:  # the bound is what the chains climb, from where it is best
+        predictions = acquire(sequences)
     goals = targets(settings, predictions, model_error)
     per_bin = {
         t.bin: settings.n_designs // len(goals) + (i < settings.n_designs % len(goals))
         for i, t in enumerate(goals)
     }
     chosen = _search(sequences, predictions, goals, per_bin, constraints, settings, rng,
-                     predict_mean or (lambda batch: score(batch)[0]))  # fmt: skip
+                     acquire or predict_mean or (lambda batch: score(batch)[0]))  # fmt: skip
     mean, sd = score(chosen["sequence"].tolist()) if len(chosen) else (np.zeros(0), np.zeros(0))
     sd_limit = settings.exploratory_sd or float(np.quantile(spreads, 0.9))
     exploratory = (
@@ -81,7 +86,8 @@ def design_library(
     )
     labels = {t.bin: t.label() for t in goals}
     table = _design_table(chosen, mean, sd, labels, measured["name"].tolist(), exploratory)
-    table["lower"], table["upper"] = mean - interval, mean + interval
+    plain = intervals or Intervals(0.9, None)
+    table["lower"], table["upper"] = plain.bounds(mean, sd)
     summary = {
         "objective": settings.objective,
         "requested": settings.n_designs,
@@ -96,10 +102,34 @@ def design_library(
         },
         "exploratory": int(table["exploratory"].sum()),
         "exploratory_sd_limit": sd_limit,
-        "interval_halfwidth": None if np.isnan(interval) else interval,
+        "interval_halfwidth": None if intervals is None else intervals.to_dict()["halfwidth"],
+        "interval_normalized": bool(intervals is not None and intervals.normalized),
+        "acquisition": acquired_by,
         "constraints": _constraint_summary(constraints, settings),
     }
     return table, summary
+
+
+def _acquisition(
+    settings: DesignSettings, score: Scorer, intervals: Intervals | None
+) -> tuple[MeanScorer | None, str]:
+    """What the chains climb instead of the mean (None: the mean), and its name: the upper
+    (min: lower) end of each sequence's interval, with `acquisition: ucb` and intervals that
+    vary per sequence (a constant width ranks as the mean does). The bound needs the spread's
+    models at every step: about one more prediction per spread model."""
+    if settings.acquisition != "ucb" or settings.objective == "bins":
+        return None, "mean"
+    if intervals is None or not intervals.normalized or intervals.to_dict()["halfwidth"] is None:
+        return None, "mean (ucb asked, but the intervals have one width for every sequence)"
+    side = 1 if settings.objective == "max" else 0
+
+    def bound(batch: list[str]) -> np.ndarray:
+        return intervals.bounds(*score(batch))[side]
+
+    return (
+        bound,
+        f"ucb (the {'upper' if side else 'lower'} end of the {intervals.level:.0%} interval)",
+    )
 
 
 def _search(

@@ -21,6 +21,7 @@ class DesignSettings:
 
     n_designs: int = _DEFAULTS["n_designs"]
     objective: str = _DEFAULTS["objective"]
+    acquisition: str = _DEFAULTS["acquisition"]
     bins: int = _DEFAULTS["bins"]
     steps: int = _DEFAULTS["steps"]
     chains_per_design: int = _DEFAULTS["chains_per_design"]
@@ -52,6 +53,8 @@ class DesignSettings:
         if objective not in ("bins", "max", "min"):
             raise InputError(f"design.objective: {self.objective!r} is not bins, max or min")
         object.__setattr__(self, "objective", objective)
+        if self.acquisition not in ("mean", "ucb"):
+            raise InputError(f"design.acquisition: {self.acquisition!r} is not mean or ucb")
         if self.bins < 2:
             raise InputError(f"design.bins: {self.bins} bins; 2 or more (one low, one high)")
         motifs = tuple(m.strip().upper() for m in self.forbidden_motifs if m.strip())

@@ -3,6 +3,7 @@ saved models, the next library, and the oligo order with its flanks."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from utrflow.model import network as model_module
 from utrflow.model.encode import passing_rows
 from utrflow.model.predict import predict_sequences
 from utrflow.model.settings import model_settings
+from utrflow.model.smalldata import Intervals
 
 ORDER_COLUMNS = ["name", "oligo", "length", "utr"]
 
@@ -174,7 +176,7 @@ def run_design(
             model_error=float(validation.get("rmse") or 0.0),
             all_exploratory=reason is not None,
             predict_mean=mean_scorer(members, model),
-            interval=_halfwidth(metrics),
+            intervals=_intervals(metrics),
         )
         summary = {**summary, "refused": None, "forced": reason, "model": model_info}
         if truth is not None:
@@ -193,10 +195,13 @@ def run_design(
     return summary
 
 
-def _halfwidth(metrics: Mapping[str, Any]) -> float:
-    """The prediction interval's half-width from the metrics (NaN without a finite one)."""
-    value = (metrics.get("intervals") or {}).get("halfwidth")
-    return float("nan") if value is None else float(value)
+def _intervals(metrics: Mapping[str, Any]) -> Intervals | None:
+    """The model's calibrated prediction intervals from the metrics (None without)."""
+    given = metrics.get("intervals")
+    if not given:
+        return None
+    fields = {f.name for f in dataclasses.fields(Intervals)}
+    return Intervals(**{k: v for k, v in given.items() if k in fields})
 
 
 def oligo_flanks(

@@ -18,6 +18,7 @@ a real difference from a slip there. Two designs that differ only there are not 
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,12 @@ FALSE_ALLELE_RATE = 0.01  # the chance that a pure well's errors alone seed a se
 MIN_EDIT_RATE = 0.002  # the least per-read chance of any one edit: no error is impossible
 ALLELE_READS = 200  # reads whose edits are counted (the grouping itself takes every read)
 HOMOPOLYMER = 3  # runs at least this long never seed an allele
+LONG_RUN = 5  # a run this long garbles the bases beside it too: edits there never seed either
 GROW_ROUNDS = 12  # polishing rounds that grow an allele from its seed, one edit each
+SEEDS = 2  # seeds grown into alleles and tested, most significant first
+SEED_P = 0.02  # a seed's single-edit p-value, uncorrected (the grown allele's test corrects)
+# shares of the reads a second allele may hold, over which its evidence is averaged
+_SHARES = np.linspace(0.005, 0.5, 100)
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,16 @@ def _run_length(seq: str, position: int, base: str) -> int:
     return right - left + 1
 
 
+def _apply(call: str, other: str, tag: str, i: int, j: int) -> tuple[str, str]:
+    """`call` with one edit of an alignment to `other` (editop tag, positions), and the base
+    the edit puts in or takes out."""
+    if tag == "replace":
+        return call[:i] + other[j] + call[i + 1 :], other[j]
+    if tag == "insert":
+        return call[:i] + other[j] + call[i:], other[j]
+    return call[:i] + call[i + 1 :], call[i]
+
+
 def shared_edits(
     seqs: Sequence[str], call: str
 ) -> tuple[Counter[str], dict[str, tuple[str, int, str]], Counter[str]]:
@@ -82,13 +98,8 @@ def shared_edits(
     for read in seqs:
         shown: set[str] = set()
         for op in Levenshtein.editops(call, read):
-            i, j, tag = op.src_pos, op.dest_pos, op.tag
-            if tag == "replace":
-                seq, base = call[:i] + read[j] + call[i + 1 :], read[j]
-            elif tag == "insert":
-                seq, base = call[:i] + read[j] + call[i:], read[j]
-            else:
-                seq, base = call[:i] + call[i + 1 :], call[i]
+            seq, base = _apply(call, read, op.tag, op.src_pos, op.dest_pos)
+            tag, i = op.tag, op.src_pos
             shown.add(seq)
             kinds[tag] += 1
             if seq not in edits:
@@ -97,12 +108,26 @@ def shared_edits(
     return votes, edits, kinds
 
 
+def _touching_run(seq: str, position: int) -> int:
+    """The longest run of equal bases in `seq` at `position` or its left neighbour."""
+    return max(
+        (_run_length(seq, i, seq[i]) for i in (position - 1, position) if 0 <= i < len(seq)),
+        default=1,
+    )
+
+
 def _edit(call: str, kind: str, position: int, base: str) -> _Edit:
-    """An edit with the run of equal bases it touches (1 for a substitution)."""
+    """An edit with the run of equal bases it touches: an indel's run, a substitution's new
+    base with its neighbours (AAAATAAAA to AAAAAAAAA moves a run's end), and any run of the
+    call of LONG_RUN or more it falls in or beside (TTTTTTT to TTTGTTT garbles a homopolymer):
+    reads slip there far more often than their mean error."""
     if kind == "replace":
-        return _Edit(kind, position, 1)
-    run = _run_length(call, position, base) + (kind == "insert")
-    return _Edit(kind, position, max(run, 1))
+        edited = call[:position] + base + call[position + 1 :]
+        run = _run_length(edited, position, base)
+    else:
+        run = _run_length(call, position, base) + (kind == "insert")
+    touching = _touching_run(call, position)
+    return _Edit(kind, position, max(run, touching if touching >= LONG_RUN else 1, 1))
 
 
 def edit_rates(
@@ -118,19 +143,34 @@ def edit_rates(
     return {kind: max(0, counts[kind]) / bases for kind in ("replace", "insert", "delete")}
 
 
-def seed(
+def _chance(edit: _Edit, rates: dict[str, float], error: float) -> float:
+    """The per-read chance that an error shows this one edit: its kind's rate (a third of it
+    for a substitution, times the run an indel touches), floored by `error` (reads that say
+    they are unsure of their bases cannot prove a second allele by agreeing on a few; any of
+    their errors might be of the kind tested, so the floor is the whole of it) and
+    MIN_EDIT_RATE."""
+    rate = max(rates[edit.kind], error)
+    per_base = rate / 3 if edit.kind == "replace" else rate
+    return min(0.5, max(MIN_EDIT_RATE, per_base * edit.run))
+
+
+def seeds(
     seqs: Sequence[str], call: str, ends: tuple[int, int], needed: int, error: float = 0.0
-) -> str:
-    """The one-edit neighbour of `call` its reads show beyond their error, most significant
-    first; '' when none. `ends`: bases at each end of the call that are construct (the flank
-    ends the reads carry), where no allele differs. `error`: the per-base error the reads'
-    base qualities imply, a floor under each kind's rate (reads that say they are unsure of
-    their bases cannot prove a second allele by agreeing on a few; any of their errors might
-    be of the kind tested, so the floor is the whole of it)."""
+) -> tuple[list[tuple[float, str]], dict[str, float]]:
+    """Up to SEEDS one-edit neighbours of `call` its reads share more than their error makes
+    likely (one-sided binomial p below SEED_P, uncorrected: the grown allele's joint test,
+    `allele_evidence`, is the corrected one), most significant first, each with its p-value;
+    and the reads' error rate of each kind (`edit_rates`). `ends`: bases at each end
+    of the call that are construct (the flank ends the reads carry), where no allele differs.
+    `error`: the per-base error the reads' base qualities imply, a floor under each kind's
+    rate (reads that say they are unsure of their bases cannot prove a second allele by
+    agreeing on a few; any of their errors might be of the kind tested)."""
     votes, first, kinds = shared_edits(seqs, call)
     candidates = {}
+    # an allele of `needed` reads shows each of its edits in fewer of them (the reads' errors)
+    least = max(2, needed // 2)
     for candidate, shown in votes.items():
-        if shown < needed or not ends[0] <= first[candidate][1] <= len(call) - ends[1]:
+        if shown < least or not ends[0] <= first[candidate][1] <= len(call) - ends[1]:
             continue
         edit = _edit(call, *first[candidate])
         if edit.run < HOMOPOLYMER:
@@ -139,16 +179,53 @@ def seed(
     n = len(seqs)
     tested = []
     for candidate, (edit, shown) in candidates.items():
-        rate = max(rates[edit.kind], error)
-        per_base = rate / 3 if edit.kind == "replace" else rate
-        chance = min(0.5, max(MIN_EDIT_RATE, per_base * edit.run))
-        tested.append((1 - at_most(shown - 1, n, chance), -shown, candidate))
-    if not tested:
-        return ""
-    p_value, _, best = min(tested)
-    # every single edit of the call could have come up (3 substitutions, 4 insertions and a
-    # deletion per base), so the family is all of them, not only those the reads show
-    return best if p_value < FALSE_ALLELE_RATE / (8 * len(call)) else ""
+        p_value = 1 - at_most(shown - 1, n, _chance(edit, rates, error))
+        if p_value < SEED_P:
+            tested.append((p_value, -shown, candidate))
+    return [(p_value, candidate) for p_value, _, candidate in sorted(tested)[:SEEDS]], rates
+
+
+def allele_evidence(
+    seqs: Sequence[str],
+    call: str,
+    allele: str,
+    rates: dict[str, float],
+    error: float,
+    length: int,
+) -> float:
+    """How far the reads' evidence for a second allele exceeds what chance allows, in natural
+    log units (> 0: a second allele).
+
+    The evidence is the Bayes factor of "a share f of the reads are the allele's" (f uniform
+    on 0..1/2) against "all are the call's". A read's likelihood ratio is, over the allele's
+    edits from the call, (1 - c) / c for each it shows and c / (1 - c) for each it contradicts
+    (nearer the call with it than without), c the chance an error shows that edit (`_chance`:
+    a homopolymer's length is cheap for the reads, a substitution is not). Under a pure well
+    its expectation is about 1 for any one allele, so by a union bound over every allele d
+    edits from the call in `length` bases (C(length, d) 7^d of them, each weighed 2^-d), a
+    pure well's reads pass for a second allele with a chance below FALSE_ALLELE_RATE. Testing
+    the grown allele, every edit its reads share counts, not only the best one: two reads
+    sharing five edits are a colony, where two sharing one are not."""
+    ops = Levenshtein.editops(call, allele)
+    d = len(ops)
+    if not d or not seqs:
+        return -math.inf
+    singles, weights = [], []
+    for op in ops:
+        single, base = _apply(call, allele, op.tag, op.src_pos, op.dest_pos)
+        edit = _edit(call, op.tag, op.src_pos, base)
+        chance = _chance(edit, rates, error)
+        singles.append(single)
+        # a long homopolymer's length is no evidence either way (see the module's docstring)
+        weights.append(math.log((1 - chance) / chance) if edit.run < LONG_RUN else 0.0)
+    distances = _distances([call, *singles], seqs)
+    signs = np.sign(distances[:1] - distances[1:])  # +1: the read shows the edit
+    log_lr = np.clip(np.asarray(weights) @ signs, -60.0, 60.0)
+    terms = np.log1p(_SHARES[:, None] * (np.exp(log_lr)[None, :] - 1)).sum(axis=1)
+    top = float(terms.max())
+    log_bf = top + math.log(float(np.mean(np.exp(terms - top))))
+    alleles = math.lgamma(length + 1) - math.lgamma(d + 1) - math.lgamma(max(length - d, 0) + 1)
+    return log_bf - math.log(1 / FALSE_ALLELE_RATE) - alleles - d * math.log(14)
 
 
 def group(seqs: Sequence[str], call: str, allele: str) -> tuple[list[int], list[int]]:
@@ -169,25 +246,35 @@ def split_alleles(
     error: float = 0.0,
 ) -> Split:
     """The well's reads grouped into the call's and a second allele's, when the reads show one
-    (at least `needed` reads nearer it); NO_SPLIT otherwise. `nearest` gives the designs near a
-    sequence (the allele is polished toward them where its reads agree); `error` as `seed`
-    takes it."""
+    (at least `needed` reads nearer it); NO_SPLIT otherwise. Each seed (`seeds`) grows into an
+    allele on the reads nearer it (polished, toward the designs `nearest` gives, one edit a
+    round); the allele whose joint evidence (`allele_evidence`) is largest, and passes, is the
+    second allele. `error` as `seeds` takes it."""
     counted = seqs[:ALLELE_READS]
     if len(counted) < 2 * max(needed, 1):
         return NO_SPLIT
-    start = seed(counted, call, ends, needed, error)
-    if not start:
+    starts, rates = seeds(counted, call, ends, needed, error)
+    length = max(1, len(call) - ends[0] - ends[1])
+    best, best_evidence = "", 0.0
+    for p_value, start in starts:
+        _, near_seed = group(counted, call, start)
+        own = [counted[i] for i in near_seed][:polish_reads]
+        # one edit a round: enough rounds for an allele of designs several edits apart
+        allele = polish(own, start, nearest(start), GROW_ROUNDS) if len(own) >= 2 else start
+        evidence = max(
+            allele_evidence(counted, call, allele, rates, error, length),
+            # or its seed alone, beyond its error at Bonferroni over every single edit (3
+            # substitutions, 4 insertions and a deletion per base)
+            math.log(FALSE_ALLELE_RATE / (8 * len(call))) - math.log(max(p_value, 1e-300)),
+        )
+        if allele != call and evidence > best_evidence:
+            best, best_evidence = allele, evidence
+    if not best:
         return NO_SPLIT
-    _, near_seed = group(counted, call, start)
-    own = [counted[i] for i in near_seed][:polish_reads]
-    # one edit a round: enough rounds for an allele of designs several edits apart
-    allele = polish(own, start, nearest(start), GROW_ROUNDS) if len(own) >= 2 else start
-    if allele == call:
-        return NO_SPLIT
-    major, minor = group(seqs, call, allele)
+    major, minor = group(seqs, call, best)
     if len(minor) < needed:
         return NO_SPLIT
-    return Split(allele, tuple(major), tuple(minor))
+    return Split(best, tuple(major), tuple(minor))
 
 
 def quality_error(qualities: Sequence[str]) -> float:

@@ -69,29 +69,10 @@ def call_well(
         for i, (s, d) in enumerate(zip(seqs, distances, strict=True))
         if d >= 0 and i not in minor_reads
     ]
-    # differences inside the UTR only: the reported call between the construct's flank ends
-    reported = trim_flanks(call, flanks)
-    near = well.nearest(call)
-    scored = own[: settings.polish_reads]
-    counted = margin is None  # not settled by the posterior: the reads' backing is counted
-    backing = variant_backing(scored, well.wrap(reported), near[0]) if near and counted else None
     support = len(minor_reads)
-    if not minor and len(outliers) >= needed:  # a second allele far from the call
-        second = _poa(best_reads(outliers, settings.consensus_reads))
-        support = sum(d >= 0 for d in _within(outliers, second, well.tolerance(second)))
-        if support >= needed and edit_distance(second, call) > well.tolerance(call):
-            minor = second
-    return WellCall(
-        reported,
-        len(own) / len(seqs),
-        trim_flanks(minor, flanks) if minor else "",
-        len(seqs),
-        backing,
-        len(scored) if counted else 0,
-        margin,
-        bool(near) and well.wrap(reported) != near[0],
-        support if minor else 0,
-    )
+    if not minor:
+        minor, support = well.far_allele(outliers, call, needed)
+    return well.result(call, margin, own, len(seqs), minor, support)
 
 
 @dataclass(frozen=True)
@@ -172,3 +153,45 @@ class _Well:
             second = polish(own, call, self.nearest(call))
         call, margin = self.consensus([kept_reads[i] for i in major])
         return call, margin, second, frozenset(minor)
+
+    def far_allele(self, outliers: Sequence[str], call: str, needed: int) -> tuple[str, int]:
+        """A second allele beyond the tolerance: the outlying reads' own consensus, when at
+        least `needed` of them lie within its tolerance; with its reads ('' and 0 without)."""
+        if len(outliers) < needed:
+            return "", 0
+        second = _poa(best_reads(outliers, self.settings.consensus_reads))
+        support = sum(d >= 0 for d in _within(outliers, second, self.tolerance(second)))
+        if support >= needed and edit_distance(second, call) > self.tolerance(call):
+            return second, support
+        return "", 0
+
+    def result(
+        self,
+        call: str,
+        margin: float | None,
+        own: Sequence[str],
+        n_used: int,
+        minor: str,
+        support: int,
+    ) -> WellCall:
+        """The well's call: inside the UTR only (between the construct's flank ends), with
+        its purity over `own` (the reads within tolerance that are the call's) and, not settled
+        by the posterior, the reads' counted backing of each difference from the design."""
+        reported = trim_flanks(call, self.flanks)
+        near = self.nearest(call)
+        scored = own[: self.settings.polish_reads]
+        counted = margin is None  # not settled by the posterior: the reads' backing is counted
+        backing = (
+            variant_backing(scored, self.wrap(reported), near[0]) if near and counted else None
+        )
+        return WellCall(
+            reported,
+            len(own) / n_used,
+            trim_flanks(minor, self.flanks) if minor else "",
+            n_used,
+            backing,
+            len(scored) if counted else 0,
+            margin,
+            bool(near) and self.wrap(reported) != near[0],
+            support if minor else 0,
+        )
