@@ -244,13 +244,24 @@ def true_reads(
         junk_right = np.where(clip, 0, junk_right)
 
     first_at = np.where(is_junk, junk_at[:, 1], _strand_at(templates, plan.first, plan.strand))
+    second_at = _strand_at(templates, plan.second, plan.second_strand)
+    mid_at = junk_at[:, 2]
+    if params.artefact_fraction > 0:  # drawn last too: runs without artefacts stay the same
+        pool, (first_len, mid_at, junk_mid, second_at, second_len) = _artefacts(
+            pool,
+            plan,
+            params,
+            rng,
+            (first_len, mid_at, junk_mid, second_at, second_len),
+            _strand_at(templates, plan.first, plan.strand) + templates.length[safe_first],
+        )
     starts = np.column_stack(
         [
             junk_at[:, 0],
             templates.adapter_at + adapter_len - open_len,
             first_at,
-            junk_at[:, 2],
-            _strand_at(templates, plan.second, plan.second_strand),
+            mid_at,
+            second_at,
             np.full(n, templates.adapter_rc_at),
             junk_at[:, 3],
         ]
@@ -259,6 +270,40 @@ def true_reads(
         [junk_left, open_len, first_len, junk_mid, second_len, close_len, junk_right]
     )
     return nanopore.concat_segments(pool, starts, lengths), lengths.sum(axis=1)
+
+
+ARTEFACT_INSERT = "GATTACAGGCCTTAAGCTTGCATGCCTGCAGGTCGACTCTAGAG"  # made up, recurring
+
+
+def _artefacts(
+    pool: np.ndarray,
+    plan: ReadPlan,
+    params: RunSimulation,
+    rng: np.random.Generator,
+    parts: tuple[np.ndarray, ...],
+    template_end: np.ndarray,
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Full-length reads turned into short artefacts (`artefact_fraction` of them): the
+    template's barcode entry and primer at each end around upstream flank · ARTEFACT_INSERT ·
+    downstream flank, the spacers gone, as recurring artefact reads of real runs carry both
+    flanks. `parts`: first length, middle start and length, second start and length;
+    `template_end`: where each read's template strand ends in the pool."""
+    first_len, mid_at, mid_len, second_at, second_len = parts
+    core = params.upstream_flank + ARTEFACT_INSERT + params.downstream_flank
+    entry = params.barcode_length + len(params.barcode_constant_5 + params.barcode_constant_3)
+    pick = (plan.kind == _FULL) & (rng.random(plan.kind.size) < params.artefact_fraction)
+    forward = plan.strand == 0
+    head = entry + np.where(forward, len(params.fwd_primer), len(params.rev_primer))
+    tail = entry + np.where(forward, len(params.rev_primer), len(params.fwd_primer))
+    core_at = pool.size + np.where(forward, 0, len(core))
+    pool = np.concatenate([pool, nanopore.to_array(core + reverse_complement(core))])
+    return pool, (
+        np.where(pick, head, first_len),
+        np.where(pick, core_at, mid_at),
+        np.where(pick, len(core), mid_len),
+        np.where(pick, template_end - tail, second_at),
+        np.where(pick, tail, second_len),
+    )
 
 
 # --------------------------------------------------------------------------------------------

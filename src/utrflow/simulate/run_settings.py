@@ -76,6 +76,7 @@ class RunSimulation:
     error_rate: float | None = _DEFAULTS["error_rate"]
     truncated_fraction: float = _DEFAULTS["truncated_fraction"]
     clipped_fraction: float = _DEFAULTS["clipped_fraction"]
+    artefact_fraction: float = _DEFAULTS["artefact_fraction"]
     chimera_fraction: float = _DEFAULTS["chimera_fraction"]
     junk_fraction: float = _DEFAULTS["junk_fraction"]
     end_junk_max: int = _DEFAULTS["end_junk_max"]
@@ -129,6 +130,7 @@ def _check(p: RunSimulation) -> str | None:
         "replicate_fraction",
         "truncated_fraction",
         "clipped_fraction",
+        "artefact_fraction",
         "chimera_fraction",
         "junk_fraction",
         "synthesis_error_rate",

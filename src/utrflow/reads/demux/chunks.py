@@ -100,7 +100,8 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
                 assert call.read_span is not None
                 bases = region_qualities(phred, call.strand, call.read_span)
                 region_lines.append(
-                    f"{plate}\t{well}\t{name}\t{call.region}\t{left}\t{right}\t{shown}\t{bases}\n"
+                    f"{plate}\t{well}\t{name}\t{call.region}\t{left}\t{right}\t{shown}\t{bases}"
+                    f"\t{len(seq)}\n"
                 )
     return ChunkResult(
         "".join(lines).encode(),
