@@ -283,17 +283,25 @@ def summarize(records: list[dict[str, Any]]) -> pd.DataFrame:
 def run(
     seeds: int, first: int, rounds: int, batch: int, noise: float, steps: int,
     names: Sequence[str] = STRATEGIES, truths: Sequence[str] = tuple(TRUTHS),
+    log: str = "",
 ) -> list[dict[str, Any]]:  # fmt: skip
+    """Every campaign, seed by seed (each seed's strategies side by side, so a run cut short
+    still compares them on the same seeds); with `log`, each campaign's rows are appended to
+    that JSON-lines file as it ends."""
     probe = library(np.random.default_rng(999), 500)
     chosen = strategies(steps)
     records = []
-    for truth_name in truths:
-        for name in names:
-            for seed in range(seeds):
+    for seed in range(seeds):
+        for truth_name in truths:
+            for name in names:
                 rows = campaign(chosen[name], TRUTHS[truth_name], seed, first, rounds, batch,
                                 noise, probe)  # fmt: skip
-                start = {"truth": truth_name, "strategy": name, "seed": seed}
-                records += [{**start, **row} for row in rows]
+                start = {"truth": truth_name, "strategy": name, "seed": seed, "first": first}
+                made = [{**start, **row} for row in rows]
+                records += made
+                if log:
+                    with open(log, "a") as handle:
+                        handle.writelines(json.dumps(r) + "\n" for r in made)
     return records
 
 
@@ -308,9 +316,10 @@ def main() -> None:
     parser.add_argument("--strategies", nargs="*", default=list(STRATEGIES))
     parser.add_argument("--truths", nargs="*", default=list(TRUTHS))
     parser.add_argument("--out", default="")
+    parser.add_argument("--log", default="", help="append each campaign's rows (JSON lines)")
     args = parser.parse_args()
     records = run(args.seeds, args.first, args.rounds, args.batch, args.noise, args.steps,
-                  args.strategies, args.truths)  # fmt: skip
+                  args.strategies, args.truths, args.log)  # fmt: skip
     if args.out:
         with open(args.out, "w") as handle:
             json.dump(records, handle, indent=1)

@@ -24,7 +24,7 @@ from utrflow import cli, config
 from utrflow import settings as settings_module
 from utrflow.design.next_library import DesignSettings
 from utrflow.model.network import Scaler, build_network, export, layer_specs
-from utrflow.model.settings import ModelSettings, SearchSettings
+from utrflow.model.settings import ModelSettings, SearchSettings, model_settings
 from utrflow.plates.reader import FluorescenceSettings
 from utrflow.reads.consensus import ConsensusSettings
 from utrflow.reads.demux import DemuxSettings
@@ -319,6 +319,29 @@ def test_every_model_key_is_read_by_some_command():
     named = {k for d in settings_module.DECLARED.values() if d != settings_module.ALL for k in d}
     model_keys = config.section_defaults("model")
     assert {f"model.{k}" for k in model_keys} <= named
+
+
+def test_the_audit_notes_each_model_field_a_stage_reads(tmp_path):
+    """Building ModelSettings reads no key; each field read is noted (`model.search.folds`
+    under its section too), so a model key passed and never read shows in the audit again.
+    A ModelSettings built from anything but the audited config (a candidate's settings from
+    selection.json) notes nothing."""
+    from utrflow.cli.audit import Audit
+
+    given = config.select(config.validate({}), settings_module.declared("select"))
+    audit = Audit(tmp_path / "audit.jsonl", "select", given)
+    watched = audit.watched()
+    settings = model_settings(watched["model"])
+    assert settings.batch_size == 64 and settings.search.folds == 5
+    assert model_settings({"epochs": 3}).epochs == 3
+    audit.stop()
+    audit.write()
+    assert model_settings(given["model"]).epochs == 80  # no longer watched
+    note = json.loads((tmp_path / "audit.jsonl").read_text())
+    model_read = {k for k in note["read"] if k.startswith("model.")}
+    assert model_read == {"model.batch_size", "model.search", "model.search.folds"}
+    assert "model.epochs" in note["given"] and "model.epochs" not in note["read"]
+    assert config.settings_built is None
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import copy
 import dataclasses
 import functools
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -198,6 +198,26 @@ def settings_from(cls: type[Settings], section: Mapping[str, Any]) -> Settings:
     return cls(**{k: v for k, v in section.items() if k in known})
 
 
+# The settings audit's hook (set by utrflow.cli.audit, never in a production run): told of each
+# Settings value and the section it was built from, so that the value notes each field as read.
+settings_built: Callable[[Any, Mapping[str, Any]], None] | None = None
+
+
+def section_items(section: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A section's keys and values as a Settings builder takes them. Copying a section into a
+    Settings value is not reading its keys: the value notes each field as the stage reads it
+    (`built`, the settings audit), so a key passed to a job and never read still shows. A dict's
+    own items are taken, past a subclass's bookkeeping."""
+    return list(dict.items(section)) if isinstance(section, dict) else list(section.items())
+
+
+def built(settings: Settings, section: Mapping[str, Any]) -> Settings:
+    """`settings`, built from `section`, handed to the settings audit's hook when one is set."""
+    if settings_built is not None:
+        settings_built(settings, section)
+    return settings
+
+
 def overlay(config: Mapping[str, Any], derived: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `config` with `derived` laid over it, section by section: the settings a job
     receives where the workflow decides some keys itself (a simulated run's sheets), kept apart
@@ -232,17 +252,28 @@ def select(config: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
     `keys` names whole sections (`model`) and single keys (`split.validation`); a command gets
     exactly these, and its rule passes exactly these, so a change reruns only the jobs that
-    read it. `*` is the whole config (the report prints it).
+    read it. `*` is the whole config (the report prints it). A section named key by key keeps
+    the config's order, as the whole section less the others would: what a job echoes of its
+    settings (a candidate's in selection.json) does not depend on how it was declared.
     """
     if "*" in keys:
         return copy.deepcopy(dict(config))
     chosen: dict[str, Any] = {}
+    single: dict[str, set[str]] = {}
     for key in keys:
         section, _, name = key.partition(".")
         if name:
-            chosen.setdefault(section, {})[name] = copy.deepcopy(config[section][name])
+            chosen.setdefault(section, {})
+            single.setdefault(section, set()).add(name)
         else:
             chosen[section] = copy.deepcopy(config[section])
+    for section, names in single.items():
+        missing = sorted(names - set(config[section]))
+        if missing:
+            raise KeyError(f"{section}.{missing[0]}")
+        chosen[section] = {
+            name: copy.deepcopy(value) for name, value in config[section].items() if name in names
+        }
     return chosen
 
 

@@ -74,6 +74,22 @@ def _separator(path: Path) -> str:
     return "\t" if suffixes and suffixes[-1] in {".tsv", ".txt", ".tab"} else ","
 
 
+def _sequences(column: pd.Series, path: Path, row_of: Callable[[int], int]) -> pd.Series:
+    """The table's sequences, normalized (trimmed, upper case, U as T); the first empty one or one
+    with characters outside IUPAC stops the run naming its row."""
+    sequences = column.map(normalize)
+    for i, seq in enumerate(sequences):
+        if not seq:
+            raise InputError(f"{path}: row {row_of(i)}: empty sequence")
+        bad = invalid_characters(seq)
+        if bad:
+            raise InputError(
+                f"{path}: row {row_of(i)}: sequence has non-IUPAC characters "
+                f"{''.join(sorted(bad))!r}"
+            )
+    return sequences
+
+
 def read_user_table(path: str | Path) -> pd.DataFrame:
     """Load a labelled CSV/TSV with `sequence` and `label` (+ numeric covariates, optional `split`).
 
@@ -93,16 +109,7 @@ def read_user_table(path: str | Path) -> pd.DataFrame:
     def row_of(i: int) -> int:
         return i + 2  # 1-based line number in the file, after the header
 
-    sequences = raw["sequence"].map(normalize)
-    for i, seq in enumerate(sequences):
-        if not seq:
-            raise InputError(f"{path}: row {row_of(i)}: empty sequence")
-        bad = invalid_characters(seq)
-        if bad:
-            raise InputError(
-                f"{path}: row {row_of(i)}: sequence has non-IUPAC characters "
-                f"{''.join(sorted(bad))!r}"
-            )
+    sequences = _sequences(raw["sequence"], path, row_of)
     labels = _numeric(raw["label"], path, "label", row_of)
     out = pd.DataFrame(
         {

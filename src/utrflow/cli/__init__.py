@@ -57,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             from utrflow.cli.audit import Audit
 
             audit = Audit(audit_log, args.command, cfg)
-            cmd.handler(args, audit.watched())
+            try:
+                cmd.handler(args, audit.watched())
+            finally:
+                audit.stop()
             audit.write()
         else:
             cmd.handler(args, cfg)

@@ -6,10 +6,13 @@ run loads it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from utrflow import config
 
 
 def keys(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
@@ -45,8 +48,45 @@ class Audited(dict[str, Any]):
         return self.__getitem__(key) if dict.__contains__(self, key) else default
 
 
+# Settings values built from an audited section: id -> (the value, the read set, its prefix).
+# The value is kept so that its id is not reused while the command runs.
+_WATCHED: dict[int, tuple[object, set[str], str]] = {}
+_RECORDING: set[type] = set()
+
+
+def _watch(settings: object, read: set[str], prefix: str) -> None:
+    """Note each field of `settings` as `prefix + field` in `read` when a stage reads it (a
+    nested Settings value, `model.search`, is watched in turn under its own prefix)."""
+    _WATCHED[id(settings)] = (settings, read, prefix)
+    cls = type(settings)
+    if cls in _RECORDING:
+        return
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    plain = cls.__getattribute__
+
+    def getattribute(obj: object, name: str) -> Any:
+        value = plain(obj, name)
+        watched = _WATCHED.get(id(obj))
+        if watched is not None and name in fields:
+            _, into, at = watched
+            into.add(f"{at}{name}")
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                _watch(value, into, f"{at}{name}.")
+        return value
+
+    cls.__getattribute__ = getattribute  # type: ignore[method-assign]
+    _RECORDING.add(cls)
+
+
+def _built(settings: object, section: Mapping[str, Any]) -> None:
+    """The config's hook: a Settings value built from an audited section is watched."""
+    if isinstance(section, Audited):
+        _watch(settings, section._read, section._prefix)
+
+
 class Audit:
-    """One command's audit: hand `watch(cfg)` to the handler, then `write` the note."""
+    """One command's audit: hand `watch(cfg)` to the handler, then `write` the note. Keys are
+    read through the mapping, or, for a section built into a Settings value, field by field."""
 
     def __init__(self, log: str | Path, command: str, cfg: Mapping[str, Any]) -> None:
         self.log, self.command = Path(log), command
@@ -55,7 +95,13 @@ class Audit:
         self.cfg = cfg
 
     def watched(self) -> Audited:
+        config.settings_built = _built
         return Audited(self.cfg, self.read)
+
+    def stop(self) -> None:
+        """Stop watching (the command returned or raised)."""
+        config.settings_built = None
+        _WATCHED.clear()
 
     def write(self) -> None:
         note = {"command": self.command, "given": self.given, "read": sorted(self.read)}

@@ -71,21 +71,7 @@ def build_features(
                 f"{passing['label'][bad].iloc[0]!r} is not 0 or 1 (model.task: classification)"
             )
     seed = cfg["seed"]
-    if "split" in passing.columns:
-        groups = passing["sequence"].to_numpy(dtype=object)
-        split = splits.carve_validation(
-            passing["split"].to_numpy(dtype=str), groups, split_cfg["validation"], seed
-        )
-    else:
-        split = splits.assign_splits(
-            passing["sequence"].tolist(),
-            split_cfg["validation"],
-            split_cfg["test"],
-            seed,
-            method=split_cfg["method"],
-            plates=passing["plate"].astype(str).tolist(),
-            cluster_distance=split_cfg["cluster_distance"],
-        )
+    split = _split(passing, split_cfg, seed)
     weight = passing["weight"].astype(float) if "weight" in passing.columns else 1.0
     rows = pd.DataFrame(
         {
@@ -111,6 +97,25 @@ def build_features(
         covariates=covariates,
         covariate_names=list(model.covariates),
         length=length,
+    )
+
+
+def _split(passing: pd.DataFrame, split_cfg: Mapping[str, Any], seed: int) -> np.ndarray:
+    """Each passing row's split: a table that brings its own `split` column keeps it (with
+    validation carved from its train rows when it has none); otherwise all three are dealt."""
+    if "split" in passing.columns:
+        groups = passing["sequence"].to_numpy(dtype=object)
+        return splits.carve_validation(
+            passing["split"].to_numpy(dtype=str), groups, split_cfg["validation"], seed
+        )
+    return splits.assign_splits(
+        passing["sequence"].tolist(),
+        split_cfg["validation"],
+        split_cfg["test"],
+        seed,
+        method=split_cfg["method"],
+        plates=passing["plate"].astype(str).tolist(),
+        cluster_distance=split_cfg["cluster_distance"],
     )
 
 

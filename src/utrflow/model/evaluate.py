@@ -7,7 +7,7 @@ and a model can have a high r2 with a poor r2_score.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,12 +157,7 @@ def run(
 
     metrics: dict[str, Any] = {"task": task, **scores(predictions, "prediction")}
     if len(member_predictions) > 1:
-        metrics["members"] = [
-            scores(predictions.assign(member=m), "member")["test"] for m in member_predictions
-        ]
-        test = (predictions["split"] == "test").to_numpy()
-        member_sd = member_predictions[:, test].std(axis=0).mean()
-        metrics["ensemble_spread"] = {"test_mean_sd": float(member_sd)}
+        metrics.update(_member_scores(predictions, member_predictions, scores))
     if without_covariates:
         plain = network.predict(network.load(without_covariates), onehot, None)
         metrics["without_covariates"] = scores(predictions.assign(plain=plain), "plain")
@@ -192,6 +187,23 @@ def run(
         metrics["intervals"] = add_intervals(predictions, level, calibrated, scale)
     io.write_json(metrics, metrics_path)
     io.write_tsv(predictions, predictions_path)
+
+
+def _member_scores(
+    predictions: pd.DataFrame,
+    member_predictions: np.ndarray,
+    scores: Callable[[pd.DataFrame, str], dict[str, Any]],
+) -> dict[str, Any]:
+    """Each ensemble member's test scores, and the members' mean spread on the test rows: how
+    much the ensemble's members disagree where nothing was fitted."""
+    test = (predictions["split"] == "test").to_numpy()
+    spread = member_predictions[:, test].std(axis=0).mean()
+    return {
+        "members": [
+            scores(predictions.assign(member=m), "member")["test"] for m in member_predictions
+        ],
+        "ensemble_spread": {"test_mean_sd": float(spread)},
+    }
 
 
 def add_intervals(

@@ -113,6 +113,75 @@ def layer_specs(model_cfg: ModelSettings | Mapping[str, Any]) -> list[dict[str, 
     return specs
 
 
+class _Stack:
+    """What a network under construction keeps between its layers: its inputs (the covariates
+    join at Flatten), the count of each layer kind (layer names: conv1, conv2, ...) and whether
+    it is flat yet. Layers are made in the specs' order, so names and weights do not move."""
+
+    def __init__(self, inputs: list[Any], covariate_mean: Any, covariate_variance: Any) -> None:
+        self.inputs, self.mean, self.variance = inputs, covariate_mean, covariate_variance
+        self.counts: dict[str, int] = {}
+        self.flattened = False
+
+    def named(self, kind: str) -> str:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        return f"{kind}{self.counts[kind]}"
+
+    def flatten(self, x: Any) -> Any:
+        """Flatten, then the standardized covariates joined on (when there are any)."""
+        import keras
+        from keras import layers
+
+        self.flattened = True
+        x = layers.Flatten(name="flatten")(x)
+        if self.mean is not None and len(self.mean):
+            covariates = keras.Input(shape=(len(self.mean),), name="covariates")
+            self.inputs.append(covariates)
+            scaled = layers.Normalization(
+                mean=self.mean, variance=self.variance, name="covariate_scaling"
+            )(covariates)
+            x = layers.Concatenate(name="with_covariates")([x, scaled])
+        return x
+
+    def add(self, kind: str, value: Any, x: Any) -> Any:
+        """`x` through one layer of the specs (a dense layer flattens first)."""
+        from keras import layers
+
+        if kind == "conv":
+            return _conv(value, self.named("conv"))(x)
+        if kind == "residual":
+            block = self.named("residual")
+            shortcut = x
+            if x.shape[-1] != value["filters"]:
+                shortcut = layers.Conv1D(value["filters"], 1, name=f"{block}_project")(x)
+            return layers.Add(name=f"{block}_add")([shortcut, _conv(value, f"{block}_conv")(x)])
+        if kind == "pool":
+            return layers.MaxPooling1D(value, padding="same", name=self.named("pool"))(x)
+        if kind == "dropout":
+            return layers.Dropout(value, name=self.named("dropout"))(x)
+        if kind == "batchnorm":
+            return layers.BatchNormalization(name=self.named("batchnorm"))(x)
+        if kind == "dense":
+            if not self.flattened:
+                x = self.flatten(x)
+            return layers.Dense(value, activation="relu", name=self.named("dense"))(x)
+        raise ValueError(f"unknown layer kind {kind!r}")
+
+
+def _conv(value: dict[str, Any], name: str) -> Any:
+    """A same-padded ReLU Conv1D of a `conv` or `residual` spec (dilation 1 unless given)."""
+    from keras import layers
+
+    return layers.Conv1D(
+        value["filters"],
+        value["kernel_size"],
+        dilation_rate=value.get("dilation", 1),
+        padding="same",
+        activation="relu",
+        name=name,
+    )
+
+
 def build_network(
     length: int,
     specs: Sequence[dict[str, Any]],
@@ -132,63 +201,16 @@ def build_network(
     from keras import layers
 
     onehot = keras.Input(shape=(length, 4), dtype=input_dtype, name="onehot")
-    inputs = [onehot]
+    stack = _Stack([onehot], covariate_mean, covariate_variance)
     x = layers.Rescaling(1.0, name="as_float")(onehot)
-    flattened = False
-    counts: dict[str, int] = {}
-
-    def named(kind: str) -> str:
-        counts[kind] = counts.get(kind, 0) + 1
-        return f"{kind}{counts[kind]}"
-
-    def flatten(x: keras.KerasTensor) -> keras.KerasTensor:
-        x = layers.Flatten(name="flatten")(x)
-        if covariate_mean is not None and len(covariate_mean):
-            covariates = keras.Input(shape=(len(covariate_mean),), name="covariates")
-            inputs.append(covariates)
-            scaled = layers.Normalization(
-                mean=covariate_mean, variance=covariate_variance, name="covariate_scaling"
-            )(covariates)
-            x = layers.Concatenate(name="with_covariates")([x, scaled])
-        return x
-
-    def conv(value: dict[str, Any], name: str) -> Any:
-        return layers.Conv1D(
-            value["filters"],
-            value["kernel_size"],
-            dilation_rate=value.get("dilation", 1),
-            padding="same",
-            activation="relu",
-            name=name,
-        )
-
     for spec in specs:
         ((kind, value),) = spec.items()
-        if kind == "conv":
-            x = conv(value, named("conv"))(x)
-        elif kind == "residual":
-            block = named("residual")
-            shortcut = x
-            if x.shape[-1] != value["filters"]:
-                shortcut = layers.Conv1D(value["filters"], 1, name=f"{block}_project")(x)
-            x = layers.Add(name=f"{block}_add")([shortcut, conv(value, f"{block}_conv")(x)])
-        elif kind == "pool":
-            x = layers.MaxPooling1D(value, padding="same", name=named("pool"))(x)
-        elif kind == "dropout":
-            x = layers.Dropout(value, name=named("dropout"))(x)
-        elif kind == "batchnorm":
-            x = layers.BatchNormalization(name=named("batchnorm"))(x)
-        elif kind == "dense":
-            if not flattened:
-                x, flattened = flatten(x), True
-            x = layers.Dense(value, activation="relu", name=named("dense"))(x)
-        else:
-            raise ValueError(f"unknown layer kind {kind!r}")
-    if not flattened:
-        x = flatten(x)
+        x = stack.add(kind, value, x)
+    if not stack.flattened:
+        x = stack.flatten(x)
     activation = "sigmoid" if task == "classification" else "linear"
     output = layers.Dense(1, activation=activation, dtype="float32", name="output")(x)
-    return keras.Model(inputs, output, name=name)
+    return keras.Model(stack.inputs, output, name=name)
 
 
 def export(

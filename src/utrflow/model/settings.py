@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from utrflow.config import section_defaults
+from utrflow.config import built, section_defaults, section_items
 
 _DEFAULTS = section_defaults("model")
 _SEARCH = section_defaults("model", "search")
@@ -66,19 +66,21 @@ _SEQUENCES = ("dilations", "conv_filters", "layers", "covariates")
 
 def model_settings(section: ModelSettings | Mapping[str, Any]) -> ModelSettings:
     """The settings of a validated config's `model` section (or of a search candidate's, as
-    `search.candidate_settings` writes it); a ModelSettings is returned as it is."""
+    `search.candidate_settings` writes it); a ModelSettings is returned as it is. Building reads
+    no key: each field is read where a stage uses it (what the settings audit notes)."""
     if isinstance(section, ModelSettings):
         return section
+    items = section_items(section)
     known = {f.name for f in dataclasses.fields(ModelSettings)}
-    unknown = sorted(set(section) - known)
+    unknown = sorted({name for name, _ in items} - known)
     if unknown:
         raise KeyError(f"model settings: unknown key {unknown[0]!r}")
     values: dict[str, Any] = {}
-    for name, value in section.items():
+    for name, value in items:
         if name == "search":
-            values[name] = SearchSettings(**value)
+            values[name] = SearchSettings(**dict(section_items(value)))
         elif name in _SEQUENCES:
             values[name] = tuple(value)
         else:
             values[name] = value
-    return ModelSettings(**values)
+    return built(ModelSettings(**values), section)

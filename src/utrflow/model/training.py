@@ -361,6 +361,12 @@ def _feeder(
     return feed
 
 
+def _probe_inputs(onehot: np.ndarray, covariates: np.ndarray | None, rows: np.ndarray) -> Any:
+    """The few validation rows the dead-output guard feeds the network after each epoch."""
+    probe = np.asarray(onehot[rows])
+    return (probe, covariates[rows]) if covariates is not None else probe
+
+
 def _split_rows(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The train and the validation rows; training needs both."""
     split = rows["split"].to_numpy(dtype=str)
@@ -423,9 +429,7 @@ def train_member(
     batch_size = settings.batch_size * max(device.accelerators, 1)
     in_memory = onehot.nbytes <= settings.in_memory_gb * 1e9 and not settings.reverse_complement
     feed = _feeder(onehot, covariates, targets, weights, settings, batch_size, seed, in_memory)
-    probe_rows = val_rows[:PROBE_ROWS]
-    probe = np.asarray(onehot[probe_rows])
-    probe_inputs = (probe, covariates[probe_rows]) if covariates is not None else probe
+    probe_inputs = _probe_inputs(onehot, covariates, val_rows[:PROBE_ROWS])
     train_data, val_data = feed(train_rows, True), feed(val_rows, False)
     network, fit, learning_rate, restart, dead = _fit_restarting(
         lambda: model_module.build_network(

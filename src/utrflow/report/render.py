@@ -22,6 +22,7 @@ from utrflow import io
 from utrflow.report import calibration as report_calibration
 from utrflow.report import claims
 from utrflow.report import contest as report_contest
+from utrflow.report import coverage as report_coverage
 from utrflow.report import design as report_design
 from utrflow.report import interpret as report_interpret
 from utrflow.report import model as report_model
@@ -129,6 +130,7 @@ def model_context(inputs: ReportInputs) -> dict[str, Any]:
             m.interpretation, claims.learned_claims_trusted(metrics, task)
         ),
         "contest": report_contest.section(m.leaderboard, m.learning_curve, m.next_round, metrics),
+        "coverage": report_coverage.section(metrics) if task == "regression" else None,
         "figures": {
             "learning": report_model.learning_curve(m.history, m.training.get("best_epoch", 1))
             if len(m.history)

@@ -1,0 +1,59 @@
+"""The report's prediction-interval part (report/coverage.py): nominal against empirical
+coverage per split, read from metrics.json, in the rendered report."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+from test_report_render import LEGIBLE_PX, made_up_model, plate_table, rendered
+
+from utrflow.report import coverage
+
+SCALED = {
+    "level": 0.9, "halfwidth": 2.88, "normalized": True, "floor": 0.024,
+    "source": "validation residuals of 187 rows",
+    "scale_from": "the spread of the top 3 contenders (seed, gbt_kmer, ridge_kmer)",
+    "coverage": {"train": 0.97, "validation": 0.909, "test": 0.824},
+    "n": {"train": 1509, "validation": 187, "test": 188},
+    "test_coverage_by_width": {"narrow": 0.635, "middle": 0.905, "wide": 0.935},
+}  # fmt: skip
+
+
+def test_the_wilson_interval_of_a_share_is_known() -> None:
+    low, high = coverage.wilson(0.9, 100)
+    assert low == pytest.approx(0.826, abs=0.001) and high == pytest.approx(0.945, abs=0.001)
+    assert coverage.wilson(1.0, 20)[1] == 1.0 and coverage.wilson(0.5, 0) == (0.0, 1.0)
+
+
+def test_each_split_and_each_third_of_the_widths_gets_a_bar_with_its_rows() -> None:
+    shown = coverage.bars(SCALED)
+    assert [b[0] for b in shown][:3] == ["train", "validation", "test"]
+    assert [b[1] for b in shown] == [0.97, 0.909, 0.824, 0.635, 0.905, 0.935]
+    assert [b[2] for b in shown] == [1509, 187, 188, 62, 62, 62]
+    made = coverage.section({"intervals": SCALED})
+    assert made is not None and made["figure"].font_px >= LEGIBLE_PX - 0.01
+    assert "per sequence" in made["text"] and "82.4 %" in made["text"]
+    plain = {**SCALED, "normalized": False, "halfwidth": 0.63}
+    plain.pop("test_coverage_by_width")
+    said = coverage.section({"intervals": plain})
+    assert said is not None and "± 0.63 around each prediction" in said["text"]
+    assert len(coverage.bars(plain)) == 3
+    assert (
+        coverage.section({"intervals": {**SCALED, "halfwidth": None}}) is None
+    )  # too few rows: no interval
+
+
+def test_the_report_shows_the_coverage_figure_beside_the_contest() -> None:
+    model = made_up_model(n_test=60)
+    board = pd.DataFrame({"name": ["seed", "gbt_kmer"], "kind": ["cnn", "baseline"],
+                          "description": ["", ""], "parameters": [10, 5], "seconds": [1.0, 0.1],
+                          "epochs": [3, None], "validation_r2": [0.7, 0.6],
+                          "selected": [True, False]})  # fmt: skip
+    model = dataclasses.replace(
+        model, metrics={**model.metrics, "intervals": SCALED}, leaderboard=board
+    )
+    html = rendered(plate_table(1, distinct=60), model=model)
+    assert 'alt="Prediction interval coverage per split"' in html
+    assert "as wide as the spread of the top 3 contenders" in html
