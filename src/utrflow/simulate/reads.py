@@ -246,15 +246,16 @@ def true_reads(
     first_at = np.where(is_junk, junk_at[:, 1], _strand_at(templates, plan.first, plan.strand))
     second_at = _strand_at(templates, plan.second, plan.second_strand)
     mid_at = junk_at[:, 2]
-    if params.artefact_fraction > 0:  # drawn last too: runs without artefacts stay the same
-        pool, (first_len, mid_at, junk_mid, second_at, second_len) = _artefacts(
-            pool,
-            plan,
-            params,
-            rng,
-            (first_len, mid_at, junk_mid, second_at, second_len),
-            _strand_at(templates, plan.first, plan.strand) + templates.length[safe_first],
-        )
+    parts: tuple[np.ndarray, ...] = (first_len, mid_at, junk_mid, second_at, second_len)
+    template = (_strand_at(templates, plan.first, plan.strand), templates.length[safe_first])
+    made = np.zeros(n, dtype=bool)
+    splices = ((params.artefact_fraction, _artefacts), (params.tandem_fraction, _tandems))
+    for fraction, splice in splices:
+        if fraction > 0:  # drawn last too: runs without them stay the same
+            pick = (kind == _FULL) & ~made & (rng.random(n) < fraction)
+            pool, parts = splice(pool, plan.strand == 0, pick, params, parts, template)
+            made |= pick
+    first_len, mid_at, junk_mid, second_at, second_len = parts
     starts = np.column_stack(
         [
             junk_at[:, 0],
@@ -273,37 +274,76 @@ def true_reads(
 
 
 ARTEFACT_INSERT = "GATTACAGGCCTTAAGCTTGCATGCCTGCAGGTCGACTCTAGAG"  # made up, recurring
+TANDEM_INSERT = "CTGACCGTTAGCAATCGGTACTTGCAGTACGGATCCTTAAG"  # made up: tandem reads' first copy
 
 
-def _artefacts(
+def _splice(
     pool: np.ndarray,
-    plan: ReadPlan,
-    params: RunSimulation,
-    rng: np.random.Generator,
+    forward: np.ndarray,
+    pick: np.ndarray,
+    core: str,
+    keep: tuple[int | np.ndarray, int | np.ndarray],
+    resume: tuple[int | np.ndarray, int | np.ndarray],
     parts: tuple[np.ndarray, ...],
-    template_end: np.ndarray,
+    template: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Full-length reads turned into short artefacts (`artefact_fraction` of them): the
-    template's barcode entry and primer at each end around upstream flank · ARTEFACT_INSERT ·
-    downstream flank, the spacers gone, as recurring artefact reads of real runs carry both
-    flanks. `parts`: first length, middle start and length, second start and length;
-    `template_end`: where each read's template strand ends in the pool."""
+    """The picked reads remade as the template's first `keep` bases, `core` (forward
+    orientation; reverse-complemented on the reverse strand), and the template from `resume`
+    bases before its end; each of `keep` and `resume` as (forward strand, reverse strand).
+    `parts`: first length, middle start and length, second start and length; `template`:
+    where each read's template strand starts in the pool, and its length."""
     first_len, mid_at, mid_len, second_at, second_len = parts
-    core = params.upstream_flank + ARTEFACT_INSERT + params.downstream_flank
-    entry = params.barcode_length + len(params.barcode_constant_5 + params.barcode_constant_3)
-    pick = (plan.kind == _FULL) & (rng.random(plan.kind.size) < params.artefact_fraction)
-    forward = plan.strand == 0
-    head = entry + np.where(forward, len(params.fwd_primer), len(params.rev_primer))
-    tail = entry + np.where(forward, len(params.rev_primer), len(params.fwd_primer))
+    start, length = template
+    head = np.where(forward, keep[0], keep[1])
+    tail = np.where(forward, resume[0], resume[1])
     core_at = pool.size + np.where(forward, 0, len(core))
     pool = np.concatenate([pool, nanopore.to_array(core + reverse_complement(core))])
     return pool, (
         np.where(pick, head, first_len),
         np.where(pick, core_at, mid_at),
         np.where(pick, len(core), mid_len),
-        np.where(pick, template_end - tail, second_at),
+        np.where(pick, start + length - tail, second_at),
         np.where(pick, tail, second_len),
     )
+
+
+def _entry(params: RunSimulation) -> int:
+    return params.barcode_length + len(params.barcode_constant_5 + params.barcode_constant_3)
+
+
+def _artefacts(
+    pool: np.ndarray,
+    forward: np.ndarray,
+    pick: np.ndarray,
+    params: RunSimulation,
+    parts: tuple[np.ndarray, ...],
+    template: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Picked full-length reads as short artefacts: the template's barcode entry and primer at
+    each end around upstream flank · ARTEFACT_INSERT · downstream flank, the spacers gone, as
+    recurring artefact reads of real runs carry both flanks."""
+    core = params.upstream_flank + ARTEFACT_INSERT + params.downstream_flank
+    fwd, rev = _entry(params) + len(params.fwd_primer), _entry(params) + len(params.rev_primer)
+    return _splice(pool, forward, pick, core, (fwd, rev), (rev, fwd), parts, template)
+
+
+def _tandems(
+    pool: np.ndarray,
+    forward: np.ndarray,
+    pick: np.ndarray,
+    params: RunSimulation,
+    parts: tuple[np.ndarray, ...],
+    template: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Picked full-length reads as tandem inserts: a first copy (upstream flank ·
+    TANDEM_INSERT · downstream flank) before the colony's own, which stays next to the
+    downstream construct (the copy expressed)."""
+    core = TANDEM_INSERT + params.downstream_flank + params.upstream_flank
+    before = _entry(params) + len(params.fwd_primer + params.upstream_spacer)
+    before += len(params.upstream_flank)  # the core goes in right after the first flank
+    _, length = template
+    after = length - before  # forward-strand bases from the insert on
+    return _splice(pool, forward, pick, core, (before, after), (after, before), parts, template)
 
 
 # --------------------------------------------------------------------------------------------

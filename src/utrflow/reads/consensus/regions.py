@@ -92,7 +92,9 @@ def read_plate_regions(
     return {well: best_first(reads, sample or len(reads)) for well, reads in kept.items()}
 
 
-ARTEFACT_SHARE = 0.2  # a read this far (a share of it) from the main length is an artefact's
+# a read this much (a share of it) shorter than the main length is an artefact's; longer reads
+# stay (tandem inserts: the demultiplexer takes their copy next to the downstream construct)
+ARTEFACT_SHARE = 0.2
 LENGTH_BIN = 20  # nt: the bins of the read lengths whose fullest is the main mode
 MIN_LENGTHS = 20  # fewer regions with a read length: no main length, nothing left out
 
@@ -110,12 +112,12 @@ def main_length(wells: Iterable[WellReads]) -> int | None:
 
 
 def drop_artefacts(well: WellReads, main: int | None) -> tuple[WellReads, int]:
-    """The well's regions less those whose read is more than ARTEFACT_SHARE of `main` from
-    it (recurring short artefacts that happen to carry both flanks: their region is not the
-    colony's insert), and how many were left out."""
+    """The well's regions less those whose read is more than ARTEFACT_SHARE of `main` shorter
+    than it (recurring short artefacts that happen to carry both flanks: their region is not
+    the colony's insert), and how many were left out."""
     if main is None or not well.lengths:
         return well, 0
-    keep = [i for i, n in enumerate(well.lengths) if abs(n - main) <= ARTEFACT_SHARE * main]
+    keep = [i for i, n in enumerate(well.lengths) if n >= (1 - ARTEFACT_SHARE) * main]
     if len(keep) == len(well.regions):
         return well, 0
     return (

@@ -128,3 +128,4 @@ class Call:
     # where context + region + context lie in the oriented read (start, stop), for their qualities
     read_span: tuple[int, int] | None = None
     clipped: bool = False  # assigned with a barcode cut by the read's end (`EndScorer`)
+    tandem: bool = False  # the region is the last of tandem inserts (`Demultiplexer._region`)
