@@ -249,11 +249,12 @@ def true_reads(
     parts: tuple[np.ndarray, ...] = (first_len, mid_at, junk_mid, second_at, second_len)
     template = (_strand_at(templates, plan.first, plan.strand), templates.length[safe_first])
     made = np.zeros(n, dtype=bool)
-    splices = ((params.artefact_fraction, _artefacts), (params.tandem_fraction, _tandems))
-    for fraction, splice in splices:
+    shapes = ((params.artefact_fraction, _artefact), (params.tandem_fraction, _tandem))
+    for fraction, shape in shapes:
         if fraction > 0:  # drawn last too: runs without them stay the same
             pick = (kind == _FULL) & ~made & (rng.random(n) < fraction)
-            pool, parts = splice(pool, plan.strand == 0, pick, params, parts, template)
+            core, keep, resume = shape(params, template[1])
+            pool, parts = _splice(pool, plan.strand == 0, pick, core, keep, resume, parts, template)
             made |= pick
     first_len, mid_at, junk_mid, second_at, second_len = parts
     starts = np.column_stack(
@@ -277,13 +278,16 @@ ARTEFACT_INSERT = "GATTACAGGCCTTAAGCTTGCATGCCTGCAGGTCGACTCTAGAG"  # made up, rec
 TANDEM_INSERT = "CTGACCGTTAGCAATCGGTACTTGCAGTACGGATCCTTAAG"  # made up: tandem reads' first copy
 
 
+Ends = tuple[int | np.ndarray, int | np.ndarray]  # (forward strand, reverse strand)
+
+
 def _splice(
     pool: np.ndarray,
     forward: np.ndarray,
     pick: np.ndarray,
     core: str,
-    keep: tuple[int | np.ndarray, int | np.ndarray],
-    resume: tuple[int | np.ndarray, int | np.ndarray],
+    keep: Ends,
+    resume: Ends,
     parts: tuple[np.ndarray, ...],
     template: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
@@ -311,39 +315,24 @@ def _entry(params: RunSimulation) -> int:
     return params.barcode_length + len(params.barcode_constant_5 + params.barcode_constant_3)
 
 
-def _artefacts(
-    pool: np.ndarray,
-    forward: np.ndarray,
-    pick: np.ndarray,
-    params: RunSimulation,
-    parts: tuple[np.ndarray, ...],
-    template: tuple[np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Picked full-length reads as short artefacts: the template's barcode entry and primer at
-    each end around upstream flank · ARTEFACT_INSERT · downstream flank, the spacers gone, as
-    recurring artefact reads of real runs carry both flanks."""
+def _artefact(params: RunSimulation, length: np.ndarray) -> tuple[str, Ends, Ends]:
+    """A short artefact (`_splice`'s core, keep, resume): the template's barcode entry and
+    primer at each end around upstream flank · ARTEFACT_INSERT · downstream flank, the spacers
+    gone, as recurring artefact reads of real runs carry both flanks."""
     core = params.upstream_flank + ARTEFACT_INSERT + params.downstream_flank
     fwd, rev = _entry(params) + len(params.fwd_primer), _entry(params) + len(params.rev_primer)
-    return _splice(pool, forward, pick, core, (fwd, rev), (rev, fwd), parts, template)
+    return core, (fwd, rev), (rev, fwd)
 
 
-def _tandems(
-    pool: np.ndarray,
-    forward: np.ndarray,
-    pick: np.ndarray,
-    params: RunSimulation,
-    parts: tuple[np.ndarray, ...],
-    template: tuple[np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Picked full-length reads as tandem inserts: a first copy (upstream flank ·
+def _tandem(params: RunSimulation, length: np.ndarray) -> tuple[str, Ends, Ends]:
+    """Tandem inserts (`_splice`'s core, keep, resume): a first copy (upstream flank ·
     TANDEM_INSERT · downstream flank) before the colony's own, which stays next to the
     downstream construct (the copy expressed)."""
     core = TANDEM_INSERT + params.downstream_flank + params.upstream_flank
     before = _entry(params) + len(params.fwd_primer + params.upstream_spacer)
     before += len(params.upstream_flank)  # the core goes in right after the first flank
-    _, length = template
     after = length - before  # forward-strand bases from the insert on
-    return _splice(pool, forward, pick, core, (before, after), (after, before), parts, template)
+    return core, (before, after), (after, before)
 
 
 # --------------------------------------------------------------------------------------------
