@@ -87,11 +87,15 @@ def test_base_qualities_follow_their_region_and_its_flank_ends(tmp_path: Path) -
     """region_quality covers left + region + right: with the flank ends kept it comes whole,
     with the region alone it is cut to the region's bases, and it follows the sample's order."""
     rows = ["P1\tA1\tr1\tACGT\tgg\tc\t10.0\t!!ABCD#", "P1\tA1\tr2\tAC\t\t\t30.0\tIJ"]
-    path = regions_file(tmp_path / "regions.tsv.gz", ["\t".join(REGION_COLUMNS), *rows])
+    path = regions_file(tmp_path / "regions.tsv.gz", ["\t".join(REGION_COLUMNS[:8]), *rows])
     assert read_plate_regions([path], "P1", 5, context=True)["A1"].qualities == ["!!ABCD#", "IJ"]
+    # with each read's length (read_length, the last column): the lengths follow their regions
+    lengths = [f"{row}\t{n}" for row, n in zip(rows, (250, 90), strict=True)]
+    whole = regions_file(tmp_path / "lengths.tsv.gz", ["\t".join(REGION_COLUMNS), *lengths])
+    assert read_plate_regions([whole], "P1", 5, sample=1)["A1"].lengths == [90, 250]
     assert read_plate_regions([path], "P1", 5)["A1"].qualities == ["ABCD", "IJ"]
     best = read_plate_regions([path], "P1", 5, sample=1)["A1"]
-    assert best == (["AC", "ACGT"], ["IJ", "ABCD"])
+    assert (best.regions, best.qualities) == (["AC", "ACGT"], ["IJ", "ABCD"])
     plain = read_plate_regions([path], "P1", 5, qualities=False)["A1"]
     assert plain.qualities == ["", ""]
 

@@ -244,13 +244,26 @@ def true_reads(
         junk_right = np.where(clip, 0, junk_right)
 
     first_at = np.where(is_junk, junk_at[:, 1], _strand_at(templates, plan.first, plan.strand))
+    second_at = _strand_at(templates, plan.second, plan.second_strand)
+    mid_at = junk_at[:, 2]
+    parts: tuple[np.ndarray, ...] = (first_len, mid_at, junk_mid, second_at, second_len)
+    template = (_strand_at(templates, plan.first, plan.strand), templates.length[safe_first])
+    made = np.zeros(n, dtype=bool)
+    shapes = ((params.artefact_fraction, _artefact), (params.tandem_fraction, _tandem))
+    for fraction, shape in shapes:
+        if fraction > 0:  # drawn last too: runs without them stay the same
+            pick = (kind == _FULL) & ~made & (rng.random(n) < fraction)
+            core, keep, resume = shape(params, template[1])
+            pool, parts = _splice(pool, plan.strand == 0, pick, core, keep, resume, parts, template)
+            made |= pick
+    first_len, mid_at, junk_mid, second_at, second_len = parts
     starts = np.column_stack(
         [
             junk_at[:, 0],
             templates.adapter_at + adapter_len - open_len,
             first_at,
-            junk_at[:, 2],
-            _strand_at(templates, plan.second, plan.second_strand),
+            mid_at,
+            second_at,
             np.full(n, templates.adapter_rc_at),
             junk_at[:, 3],
         ]
@@ -259,6 +272,67 @@ def true_reads(
         [junk_left, open_len, first_len, junk_mid, second_len, close_len, junk_right]
     )
     return nanopore.concat_segments(pool, starts, lengths), lengths.sum(axis=1)
+
+
+ARTEFACT_INSERT = "GATTACAGGCCTTAAGCTTGCATGCCTGCAGGTCGACTCTAGAG"  # made up, recurring
+TANDEM_INSERT = "CTGACCGTTAGCAATCGGTACTTGCAGTACGGATCCTTAAG"  # made up: tandem reads' first copy
+
+
+Ends = tuple[int | np.ndarray, int | np.ndarray]  # (forward strand, reverse strand)
+
+
+def _splice(
+    pool: np.ndarray,
+    forward: np.ndarray,
+    pick: np.ndarray,
+    core: str,
+    keep: Ends,
+    resume: Ends,
+    parts: tuple[np.ndarray, ...],
+    template: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The picked reads remade as the template's first `keep` bases, `core` (forward
+    orientation; reverse-complemented on the reverse strand), and the template from `resume`
+    bases before its end; each of `keep` and `resume` as (forward strand, reverse strand).
+    `parts`: first length, middle start and length, second start and length; `template`:
+    where each read's template strand starts in the pool, and its length."""
+    first_len, mid_at, mid_len, second_at, second_len = parts
+    start, length = template
+    head = np.where(forward, keep[0], keep[1])
+    tail = np.where(forward, resume[0], resume[1])
+    core_at = pool.size + np.where(forward, 0, len(core))
+    pool = np.concatenate([pool, nanopore.to_array(core + reverse_complement(core))])
+    return pool, (
+        np.where(pick, head, first_len),
+        np.where(pick, core_at, mid_at),
+        np.where(pick, len(core), mid_len),
+        np.where(pick, start + length - tail, second_at),
+        np.where(pick, tail, second_len),
+    )
+
+
+def _entry(params: RunSimulation) -> int:
+    return params.barcode_length + len(params.barcode_constant_5 + params.barcode_constant_3)
+
+
+def _artefact(params: RunSimulation, length: np.ndarray) -> tuple[str, Ends, Ends]:
+    """A short artefact (`_splice`'s core, keep, resume): the template's barcode entry and
+    primer at each end around upstream flank · ARTEFACT_INSERT · downstream flank, the spacers
+    gone, as recurring artefact reads of real runs carry both flanks."""
+    core = params.upstream_flank + ARTEFACT_INSERT + params.downstream_flank
+    fwd, rev = _entry(params) + len(params.fwd_primer), _entry(params) + len(params.rev_primer)
+    return core, (fwd, rev), (rev, fwd)
+
+
+def _tandem(params: RunSimulation, length: np.ndarray) -> tuple[str, Ends, Ends]:
+    """Tandem inserts (`_splice`'s core, keep, resume): a first copy (upstream flank ·
+    TANDEM_INSERT · downstream flank) before the colony's own, which stays next to the
+    downstream construct (the copy expressed)."""
+    core = TANDEM_INSERT + params.downstream_flank + params.upstream_flank
+    before = _entry(params) + len(params.fwd_primer + params.upstream_spacer)
+    before += len(params.upstream_flank)  # the core goes in right after the first flank
+    after = length - before  # forward-strand bases from the insert on
+    return core, (before, after), (after, before)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,12 @@ from utrflow.reads.consensus.alleles import share_interval
 from utrflow.reads.consensus.call import call_well
 from utrflow.reads.consensus.library import Match, match_library
 from utrflow.reads.consensus.qc import CONSENSUS_COLUMNS, ConsensusSettings, WellCall, well_qc
-from utrflow.reads.consensus.regions import WellReads, read_plate_regions
+from utrflow.reads.consensus.regions import (
+    WellReads,
+    drop_artefacts,
+    main_length,
+    read_plate_regions,
+)
 
 
 def call_and_match(
@@ -77,10 +82,12 @@ def call_plate(
     settings: ConsensusSettings,
     threads: int = 1,
     flanks: tuple[str, str] = ("", ""),
+    artefacts: Mapping[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per well of the plate (CONSENSUS_COLUMNS), every well of the layout (the rows
     of well_counts.tsv) listed; wells are called over `threads` processes; `flanks` as
-    `call_well` takes them (`construct_ends`) when the regions carry flank ends."""
+    `call_well` takes them (`construct_ends`) when the regions carry flank ends; `artefacts`:
+    each well's regions left out as artefacts' (`drop_artefacts`)."""
     rows = []
     layout = [
         (row["well"], row["role"], row["reads"], row["regions"])
@@ -112,6 +119,7 @@ def call_plate(
                 "qc": qc,
                 **allele2_columns(call),
                 "called_by": called_by(call),
+                "artefact_regions": (artefacts or {}).get(well, 0),
             }
         )
     return rows
@@ -170,6 +178,10 @@ def run(
     plate_regions = read_plate_regions(
         [regions], plate, settings.max_reads, any(flanks), settings.consensus_reads, base_qualities
     )
+    main = main_length(plate_regions.values())
+    artefacts = {}
+    for well, reads in plate_regions.items():
+        plate_regions[well], artefacts[well] = drop_artefacts(reads, main)
     unweighed = sum(1 for well in plate_regions.values() if not any(well.qualities))
     if unweighed:  # FASTA, or reads whose one quality throughout was dropped when read
         logging.getLogger("utrflow.reads.consensus").info(
@@ -178,6 +190,8 @@ def run(
             unweighed,
             len(plate_regions),
         )
-    calls = call_plate(plate, well_counts, plate_regions, index, settings, threads, flanks)
+    calls = call_plate(
+        plate, well_counts, plate_regions, index, settings, threads, flanks, artefacts
+    )
     io.write_rows(calls, CONSENSUS_COLUMNS, output)
     return calls

@@ -34,6 +34,9 @@ CONSENSUS_COLUMNS = [
     # `posterior` (weighed by base qualities) or `counting` (FASTA, placeholder qualities, or
     # more than SETTLE_READS regions); empty without regions
     "called_by",
+    # regions left out of the call: their read's length is far from the plate's main length
+    # (`regions.drop_artefacts`); the rest of n_regions gave the call
+    "artefact_regions",
 ]
 
 

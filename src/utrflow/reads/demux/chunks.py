@@ -41,6 +41,7 @@ class ChunkResult:
     status_lengths: Counter = field(default_factory=Counter)  # (status, length bin)
     distances: Counter = field(default_factory=Counter)  # (end, 'best'/'second', distance)
     clipped: int = 0  # reads assigned with a barcode cut by the read's end
+    tandem: int = 0  # regions taken from the last of a read's tandem inserts
 
 
 _WORKER: Demultiplexer | None = None
@@ -70,10 +71,11 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
     qualities: Counter = Counter()
     status_lengths: Counter = Counter()
     distances: Counter = Counter()
-    clipped = 0
+    clipped = tandem = 0
     for name, seq, quality, phred in records:
         call = demux.classify(seq)
         clipped += call.clipped
+        tandem += call.tandem and call.region is not None
         status[call.status] += 1
         status_lengths[call.status, length_bin(len(seq))] += 1
         if call.fwd_distance >= 0:
@@ -100,7 +102,8 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
                 assert call.read_span is not None
                 bases = region_qualities(phred, call.strand, call.read_span)
                 region_lines.append(
-                    f"{plate}\t{well}\t{name}\t{call.region}\t{left}\t{right}\t{shown}\t{bases}\n"
+                    f"{plate}\t{well}\t{name}\t{call.region}\t{left}\t{right}\t{shown}\t{bases}"
+                    f"\t{len(seq)}\n"
                 )
     return ChunkResult(
         "".join(lines).encode(),
@@ -113,6 +116,7 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
         status_lengths,
         distances,
         clipped,
+        tandem,
     )
 
 

@@ -13,6 +13,8 @@ from utrflow.reads.demux.layout import REGION_CONTEXT, Call, DemuxSettings, Layo
 from utrflow.sequences import reverse_complement
 from utrflow.sheets import Construct
 
+TANDEM_GAP = 12  # most bases between a copy's downstream flank and the next copy's upstream one
+
 
 class Demultiplexer:
     """Classifies reads of one read group; cheap to build, so each worker builds its own."""
@@ -93,17 +95,41 @@ class Demultiplexer:
             for query, k in self.flank_queries
         )
 
-    def _region(self, interior: str) -> tuple[int, int] | None:
-        """Where the bases between the upstream and downstream flank lie, or None if a flank is
-        missing."""
+    def _region(self, interior: str) -> tuple[int, int, int] | None:
+        """Where the bases between the upstream and downstream flank lie, and how many copies
+        of the insert the read holds; None if a flank is missing.
+
+        A read of tandem inserts (upstream flank - insert - downstream flank repeated) gives the
+        copy next to the downstream construct, the one expressed: the last pair of flanks, each
+        next one starting right after the one before. A region holding a flank (inserts between
+        repeated upstream flanks alone) stays a chimera's (`holds_flank`): a damaged junction
+        of two amplicons looks the same."""
         if not self.upstream and not self.downstream:
             return None
-        start = 0
+        span, copies = self._pair(interior, 0, len(interior)), 1
+        # a next copy's upstream flank must end right after this copy's downstream flank: a
+        # second amplicon (a chimera) has its spacers, primers and barcodes between them
+        while span is not None and self.upstream and self.downstream:
+            limit = span[1] + len(self.downstream) + len(self.upstream) + TANDEM_GAP + self.k_up
+            after = self._pair(interior, span[1] + 1, limit)
+            if after is None:
+                break
+            span, copies = after, copies + 1
+        if span is None:
+            return None
+        return span[0], span[1], copies
+
+    def _pair(self, interior: str, position: int, limit: int) -> tuple[int, int] | None:
+        """The first upstream flank in `interior[position:limit]` and the downstream flank
+        after it: the bases between them, or None."""
+        start = position
+        if position >= min(limit, len(interior)):
+            return None
         if self.upstream:
-            d, _, end = search(self.upstream, interior, self.k_up)
+            d, _, end = search(self.upstream, interior[position:limit], self.k_up)
             if d < 0:
                 return None
-            start = end + 1
+            start = position + end + 1
         stop = len(interior)
         if self.downstream:
             d, s, _ = search(self.downstream, interior[start:], self.k_down)
@@ -189,7 +215,8 @@ class Demultiplexer:
         """The call from the two ends' barcodes, with the region of an assigned read (the
         interior starts at `offset` in the oriented read)."""
         status, well = self._decide(fwd, rev)
-        span = self._region(interior) if status == "assigned" else None
+        found = self._region(interior) if status == "assigned" else None
+        span = found[:2] if found is not None else None
         region = interior[span[0] : span[1]] if span is not None else None
         if region is not None and self.settings.chimera_check and self.holds_flank(region):
             return Call("chimera", strand=strand)  # a junction too damaged to show its primers
@@ -206,6 +233,7 @@ class Demultiplexer:
             _context(interior, span),
             _read_span(span, offset, len(interior)),
             status == "assigned" and any(end is not None and end.clipped for end in (fwd, rev)),
+            found is not None and found[2] > 1,
         )
 
     def _decide(self, fwd: _End | None, rev: _End | None) -> tuple[str, int]:

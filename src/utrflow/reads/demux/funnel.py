@@ -28,6 +28,7 @@ class GroupTally:
     status_lengths: Counter = field(default_factory=Counter)
     distances: Counter = field(default_factory=Counter)
     clipped: int = 0
+    tandem: int = 0
 
     def add(self, result: ChunkResult) -> None:
         self.status.update(result.status)
@@ -38,6 +39,7 @@ class GroupTally:
         self.status_lengths.update(result.status_lengths)
         self.distances.update(result.distances)
         self.clipped += result.clipped
+        self.tandem += result.tandem
 
 
 WELL_COUNT_COLUMNS = ("plate", "well", "role", "reads", "regions")
@@ -125,6 +127,7 @@ def group_funnel(
         "regions_per_plate": {p: int(regions_by_plate[p]) for p in group.plates},
         # assigned reads whose barcode the read's end cut, scored over the bases present
         "clipped_assigned": int(tally.clipped),
+        "tandem_inserts": int(tally.tandem),
         "wells_with_reads": int(sum(1 for v in tally.reads_per_well.values() if v > 0)),
         "read_qc": {
             "length_bin": LENGTH_BIN,

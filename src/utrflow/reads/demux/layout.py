@@ -35,7 +35,8 @@ ASSIGNMENT_COLUMNS = [
     "rev_distance",
 ]
 REGION_COLUMNS = [
-    "plate", "well", "read_id", "region", "left", "right", "quality", "region_quality"
+    "plate", "well", "read_id", "region", "left", "right", "quality", "region_quality",
+    "read_length",  # the whole read's length: regions of artefact reads are told by it
 ]  # fmt: skip
 # Read bases kept beside each region (`left`, `right`: the flanks' ends as read), so the consensus
 # places the flank-UTR boundaries on all reads at once and a base shared by a flank and the UTR
@@ -127,3 +128,4 @@ class Call:
     # where context + region + context lie in the oriented read (start, stop), for their qualities
     read_span: tuple[int, int] | None = None
     clipped: bool = False  # assigned with a barcode cut by the read's end (`EndScorer`)
+    tandem: bool = False  # the region is the last of tandem inserts (`Demultiplexer._region`)
