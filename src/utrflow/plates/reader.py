@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -239,45 +239,68 @@ def _normalize(
     settings: FluorescenceSettings,
     path: str | Path,
 ) -> tuple[pd.DataFrame, dict[str, object]]:
-    names = wells["well"].tolist()
-    role = wells["role"].to_numpy()
+    """`normalize_plate`'s table, and what was read and fitted (the plate's summary)."""
     signal, normalizer = _channels(wells, readings, settings, path)
-    norm_label = normalizer.label if normalizer else ""
-    raw, saturated = signal.values, signal.saturated
     details: dict[str, object] = {"signal": signal.describe(), "normalizer": None}
+    n = len(wells)
     if normalizer is not None:
-        norm_raw, norm_saturated = normalizer.values, normalizer.saturated
+        norm = Reading(normalizer.label, normalizer.values, normalizer.saturated, 0.0)
         details["normalizer"] = normalizer.describe()
     else:
-        norm_raw, norm_saturated = np.ones(len(names)), np.zeros(len(names), dtype=bool)
-    blanks = role == "blank"
+        norm = Reading("", np.ones(n), np.zeros(n, dtype=bool), 0.0)
+    blanks = wells["role"].to_numpy() == "blank"
+    sig = Reading(signal.label, signal.values, signal.saturated, 0.0)
+    sig, norm = _blank_levels(plate, path, blanks, settings, sig, norm)
+    unusable_blank = _unusable_blanks(
+        plate, path, blanks, settings, (sig.values, sig.saturated), (norm.values, norm.saturated)
+    )
+    calibration = calibrate_plate(plate, wells, sig, norm if normalizer else None, path)
+    if calibration is not None:
+        details["calibration"] = calibration.describe()
+    else:
+        calibration = PlateCalibration(None, None, sig.label, norm.label)
+    details["label_unit"] = calibration.label_unit(settings.log2)
+    no_blank = np.full(n, unusable_blank) & ~blanks
+    return _table(plate, wells, sig, norm, calibration, settings, no_blank), details
+
+
+def _blank_levels(
+    plate: str,
+    path: str | Path,
+    blanks: np.ndarray,
+    settings: FluorescenceSettings,
+    sig: Reading,
+    norm: Reading,
+) -> tuple[Reading, Reading]:
+    """Both channels with the plate's blank level to subtract (0 where nothing is subtracted:
+    blank subtraction off, no normalizer, or no usable blank well)."""
     blank_signal = blank_norm = 0.0
     if settings.blank_subtract:
         if not blanks.any():
             log.warning("%s: plate %s has no blank wells: nothing subtracted", path, plate)
-        blank_signal = _blank_level(raw, blanks & ~saturated)
+        blank_signal = _blank_level(sig.values, blanks & ~sig.saturated)
         if settings.normalize_by:
-            blank_norm = _blank_level(norm_raw, blanks & ~norm_saturated)
-    unusable_blank = _unusable_blanks(
-        plate, path, blanks, settings, (raw, saturated), (norm_raw, norm_saturated)
-    )
-    calibration = calibrate_plate(
-        plate,
-        wells,
-        Reading(signal.label, raw, saturated, blank_signal),
-        Reading(norm_label, norm_raw, norm_saturated, blank_norm) if normalizer else None,
-        path,
-    )
-    if calibration is not None:
-        details["calibration"] = calibration.describe()
-    else:
-        calibration = PlateCalibration(None, None, signal.label, norm_label)
-    details["label_unit"] = calibration.label_unit(settings.log2)
+            blank_norm = _blank_level(norm.values, blanks & ~norm.saturated)
+    return replace(sig, blank=blank_signal), replace(norm, blank=blank_norm)
+
+
+def _table(
+    plate: str,
+    wells: pd.DataFrame,
+    sig: Reading,
+    norm: Reading,
+    calibration: PlateCalibration,
+    settings: FluorescenceSettings,
+    no_blank: np.ndarray,
+) -> pd.DataFrame:
+    """FLUORESCENCE_COLUMNS: net readings, the (calibrated) ratio and its label where usable,
+    and every flag that says why a well's label can't be trusted."""
+    names = wells["well"].tolist()
     per_signal, per_normalizer = calibration.scales()
-    signal_net = raw - blank_signal
-    norm_net = norm_raw - blank_norm
-    missing = np.isnan(raw) & ~saturated | np.isnan(norm_raw) & ~norm_saturated
-    too_bright = saturated | norm_saturated
+    signal_net = sig.values - sig.blank
+    norm_net = norm.values - norm.blank
+    missing = np.isnan(sig.values) & ~sig.saturated | np.isnan(norm.values) & ~norm.saturated
+    too_bright = sig.saturated | norm.saturated
     low_od = (
         (norm_net < settings.min_od) & ~missing & ~too_bright
         if settings.normalize_by
@@ -291,22 +314,21 @@ def _normalize(
         )
         usable = (ratio > 0) & ~too_bright & ~missing
         label = np.where(usable, np.log2(ratio) if settings.log2 else ratio, np.nan)
-    no_blank = np.full(len(names), unusable_blank) & ~blanks
     masks = (missing, too_bright, low_od, nonpositive, no_blank)
     flag_masks = dict(zip(FLAGS, masks, strict=True))
     flags = [
         ";".join(name for name, mask in flag_masks.items() if mask[i]) for i in range(len(names))
     ]
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "plate": plate,
             "well": names,
-            "role": role,
-            "signal_raw": raw,
-            "normalizer_raw": norm_raw if settings.normalize_by else np.nan,
-            "blank_signal": blank_signal if settings.blank_subtract else np.nan,
+            "role": wells["role"].to_numpy(),
+            "signal_raw": sig.values,
+            "normalizer_raw": norm.values if settings.normalize_by else np.nan,
+            "blank_signal": sig.blank if settings.blank_subtract else np.nan,
             "blank_normalizer": (
-                blank_norm if settings.blank_subtract and settings.normalize_by else np.nan
+                norm.blank if settings.blank_subtract and settings.normalize_by else np.nan
             ),
             "signal_net": signal_net,
             "normalizer_net": norm_net if settings.normalize_by else np.nan,
@@ -316,7 +338,6 @@ def _normalize(
         },
         columns=FLUORESCENCE_COLUMNS,
     )
-    return table, details
 
 
 def read_plate(

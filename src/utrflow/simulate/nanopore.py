@@ -170,6 +170,9 @@ def _homopolymer_sites(seq: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.flatnonzero(same[1:] & same[:-1])
 
 
+_Events = tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]  # positions, kinds, bases
+
+
 def _events(
     rng: np.random.Generator,
     seq: np.ndarray,
@@ -183,14 +186,36 @@ def _events(
     deletion. Random events are Poisson per read; homopolymer events pick sites so their
     expected total matches their share of the rate.
     """
-    n = lengths.size
     ends = np.cumsum(lengths)
-    starts = ends - lengths
     # Events that land on the same base merge into one, so draw a little more than the target:
     # with Poisson events of mean lam per base, 1 - exp(-lam) bases change; solve for rate r.
     per_base = np.minimum(model.rate * multiplier, 0.9)
-    boost = np.divide(-np.log1p(-per_base), per_base, out=np.ones(n), where=per_base > 0)
+    boost = np.divide(-np.log1p(-per_base), per_base, out=np.ones(lengths.size), where=per_base > 0)
     expected = model.rate * multiplier * boost * lengths
+    positions, kinds, bases = _random_events(rng, seq, lengths, ends, expected, model)
+    sites = _homopolymer_sites(seq, ends)
+    if sites.size and model.homopolymer > 0:
+        site_read = np.searchsorted(ends, sites, side="right")
+        site_mult = multiplier[site_read] * boost[site_read]
+        more = _homopolymer_events(rng, seq, sites, site_mult, model)
+        positions += more[0]
+        kinds += more[1]
+        bases += more[2]
+    return _first_per_position(rng, positions, kinds, bases)
+
+
+def _random_events(
+    rng: np.random.Generator,
+    seq: np.ndarray,
+    lengths: np.ndarray,
+    ends: np.ndarray,
+    expected: np.ndarray,
+    model: ErrorModel,
+) -> _Events:
+    """Substitutions, insertions and deletions anywhere: a Poisson count per read (its share
+    of the `expected` events), each at a uniform position of the read."""
+    n = lengths.size
+    starts = ends - lengths
     hp = model.homopolymer
     lam = {
         0: expected * model.substitution,
@@ -210,25 +235,39 @@ def _events(
             bases.append(random_bases(rng, pos.size))
         else:
             bases.append(np.zeros(pos.size, dtype=np.uint8))
+    return positions, kinds, bases
 
-    sites = _homopolymer_sites(seq, ends)
-    if sites.size and hp > 0:
-        site_read = np.searchsorted(ends, sites, side="right")
-        site_mult = multiplier[site_read] * boost[site_read]
-        scale = model.rate * hp * seq.size / sites.size
-        p_ins = np.minimum(scale * model.insertion * site_mult, 0.5)
-        p_del = np.minimum(scale * model.deletion * site_mult, 0.5)
-        u = rng.random(sites.size)
-        hp_ins = sites[u < p_ins]
-        hp_del = sites[(u >= p_ins) & (u < p_ins + p_del)]
-        positions += [hp_ins, hp_del]
-        kinds += [np.full(hp_ins.size, 3, np.int8), np.full(hp_del.size, 4, np.int8)]
-        bases += [seq[hp_ins], np.zeros(hp_del.size, dtype=np.uint8)]
 
+def _homopolymer_events(
+    rng: np.random.Generator,
+    seq: np.ndarray,
+    sites: np.ndarray,
+    site_mult: np.ndarray,
+    model: ErrorModel,
+) -> _Events:
+    """Homopolymer slips (a base repeated or dropped) at the homopolymer sites, one uniform
+    draw per site, scaled so their expected total is the homopolymer share of the rate."""
+    scale = model.rate * model.homopolymer * seq.size / sites.size
+    p_ins = np.minimum(scale * model.insertion * site_mult, 0.5)
+    p_del = np.minimum(scale * model.deletion * site_mult, 0.5)
+    u = rng.random(sites.size)
+    hp_ins = sites[u < p_ins]
+    hp_del = sites[(u >= p_ins) & (u < p_ins + p_del)]
+    kinds = [np.full(hp_ins.size, 3, np.int8), np.full(hp_del.size, 4, np.int8)]
+    return [hp_ins, hp_del], kinds, [seq[hp_ins], np.zeros(hp_del.size, dtype=np.uint8)]
+
+
+def _first_per_position(
+    rng: np.random.Generator,
+    positions: list[np.ndarray],
+    kinds: list[np.ndarray],
+    bases: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The events sorted by position, one per base: where two land on one base a random one
+    of them wins, so no kind is favoured."""
     pos = np.concatenate(positions)
     kind = np.concatenate(kinds)
     base = np.concatenate(bases)
-    # Two events on one base: a random one of them wins, so no kind is favoured.
     order = np.lexsort((rng.random(pos.size), pos))
     pos, kind, base = pos[order], kind[order], base[order]
     first = np.ones(pos.size, dtype=bool)

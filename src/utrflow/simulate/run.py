@@ -195,31 +195,23 @@ def _summary(
     }
 
 
-def simulate_run(params: RunSimulation, out_dir: Path) -> dict[str, Any]:
-    """Simulate the run into `out_dir`; returns a JSON-able summary (also in summary.json).
-
-    Layout: library.csv, construct.yaml, wells.tsv, plates.tsv, reader/<plate>.csv,
-    reads/<plate or pooled>.fastq.gz|.bam, truth_wells.tsv, truth_reads.tsv.gz, summary.json.
-    Paths inside plates.tsv are `out_dir / ...` as given, so a relative out_dir gives paths
-    relative to the same working directory.
-    """
-    started = time.perf_counter()
-    out_dir = Path(out_dir)
-    rngs = _stage_rngs(params.seed)
-    designs = truth.design_library(
-        rngs["library"], params.n_variants, params.min_length, params.max_length
-    )
+def _designs(params: RunSimulation, rng: np.random.Generator) -> list[str]:
+    """The library's designs: drawn, then with close variants and shared boundary bases if
+    asked for (one rng, in this order, so a seed gives the same library)."""
+    designs = truth.design_library(rng, params.n_variants, params.min_length, params.max_length)
     if params.close_variants:
-        designs = close_library(rngs["library"], designs, params.close_variants)
+        designs = close_library(rng, designs, params.close_variants)
     if params.shared_boundary_bases:
         designs = share_boundary_bases(designs, params.upstream_flank, params.downstream_flank)
-    library = pd.DataFrame({"id": variant_ids(len(designs)), "sequence": designs})
-    layout = plate_layout(params, rngs["layout"])
-    colonies, major, minor = pick_colonies(layout, designs, params, rngs["colonies"])
-    if params.close_variants:
-        colonies = close_minors(colonies, major, minor, designs, params, rngs["colonies"])
+    return designs
+
+
+def _barcoded_wells(
+    layout: pd.DataFrame, params: RunSimulation, rng: np.random.Generator
+) -> pd.DataFrame:
+    """The plate layout with each well's full barcodes (constants around the drawn core)."""
     barcodes = plate_barcodes(
-        rngs["barcodes"],
+        rng,
         params.barcode_layout,
         params.plate_format,
         params.n_plates,
@@ -229,30 +221,50 @@ def simulate_run(params: RunSimulation, out_dir: Path) -> dict[str, Any]:
     )
     for column in ("fwd_barcode", "rev_barcode"):
         barcodes[column] = params.barcode_constant_5 + barcodes[column] + params.barcode_constant_3
-    wells = layout.merge(barcodes, on=["plate", "well"], how="left", validate="one_to_one")
-    linear = _linear_expression(colonies, major, minor, params.mixed_ratio)
-    reader = plate_reader(wells, linear, params, rngs["reader"])
+    return layout.merge(barcodes, on=["plate", "well"], how="left", validate="one_to_one")
 
-    plate_ids = [plate_name(p) for p in range(params.n_plates)]
-    for plate in plate_ids:
-        write_reader(reader[reader["plate"] == plate], out_dir / "reader" / f"{plate}.csv", params)
 
-    reads_rng = rngs["reads"]
-    templates = build_templates(wells, colonies, major, minor, params, reads_rng)
-    counts = well_read_counts(wells, templates, params, reads_rng)
-    mixed_ratio = np.where(minor >= 0, params.mixed_ratio, 1.0)
+def _read_groups(
+    wells: pd.DataFrame, plate_ids: list[str], params: RunSimulation
+) -> list[tuple[str, np.ndarray]]:
+    """(read file name, its wells' row indices): one per plate, or one pooled file."""
     plate_of = wells["plate"].to_numpy()
-    groups = (
-        [(plate, np.flatnonzero(plate_of == plate)) for plate in plate_ids]
-        if params.plate_separation == "files"
-        else [("pooled", np.arange(len(wells)))]
-    )
+    if params.plate_separation == "files":
+        return [(plate, np.flatnonzero(plate_of == plate)) for plate in plate_ids]
+    return [("pooled", np.arange(len(wells)))]
+
+
+@dataclass
+class _Wells:
+    """What the reads are drawn from: the barcoded wells and which colonies they hold."""
+
+    wells: pd.DataFrame
+    colonies: Colonies
+    major: np.ndarray
+    minor: np.ndarray
+
+
+def _write_reads(
+    held: _Wells,
+    plate_ids: list[str],
+    params: RunSimulation,
+    out_dir: Path,
+    rng: np.random.Generator,
+) -> tuple[ReadTally, dict[str, str]]:
+    """Every read file and truth_reads.tsv.gz; returns the tally and each plate's reads file.
+
+    Templates, counts and then the files draw from one rng in this order (the seed's reads)."""
+    wells = held.wells
+    templates = build_templates(wells, held.colonies, held.major, held.minor, params, rng)
+    counts = well_read_counts(wells, templates, params, rng)
+    mixed_ratio = np.where(held.minor >= 0, params.mixed_ratio, 1.0)
+    plate_of = wells["plate"].to_numpy()
     tally = ReadTally(kinds=np.zeros(len(KINDS), dtype=np.int64))
     read_paths: dict[str, str] = {}
     with ExitStack() as stack:
         truth_out = open_gzip_out(stack, out_dir / "truth_reads.tsv.gz")
         truth_out.write(("\t".join(TRUTH_READS_COLUMNS) + "\n").encode())
-        for group, members in groups:
+        for group, members in _read_groups(wells, plate_ids, params):
             paths = write_read_file(
                 group,
                 members,
@@ -264,12 +276,41 @@ def simulate_run(params: RunSimulation, out_dir: Path) -> dict[str, Any]:
                 out_dir,
                 truth_out,
                 tally,
-                reads_rng,
+                rng,
             )
             primary = paths.get("fastq", paths.get("bam", ""))
             for plate in sorted(set(plate_of[members])):
                 read_paths[plate] = primary
+    return tally, read_paths
 
+
+def simulate_run(params: RunSimulation, out_dir: Path) -> dict[str, Any]:
+    """Simulate the run into `out_dir`; returns a JSON-able summary (also in summary.json).
+
+    Layout: library.csv, construct.yaml, wells.tsv, plates.tsv, reader/<plate>.csv,
+    reads/<plate or pooled>.fastq.gz|.bam, truth_wells.tsv, truth_reads.tsv.gz, summary.json.
+    Paths inside plates.tsv are `out_dir / ...` as given, so a relative out_dir gives paths
+    relative to the same working directory.
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    rngs = _stage_rngs(params.seed)
+    designs = _designs(params, rngs["library"])
+    library = pd.DataFrame({"id": variant_ids(len(designs)), "sequence": designs})
+    layout = plate_layout(params, rngs["layout"])
+    colonies, major, minor = pick_colonies(layout, designs, params, rngs["colonies"])
+    if params.close_variants:
+        colonies = close_minors(colonies, major, minor, designs, params, rngs["colonies"])
+    wells = _barcoded_wells(layout, params, rngs["barcodes"])
+    linear = _linear_expression(colonies, major, minor, params.mixed_ratio)
+    reader = plate_reader(wells, linear, params, rngs["reader"])
+
+    plate_ids = [plate_name(p) for p in range(params.n_plates)]
+    for plate in plate_ids:
+        write_reader(reader[reader["plate"] == plate], out_dir / "reader" / f"{plate}.csv", params)
+
+    held = _Wells(wells, colonies, major, minor)
+    tally, read_paths = _write_reads(held, plate_ids, params, out_dir, rngs["reads"])
     plates = pd.DataFrame(
         {
             "plate": plate_ids,

@@ -112,8 +112,51 @@ def construct_flanks() -> tuple[str, str]:
     return defaults.upstream_flank, defaults.downstream_flank
 
 
+_FRACTIONS = (
+    "empty_fraction",
+    "mixed_fraction",
+    "replicate_fraction",
+    "truncated_fraction",
+    "clipped_fraction",
+    "artefact_fraction",
+    "tandem_fraction",
+    "chimera_fraction",
+    "junk_fraction",
+    "synthesis_error_rate",
+)
+_POSITIVE = (
+    "n_variants",
+    "n_plates",
+    "min_length",
+    "barcode_length",
+    "chunk_reads",
+    "reads_per_well_mean",
+    "reader_max",
+    "junk_min_length",
+)
+_DNA = (
+    "barcode_constant_5",
+    "barcode_constant_3",
+    "fwd_primer",
+    "rev_primer",
+    "upstream_spacer",
+    "upstream_flank",
+    "downstream_flank",
+    "downstream_spacer",
+)
+
+
 def _check(p: RunSimulation) -> str | None:
     """The first thing wrong with a parameter set, as one line, or None."""
+    for check in (_check_choices, _check_fractions, _check_sizes, _check_sequences):
+        problem = check(p)
+        if problem:
+            return problem
+    return None
+
+
+def _check_choices(p: RunSimulation) -> str | None:
+    """A knob that names one of a few options (formats, layouts, presets) names a known one."""
     choices = {
         "plate_format": (p.plate_format, tuple(FORMATS)),
         "barcode_layout": (p.barcode_layout, LAYOUTS),
@@ -125,19 +168,13 @@ def _check(p: RunSimulation) -> str | None:
     for key, (value, allowed) in choices.items():
         if value not in allowed:
             return f"{key} {value!r} is not one of {', '.join(map(str, allowed))}"
-    fractions = (
-        "empty_fraction",
-        "mixed_fraction",
-        "replicate_fraction",
-        "truncated_fraction",
-        "clipped_fraction",
-        "artefact_fraction",
-        "tandem_fraction",
-        "chimera_fraction",
-        "junk_fraction",
-        "synthesis_error_rate",
-    )
-    for key in fractions:
+    return None
+
+
+def _check_fractions(p: RunSimulation) -> str | None:
+    """Fractions and rates are probabilities, and the read kinds that replace a read leave some
+    reads whole."""
+    for key in _FRACTIONS:
         if not 0.0 <= getattr(p, key) < 1.0:
             return f"{key} must be in [0, 1), got {getattr(p, key)}"
     if p.truncated_fraction + p.chimera_fraction + p.junk_fraction >= 1.0:
@@ -146,17 +183,13 @@ def _check(p: RunSimulation) -> str | None:
         return f"mixed_ratio must be in (0, 1), got {p.mixed_ratio}"
     if p.error_rate is not None and not 0.0 <= p.error_rate < 0.5:
         return f"error_rate must be in [0, 0.5), got {p.error_rate}"
-    positive = (
-        "n_variants",
-        "n_plates",
-        "min_length",
-        "barcode_length",
-        "chunk_reads",
-        "reads_per_well_mean",
-        "reader_max",
-        "junk_min_length",
-    )
-    for key in positive:
+    return None
+
+
+def _check_sizes(p: RunSimulation) -> str | None:
+    """Counts and lengths are positive, minima stay under maxima and barcodes can be told
+    apart."""
+    for key in _POSITIVE:
         if getattr(p, key) <= 0:
             return f"{key} must be positive, got {getattr(p, key)}"
     if p.reads_per_well_dispersion < 0:
@@ -172,16 +205,12 @@ def _check(p: RunSimulation) -> str | None:
         )
     if not 1 <= p.min_barcode_distance <= p.barcode_length:
         return "min_barcode_distance must be between 1 and barcode_length"
-    for key in (
-        "barcode_constant_5",
-        "barcode_constant_3",
-        "fwd_primer",
-        "rev_primer",
-        "upstream_spacer",
-        "upstream_flank",
-        "downstream_flank",
-        "downstream_spacer",
-    ):
+    return None
+
+
+def _check_sequences(p: RunSimulation) -> str | None:
+    """The construct's fixed parts are plain DNA (the simulator writes them into reads)."""
+    for key in _DNA:
         bad = invalid_characters(getattr(p, key), "ACGT")
         if bad:
             return f"{key} has characters other than A, C, G, T: {''.join(sorted(bad))}"

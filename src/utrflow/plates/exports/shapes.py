@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from utrflow.errors import InputError
 from utrflow.geometry import FORMATS, normalize_well
@@ -247,9 +248,46 @@ def _column_notes(rows: list[Row], j: int) -> int:
     return j
 
 
+Parts = dict[str, tuple[list[int], tuple[int, ...]]]  # label -> (its value columns, wavelengths)
+Found = dict[str, dict[str, dict[str, Read]]]  # plate -> label -> read key -> read
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where a well table's columns are: the well, the plate, the read's time and cycle, and
+    each label's value columns; `as_list` for one label's `Mean`/sub-read list."""
+
+    well_at: int
+    plate_at: int | None
+    time_at: int | None
+    cycle_at: int | None
+    as_list: bool
+    parts: Parts
+    unit: str  # of the time column
+
+
 def tidy(rows: list[Row], i: int, well_at: int, ctx: Context, scan: Scan) -> int:
     """A table with a well column: channel columns, or one label's `Mean`/sub-read columns."""
-    line, header = rows[i]
+    line = rows[i][0]
+    columns = _tidy_columns(rows[i], well_at, ctx, scan)
+    found: Found = {}
+    j = _tidy_rows(rows, _column_notes(rows, i + 1), columns, ctx.plate, found, scan)
+    for plate_name, labels in found.items():
+        for label, reads in labels.items():
+            if not any(c.text for r in reads.values() for cs in r.cells.values() for c in cs):
+                continue  # a header cell over no readings (Magellan's `Label1=535` legend)
+            wavelengths = columns.parts[label][1]
+            scan.add(
+                plate_name, Channel(label, wavelengths, list(reads.values()), scan.where(line))
+            )
+    ctx.title = ""
+    return j
+
+
+def _tidy_columns(header_row: Row, well_at: int, ctx: Context, scan: Scan) -> _Columns:
+    """What each column of a well table's header holds; a channel named twice stops here
+    (one of the two would be lost without a word)."""
+    line, header = header_row
     names = [words(h) for h in header]
     plate_at = next((k for k, n in enumerate(names) if n == "plate" and k != well_at), None)
     time_at = next((k for k, n in enumerate(names) if TIME_HEADER.match(n)), None)
@@ -261,6 +299,7 @@ def tidy(rows: list[Row], i: int, well_at: int, ctx: Context, scan: Scan) -> int
     )
     if as_list and cycle_at is None:
         time_at = None  # a list's time column is when each well was read, within one read
+    parts: Parts
     if as_list:
         label, wavelengths = title_of(ctx, "", line, scan)
         mean_at = [k for k in columns if names[k] in LIST_VALUES]
@@ -275,13 +314,18 @@ def tidy(rows: list[Row], i: int, well_at: int, ctx: Context, scan: Scan) -> int
             )
         parts = {header[k].rstrip(":").strip(): ([k], wavelengths_of(header[k])) for k in columns}
     unit = time_unit(header[time_at]) if time_at is not None else "s"
-    # plate -> label -> read key -> read
-    found: dict[str, dict[str, dict[str, Read]]] = {}
-    plate = ctx.plate
-    j = _column_notes(rows, i + 1)
+    return _Columns(well_at, plate_at, time_at, cycle_at, as_list, parts, unit)
+
+
+def _tidy_rows(
+    rows: list[Row], j: int, columns: _Columns, plate: str, found: Found, scan: Scan
+) -> int:
+    """The table's well rows from `j` into `found`, until a row without a well; returns the
+    first row after them. A plate column switches the plate; cycle or time keys the read."""
+    cycle_at, time_at = columns.cycle_at, columns.time_at
     while j < len(rows):
         row_line, cells = rows[j]
-        text = cells[well_at] if well_at < len(cells) else ""
+        text = cells[columns.well_at] if columns.well_at < len(cells) else ""
         if not text or not WELL_ISH.match(text):
             break
         well = normalize_well(text)
@@ -289,28 +333,22 @@ def tidy(rows: list[Row], i: int, well_at: int, ctx: Context, scan: Scan) -> int
             raise InputError(
                 f"{scan.path}: {scan.where(row_line)}: {text!r} is not a well name (A1 ... P24)"
             )
+        plate_at = columns.plate_at
         if plate_at is not None and plate_at < len(cells) and cells[plate_at]:
             plate = cells[plate_at]
         key = cells[cycle_at] if cycle_at is not None and cycle_at < len(cells) else ""
         time_text = cells[time_at] if time_at is not None and time_at < len(cells) else ""
         key = key or time_text or "1"
-        for label, (columns_at, _) in parts.items():
+        for label, (columns_at, _) in columns.parts.items():
             reads = found.setdefault(plate, {}).setdefault(label, {})
             if key not in reads:
                 name = key if (cycle_at is not None or time_at is not None) else "1"
-                reads[key] = Read(name, seconds(time_text, unit) if time_text else None)
+                at_time = seconds(time_text, columns.unit) if time_text else None
+                reads[key] = Read(name, at_time)
             cells_here = [scan.cell(at(cells, k), row_line) for k in columns_at]
-            if as_list and len(columns_at) > 1:
+            if columns.as_list and len(columns_at) > 1:
                 cells_here = [c for c in cells_here if c.text] or cells_here[:1]
             put(reads[key], well, cells_here[0], scan.path, label)
             reads[key].cells[well] = cells_here
         j += 1
-    for plate_name, labels in found.items():
-        for label, reads in labels.items():
-            if not any(c.text for r in reads.values() for cs in r.cells.values() for c in cs):
-                continue  # a header cell over no readings (Magellan's `Label1=535` legend)
-            scan.add(
-                plate_name, Channel(label, parts[label][1], list(reads.values()), scan.where(line))
-            )
-    ctx.title = ""
     return j
