@@ -27,6 +27,18 @@ def test_the_wilson_interval_of_a_share_is_known() -> None:
     assert coverage.wilson(1.0, 20)[1] == 1.0 and coverage.wilson(0.5, 0) == (0.0, 1.0)
 
 
+def test_a_share_of_one_or_zero_on_few_rows_lies_inside_its_interval_and_draws() -> None:
+    # 6 of 6 covered: the plain Wilson formula's upper end came out 0.9999999999999999, so the
+    # figure's error bar was negative and matplotlib refused the whole report (a tiny run's test
+    # split with every label inside).
+    for share, n in ((1.0, 6), (0.0, 6), (1.0, 1), (5 / 7, 7)):
+        low, high = coverage.wilson(share, n)
+        assert low <= share <= high
+    small = {"level": 0.9, "halfwidth": 0.5, "coverage": {"validation": 1.0, "test": 0.0},
+             "n": {"validation": 6, "test": 6}}  # fmt: skip
+    assert coverage.figure(small).startswith("data:image/png")
+
+
 def test_each_split_and_each_third_of_the_widths_gets_a_bar_with_its_rows() -> None:
     shown = coverage.bars(SCALED)
     assert [b[0] for b in shown][:3] == ["train", "validation", "test"]

@@ -30,7 +30,8 @@ def wilson(share: float, n: int) -> tuple[float, float]:
     z = 1.96
     centre = (share + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+    # Rounding can leave an end a hair on the wrong side of a share of 0 or 1 (6 of 6: 0.99…9).
+    return float(min(max(centre - half, 0.0), share)), float(max(min(centre + half, 1.0), share))
 
 
 def bars(intervals: dict[str, Any]) -> list[tuple[str, float, int, str]]:
