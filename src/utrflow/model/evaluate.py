@@ -162,22 +162,12 @@ def run(
         plain = network.predict(network.load(without_covariates), onehot, None)
         metrics["without_covariates"] = scores(predictions.assign(plain=plain), "plain")
     if baselines:
-        base = io.read_tsv(baselines)
-        names = bl.CLASSIFIER_DESCRIPTIONS if task == "classification" else bl.DESCRIPTIONS
-        metrics["baselines"] = {
-            name: {"description": text, **scores(base, name)} for name, text in names.items()
-        }
+        metrics["baselines"] = _baseline_scores(baselines, task, scores)
     if task == "regression":
-        ceiling = _ceiling(rows, truth, table_summary)
-        if ceiling:
-            metrics["noise_ceiling"] = ceiling
-            if metrics.get("test", {}).get("r2") is not None and ceiling["r2"].get("test"):
-                ceiling["test_fraction_reached"] = metrics["test"]["r2"] / ceiling["r2"]["test"]
+        _add_ceiling(metrics, rows, truth, table_summary)
     chosen = io.read_json(selection) if selection else {}
     if chosen:  # preset auto: what the contest chose, and on what
-        keys = ("selected", "kind", "averages", "baseline_won", "metric", "validation",
-                "scored_by", "why", "refit_on", "crossval", "intervals")  # fmt: skip
-        metrics["selection"] = {k: chosen[k] for k in keys if k in chosen}
+        metrics["selection"] = {k: chosen[k] for k in _SELECTION_KEYS if k in chosen}
     if task == "regression":
         scale = smalldata.spread_of([network.predict(network.load(p), onehot, covariates)
                                      for p in spread])  # fmt: skip
@@ -187,6 +177,33 @@ def run(
         metrics["intervals"] = add_intervals(predictions, level, calibrated, scale)
     io.write_json(metrics, metrics_path)
     io.write_tsv(predictions, predictions_path)
+
+
+# what the metrics repeat of the contest's selection (preset auto) for the report
+_SELECTION_KEYS = ("selected", "kind", "averages", "baseline_won", "metric", "validation",
+                   "scored_by", "why", "refit_on", "crossval", "intervals")  # fmt: skip
+
+
+def _baseline_scores(
+    baselines: Path, task: str, scores: Callable[[pd.DataFrame, str], dict[str, Any]]
+) -> dict[str, Any]:
+    """Each baseline's scores on every split, beside its description: the bar the model has
+    to clear."""
+    base = io.read_tsv(baselines)
+    names = bl.CLASSIFIER_DESCRIPTIONS if task == "classification" else bl.DESCRIPTIONS
+    return {name: {"description": text, **scores(base, name)} for name, text in names.items()}
+
+
+def _add_ceiling(
+    metrics: dict[str, Any], rows: pd.DataFrame, truth: Path | None, table_summary: Path | None
+) -> None:
+    """The noise ceiling in `metrics` (when there is one), with the fraction of it the model
+    reached on test: how much of what the noise allows was learnt."""
+    ceiling = _ceiling(rows, truth, table_summary)
+    if ceiling:
+        metrics["noise_ceiling"] = ceiling
+        if metrics.get("test", {}).get("r2") is not None and ceiling["r2"].get("test"):
+            ceiling["test_fraction_reached"] = metrics["test"]["r2"] / ceiling["r2"]["test"]
 
 
 def _member_scores(

@@ -295,6 +295,31 @@ def contest(
     key = "roc_auc" if task == "classification" else "r2_score"
     labels = predictions["label"].to_numpy(dtype=float)
     scored, ranked = cv_rank(labels, oof, task, threshold, seed)
+    rows = _cv_means(predictions, board, ranked, task, threshold)
+    board = pd.concat([board.reset_index(), pd.DataFrame(rows), mixed], ignore_index=True)
+    board["cv_" + key] = [scored[n][key] if n in scored else np.nan for n in board["name"]]
+    board["cv_rmse"] = [scored[n].get("rmse") if n in scored else np.nan for n in board["name"]]
+    board = board.sort_values(
+        ["cv_" + key, f"validation_{search.score_name(task)}"], ascending=False,
+        kind="stable", na_position="last",
+    ).reset_index(drop=True)  # fmt: skip
+    board = _cnn_first(board, cnn_names, key, f"validation_{search.score_name(task)}")
+    board["selected"] = board.index == 0
+    winner = board.iloc[0]
+    return board, _members(winner["name"]), scored.get(winner["name"], {})
+
+
+def _cv_means(
+    predictions: pd.DataFrame,
+    board: pd.DataFrame,
+    ranked: Sequence[str],
+    task: str,
+    threshold: float,
+) -> list[dict[str, Any]]:
+    """The leaderboard rows of the cross-validated means of the top contenders, with their
+    validation scores beside the others' (`board`: the single contenders, by name)."""
+    from utrflow.model import search
+
     rows = []
     for name in (n for n in ranked if n.startswith("mean_of_")):
         names = _members(name)
@@ -309,28 +334,22 @@ def contest(
              "parameters": int(picked["parameters"].sum()),
              "seconds": float(picked["seconds"].sum()), "epochs": None, **validation}
         )  # fmt: skip
-    board = pd.concat([board.reset_index(), pd.DataFrame(rows), mixed], ignore_index=True)
-    board["cv_" + key] = [scored[n][key] if n in scored else np.nan for n in board["name"]]
-    board["cv_rmse"] = [scored[n].get("rmse") if n in scored else np.nan for n in board["name"]]
-    board = board.sort_values(
-        ["cv_" + key, f"validation_{search.score_name(task)}"], ascending=False,
-        kind="stable", na_position="last",
-    ).reset_index(drop=True)  # fmt: skip
+    return rows
+
+
+def _cnn_first(board: pd.DataFrame, cnn_names: set[str], key: str, vkey: str) -> pd.DataFrame:
+    """The board with a CNN (or a mean with one) first when it beats the leader on the same
+    validation rows and the leader's cross-validated score: a few validation rows can favour
+    anything, and the leader's honest score is the bar."""
     leader = board.iloc[0]
-    vkey = f"validation_{search.score_name(task)}"
     cnns = board[board["name"].map(lambda n: bool(cnn_names & set(_members(n))))]
-    # a CNN, or a mean with one, must beat the leader on the same validation rows and its
-    # cross-validated score: a few validation rows can favour anything, and the leader's
-    # honest score is the bar
     if len(cnns) and cnns[vkey].max() > max(leader[vkey], leader["cv_" + key]):
         # ranked on validation, as it won: its members lead the top contenders (the design's
         # spread, the learning curve's configuration), as before the cross-validated route
         top = int(cnns[vkey].idxmax())
         rest = board.drop(index=top).sort_values(vkey, ascending=False, kind="stable")
         board = pd.concat([board.loc[[top]], rest], ignore_index=True)
-    board["selected"] = board.index == 0
-    winner = board.iloc[0]
-    return board, _members(winner["name"]), scored.get(winner["name"], {})
+    return board
 
 
 def _cnn_won(chosen: Sequence[str]) -> str:

@@ -210,17 +210,66 @@ def true_reads(
     second amplicon, chimeras only] · adapter-rc remnant · junk. Truncated reads stop inside
     their amplicon (the 5' part, in read orientation, survives) and lose the far end.
     """
+    is_junk = plan.kind == _JUNK
+    lengths = _draw_lengths(plan, templates, params, rng)
+    pool, junk_at = _junk_pool(templates, lengths, is_junk, rng)
+    if params.clipped_fraction > 0:  # drawn last, so runs without clipped ends stay the same
+        _clip_ends(lengths, plan.kind, params, rng)
+    first_at = np.where(is_junk, junk_at[:, 1], _strand_at(templates, plan.first, plan.strand))
+    second_at = _strand_at(templates, plan.second, plan.second_strand)
+    pool, mid_at, second_at = _shape_reads(
+        pool, plan, templates, params, lengths, (junk_at[:, 2], second_at), rng
+    )
+    starts = np.column_stack(
+        [
+            junk_at[:, 0],
+            templates.adapter_at + len(nanopore.ADAPTER) - lengths.open,
+            first_at,
+            mid_at,
+            second_at,
+            np.full(plan.kind.size, templates.adapter_rc_at),
+            junk_at[:, 3],
+        ]
+    )
+    stacked = lengths.stacked()
+    return nanopore.concat_segments(pool, starts, stacked), stacked.sum(axis=1)
+
+
+@dataclass
+class _Lengths:
+    """Each read's seven segment lengths, in read order (see `true_reads`); the clipped ends
+    and the artefact and tandem shapes change some of them after they are drawn."""
+
+    junk_left: np.ndarray
+    open: np.ndarray  # adapter remnant
+    first: np.ndarray  # amplicon, its truncated part, or a junk body
+    junk_mid: np.ndarray
+    second: np.ndarray  # chimeras' second amplicon
+    close: np.ndarray  # adapter-rc remnant
+    junk_right: np.ndarray
+
+    def stacked(self) -> np.ndarray:
+        """The lengths as one (reads x 7) array, the segments in read order."""
+        return np.column_stack(
+            [self.junk_left, self.open, self.first, self.junk_mid, self.second, self.close,
+             self.junk_right]
+        )  # fmt: skip
+
+
+def _draw_lengths(
+    plan: ReadPlan, templates: Templates, params: RunSimulation, rng: np.random.Generator
+) -> _Lengths:
+    """The segment lengths of each read by its kind, drawn in a fixed order (a seeded run's
+    reads depend on it): truncation cut, junk body, adapter remnants, end and middle junk."""
     n = plan.kind.size
     kind = plan.kind
-    is_junk = kind == _JUNK
     is_chimera = kind == _CHIMERA
     is_truncated = kind == _TRUNCATED
-    safe_first = np.maximum(plan.first, 0)
-    first_len = templates.length[safe_first]
+    first_len = templates.length[np.maximum(plan.first, 0)]
     cut = np.floor(rng.uniform(0.15, 0.9, size=n) * first_len).astype(np.int64)
     first_len = np.where(is_truncated, cut, first_len)
     junk_body = rng.integers(params.junk_min_length, params.junk_max_length + 1, size=n)
-    first_len = np.where(is_junk, junk_body, first_len)
+    first_len = np.where(kind == _JUNK, junk_body, first_len)
     second_len = np.where(is_chimera, templates.length[np.maximum(plan.second, 0)], 0)
     adapter_len = len(nanopore.ADAPTER)
     open_len = rng.integers(adapter_len // 2, adapter_len + 1, size=n)
@@ -228,50 +277,68 @@ def true_reads(
     junk_left = rng.integers(0, params.end_junk_max + 1, size=n)
     junk_mid = np.where(is_chimera, rng.integers(0, 6, size=n), 0)
     junk_right = np.where(is_truncated, 0, rng.integers(0, params.end_junk_max + 1, size=n))
+    return _Lengths(junk_left, open_len, first_len, junk_mid, second_len, close_len, junk_right)
 
-    # Junk segments take consecutive slices of one fresh random buffer, after the templates.
-    junk_lens = np.column_stack([junk_left, np.where(is_junk, first_len, 0), junk_mid, junk_right])
+
+def _junk_pool(
+    templates: Templates, lengths: _Lengths, is_junk: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The templates' pool with one fresh random buffer after it, and where each read's four
+    junk segments (left, body, middle, right) start in it: consecutive slices of the buffer."""
+    junk_lens = np.column_stack(
+        [lengths.junk_left, np.where(is_junk, lengths.first, 0), lengths.junk_mid,
+         lengths.junk_right]
+    )  # fmt: skip
     junk_at = (
         templates.pool.size + np.cumsum(junk_lens.ravel()).reshape(junk_lens.shape) - junk_lens
     )
     pool = np.concatenate([templates.pool, nanopore.random_bases(rng, int(junk_lens.sum()))])
-    if params.clipped_fraction > 0:  # drawn last, so runs without clipped ends stay the same
-        entry = params.barcode_length + len(params.barcode_constant_5 + params.barcode_constant_3)
-        clip = (kind == _FULL) & (rng.random(n) < params.clipped_fraction)
-        lost = rng.integers(1, max(2, entry // 2 + 1), size=n)
-        first_len = np.where(clip, first_len - lost, first_len)
-        close_len = np.where(clip, 0, close_len)
-        junk_right = np.where(clip, 0, junk_right)
+    return pool, junk_at
 
-    first_at = np.where(is_junk, junk_at[:, 1], _strand_at(templates, plan.first, plan.strand))
-    second_at = _strand_at(templates, plan.second, plan.second_strand)
-    mid_at = junk_at[:, 2]
-    parts: tuple[np.ndarray, ...] = (first_len, mid_at, junk_mid, second_at, second_len)
-    template = (_strand_at(templates, plan.first, plan.strand), templates.length[safe_first])
+
+def _clip_ends(
+    lengths: _Lengths, kind: np.ndarray, params: RunSimulation, rng: np.random.Generator
+) -> None:
+    """Clip the far barcode entry of some full reads (a few bases up to half of it), with no
+    adapter or junk after it, as basecallers' trimming leaves real reads."""
+    entry = params.barcode_length + len(params.barcode_constant_5 + params.barcode_constant_3)
+    n = kind.size
+    clip = (kind == _FULL) & (rng.random(n) < params.clipped_fraction)
+    lost = rng.integers(1, max(2, entry // 2 + 1), size=n)
+    lengths.first = np.where(clip, lengths.first - lost, lengths.first)
+    lengths.close = np.where(clip, 0, lengths.close)
+    lengths.junk_right = np.where(clip, 0, lengths.junk_right)
+
+
+def _shape_reads(
+    pool: np.ndarray,
+    plan: ReadPlan,
+    templates: Templates,
+    params: RunSimulation,
+    lengths: _Lengths,
+    starts: tuple[np.ndarray, np.ndarray],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Turn some full reads into artefacts, then others into tandem inserts (each drawn only
+    when asked for, so runs without them stay the same): the pool with the spliced segments,
+    and the middle and second segments' new starts (`starts`: their starts before)."""
+    n = plan.kind.size
+    parts: tuple[np.ndarray, ...] = (lengths.first, starts[0], lengths.junk_mid, starts[1],
+                                     lengths.second)  # fmt: skip
+    template = (
+        _strand_at(templates, plan.first, plan.strand),
+        templates.length[np.maximum(plan.first, 0)],
+    )
     made = np.zeros(n, dtype=bool)
     shapes = ((params.artefact_fraction, _artefact), (params.tandem_fraction, _tandem))
     for fraction, shape in shapes:
         if fraction > 0:  # drawn last too: runs without them stay the same
-            pick = (kind == _FULL) & ~made & (rng.random(n) < fraction)
+            pick = (plan.kind == _FULL) & ~made & (rng.random(n) < fraction)
             core, keep, resume = shape(params, template[1])
             pool, parts = _splice(pool, plan.strand == 0, pick, core, keep, resume, parts, template)
             made |= pick
-    first_len, mid_at, junk_mid, second_at, second_len = parts
-    starts = np.column_stack(
-        [
-            junk_at[:, 0],
-            templates.adapter_at + adapter_len - open_len,
-            first_at,
-            mid_at,
-            second_at,
-            np.full(n, templates.adapter_rc_at),
-            junk_at[:, 3],
-        ]
-    )
-    lengths = np.column_stack(
-        [junk_left, open_len, first_len, junk_mid, second_len, close_len, junk_right]
-    )
-    return nanopore.concat_segments(pool, starts, lengths), lengths.sum(axis=1)
+    lengths.first, mid_at, lengths.junk_mid, second_at, lengths.second = parts
+    return pool, mid_at, second_at
 
 
 ARTEFACT_INSERT = "GATTACAGGCCTTAAGCTTGCATGCCTGCAGGTCGACTCTAGAG"  # made up, recurring

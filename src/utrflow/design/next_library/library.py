@@ -3,7 +3,7 @@ the design step writes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,19 +71,11 @@ def design_library(
     if acquire is not None:  # the bound is what the chains climb, from where it is best
         predictions = acquire(sequences)
     goals = targets(settings, predictions, model_error)
-    per_bin = {
-        t.bin: settings.n_designs // len(goals) + (i < settings.n_designs % len(goals))
-        for i, t in enumerate(goals)
-    }
+    per_bin = _per_bin(settings.n_designs, goals)
     chosen = _search(sequences, predictions, goals, per_bin, constraints, settings, rng,
                      acquire or predict_mean or (lambda batch: score(batch)[0]))  # fmt: skip
     mean, sd = score(chosen["sequence"].tolist()) if len(chosen) else (np.zeros(0), np.zeros(0))
-    sd_limit = settings.exploratory_sd or float(np.quantile(spreads, 0.9))
-    exploratory = (
-        (chosen["distance"].to_numpy() > settings.exploratory_distance)
-        | ((sd > sd_limit) if sd_limit > 0 else False)
-        | all_exploratory
-    )
+    exploratory, sd_limit = _exploratory(chosen, sd, spreads, settings, all_exploratory)
     labels = {t.bin: t.label() for t in goals}
     table = _design_table(chosen, mean, sd, labels, measured["name"].tolist(), exploratory)
     plain = intervals or Intervals(0.9, None)
@@ -95,19 +87,57 @@ def design_library(
         "bins_requested": settings.bins if settings.objective == "bins" else None,
         "min_bin_width": model_error,
         "bins": [_bin_summary(t, per_bin[t.bin], chosen, mean) for t in goals],
-        "measured_predicted": {
-            "min": float(predictions.min()),
-            "median": float(np.median(predictions)),
-            "max": float(predictions.max()),
-        },
+        "measured_predicted": _spread_summary(predictions),
         "exploratory": int(table["exploratory"].sum()),
         "exploratory_sd_limit": sd_limit,
-        "interval_halfwidth": None if intervals is None else intervals.to_dict()["halfwidth"],
-        "interval_normalized": bool(intervals is not None and intervals.normalized),
+        **_interval_summary(intervals),
         "acquisition": acquired_by,
         "constraints": _constraint_summary(constraints, settings),
     }
     return table, summary
+
+
+def _exploratory(
+    chosen: pd.DataFrame,
+    sd: np.ndarray,
+    spreads: np.ndarray,
+    settings: DesignSettings,
+    all_exploratory: bool,
+) -> tuple[np.ndarray, float]:
+    """Which designs are a guess (far from anything measured, or the model unsure of them:
+    an sd above the limit, by default the measured library's 90th percentile), and the limit."""
+    sd_limit = settings.exploratory_sd or float(np.quantile(spreads, 0.9))
+    exploratory = (
+        (chosen["distance"].to_numpy() > settings.exploratory_distance)
+        | ((sd > sd_limit) if sd_limit > 0 else False)
+        | all_exploratory
+    )
+    return exploratory, sd_limit
+
+
+def _per_bin(n_designs: int, goals: Sequence[Target]) -> dict[int, int]:
+    """How many designs each bin asks for: an even share, the first bins taking the rest, so
+    the library has exactly `n_designs`."""
+    return {
+        t.bin: n_designs // len(goals) + (i < n_designs % len(goals)) for i, t in enumerate(goals)
+    }
+
+
+def _spread_summary(predictions: np.ndarray) -> dict[str, float]:
+    """The range of the measured library's predictions, against which the bins are read."""
+    return {
+        "min": float(predictions.min()),
+        "median": float(np.median(predictions)),
+        "max": float(predictions.max()),
+    }
+
+
+def _interval_summary(intervals: Intervals | None) -> dict[str, object]:
+    """The intervals the designs' bounds come from (none: as wide as nothing calibrated)."""
+    return {
+        "interval_halfwidth": None if intervals is None else intervals.to_dict()["halfwidth"],
+        "interval_normalized": bool(intervals is not None and intervals.normalized),
+    }
 
 
 def _acquisition(

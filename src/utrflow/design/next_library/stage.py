@@ -135,32 +135,11 @@ def run_design(
     refuse (empty library, the reason in the summary and one line on stderr) when the model has
     not earned a design, unless forced (then every design is exploratory); bins no narrower than
     the validation RMSE. `truth` (simulated data) scores the designs against the hidden truth."""
-    next_library, oligo_order_path, summary_path = outputs
     settings = config_module.settings_from(DesignSettings, {**cfg["design"], "seed": cfg["seed"]})
-    labelled = io.read_tsv(table_path)
-    table = passing_rows(labelled.assign(name=measured_names(labelled)), str(table_path))
-    model = model_module.load(model_path)
-    members = [model_module.load(p) for p in member_paths]
-    if len(model.inputs) > 1:
-        raise InputError("design: the model needs covariates; design works on sequence alone")
-    width = model.inputs[0].shape[1]
-    if settings.max_length > width:
-        raise InputError(f"design.max_length {settings.max_length} exceeds the model's {width} nt")
+    table, model, members = _load_inputs(settings, table_path, model_path, member_paths)
     validation, how = gate_score(metrics)
     preset = model_settings(cfg["model"]).preset
-    model_info = {
-        "selected": metrics.get("selection", {}).get("selected", preset),
-        "scored_by": how,
-        "why": metrics.get("selection", {}).get("why"),
-        "validation_r2": validation.get("r2"),
-        "validation_r2_ci95": validation.get("ci95"),
-        "validation_r2_score": validation.get("r2_score"),
-        "validation_roc_auc": validation.get("roc_auc"),
-        "validation_rmse": validation.get("rmse"),
-        "validation_n": validation.get("n"),
-        "spread_from": len(members),
-        "intervals": metrics.get("intervals"),
-    }
+    model_info = _model_info(metrics, validation, how, preset, len(members))
     reason = refusal(settings, validation, how)
     prefix, suffix = oligo_flanks(settings, cfg["construct"], default_flanks)
     summary: dict[str, Any]
@@ -182,17 +161,77 @@ def run_design(
         if truth is not None:
             summary["simulated_truth"] = truth(designs, table)
     except (Refused, ConstraintsUnmet) as why:  # the run and its report go on without designs
-        said = str(why).removeprefix("design: ")
-        sys.stderr.write(f"utrflow: design refused: {said}\n")
-        designs = pd.DataFrame(columns=NEXT_LIBRARY_COLUMNS)
-        summary = {"refused": said, "designed": 0, "exploratory": 0, "bins": [],
-                   "model": model_info, "status": "not_run", "reason": said}  # fmt: skip
+        designs, summary = _refused(str(why), model_info)
+    _write_outputs(designs, summary, outputs, prefix, suffix)
+    return summary
+
+
+def _load_inputs(
+    settings: DesignSettings, table_path: Path, model_path: Path, member_paths: Sequence[Path]
+) -> tuple[pd.DataFrame, Any, list[Any]]:
+    """The passing measured rows (named), the model and its members, refused in one line
+    before any annealing when the model needs covariates or is narrower than the designs."""
+    labelled = io.read_tsv(table_path)
+    table = passing_rows(labelled.assign(name=measured_names(labelled)), str(table_path))
+    model = model_module.load(model_path)
+    members = [model_module.load(p) for p in member_paths]
+    if len(model.inputs) > 1:
+        raise InputError("design: the model needs covariates; design works on sequence alone")
+    width = model.inputs[0].shape[1]
+    if settings.max_length > width:
+        raise InputError(f"design.max_length {settings.max_length} exceeds the model's {width} nt")
+    return table, model, members
+
+
+def _model_info(
+    metrics: Mapping[str, Any],
+    validation: Mapping[str, Any],
+    how: str,
+    preset: str,
+    spread_from: int,
+) -> dict[str, Any]:
+    """What the summary says of the model behind the designs, so the report can show how far
+    they may be trusted (refused or not)."""
+    return {
+        "selected": metrics.get("selection", {}).get("selected", preset),
+        "scored_by": how,
+        "why": metrics.get("selection", {}).get("why"),
+        "validation_r2": validation.get("r2"),
+        "validation_r2_ci95": validation.get("ci95"),
+        "validation_r2_score": validation.get("r2_score"),
+        "validation_roc_auc": validation.get("roc_auc"),
+        "validation_rmse": validation.get("rmse"),
+        "validation_n": validation.get("n"),
+        "spread_from": spread_from,
+        "intervals": metrics.get("intervals"),
+    }
+
+
+def _refused(why: str, model_info: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """An empty library and a summary naming the reason (one line on stderr too): a refusal
+    is a result of the run, not its failure."""
+    said = why.removeprefix("design: ")
+    sys.stderr.write(f"utrflow: design refused: {said}\n")
+    designs = pd.DataFrame(columns=NEXT_LIBRARY_COLUMNS)
+    summary = {"refused": said, "designed": 0, "exploratory": 0, "bins": [],
+               "model": model_info, "status": "not_run", "reason": said}  # fmt: skip
+    return designs, summary
+
+
+def _write_outputs(
+    designs: pd.DataFrame,
+    summary: Mapping[str, Any],
+    outputs: tuple[Path, Path, Path],
+    prefix: str,
+    suffix: str,
+) -> None:
+    """The next library, its oligo order and the summary, each written whole or not at all."""
+    next_library, oligo_order_path, summary_path = outputs
     with io.atomic_path(next_library) as tmp:
         designs.to_csv(tmp, index=False, float_format="%.4f", lineterminator="\n")
     with io.atomic_path(oligo_order_path) as tmp:
         oligo_order(designs, prefix, suffix).to_csv(tmp, index=False, lineterminator="\n")
     io.write_json(summary, summary_path)
-    return summary
 
 
 def _intervals(metrics: Mapping[str, Any]) -> Intervals | None:
