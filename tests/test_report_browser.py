@@ -3,7 +3,9 @@ section filled, every image drawn and its text legible, no table or figure wider
 every plate drawn, the well table filtering and sorting, nothing fetched, no console error; a
 one-plate pilot too small to train ends with exit 0 and a report that says why; the shipped
 whole-run demo's report (examples/whole_run: its config, 24 pooled plates) rendered in-process
-from the shared run's outputs, without a 10-minute demo run; and Snakemake's own report with
+from the shared run's outputs, without a 10-minute demo run; the table demo's report
+(config/demo.yaml: 12,000 UTRs simulated directly, no plates), its table simulated in-process
+and its model files the shared run's; and Snakemake's own report with
 the captions. Screenshots of each section are saved for review (in
 $UTRFLOW_SCREENSHOTS, else a temporary folder the test prints).
 
@@ -288,8 +290,7 @@ def demo_report(finished_run: Path, tmp_path_factory) -> Path:
     io.write_json(pooled_funnel(funnels, plates, names), out / "funnel.json")
     cfg = config_module.validate(yaml.safe_load(DEMO.read_text()), source=str(DEMO))
     assert cfg["simulate"]["run"]["n_plates"] == len(names) == 24
-    model = {n: results / f for n, f in MODEL_FILES.items() if (results / f).exists()}
-    render.run(cfg, out / "report.html", out / "labelled.tsv", model=model,
+    render.run(cfg, out / "report.html", out / "labelled.tsv", model=model_files(results),
                model_status=results / "model/status.json", plate_qc=out / "plate_qc.tsv",
                table_summary=out / "summary.json", funnels=[out / "funnel.json"],
                construct_check=results / "qc/construct_check.json",
@@ -306,6 +307,13 @@ MODEL_FILES = {
     "design_summary": "design/summary.json", "leaderboard": "model/leaderboard.tsv",
     "learning_curve": "model/learning_curve.tsv", "next_round": "model/next_round.json",
 }  # fmt: skip
+
+
+def model_files(results: Path, leave_out: tuple[str, ...] = ()) -> dict[str, Path]:
+    """The model files a finished run's `results` hold, by the report's names, as the workflow
+    hands them to the report stage (less `leave_out`: those a demo's config does not make)."""
+    paths = {n: results / f for n, f in MODEL_FILES.items() if n not in leave_out}
+    return {n: p for n, p in paths.items() if p.exists()}
 
 
 def test_the_demo_reads_the_model_files_where_the_workflow_writes_them() -> None:
@@ -332,3 +340,62 @@ def test_the_whole_run_demo_report_at_24_plates(demo_report: Path, screenshots: 
         assert f">{plate}<" in text
     shots = {p.name for p in screenshots.glob(f"demo-{width}-*.png")}
     assert {f"demo-{width}-{s['id']}.png" for s in page["sections"]} <= shots
+
+
+TABLE_DEMO = REPO / "config" / "demo.yaml"
+
+
+@pytest.fixture(scope="module")
+def table_demo_report(finished_run: Path, tmp_path_factory) -> Path:
+    """`make demo`'s first report (config/config.yaml with config/demo.yaml merged in, as
+    `snakemake --configfile` merges it: a 12,000-UTR table simulated directly, no plates),
+    rendered in-process: the table and its split made here by the simulator and the encode
+    stage's own functions (seconds), the model, contest, interpretation and design files the
+    shared tiny run's (the demo's learning curve is off); the go/no-go its own."""
+    from snakemake.utils import update_config
+
+    from utrflow.model import encode, readiness
+    from utrflow.simulate import table as simulated_table
+
+    raw = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    update_config(raw, yaml.safe_load(TABLE_DEMO.read_text()))
+    cfg = config_module.validate(raw, source=str(TABLE_DEMO))
+    assert (cfg["source"], cfg["simulate"]["level"]) == ("simulate", "table")
+    assert not cfg["model"]["search"]["learning_curve"]
+    out, results = tmp_path_factory.mktemp("table-demo"), finished_run / "results"
+    simulated = simulated_table.simulate_from_config(cfg["simulate"], cfg["seed"])
+    io.write_tsv(simulated.labelled, out / "labelled.tsv")
+    io.write_json(simulated.summary, out / "simulation.json")
+    model = model_files(results, leave_out=("learning_curve", "next_round"))
+    model["split"] = out / "split.tsv"  # the 12,000 rows', for the label histogram
+    io.write_tsv(encode.build_features(simulated.labelled, cfg).rows, model["split"])
+    status = readiness.status(simulated.labelled, cfg, source="labelled.tsv")
+    assert status["status"] == "ok" and status["distinct_passing"] == 12_000
+    io.write_json(status, out / "status.json")
+    render.run(cfg, out / "report.html", out / "labelled.tsv", model=model,
+               model_status=out / "status.json", simulation=out / "simulation.json",
+               benchmarks=results / "benchmarks")  # fmt: skip
+    return out / "report.html"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_table_demo_report_at_12000_rows(
+    table_demo_report: Path, screenshots: Path, width: int
+):
+    page = open_report(table_demo_report, width, screenshots, "table-demo")
+    assert_fits_and_reads(page, width)
+    ids = [s["id"] for s in page["sections"]]
+    for wanted in ("summary", "plates", "data", "model", "metrics", "learned", "design"):
+        assert wanted in ids, wanted
+    # a table simulated directly: no plates drawn, and its made-up layout not listed as wells
+    assert page["plates"] == [] and page["plate_wells"] == page["well_rows"] == 0
+    text = table_demo_report.read_text()
+    assert "Not run: with <code>source: simulate</code> the labelled table was" in text
+    assert "columns only lay the rows out, one per sequence" in text and 'id="wells"' not in text
+    assert table_demo_report.stat().st_size < 2_000_000  # 4.8 MB, 4 of them the made-up wells
+    assert "<td>wells in the labelled table</td><td>12000</td>" in text
+    assert "<td>train / validation / test</td><td>9600 / 1200 / 1200</td>" in text
+    assert 'alt="Label distribution per split"' in text  # the 12,000 rows' histogram, drawn
+    shots = {p.name for p in screenshots.glob(f"table-demo-{width}-*.png")}
+    assert {f"table-demo-{width}-{s['id']}.png" for s in page["sections"]} <= shots

@@ -221,3 +221,19 @@ def test_the_construct_check_shows_in_a_checks_section() -> None:
     assert "Construct check: warning." in section and "found in 12 % of reads" in section
     assert "<td>12.0 %</td>" in section and "<code>ATGAGT</code>" in section
     assert 'id="checks"' not in rendered(plate_table(1, distinct=60))
+
+
+def test_a_table_simulated_directly_lists_no_made_up_wells() -> None:
+    from utrflow.simulate import table as simulated_table
+
+    made = simulated_table.simulate_table(300, 20, 40, 0.4, seed=3)
+    assert made.labelled["plate"].nunique() == 4  # one made-up well per sequence, in order
+    inputs = render.ReportInputs(config=copy.deepcopy(CONFIG), table=made.labelled,
+                                 simulation=made.summary)  # fmt: skip
+    html = render.render(inputs)
+    assert not render.has_wells(inputs)
+    assert 'id="wells"' not in html and 'href="#wells"' not in html and "data-key=" not in html
+    assert "columns only lay the rows out, one per sequence, so no wells are" in html
+    assert "<td>wells in the labelled table</td><td>300</td>" in html  # the rows still counted
+    # the same rows from plates (a run without the simulation summary) are listed
+    assert render.has_wells(render.ReportInputs(config=CONFIG, table=made.labelled))

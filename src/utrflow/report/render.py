@@ -31,7 +31,7 @@ from utrflow.report import provenance as report_provenance
 from utrflow.report import wells as report_wells
 from utrflow.report.claims import NOT_COMPUTABLE, number
 
-__all__ = ["NOT_COMPUTABLE", "ModelInputs", "ReportInputs", "number", "render", "run"]
+__all__ = ["NOT_COMPUTABLE", "ModelInputs", "ReportInputs", "has_wells", "number", "render", "run"]
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,18 @@ def model_context(inputs: ReportInputs) -> dict[str, Any]:
     }
 
 
+def has_wells(inputs: ReportInputs) -> bool:
+    """Whether the table's rows are wells to list: not a user's table without plates (its plate
+    column is empty), nor a table simulated directly, whose plate and well columns only lay its
+    rows out one per sequence (the table demo's 12,000 made-up wells were 4 of its 4.8 MB, and
+    the table offered a click on plate maps it did not have)."""
+    if (inputs.simulation or {}).get("level") == "table":
+        return False
+    return {"plate", "well"} <= set(inputs.table.columns) and bool(
+        inputs.table["plate"].notna().any()
+    )
+
+
 def render(inputs: ReportInputs) -> str:
     """The whole report as one HTML string."""
     env = Environment(
@@ -155,10 +167,6 @@ def render(inputs: ReportInputs) -> str:
         else []
     )
     warnings += report_table.table_warnings(inputs.table, inputs.plate_qc, inputs.table_summary)
-    # A user's table (source: table) has the columns but no plates: no well to find there.
-    has_wells = {"plate", "well"} <= set(inputs.table.columns) and bool(
-        inputs.table["plate"].notna().any()
-    )
     return env.get_template("report.html").render(
         title=inputs.config["report"]["title"],
         source=inputs.config["source"],
@@ -177,7 +185,7 @@ def render(inputs: ReportInputs) -> str:
             inputs.table, inputs.plate_qc, inputs.table_summary, inputs.funnels
         ),
         calibration=report_calibration.section(inputs.table_summary),
-        wells=report_wells.well_table(inputs.table) if has_wells else None,
+        wells=report_wells.well_table(inputs.table) if has_wells(inputs) else None,
         design_off_reason=(
             "the model uses covariates, and designs are scored on sequence alone"
             if inputs.config["model"]["covariates"]
