@@ -367,6 +367,7 @@ def table_demo_report(finished_run: Path, tmp_path_factory) -> Path:
     io.write_tsv(simulated.labelled, out / "labelled.tsv")
     io.write_json(simulated.summary, out / "simulation.json")
     model = model_files(results, leave_out=("learning_curve", "next_round"))
+    assert {"metrics", "predictions", "interpretation", "designs", "leaderboard"} <= set(model)
     model["split"] = out / "split.tsv"  # the 12,000 rows', for the label histogram
     io.write_tsv(encode.build_features(simulated.labelled, cfg).rows, model["split"])
     status = readiness.status(simulated.labelled, cfg, source="labelled.tsv")

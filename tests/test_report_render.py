@@ -132,6 +132,18 @@ def test_the_report_after_qc_only_and_with_the_model_not_run() -> None:
     assert "The model did not run:</b> 8 distinct passing sequences; about 20" in html
     assert "What would let it run:</b> measure about" in html
     assert 'id="wells"' in html and 'id="plates"' in html and 'id="provenance"' in html
+    assert_the_links_follow_the_sections(html)
+
+
+def assert_the_links_follow_the_sections(html: str) -> None:
+    """The page's links lead to sections there, in the page's order (Wells came before Data)."""
+    nav = html[html.index("<nav>") : html.index("</nav>")]
+    links, sections = (
+        re.findall(r'href="#([\w-]+)"', nav),
+        re.findall(r'<section id="([\w-]+)"', html),
+    )
+    assert links == [s for s in sections if s in links] and set(links) <= set(sections)
+    assert "</a>\n" not in nav.strip()  # one row of links, evenly spaced (a line break added a gap)
 
 
 def test_every_well_is_in_one_table_and_every_plate_is_drawn_on_one_scale() -> None:
@@ -235,5 +247,6 @@ def test_a_table_simulated_directly_lists_no_made_up_wells() -> None:
     assert 'id="wells"' not in html and 'href="#wells"' not in html and "data-key=" not in html
     assert "columns only lay the rows out, one per sequence, so no wells are" in html
     assert "<td>wells in the labelled table</td><td>300</td>" in html  # the rows still counted
+    assert_the_links_follow_the_sections(html)
     # the same rows from plates (a run without the simulation summary) are listed
     assert render.has_wells(render.ReportInputs(config=CONFIG, table=made.labelled))
