@@ -80,6 +80,7 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
     order: list[str] = []
     j = i + 1
     r = 0
+    skipped: tuple[int, str, str] | None = None  # the first row left out: its line, letter, found
     while r < n_rows:
         letter = chr(ord("A") + r)
         if (j >= len(rows) or not at(rows[j][1], 0)) and _sparse(order, blocks, letter):
@@ -91,16 +92,14 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
         row_line, cells = rows[j]
         found = cells[0].upper() if cells else ""
         if len(found) == 1 and letter < found < chr(ord("A") + n_rows) and not _a_layout(blocks):
+            skipped = skipped or (row_line, letter, found)
             r, letter = ord(found) - ord("A"), found  # rows left out: a pattern (EnVision)
         if found != letter and _a_layout(blocks):
             scan.summaries.append(f"{title!r} ({scan.where(line)}): a layout, rows cut short")
             ctx.title = ""
             return j  # a layout of sample names written over several lines per row (SkanIt)
         if found != letter:
-            raise InputError(
-                f"{scan.path}: {scan.where(row_line)}: grid {title!r} expects row {letter}, "
-                f"found {found or 'an empty cell'!r}"
-            )
+            raise _wrong_row(scan, title, row_line, letter, found)
         while True:
             label = cells[1 + cols] if len(cells) > 1 + cols and cells[1 + cols] else title
             if label not in blocks:
@@ -117,11 +116,31 @@ def grid(rows: list[Row], i: int, cols: int, ctx: Context, scan: Scan) -> int:
                 break  # a continuation row names its read in its last cell (Gen5)
             row_line, cells = rows[j]
         r += 1
+    if skipped and not _row_pattern(order, blocks, n_rows):
+        raise _wrong_row(scan, title, *skipped)  # a row lost, not a plate read on a pattern
     for label in order:
         own = wavelengths if label == title else wavelengths_of(label)
         scan.add(ctx.plate, Channel(label, own, [blocks[label]], scan.where(line), n_rows * cols))
     ctx.title = ""
     return j
+
+
+def _wrong_row(scan: Scan, title: str, line: int, letter: str, found: str) -> InputError:
+    """The line that stops a grid whose rows are not the plate's, in order."""
+    return InputError(
+        f"{scan.path}: {scan.where(line)}: grid {title!r} expects row {letter}, "
+        f"found {found or 'an empty cell'!r}"
+    )
+
+
+def _row_pattern(order: list[str], blocks: dict[str, Read], n_rows: int) -> bool:
+    """Are the grid's rows a whole regular pattern from A (EnVision's A, E, I, M of 16)? Rows
+    left out any other way (A, C and no more) are a row lost in the file, which must stop."""
+    rows = sorted({ord(well[0]) - ord("A") for label in order for well in blocks[label].cells})
+    if len(rows) < 2:
+        return False
+    stride = rows[1] - rows[0]
+    return stride > 1 and rows == list(range(0, n_rows, stride))
 
 
 def _sparse(order: list[str], blocks: dict[str, Read], letter: str) -> bool:
