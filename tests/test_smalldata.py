@@ -309,3 +309,47 @@ def test_without_the_spread_models_the_intervals_have_one_width() -> None:
     assert (scored["upper"] - scored["lower"]).round(9).nunique() == 1
     same = frame.assign(**{n: frame["gbt_kmer"] for n in search.BASELINES})  # no disagreement
     assert not smalldata.held_out_intervals(board, ["gbt_kmer"], same, None, 0.9).normalized
+
+
+def test_evaluate_reads_the_spread_models_only_for_intervals_that_scale_by_them(
+    tmp_path, monkeypatch
+) -> None:
+    """The spread models (`top/`) scale normalized intervals only: with one width evaluate does
+    not load them (the demo's case: three models predicted for nothing), and when they are the
+    ensemble's members their predictions are not made twice."""
+    from pathlib import Path
+
+    from utrflow import io
+    from utrflow.model import evaluate, network
+    from utrflow.model.encode import Encoded
+
+    rng = np.random.default_rng(0)
+    n = 300
+    label = rng.normal(size=n)
+    split = rng.choice(["train", "validation", "test"], n, p=[0.6, 0.2, 0.2])
+    rows = pd.DataFrame({"sequence": [f"S{i}" for i in range(n)], "label": label, "split": split})
+    outputs = {k: label + rng.normal(0, 0.5, n) for k in ("model", "a", "b", "c")}
+    loaded: list[str] = []
+    monkeypatch.setattr(network, "load", lambda p: loaded.append(Path(p).stem) or Path(p).stem)
+    monkeypatch.setattr(network, "predict", lambda m, x, c=None: outputs[m])
+    data = Encoded(np.zeros((n, 4, 4)), rows, None)
+    spread = [Path(f"{k}.keras") for k in "abc"]
+
+    def run(intervals: dict | None, members: list[Path]) -> tuple[dict, list[str]]:
+        selection = tmp_path / "selection.json"
+        io.write_json({"intervals": intervals} if intervals else {}, selection)
+        loaded.clear()
+        written = (tmp_path / "m.json", tmp_path / "p.tsv")
+        evaluate.run(data, Path("model.keras"), members, None, None, None, None, "regression",
+                     0.5, *written, selection, 0.9, spread)  # fmt: skip
+        return io.read_json(tmp_path / "m.json")["intervals"], list(loaded)
+
+    plain = {"level": 0.9, "halfwidth": 0.8, "normalized": False, "source": "cv"}
+    out, seen = run(plain, [Path("model.keras")])
+    assert seen == ["model", "model"] and out["halfwidth"] == 0.8
+    scaled = {**plain, "halfwidth": 2.0, "normalized": True, "floor": 0.05, "scale_from": "abc",
+              "plain_halfwidth": 0.8}  # fmt: skip
+    out, seen = run(scaled, [Path("model.keras")])
+    assert set("abc") <= set(seen) and out["normalized"]
+    out, seen = run(None, spread)  # a fixed preset's three members are the spread
+    assert sorted(seen) == ["a", "b", "c", "model"] and out["source"].startswith("validation")
