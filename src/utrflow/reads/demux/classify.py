@@ -130,11 +130,38 @@ class Demultiplexer:
         chain ends at the same downstream flank as `span` and that copy holds no flank; None
         otherwise (a chimera's junction is too wide to chain, and stays a chimera)."""
         spans = self._copies(interior, first=True)
-        if len(spans) < 2 or spans[-1][1] != span[1]:
+        if len(spans) >= 2 and spans[-1][1] == span[1]:
+            last = spans[-1]
+        else:  # the repeat may hold only part of each flank (`_after_junctions`)
+            start, junctions = self._after_junctions(interior[span[0] : span[1]])
+            last, spans = (span[0] + start, span[1]), [span] * (junctions + 1)
+        if len(spans) < 2 or self.holds_flank(interior[last[0] : last[1]]):
             return None
-        if self.holds_flank(interior[spans[-1][0] : spans[-1][1]]):
-            return None
-        return (*spans[-1], len(spans))
+        return (*last, len(spans))
+
+    def _after_junctions(self, region: str) -> tuple[int, int]:
+        """Where the last copy starts in `region` and how many junctions come before it, when
+        the repeated unit holds only part of each flank (a real run's repeat held the upstream
+        flank's last 17 of 23 bases and the downstream flank's first 23 of 30): a junction is
+        the downstream flank's first two thirds, then within TANDEM_GAP of its full length
+        the upstream flank's last two thirds. A chimera's junction holds primers and barcodes
+        between them, too many bases for this."""
+        head = self.downstream[: 2 * len(self.downstream) // 3]
+        tail = self.upstream[len(self.upstream) // 3 :]
+        error = self.settings.max_flank_error
+        k_head, k_tail = math.floor(error * len(head)), math.floor(error * len(tail))
+        reach = len(self.downstream) - len(head) + TANDEM_GAP + len(self.upstream) + k_tail
+        start = junctions = position = 0
+        while head and tail:
+            d, _, end = search(head, region[position:], k_head)
+            if d < 0:
+                break
+            after = position + end + 1
+            d, _, tail_end = search(tail, region[after : after + reach], k_tail)
+            if d >= 0:
+                start, junctions = after + tail_end + 1, junctions + 1
+            position = start if d >= 0 else after
+        return start, junctions
 
     def _without_junctions(self, interior: str) -> str:
         """`interior` less the bases joining its tandem copies (a copy's downstream flank and
