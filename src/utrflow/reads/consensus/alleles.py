@@ -109,11 +109,17 @@ def shared_edits(
     return votes, edits, kinds
 
 
-def observed_sites(seqs: Sequence[str], call: str, ends: tuple[int, int]) -> SiteCounts:
+Shared = tuple[Counter[str], dict[str, tuple[str, int, str]], Counter[str]]  # `shared_edits`
+
+
+def observed_sites(
+    seqs: Sequence[str], call: str, ends: tuple[int, int], shared: Shared | None = None
+) -> SiteCounts:
     """The reads' edits from their call by site (`background.site_counts`), the plate's
-    background is summed from; `ends` as `seeds` takes them."""
+    background is summed from; `ends` as `seeds` takes them; `shared`: `shared_edits` of the
+    first ALLELE_READS reads, when already counted."""
     counted = seqs[:ALLELE_READS]
-    votes, first, _ = shared_edits(counted, call)
+    votes, first, _ = shared or shared_edits(counted, call)
     shown = ((first[seq], n) for seq, n in votes.items())
     return site_counts(len(counted), call, shown, ends)
 
@@ -132,17 +138,20 @@ def _edit(call: str, kind: str, position: int, base: str) -> _Edit:
     call of LONG_RUN or more it falls in or beside (TTTTTTT to TTTGTTT garbles a homopolymer),
     or makes by joining two runs (GGGCGGG to GGGGGG): reads slip there far more often than
     their mean error."""
-    edited = _apply(call, call[:position] + base + call[position:], kind, position, position)[0]
     if kind == "replace":
-        run = _run_length(edited, position, base)
+        run = _run_length(call[:position] + base + call[position + 1 :], position, base)
     else:
         run = _run_length(call, position, base) + (kind == "insert")
-    touching = max(_touching_run(call, position), _touching_run(edited, position))
+    touching = _touching_run(call, position)
+    left, right = call[position - 1 : position], call[position + 1 : position + 2]
+    if kind == "delete" and left == right != call[position]:  # the two runs beside it join
+        joined = _run_length(call, position - 1, left) + _run_length(call, position + 1, right)
+        touching = max(touching, joined)
     return _Edit(kind, position, max(run, touching if touching >= LONG_RUN else 1, 1))
 
 
 def edit_rates(
-    seqs: Sequence[str], call: str, kinds: Counter[str], shared: dict[str, tuple[_Edit, int]]
+    n: int, call: str, kinds: Counter[str], shared: dict[str, tuple[_Edit, int]]
 ) -> dict[str, float]:
     """Per-base rate of each kind of the reads' errors against the call: their edits (`kinds`),
     less those of `shared` (candidates for an allele's edits, which a second colony's reads
@@ -150,7 +159,7 @@ def edit_rates(
     counts = Counter(kinds)
     for edit, shown in shared.values():
         counts[edit.kind] -= shown
-    bases = max(1, len(call) * len(seqs))
+    bases = max(1, len(call) * n)
     return {kind: max(0, counts[kind]) / bases for kind in ("replace", "insert", "delete")}
 
 
@@ -181,6 +190,7 @@ def seeds(
     needed: int,
     error: float = 0.0,
     background: SiteRates | None = None,
+    shared: Shared | None = None,
 ) -> tuple[list[tuple[float, str]], dict[str, float]]:
     """Up to SEEDS one-edit neighbours of `call` its reads share more than their error makes
     likely (one-sided binomial p below SEED_P, uncorrected: the grown allele's joint test,
@@ -190,7 +200,23 @@ def seeds(
     `error`: the per-base error the reads' base qualities imply, a floor under each kind's
     rate (reads that say they are unsure of their bases cannot prove a second allele by
     agreeing on a few; any of their errors might be of the kind tested)."""
-    votes, first, kinds = shared_edits(seqs, call)
+    return seeds_of(
+        len(seqs), call, ends, needed, error, background, shared or shared_edits(seqs, call)
+    )
+
+
+def seeds_of(
+    n: int,
+    call: str,
+    ends: tuple[int, int],
+    needed: int,
+    error: float,
+    background: SiteRates | None,
+    shared: Shared,
+) -> tuple[list[tuple[float, str]], dict[str, float]]:
+    """`seeds` of `n` reads from the edits they show (`shared_edits`; of the one-edit
+    neighbours only those shown by enough reads to seed are needed)."""
+    votes, first, kinds = shared
     candidates = {}
     # an allele of `needed` reads shows each of its edits in fewer of them (the reads' errors)
     least = max(2, needed // 2)
@@ -200,12 +226,14 @@ def seeds(
         edit = _edit(call, *first[candidate])
         if edit.run < HOMOPOLYMER:
             candidates[candidate] = (edit, shown)
-    rates = edit_rates(seqs, call, kinds, candidates)
-    n = len(seqs)
+    rates = edit_rates(n, call, kinds, candidates)
     tested = []
     for candidate, (edit, shown) in candidates.items():
-        site = _site(background, call, *first[candidate])
-        p_value = 1 - at_most(shown - 1, n, _chance(edit, rates, error, site))
+        floor = error if background is None else 0.0  # the site's rate can only raise it
+        p_value = 1 - at_most(shown - 1, n, _chance(edit, rates, floor))
+        if background is not None and p_value < SEED_P:
+            site = _site(background, call, *first[candidate])
+            p_value = 1 - at_most(shown - 1, n, _chance(edit, rates, error, site))
         if p_value < SEED_P:
             tested.append((p_value, -shown, candidate))
     return [(p_value, candidate) for p_value, _, candidate in sorted(tested)[:SEEDS]], rates
@@ -275,6 +303,8 @@ def split_alleles(
     polish_reads: int = 40,
     error: float = 0.0,
     background: SiteRates | None = None,
+    shared: Shared | None = None,
+    grown: dict[str, str] | None = None,
 ) -> Split:
     """The well's reads grouped into the call's and a second allele's, when the reads show one
     (at least `needed` reads nearer it); NO_SPLIT otherwise. Each seed (`seeds`) grows into an
@@ -284,15 +314,19 @@ def split_alleles(
     counted = seqs[:ALLELE_READS]
     if len(counted) < 2 * max(needed, 1):
         return NO_SPLIT
-    starts, rates = seeds(counted, call, ends, needed, error, background)
+    starts, rates = seeds(counted, call, ends, needed, error, background, shared)
     length = max(1, len(call) - ends[0] - ends[1])
     best, best_evidence = "", 0.0
     for p_value, start in starts:
         _, near_seed = group(counted, call, start)
         own = [counted[i] for i in near_seed][:polish_reads]
-        # one edit a round: enough rounds for an allele of designs several edits apart
-        allele = polish(own, start, nearest(start), GROW_ROUNDS) if len(own) >= 2 else start
-        allele = _inside(call, allele, ends)
+        if grown is not None and start in grown:  # grown at a first look (it takes no rates)
+            allele = grown[start]
+        else:  # one edit a round: enough rounds for an allele of designs several edits apart
+            allele = polish(own, start, nearest(start), GROW_ROUNDS) if len(own) >= 2 else start
+            allele = _inside(call, allele, ends)
+        if grown is not None:
+            grown[start] = allele
         evidence = allele_evidence(counted, call, allele, rates, error, length, background)
         if _through(call, start, allele):
             # or its seed alone, beyond its error at Bonferroni over every single edit (3

@@ -55,9 +55,9 @@ def edit_key(call: str, kind: str, position: int, base: str, ends: tuple[int, in
     """The context an edit of `call` falls in (see the module's docstring); `base` is the new
     base of a substitution or an insertion, the deleted base of a deletion; `ends`: bases of
     the call at each end that are flank (none: no edge keys)."""
-    for side, edge in (("left", ends[0]), ("right", len(call) - ends[1])):
-        if any(ends) and abs(position - edge) <= EDGE:
-            return (kind, "edge", side, base)
+    side = _edge(len(call), position, ends)
+    if side:
+        return (kind, "edge", side, base)
     if kind == "replace":
         left = call[position - 1] if position > 0 else "^"
         right = call[position + 1] if position + 1 < len(call) else "$"
@@ -67,21 +67,56 @@ def edit_key(call: str, kind: str, position: int, base: str, ends: tuple[int, in
     return (kind, base, str(min(RUN_CAP, run)), before, after)
 
 
+def _edge(length: int, position: int, ends: tuple[int, int]) -> str:
+    """'left' or 'right' for a position within EDGE of a flank end (as `edit_key`), else ''."""
+    for side, edge in (("left", ends[0]), ("right", length - ends[1])):
+        if any(ends) and abs(position - edge) <= EDGE:
+            return side
+    return ""
+
+
 def opportunities(call: str, ends: tuple[int, int] = (0, 0)) -> Counter[Key]:
-    """Every distinct one-edit neighbour of `call`, counted by its key: 3 substitutions a base,
-    one deletion a run, and one insertion of each base a gap, a run's gaps counted once."""
-    out: Counter[Key] = Counter()
-    for i, here in enumerate(call):
+    """Every distinct one-edit neighbour of `call`, counted by its key (`edit_key`, written
+    out here for speed: one pass over the call): 3 substitutions a base, one deletion a run,
+    and one insertion of each base a gap, a run's gaps counted once."""
+    n = len(call)
+    run = [1] * (n + 1)  # run[i]: bases equal to call[i] from i on
+    for i in range(n - 2, -1, -1):
+        run[i] = run[i + 1] + 1 if call[i + 1] == call[i] else 1
+    padded = "^" + call + "$"  # padded[i] is the base before call[i]; padded[i + 2] after it
+    sides = [_edge(n, i, ends) for i in range(n + 1)]
+    keys: list[Key] = [
+        ("replace", "edge", sides[i], new)
+        if sides[i]
+        else ("replace", padded[i], here, new, padded[i + 2])
+        for i, here in enumerate(call)
+        for new in BASES
+        if new != here
+    ]
+    keys += [
+        ("delete", "edge", sides[i], here)
+        if sides[i]
+        else ("delete", here, str(min(RUN_CAP, run[i])), padded[i], padded[i + run[i] + 1])
+        for i, here in enumerate(call)
+        if padded[i] != here  # a run's first base: its one deletion
+    ]
+    for gap in range(n + 1):
+        before = padded[gap]
         for new in BASES:
-            if new != here:
-                out[edit_key(call, "replace", i, new, ends)] += 1
-        if i == 0 or call[i - 1] != here:
-            out[edit_key(call, "delete", i, here, ends)] += 1
-    for gap in range(len(call) + 1):
-        for new in BASES:
-            if gap == 0 or call[gap - 1] != new:
-                out[edit_key(call, "insert", gap, new, ends)] += 1
-    return out
+            if new != before:
+                joined = run[gap] if gap < n and call[gap] == new else 0
+                keys.append(
+                    ("insert", "edge", sides[gap], new)
+                    if sides[gap]
+                    else (
+                        "insert",
+                        new,
+                        str(min(RUN_CAP, joined + 1)),
+                        before,
+                        padded[gap + joined + 1],
+                    )
+                )
+    return Counter(keys)
 
 
 @dataclass
@@ -123,47 +158,50 @@ def parent(key: Key) -> Key:
     return key[:1] + key[2:4] if key[0] == "replace" else key[:1] + key[2:3]
 
 
+def with_parents(counts: SiteCounts) -> SiteCounts:
+    """`counts` with each key's counts added to its parent's (`parent`) and its kind's (a
+    1-tuple), as `SiteRates` reads them."""
+    out = SiteCounts()
+    out.add(counts)
+    for mine, theirs in ((out.events, counts.events), (out.sites, counts.sites)):
+        for key, n in theirs.items():
+            mine[parent(key)] += n
+            mine[key[:1]] += n
+    return out
+
+
 @dataclass(frozen=True)
 class SiteRates:
     """Each keyed edit's per-read rate on a plate, less one well's own reads, shrunk toward
     its parent context's rate (`parent`), and that toward its kind's (PRIOR_SITES each)."""
 
-    counts: SiteCounts  # by key, and by parent key
-    kinds: dict[str, float]  # each kind's plate-wide rate per read-site
+    plate: SiteCounts  # `with_parents`
+    own: SiteCounts  # the well's, by key only: a coarser context's or a kind's rate is the
+    # plate's (one well is a small part of those)
     ends: tuple[int, int] = (0, 0)  # as `edit_key` takes them
 
     def _shrunk(self, key: Key, prior: float) -> float:
-        events, sites = max(0, self.counts.events[key]), max(0, self.counts.sites[key])
+        events = max(0, self.plate.events[key] - self.own.events[key])
+        sites = max(0, self.plate.sites[key] - self.own.sites[key])
         return (events + PRIOR_SITES * prior) / (sites + PRIOR_SITES)
 
     def rate(self, call: str, kind: str, position: int, base: str) -> float:
         """The rate of this edit of `call` at its site (see `edit_key`)."""
         key = edit_key(call, kind, position, base, self.ends)
-        return self._shrunk(key, self._shrunk(parent(key), self.kinds[kind]))
+        by_kind = self._shrunk((kind,), 0.0)
+        return self._shrunk(key, self._shrunk(parent(key), by_kind))
 
 
 def site_rates(
     plate: SiteCounts, own: SiteCounts | None = None, ends: tuple[int, int] = (0, 0)
 ) -> SiteRates | None:
-    """The plate's background without the well's `own` counts; None when any kind has fewer
-    than MIN_SITES read-sites (a plate too small to measure its contexts)."""
-    counts = SiteCounts()
-    counts.add(plate)
-    if own is not None:
-        counts.add(own, -1)
-    kinds = {}
+    """The plate's background (`with_parents`) without the well's `own` counts; None when
+    any kind has fewer than MIN_SITES read-sites on the plate (too small to measure its
+    contexts)."""
     for kind in ("replace", "insert", "delete"):
-        sites = sum(n for key, n in counts.sites.items() if key[0] == kind)
-        events = sum(n for key, n in counts.events.items() if key[0] == kind)
-        if sites < MIN_SITES:
+        if plate.sites[(kind,)] < MIN_SITES:
             return None
-        kinds[kind] = max(0, events) / sites
-    parents = SiteCounts()
-    for mine, theirs in ((parents.events, counts.events), (parents.sites, counts.sites)):
-        for key, n in theirs.items():
-            mine[parent(key)] += n
-    counts.add(parents)
-    return SiteRates(counts, kinds, ends)
+    return SiteRates(plate, own or SiteCounts(), ends)
 
 
 def total(wells: Sequence[SiteCounts]) -> SiteCounts:

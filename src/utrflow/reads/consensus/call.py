@@ -5,11 +5,21 @@ second allele (`call_well`).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from utrflow.library_index import LibraryIndex
-from utrflow.reads.consensus.alleles import observed_sites, quality_error, split_alleles
+from utrflow.reads.consensus.alleles import (
+    ALLELE_READS,
+    Shared,
+    Split,
+    observed_sites,
+    quality_error,
+    seeds_of,
+    shared_edits,
+    split_alleles,
+)
 from utrflow.reads.consensus.background import SiteCounts, SiteRates, site_rates
 from utrflow.reads.consensus.poa import (
     _poa,
@@ -46,6 +56,12 @@ class Observed:
     call: str
     margin: float | None
     sites: SiteCounts
+    allele: str = ""  # the second allele the first look found near the call
+    # the reads counted for seeds, their quality floor and the edits enough of them share
+    # (`alleles.seeds_of`): a second look seeds no allele without reading the reads again
+    seeding: tuple[int, float, Shared] | None = None
+    grown: dict[str, str] = field(default_factory=dict)  # each seed's allele, as grown
+    near: tuple[int, ...] = ()  # the reads within tolerance of the call
 
 
 def observe_well(
@@ -56,6 +72,7 @@ def observe_well(
     qualities: Sequence[str] = (),
     background: SiteCounts | None = None,
     first: Observed | None = None,
+    count: bool = True,
 ) -> tuple[WellCall, Observed]:
     """Consensus, purity and any second allele of one well's regions, and what the call
     leaves for a second look (`Observed`).
@@ -79,12 +96,10 @@ def observe_well(
     With `background` (the plate's edits by site, `background.SiteCounts`) and this well's
     `first` look, the consensus is not made again and a second allele is judged against each
     site's own error rate on the plate, less this well's reads (`background.site_rates`).
+    `count=False`: the well's edits are not counted by site (not part of its plate's
+    background).
     """
-    kept_reads = [
-        (region, qualities[i] if i < len(qualities) else "")
-        for i, region in enumerate(regions[: settings.max_reads])
-        if region
-    ]
+    kept_reads = _kept(regions, qualities, settings.max_reads)
     if not kept_reads:
         return WellCall("", 0.0, "", 0), Observed("", None, SiteCounts())
     seqs = [region for region, _ in kept_reads]
@@ -95,8 +110,16 @@ def observe_well(
     if background is not None:
         ends = (len(flanks[0]), len(flanks[1]))
         rates = site_rates(background, first.sites if first else None, ends)
-    call, margin, minor, minor_reads, sites = well.alleles(kept_reads, *first_call, needed, rates)
-    observed = Observed(*first_call, sites)
+    near, split, (error, shared), grown = well.split(
+        kept_reads, first_call[0], needed, rates, first
+    )
+    call, margin, minor, minor_reads = well.alleles(kept_reads, *first_call, near, split)
+    if first:
+        observed = first
+    else:
+        sites = well.sites(kept_reads, first_call[0], near, shared) if count else SiteCounts()
+        seeding = (min(len(near), ALLELE_READS), error, _enough(shared, needed))
+        observed = Observed(*first_call, sites, split.allele, seeding, grown, tuple(near))
     distances = _within(seqs, call, well.tolerance(call))
     outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
     own = [
@@ -108,6 +131,61 @@ def observe_well(
     if not minor:
         minor, support = well.far_allele(outliers, call, needed)
     return well.result(call, margin, own, len(seqs), minor, support), observed
+
+
+# wells of more reads are looked at again only to drop an allele the first look found: a
+# quarter minor there has reads enough to pass the base qualities' floor (and a second look
+# at every deep well cost a fifth of the consensus stage's time at run size)
+SECOND_LOOK_READS = 40
+
+
+def recheck_well(
+    regions: Sequence[str],
+    settings: ConsensusSettings,
+    library: LibraryIndex | None,
+    flanks: tuple[str, str],
+    qualities: Sequence[str],
+    background: SiteCounts,
+    first: Observed,
+) -> WellCall | None:
+    """The well's call judged against its plate's background (`observe_well`), or None when
+    the second allele it finds is the first look's (most wells: then nothing changes, and
+    nothing more is computed)."""
+    kept_reads = _kept(regions, qualities, settings.max_reads)
+    ends = (len(flanks[0]), len(flanks[1]))
+    rates = site_rates(background, first.sites, ends)
+    if not kept_reads or rates is None or first.seeding is None:
+        return None
+    needed = max(2, math.ceil(settings.min_allele_share * len(kept_reads)))
+    n, error, shared = first.seeding
+    if not first.allele and (
+        not 2 * needed <= n <= SECOND_LOOK_READS
+        or not seeds_of(n, first.call, ends, needed, error, rates, shared)[0]
+    ):
+        return None  # no seed (or reads enough that the first look's floor cost nothing)
+    well = _Well(settings, library, flanks)
+    _, split, _, _ = well.split(kept_reads, first.call, needed, rates, first)
+    if split.allele == first.allele:
+        return None
+    return observe_well(regions, settings, library, flanks, qualities, background, first)[0]
+
+
+def _enough(shared: Shared, needed: int) -> Shared:
+    """The edits of `shared` shown by enough reads to seed (`seeds_of`), and every kind's
+    count (the reads' error rates)."""
+    votes, first, kinds = shared
+    least = max(2, needed // 2)
+    kept = Counter({seq: n for seq, n in votes.items() if n >= least})
+    return kept, {seq: first[seq] for seq in kept}, kinds
+
+
+def _kept(regions: Sequence[str], qualities: Sequence[str], most: int) -> list[tuple[str, str]]:
+    """The well's first `most` regions that are not empty, each with its qualities ('')."""
+    return [
+        (region, qualities[i] if i < len(qualities) else "")
+        for i, region in enumerate(regions[:most])
+        if region
+    ]
 
 
 @dataclass(frozen=True)
@@ -158,36 +236,66 @@ class _Well:
                 call = toward_design(inliers, call, near[0], settings.homopolymer_design_ratio)
         return call, margin
 
+    @property
+    def ends(self) -> tuple[int, int]:
+        return len(self.flanks[0]), len(self.flanks[1])
+
+    def split(
+        self,
+        kept_reads: Sequence[tuple[str, str]],
+        call: str,
+        needed: int,
+        background: SiteRates | None = None,
+        first: Observed | None = None,
+    ) -> tuple[list[int], Split, tuple[float, Shared], dict[str, str]]:
+        """The reads within tolerance of the call (indices into `kept_reads`), their split
+        into the call's and a second allele's (`split_alleles`; indices into the first), the
+        error their qualities imply with the edits they show (`shared_edits`), and the
+        alleles grown from seeds; from the `first` look's where given."""
+        seqs = [region for region, _ in kept_reads]
+        if first is not None and first.seeding is not None:
+            near = list(first.near)
+            _, error, shared = first.seeding
+        else:
+            near = [i for i, d in enumerate(_within(seqs, call, self.tolerance(call))) if d >= 0]
+            error = quality_error([kept_reads[i][1] for i in near])
+            shared = shared_edits([seqs[i] for i in near][:ALLELE_READS], call)
+        grown = dict(first.grown) if first is not None else {}
+        split = split_alleles(
+            [seqs[i] for i in near],
+            call,
+            needed,
+            self.ends,
+            self.nearest,
+            self.settings.polish_reads,
+            error,
+            background,
+            shared,
+            grown,
+        )
+        return near, split, (error, shared), grown
+
+    def sites(
+        self, kept_reads: Sequence[tuple[str, str]], call: str, near: list[int], shared: Shared
+    ) -> SiteCounts:
+        """The edits from `call` by site of the reads near it (a second colony's among them:
+        the plate's background is the sum over many wells, each judged without its own)."""
+        return observed_sites([kept_reads[i][0] for i in near], call, self.ends, shared)
+
     def alleles(
         self,
         kept_reads: Sequence[tuple[str, str]],
         call: str,
         margin: float | None,
-        needed: int,
-        background: SiteRates | None = None,
-    ) -> tuple[str, float | None, str, frozenset[int], SiteCounts]:
+        near: list[int],
+        split: Split,
+    ) -> tuple[str, float | None, str, frozenset[int]]:
         """The call again on its own reads when the reads show a second allele near it (see
-        `split_alleles`), so a mixed well's call is its larger allele, never a blend; with the
-        second allele and its reads (indices into `kept_reads`), '' and none without one; and
-        the edits from `call` by site of the reads near it (a second colony's among them: the
-        plate's background is the sum over many wells, each judged without its own)."""
+        `split`), so a mixed well's call is its larger allele, never a blend; with the second
+        allele and its reads (indices into `kept_reads`), '' and none without one."""
         seqs = [region for region, _ in kept_reads]
-        near = [i for i, d in enumerate(_within(seqs, call, self.tolerance(call))) if d >= 0]
-        ends = (len(self.flanks[0]), len(self.flanks[1]))
-        error = quality_error([kept_reads[i][1] for i in near])
-        split = split_alleles(
-            [seqs[i] for i in near],
-            call,
-            needed,
-            ends,
-            self.nearest,
-            self.settings.polish_reads,
-            error,
-            background,
-        )
-        sites = observed_sites([seqs[i] for i in near], call, ends)
         if not split.allele:
-            return call, margin, "", frozenset(), sites
+            return call, margin, "", frozenset()
         major = [near[i] for i in split.major]
         minor = [near[i] for i in split.minor]
         second = split.allele
@@ -196,7 +304,7 @@ class _Well:
             own = [seqs[i] for i in minor][: self.settings.polish_reads]
             second = polish(own, call, self.nearest(call))
         call, margin = self.consensus([kept_reads[i] for i in major])
-        return call, margin, second, frozenset(minor), sites
+        return call, margin, second, frozenset(minor)
 
     def far_allele(self, outliers: Sequence[str], call: str, needed: int) -> tuple[str, int]:
         """A second allele beyond the tolerance: the outlying reads' own consensus, when at

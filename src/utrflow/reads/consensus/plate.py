@@ -14,8 +14,8 @@ from utrflow import io, sheets
 from utrflow.library_index import LibraryIndex
 from utrflow.parallel import pool_context
 from utrflow.reads.consensus.alleles import share_interval
-from utrflow.reads.consensus.background import SiteCounts, total
-from utrflow.reads.consensus.call import Observed, observe_well
+from utrflow.reads.consensus.background import SiteCounts, total, with_parents
+from utrflow.reads.consensus.call import Observed, observe_well, recheck_well
 from utrflow.reads.consensus.library import Match, match_library
 from utrflow.reads.consensus.qc import CONSENSUS_COLUMNS, ConsensusSettings, WellCall, well_qc
 from utrflow.reads.consensus.regions import (
@@ -31,37 +31,62 @@ def call_and_match(
     settings: ConsensusSettings,
     library: LibraryIndex | None,
     flanks: tuple[str, str] = ("", ""),
-    again: tuple[Observed, SiteCounts] | None = None,
+    count: bool = True,
 ) -> tuple[WellCall, Match | None, Observed]:
     """One well's call and, with a library, its match; and what the call leaves for a second
-    look (`observe_well`), which `again` (the first look and the plate's background) takes."""
-    first, background = again if again else (None, None)
+    look (`observe_well`; `count`: whether the well is part of the plate's background)."""
     call, observed = observe_well(
-        well.regions, settings, library, flanks, well.qualities, background, first
+        well.regions, settings, library, flanks, well.qualities, count=count
     )
-    match = (
-        match_library(call.sequence, library, settings.min_match_margin)
-        if library is not None and call.sequence
-        else None
-    )
-    return call, match, observed
+    return call, _match(call, settings, library), observed
 
 
+def _match(
+    call: WellCall, settings: ConsensusSettings, library: LibraryIndex | None
+) -> Match | None:
+    if library is None or not call.sequence:
+        return None
+    return match_library(call.sequence, library, settings.min_match_margin)
+
+
+def recheck_and_match(
+    task: tuple[WellReads, Observed],
+    background: SiteCounts,
+    settings: ConsensusSettings,
+    library: LibraryIndex | None,
+    flanks: tuple[str, str] = ("", ""),
+) -> tuple[WellCall, Match | None] | None:
+    """A well's call and match judged against its plate's `background` (`recheck_well`), or
+    None where nothing changes."""
+    well, first = task
+    call = recheck_well(well.regions, settings, library, flanks, well.qualities, background, first)
+    return None if call is None else (call, _match(call, settings, library))
+
+
+BACKGROUND_WELLS = 96  # wells of a plate whose edits give its background (thousands of sites)
 _WORKER: tuple[ConsensusSettings, LibraryIndex | None, tuple[str, str]] | None = None
+_BACKGROUND = SiteCounts()  # the plate's, in a worker of the second look
 
 
 def _init_worker(
-    settings: ConsensusSettings, library: LibraryIndex | None, flanks: tuple[str, str]
+    settings: ConsensusSettings,
+    library: LibraryIndex | None,
+    flanks: tuple[str, str],
+    background: SiteCounts | None = None,
 ) -> None:
-    global _WORKER
+    global _WORKER, _BACKGROUND
     _WORKER = (settings, library, flanks)
+    _BACKGROUND = background or SiteCounts()
 
 
-def _worker_call(
-    task: tuple[WellReads, tuple[Observed, SiteCounts] | None],
-) -> tuple[WellCall, Match | None, Observed]:
+def _worker_call(task: tuple[WellReads, bool]) -> tuple[WellCall, Match | None, Observed]:
     assert _WORKER is not None
     return call_and_match(task[0], *_WORKER, task[1])
+
+
+def _worker_recheck(task: tuple[WellReads, Observed]) -> tuple[WellCall, Match | None] | None:
+    assert _WORKER is not None
+    return recheck_and_match(task, _BACKGROUND, *_WORKER)
 
 
 def call_wells(
@@ -79,36 +104,45 @@ def call_wells(
     site (`background`), its first consensus kept: a second allele is found, or dropped, by
     each site's own error rate, where the first look had only the base qualities' mean.
     """
-    tasks: list[tuple[WellReads, tuple[Observed, SiteCounts] | None]] = [(w, None) for w in wells]
+    step = math.ceil(len(wells) / BACKGROUND_WELLS)  # every step-th well counts its edits
+    counted = [(well, i % step == 0) for i, well in enumerate(wells)]
     if threads <= 1 or len(wells) < 2:
-        results = [call_and_match(well, settings, library, flanks) for well in wells]
-        again = _second_look(wells, results, settings)
-        for i, task in again.items():
-            results[i] = call_and_match(task[0], settings, library, flanks, task[1])
-        return [(call, match) for call, match, _ in results]
-    context = pool_context()
-    with context.Pool(min(threads, len(wells)), _init_worker, (settings, library, flanks)) as pool:
+        results = [call_and_match(well, settings, library, flanks, c) for well, c in counted]
+        tasks, plate = _second_look(wells, results, settings)
+        again = [
+            recheck_and_match(task, plate, settings, library, flanks) for task in tasks.values()
+        ]
+    else:
+        context = pool_context()
         chunk = max(1, len(wells) // (8 * threads))
-        results = pool.map(_worker_call, tasks, chunksize=chunk)
-        again = _second_look(wells, results, settings)
-        for i, result in zip(again, pool.map(_worker_call, again.values(), chunk), strict=True):
-            results[i] = result
-    return [(call, match) for call, match, _ in results]
+        processes = min(threads, len(wells))
+        with context.Pool(processes, _init_worker, (settings, library, flanks)) as pool:
+            results = pool.map(_worker_call, counted, chunksize=chunk)
+        tasks, plate = _second_look(wells, results, settings)
+        shared = (settings, library, flanks, plate)  # sent once to each worker, not with each well
+        with context.Pool(processes, _init_worker, shared) as pool:
+            again = pool.map(_worker_recheck, tasks.values(), chunk)
+    calls = [(call, match) for call, match, _ in results]
+    for i, changed in zip(tasks, again, strict=True):
+        calls[i] = changed or calls[i]
+    return calls
 
 
 def _second_look(
     wells: Sequence[WellReads],
     results: Sequence[tuple[WellCall, Match | None, Observed]],
     settings: ConsensusSettings,
-) -> dict[int, tuple[WellReads, tuple[Observed, SiteCounts]]]:
+) -> tuple[dict[int, tuple[WellReads, Observed]], SiteCounts]:
     """The wells to judge again against the plate's background (by index): those whose reads
-    could hold a second allele (twice `min_allele_share` of them, and 4)."""
-    plate = total([observed.sites for *_, observed in results])
-    return {
-        i: (wells[i], (observed, plate))
+    could hold a second allele (twice `min_allele_share` of them, and 4); and the background
+    (`background.with_parents`)."""
+    plate = with_parents(total([observed.sites for *_, observed in results]))
+    tasks = {
+        i: (wells[i], observed)
         for i, (call, _, observed) in enumerate(results)
         if call.n_used >= max(4, 2 * math.ceil(settings.min_allele_share * call.n_used))
     }
+    return tasks, plate
 
 
 def call_plate(
