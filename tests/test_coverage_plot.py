@@ -57,7 +57,7 @@ def test_each_split_and_each_third_of_the_widths_gets_a_bar_with_its_rows() -> N
     )  # too few rows: no interval
 
 
-def test_the_report_shows_the_coverage_figure_beside_the_contest() -> None:
+def test_the_report_shows_the_coverage_figure_with_or_without_a_contest() -> None:
     model = made_up_model(n_test=60)
     board = pd.DataFrame({"name": ["seed", "gbt_kmer"], "kind": ["cnn", "baseline"],
                           "description": ["", ""], "parameters": [10, 5], "seconds": [1.0, 0.1],
@@ -69,3 +69,11 @@ def test_the_report_shows_the_coverage_figure_beside_the_contest() -> None:
     html = rendered(plate_table(1, distinct=60), model=model)
     assert 'alt="Prediction interval coverage per split"' in html
     assert "as wide as the spread of the top 3 contenders" in html
+    # A fixed preset (no contest, no leaderboard) shows it too.
+    fixed = dataclasses.replace(
+        model, leaderboard=None, training={**model.training, "preset": "seed"},
+        metrics={k: v for k, v in model.metrics.items() if k != "selection"},
+    )  # fmt: skip
+    html = rendered(plate_table(1, distinct=60), model=fixed)
+    assert "Model contest" not in html
+    assert 'alt="Prediction interval coverage per split"' in html

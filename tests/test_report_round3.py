@@ -42,11 +42,14 @@ def test_the_well_table_says_how_each_well_was_called() -> None:
     assert joined["called_by"].tolist() == ["posterior", "counting"]
     table = plate_table(1, distinct=60)
     table["called_by"] = np.where(table.index % 3 == 0, "counting", "posterior")
+    table["artefact_regions"], table["tandem_inserts"] = 3, table.index % 2
     html = rendered(table)
     body = html[html.index('id="wells-table"') :]
     assert '<th data-numeric="0">called by</th>' in body
     assert body.count('<td class="t">counting</td>') == 32
     assert body.count('<td class="t">posterior</td>') == 64
+    assert '<th data-numeric="1">artefacts</th>' in body  # regions left out (#32)
+    assert '<th data-numeric="1">tandem</th>' in body  # regions from tandem reads
 
 
 def test_wells_to_measure_are_counted_against_the_library_size() -> None:

@@ -38,10 +38,11 @@ LABELLED_COLUMNS = [
 ]  # the output contract: the workflow's, the simulated and the imported tables all follow it
 # after the contract: the well's role, every QC reason, its differences from the design, and
 # its second allele (the consensus table's minor_sequence) with the reads nearer that allele,
-# and how the consensus was called (`posterior` on base qualities, or `counting`)
+# and how the consensus was called (`posterior` on base qualities, or `counting`); then the
+# regions left out of the call as artefacts and those taken from tandem inserts
 LINK_COLUMNS = [
     *LABELLED_COLUMNS, "role", "qc_detail", "differences", "allele2", "allele2_reads",
-    "called_by",
+    "called_by", "artefact_regions", "tandem_inserts",
 ]  # fmt: skip
 # First reason wins `qc`; the order runs from what the well is, to its sequence, to its reading.
 QC_REASONS = (

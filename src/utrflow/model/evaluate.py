@@ -169,14 +169,27 @@ def run(
     if chosen:  # preset auto: what the contest chose, and on what
         metrics["selection"] = {k: chosen[k] for k in _SELECTION_KEYS if k in chosen}
     if task == "regression":
-        scale = smalldata.spread_of([network.predict(network.load(p), onehot, covariates)
-                                     for p in spread])  # fmt: skip
         calibrated = chosen.get("intervals")
         if calibrated and len(members) >= smalldata.SPREAD_OF:  # scaled by the members' spread,
             calibrated = smalldata.Intervals(**calibrated).plain().to_dict()  # not the contest's
+        scale = None
+        if not calibrated or calibrated.get("normalized"):  # only these read a scale
+            scale = _spread(spread, members, member_predictions, encoded)
         metrics["intervals"] = add_intervals(predictions, level, calibrated, scale)
     io.write_json(metrics, metrics_path)
     io.write_tsv(predictions, predictions_path)
+
+
+def _spread(
+    spread: Sequence[Path], members: Sequence[Path], member_predictions: np.ndarray, data: Encoded
+) -> np.ndarray | None:
+    """The per-row sd over the `spread` models: their predictions are the members' when they
+    are the members (a fixed preset's ensemble), so those are not made twice."""
+    if [str(p) for p in spread] == [str(p) for p in members]:
+        return smalldata.spread_of(list(member_predictions))
+    return smalldata.spread_of(
+        [network.predict(network.load(p), data.onehot, data.covariates) for p in spread]
+    )
 
 
 # what the metrics repeat of the contest's selection (preset auto) for the report

@@ -20,7 +20,7 @@ same way as the residuals: the interval then widens where the contenders disagre
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -396,9 +396,8 @@ def rank_contenders(
     if cv:
         out["crossval"] = {**cv, "folds": how.folds, "repeats": how.repeats}
     if task == "regression":
-        oof_used = oof if cv else None
         out["intervals"] = held_out_intervals(
-            board, chosen, predictions, oof_used, model.interval
+            board, chosen, predictions, oof or None, model.interval
         ).to_dict()
     return board, chosen, out
 
@@ -411,13 +410,15 @@ def held_out_intervals(
     level: float,
 ) -> Intervals:
     """The winner's conformal intervals from its held-out residuals: out-of-fold over every
-    row (`oof`, a cross-validated winner), else the validation split's; normalized by the
-    spread of the top three single contenders on the same held-out rows (the `top/` models,
-    the design's spread), where they disagree at all."""
+    row (a cross-validated winner: all it averages is in `oof`), else the validation split's;
+    normalized by the spread of the top three single contenders on the same held-out rows (the
+    `top/` models, the design's spread), where they disagree at all. A winner chosen on the
+    validation rows (a CNN, or a mean with one) while the baselines were cross-validated
+    (`oof`) gets intervals no narrower than the cross-validated leader's (`at_least_the_bar`)."""
     labels = predictions["label"].to_numpy(dtype=float)
     top = board[board["kind"] != "ensemble"]["name"].tolist()[:SPREAD_OF]
     scale = None
-    if oof is not None:
+    if oof is not None and all(n in oof for n in chosen):
         predicted = np.mean([oof[n].mean(axis=0) for n in chosen], axis=0)
         seen = ~np.isnan(predicted)
         source = f"out-of-fold residuals of {int(seen.sum())} rows"
@@ -431,6 +432,50 @@ def held_out_intervals(
         source = f"validation residuals of {len(labels)} rows"
         scale = spread_of([predictions.loc[held, n].to_numpy() for n in top])
     scale_from = f"the spread of the top {len(top)} contenders ({', '.join(top)})"
-    return calibrate(
+    made = calibrate(
         labels, predicted, level, scale, source, scale_from if scale is not None else ""
+    )
+    if oof is not None and not all(n in oof for n in chosen):
+        made = at_least_the_bar(made, board, oof, predictions["label"].to_numpy(dtype=float))
+    return made
+
+
+def at_least_the_bar(
+    made: Intervals, board: pd.DataFrame, oof: Mapping[str, np.ndarray], labels: np.ndarray
+) -> Intervals:
+    """`made` (calibrated on the validation rows of a winner chosen there) widened, where
+    narrower, to the conformal half-width of the cross-validated leader's out-of-fold residuals
+    over every train + validation row.
+
+    Why: residuals on the rows a model was chosen on (and a CNN early-stopped on) are too small
+    (the winner's curse). On the plates demo the seed CNN and boosted trees erred nearly apart
+    on its 187 validation rows (residuals correlated 0.19; 0.53 on test), so their mean's
+    validation residuals set ±0.63 and covered 80 % of the test rows. The winner only won by
+    beating the leader's cross-validated score, so the leader's honest out-of-fold quantile
+    is an interval it is claimed to clear: with it the demo's test coverage is 90 %."""
+    key = next((c for c in board.columns if c.startswith("cv_") and c != "cv_rmse"), None)
+    scored = board if key is None else board[board[key].notna()]
+    if key is None or scored.empty:
+        return made
+    leader = str(scored.loc[scored[key].idxmax(), "name"])
+    names = _members(leader)
+    if not all(n in oof for n in names):
+        return made
+    predicted = np.mean([oof[n].mean(axis=0) for n in names], axis=0)
+    seen = ~np.isnan(predicted)
+    bar = conformal_quantile(np.abs(labels[seen] - predicted[seen]), made.level)
+    plain = made.plain_halfwidth if made.normalized else made.halfwidth
+    if plain is None or not np.isfinite(plain) or not np.isfinite(bar) or bar <= plain:
+        return made
+    factor = bar / plain
+    why = (
+        f"; widened x{factor:.2f} to the out-of-fold quantile of the cross-validated leader "
+        f"({leader}, {int(seen.sum())} rows): a model chosen on the validation rows errs less "
+        "there than on new rows"
+    )
+    return replace(
+        made,
+        halfwidth=(made.halfwidth or 0.0) * factor,
+        plain_halfwidth=bar if made.normalized else None,
+        source=made.source + why,
     )

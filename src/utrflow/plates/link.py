@@ -79,6 +79,8 @@ def join_plate(consensus: pd.DataFrame, fluorescence: pd.DataFrame | None) -> pd
             "allele2": _texts(calls, "minor_sequence"),
             "allele2_reads": _counts(calls, "allele2_reads"),
             "called_by": _texts(calls, "called_by"),
+            "artefact_regions": _counts(calls, "artefact_regions"),
+            "tandem_inserts": _counts(calls, "tandem_inserts"),
         },
         columns=LINK_COLUMNS,
     )

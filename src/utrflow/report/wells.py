@@ -36,6 +36,7 @@ QC_COLORS = {
 }
 SEQUENCES = {"sequence", "allele2"}  # long words: they break anywhere
 NUMERIC = {"n_reads", "n_regions", "purity", "signal", "label", "allele2_reads"}
+NUMERIC |= {"artefact_regions", "tandem_inserts"}
 ABSENT = "#ffffff"  # a well of the plate with no row
 # The well table's columns: (column of labelled.tsv, heading); absent columns are left out.
 COLUMNS = [
@@ -51,6 +52,8 @@ COLUMNS = [
     ("allele2", "allele 2"),
     ("allele2_reads", "allele 2 reads"),
     ("called_by", "called by"),
+    ("artefact_regions", "artefacts"),
+    ("tandem_inserts", "tandem"),
     ("signal", "signal"),
     ("label", "label (log2)"),
     ("qc", "qc"),

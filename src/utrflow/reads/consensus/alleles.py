@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from utrflow.reads.consensus.background import SiteCounts, SiteRates, site_counts
 from utrflow.reads.consensus.poa import _distances, polish
 from utrflow.reads.consensus.posterior import MAX_PHRED, MIN_PHRED
 from utrflow.reads.consensus.qc import at_most
@@ -108,6 +109,15 @@ def shared_edits(
     return votes, edits, kinds
 
 
+def observed_sites(seqs: Sequence[str], call: str, ends: tuple[int, int]) -> SiteCounts:
+    """The reads' edits from their call by site (`background.site_counts`), the plate's
+    background is summed from; `ends` as `seeds` takes them."""
+    counted = seqs[:ALLELE_READS]
+    votes, first, _ = shared_edits(counted, call)
+    shown = ((first[seq], n) for seq, n in votes.items())
+    return site_counts(len(counted), call, shown, ends)
+
+
 def _touching_run(seq: str, position: int) -> int:
     """The longest run of equal bases in `seq` at `position` or its left neighbour."""
     return max(
@@ -119,14 +129,15 @@ def _touching_run(seq: str, position: int) -> int:
 def _edit(call: str, kind: str, position: int, base: str) -> _Edit:
     """An edit with the run of equal bases it touches: an indel's run, a substitution's new
     base with its neighbours (AAAATAAAA to AAAAAAAAA moves a run's end), and any run of the
-    call of LONG_RUN or more it falls in or beside (TTTTTTT to TTTGTTT garbles a homopolymer):
-    reads slip there far more often than their mean error."""
+    call of LONG_RUN or more it falls in or beside (TTTTTTT to TTTGTTT garbles a homopolymer),
+    or makes by joining two runs (GGGCGGG to GGGGGG): reads slip there far more often than
+    their mean error."""
+    edited = _apply(call, call[:position] + base + call[position:], kind, position, position)[0]
     if kind == "replace":
-        edited = call[:position] + base + call[position + 1 :]
         run = _run_length(edited, position, base)
     else:
         run = _run_length(call, position, base) + (kind == "insert")
-    touching = _touching_run(call, position)
+    touching = max(_touching_run(call, position), _touching_run(edited, position))
     return _Edit(kind, position, max(run, touching if touching >= LONG_RUN else 1, 1))
 
 
@@ -143,19 +154,33 @@ def edit_rates(
     return {kind: max(0, counts[kind]) / bases for kind in ("replace", "insert", "delete")}
 
 
-def _chance(edit: _Edit, rates: dict[str, float], error: float) -> float:
+def _chance(edit: _Edit, rates: dict[str, float], error: float, site: float | None = None) -> float:
     """The per-read chance that an error shows this one edit: its kind's rate (a third of it
     for a substitution, times the run an indel touches), floored by `error` (reads that say
     they are unsure of their bases cannot prove a second allele by agreeing on a few; any of
     their errors might be of the kind tested, so the floor is the whole of it) and
-    MIN_EDIT_RATE."""
-    rate = max(rates[edit.kind], error)
+    MIN_EDIT_RATE. With the plate's rate at the edit's site (`background.SiteRates`), that
+    rate stands for the floor: it is what errors there do show."""
+    floor = error if site is None else 0.0
+    rate = max(rates[edit.kind], floor)
     per_base = rate / 3 if edit.kind == "replace" else rate
-    return min(0.5, max(MIN_EDIT_RATE, per_base * edit.run))
+    return min(0.5, max(MIN_EDIT_RATE, per_base * edit.run, site or 0.0))
+
+
+def _site(
+    background: SiteRates | None, call: str, kind: str, position: int, base: str
+) -> float | None:
+    """The plate's rate of this edit at its site, None without a background."""
+    return None if background is None else background.rate(call, kind, position, base)
 
 
 def seeds(
-    seqs: Sequence[str], call: str, ends: tuple[int, int], needed: int, error: float = 0.0
+    seqs: Sequence[str],
+    call: str,
+    ends: tuple[int, int],
+    needed: int,
+    error: float = 0.0,
+    background: SiteRates | None = None,
 ) -> tuple[list[tuple[float, str]], dict[str, float]]:
     """Up to SEEDS one-edit neighbours of `call` its reads share more than their error makes
     likely (one-sided binomial p below SEED_P, uncorrected: the grown allele's joint test,
@@ -179,7 +204,8 @@ def seeds(
     n = len(seqs)
     tested = []
     for candidate, (edit, shown) in candidates.items():
-        p_value = 1 - at_most(shown - 1, n, _chance(edit, rates, error))
+        site = _site(background, call, *first[candidate])
+        p_value = 1 - at_most(shown - 1, n, _chance(edit, rates, error, site))
         if p_value < SEED_P:
             tested.append((p_value, -shown, candidate))
     return [(p_value, candidate) for p_value, _, candidate in sorted(tested)[:SEEDS]], rates
@@ -192,6 +218,7 @@ def allele_evidence(
     rates: dict[str, float],
     error: float,
     length: int,
+    background: SiteRates | None = None,
 ) -> float:
     """How far the reads' evidence for a second allele exceeds what chance allows, in natural
     log units (> 0: a second allele).
@@ -214,7 +241,10 @@ def allele_evidence(
     for op in ops:
         single, base = _apply(call, allele, op.tag, op.src_pos, op.dest_pos)
         edit = _edit(call, op.tag, op.src_pos, base)
-        chance = _chance(edit, rates, error)
+        site = _site(background, call, op.tag, op.src_pos, base)
+        chance = _chance(edit, rates, error, site)
+        if single in singles:  # two edits of one run (GGGG to GG): a read's one slip shows both
+            continue
         singles.append(single)
         # a long homopolymer's length is no evidence either way (see the module's docstring)
         weights.append(math.log((1 - chance) / chance) if edit.run < LONG_RUN else 0.0)
@@ -244,6 +274,7 @@ def split_alleles(
     nearest: Callable[[str], list[str]] = lambda _: [],
     polish_reads: int = 40,
     error: float = 0.0,
+    background: SiteRates | None = None,
 ) -> Split:
     """The well's reads grouped into the call's and a second allele's, when the reads show one
     (at least `needed` reads nearer it); NO_SPLIT otherwise. Each seed (`seeds`) grows into an
@@ -253,7 +284,7 @@ def split_alleles(
     counted = seqs[:ALLELE_READS]
     if len(counted) < 2 * max(needed, 1):
         return NO_SPLIT
-    starts, rates = seeds(counted, call, ends, needed, error)
+    starts, rates = seeds(counted, call, ends, needed, error, background)
     length = max(1, len(call) - ends[0] - ends[1])
     best, best_evidence = "", 0.0
     for p_value, start in starts:
@@ -261,12 +292,13 @@ def split_alleles(
         own = [counted[i] for i in near_seed][:polish_reads]
         # one edit a round: enough rounds for an allele of designs several edits apart
         allele = polish(own, start, nearest(start), GROW_ROUNDS) if len(own) >= 2 else start
-        evidence = max(
-            allele_evidence(counted, call, allele, rates, error, length),
+        allele = _inside(call, allele, ends)
+        evidence = allele_evidence(counted, call, allele, rates, error, length, background)
+        if _through(call, start, allele):
             # or its seed alone, beyond its error at Bonferroni over every single edit (3
-            # substitutions, 4 insertions and a deletion per base)
-            math.log(FALSE_ALLELE_RATE / (8 * len(call))) - math.log(max(p_value, 1e-300)),
-        )
+            # substitutions, 4 insertions and a deletion per base), if the allele keeps it
+            alone = math.log(FALSE_ALLELE_RATE / (8 * len(call))) - math.log(max(p_value, 1e-300))
+            evidence = max(evidence, alone)
         if allele != call and evidence > best_evidence:
             best, best_evidence = allele, evidence
     if not best:
@@ -275,6 +307,23 @@ def split_alleles(
     if len(minor) < needed:
         return NO_SPLIT
     return Split(best, tuple(major), tuple(minor))
+
+
+def _inside(call: str, allele: str, ends: tuple[int, int]) -> str:
+    """`allele` with only its edits from `call` between the flank ends (`ends` bases at each
+    end of the call are construct, where no allele differs: growing an allele on a few reads
+    may take up their shared slip at a region's cut end)."""
+    out = call
+    for op in reversed(list(Levenshtein.editops(call, allele))):
+        i, j = op.src_pos, op.dest_pos
+        if ends[0] <= i <= len(call) - ends[1] - (op.tag != "insert"):
+            out = _apply(out, allele, op.tag, i, j)[0]
+    return out
+
+
+def _through(call: str, seed: str, allele: str) -> bool:
+    """Whether `allele` keeps the one edit `seed` makes to `call` (grown from it, not past it)."""
+    return Levenshtein.distance(call, allele) == 1 + Levenshtein.distance(seed, allele)
 
 
 def quality_error(qualities: Sequence[str]) -> float:

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from utrflow.library_index import LibraryIndex
-from utrflow.reads.consensus.alleles import quality_error, split_alleles
+from utrflow.reads.consensus.alleles import observed_sites, quality_error, split_alleles
+from utrflow.reads.consensus.background import SiteCounts, SiteRates, site_rates
 from utrflow.reads.consensus.poa import (
     _poa,
     _within,
@@ -32,7 +33,32 @@ def call_well(
     flanks: tuple[str, str] = ("", ""),
     qualities: Sequence[str] = (),
 ) -> WellCall:
-    """Consensus, purity and any second allele of one well's regions.
+    """Consensus, purity and any second allele of one well's regions (see `observe_well`)."""
+    return observe_well(regions, settings, library, flanks, qualities)[0]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a well's first call leaves for a second look against its plate's background: the
+    call before any split and its odds, and the reads' edits from that call by site
+    (`alleles.observed_sites`)."""
+
+    call: str
+    margin: float | None
+    sites: SiteCounts
+
+
+def observe_well(
+    regions: Sequence[str],
+    settings: ConsensusSettings,
+    library: LibraryIndex | None = None,
+    flanks: tuple[str, str] = ("", ""),
+    qualities: Sequence[str] = (),
+    background: SiteCounts | None = None,
+    first: Observed | None = None,
+) -> tuple[WellCall, Observed]:
+    """Consensus, purity and any second allele of one well's regions, and what the call
+    leaves for a second look (`Observed`).
 
     One consensus over `consensus_reads` of the well's reads (see best_reads; abPOA's own
     two-allele split takes homopolymer-length noise for alleles). Every read farther from it
@@ -49,6 +75,10 @@ def call_well(
     (`WellCall.margin`, judged by `well_qc`). Without them (FASTA), or deeper, a one-base
     homopolymer step toward the design is taken when enough reads prefer it (`toward_design`)
     and the reads' backing of each difference is counted (`variant_backing`).
+
+    With `background` (the plate's edits by site, `background.SiteCounts`) and this well's
+    `first` look, the consensus is not made again and a second allele is judged against each
+    site's own error rate on the plate, less this well's reads (`background.site_rates`).
     """
     kept_reads = [
         (region, qualities[i] if i < len(qualities) else "")
@@ -56,12 +86,17 @@ def call_well(
         if region
     ]
     if not kept_reads:
-        return WellCall("", 0.0, "", 0)
+        return WellCall("", 0.0, "", 0), Observed("", None, SiteCounts())
     seqs = [region for region, _ in kept_reads]
     well = _Well(settings, library, flanks)
-    call, margin = well.consensus(kept_reads)
+    first_call = (first.call, first.margin) if first else well.consensus(kept_reads)
     needed = max(2, math.ceil(settings.min_allele_share * len(seqs)))
-    call, margin, minor, minor_reads = well.alleles(kept_reads, call, margin, needed)
+    rates = None
+    if background is not None:
+        ends = (len(flanks[0]), len(flanks[1]))
+        rates = site_rates(background, first.sites if first else None, ends)
+    call, margin, minor, minor_reads, sites = well.alleles(kept_reads, *first_call, needed, rates)
+    observed = Observed(*first_call, sites)
     distances = _within(seqs, call, well.tolerance(call))
     outliers = [s for s, d in zip(seqs, distances, strict=True) if d < 0]
     own = [
@@ -72,7 +107,7 @@ def call_well(
     support = len(minor_reads)
     if not minor:
         minor, support = well.far_allele(outliers, call, needed)
-    return well.result(call, margin, own, len(seqs), minor, support)
+    return well.result(call, margin, own, len(seqs), minor, support), observed
 
 
 @dataclass(frozen=True)
@@ -124,11 +159,18 @@ class _Well:
         return call, margin
 
     def alleles(
-        self, kept_reads: Sequence[tuple[str, str]], call: str, margin: float | None, needed: int
-    ) -> tuple[str, float | None, str, frozenset[int]]:
+        self,
+        kept_reads: Sequence[tuple[str, str]],
+        call: str,
+        margin: float | None,
+        needed: int,
+        background: SiteRates | None = None,
+    ) -> tuple[str, float | None, str, frozenset[int], SiteCounts]:
         """The call again on its own reads when the reads show a second allele near it (see
         `split_alleles`), so a mixed well's call is its larger allele, never a blend; with the
-        second allele and its reads (indices into `kept_reads`), '' and none without one."""
+        second allele and its reads (indices into `kept_reads`), '' and none without one; and
+        the edits from `call` by site of the reads near it (a second colony's among them: the
+        plate's background is the sum over many wells, each judged without its own)."""
         seqs = [region for region, _ in kept_reads]
         near = [i for i, d in enumerate(_within(seqs, call, self.tolerance(call))) if d >= 0]
         ends = (len(self.flanks[0]), len(self.flanks[1]))
@@ -141,9 +183,11 @@ class _Well:
             self.nearest,
             self.settings.polish_reads,
             error,
+            background,
         )
+        sites = observed_sites([seqs[i] for i in near], call, ends)
         if not split.allele:
-            return call, margin, "", frozenset()
+            return call, margin, "", frozenset(), sites
         major = [near[i] for i in split.major]
         minor = [near[i] for i in split.minor]
         second = split.allele
@@ -152,7 +196,7 @@ class _Well:
             own = [seqs[i] for i in minor][: self.settings.polish_reads]
             second = polish(own, call, self.nearest(call))
         call, margin = self.consensus([kept_reads[i] for i in major])
-        return call, margin, second, frozenset(minor)
+        return call, margin, second, frozenset(minor), sites
 
     def far_allele(self, outliers: Sequence[str], call: str, needed: int) -> tuple[str, int]:
         """A second allele beyond the tolerance: the outlying reads' own consensus, when at

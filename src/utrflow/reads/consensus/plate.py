@@ -5,6 +5,7 @@ library, one row per well.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ from utrflow import io, sheets
 from utrflow.library_index import LibraryIndex
 from utrflow.parallel import pool_context
 from utrflow.reads.consensus.alleles import share_interval
-from utrflow.reads.consensus.call import call_well
+from utrflow.reads.consensus.background import SiteCounts, total
+from utrflow.reads.consensus.call import Observed, observe_well
 from utrflow.reads.consensus.library import Match, match_library
 from utrflow.reads.consensus.qc import CONSENSUS_COLUMNS, ConsensusSettings, WellCall, well_qc
 from utrflow.reads.consensus.regions import (
@@ -29,15 +31,20 @@ def call_and_match(
     settings: ConsensusSettings,
     library: LibraryIndex | None,
     flanks: tuple[str, str] = ("", ""),
-) -> tuple[WellCall, Match | None]:
-    """One well's call and, with a library, its match."""
-    call = call_well(well.regions, settings, library, flanks, well.qualities)
+    again: tuple[Observed, SiteCounts] | None = None,
+) -> tuple[WellCall, Match | None, Observed]:
+    """One well's call and, with a library, its match; and what the call leaves for a second
+    look (`observe_well`), which `again` (the first look and the plate's background) takes."""
+    first, background = again if again else (None, None)
+    call, observed = observe_well(
+        well.regions, settings, library, flanks, well.qualities, background, first
+    )
     match = (
         match_library(call.sequence, library, settings.min_match_margin)
         if library is not None and call.sequence
         else None
     )
-    return call, match
+    return call, match, observed
 
 
 _WORKER: tuple[ConsensusSettings, LibraryIndex | None, tuple[str, str]] | None = None
@@ -50,9 +57,11 @@ def _init_worker(
     _WORKER = (settings, library, flanks)
 
 
-def _worker_call(well: WellReads) -> tuple[WellCall, Match | None]:
+def _worker_call(
+    task: tuple[WellReads, tuple[Observed, SiteCounts] | None],
+) -> tuple[WellCall, Match | None, Observed]:
     assert _WORKER is not None
-    return call_and_match(well, *_WORKER)
+    return call_and_match(task[0], *_WORKER, task[1])
 
 
 def call_wells(
@@ -65,13 +74,41 @@ def call_wells(
     """Every well's call and match, in order, over `threads` processes (1: in this one).
 
     Wells are independent and each costs about the same (the consensus sample is bounded), so
-    handing them out a few at a time keeps every core busy to the end.
+    handing them out a few at a time keeps every core busy to the end. Then every well with
+    reads enough for a second allele is judged again against the plate's error background by
+    site (`background`), its first consensus kept: a second allele is found, or dropped, by
+    each site's own error rate, where the first look had only the base qualities' mean.
     """
+    tasks: list[tuple[WellReads, tuple[Observed, SiteCounts] | None]] = [(w, None) for w in wells]
     if threads <= 1 or len(wells) < 2:
-        return [call_and_match(well, settings, library, flanks) for well in wells]
+        results = [call_and_match(well, settings, library, flanks) for well in wells]
+        again = _second_look(wells, results, settings)
+        for i, task in again.items():
+            results[i] = call_and_match(task[0], settings, library, flanks, task[1])
+        return [(call, match) for call, match, _ in results]
     context = pool_context()
     with context.Pool(min(threads, len(wells)), _init_worker, (settings, library, flanks)) as pool:
-        return pool.map(_worker_call, wells, chunksize=max(1, len(wells) // (8 * threads)))
+        chunk = max(1, len(wells) // (8 * threads))
+        results = pool.map(_worker_call, tasks, chunksize=chunk)
+        again = _second_look(wells, results, settings)
+        for i, result in zip(again, pool.map(_worker_call, again.values(), chunk), strict=True):
+            results[i] = result
+    return [(call, match) for call, match, _ in results]
+
+
+def _second_look(
+    wells: Sequence[WellReads],
+    results: Sequence[tuple[WellCall, Match | None, Observed]],
+    settings: ConsensusSettings,
+) -> dict[int, tuple[WellReads, tuple[Observed, SiteCounts]]]:
+    """The wells to judge again against the plate's background (by index): those whose reads
+    could hold a second allele (twice `min_allele_share` of them, and 4)."""
+    plate = total([observed.sites for *_, observed in results])
+    return {
+        i: (wells[i], (observed, plate))
+        for i, (call, _, observed) in enumerate(results)
+        if call.n_used >= max(4, 2 * math.ceil(settings.min_allele_share * call.n_used))
+    }
 
 
 def call_plate(
@@ -90,13 +127,15 @@ def call_plate(
     each well's regions left out as artefacts' (`drop_artefacts`)."""
     rows = []
     layout = [
-        (row["well"], row["role"], row["reads"], row["regions"])
+        (row["well"], row["role"], row["reads"], row["regions"], row.get("tandem_inserts") or 0)
         for row in counts
         if row["plate"] == plate
     ]
     wells = [regions.get(well, WellReads([], [])) for well, *_ in layout]
     results = call_wells(wells, settings, library, threads, flanks)
-    for (well, role, n_reads, n_regions), (call, match) in zip(layout, results, strict=True):
+    for (well, role, n_reads, n_regions, tandem), (call, match) in zip(
+        layout, results, strict=True
+    ):
         qc = well_qc(int(n_reads), call, settings)
         rows.append(
             {
@@ -120,6 +159,7 @@ def call_plate(
                 **allele2_columns(call),
                 "called_by": called_by(call),
                 "artefact_regions": (artefacts or {}).get(well, 0),
+                "tandem_inserts": int(tandem),
             }
         )
     return rows

@@ -37,6 +37,8 @@ CONSENSUS_COLUMNS = [
     # regions left out of the call: their read's length is far from the plate's main length
     # (`regions.drop_artefacts`); the rest of n_regions gave the call
     "artefact_regions",
+    # regions taken from the last of a read's tandem inserts (the demultiplexer's well_counts)
+    "tandem_inserts",
 ]
 
 

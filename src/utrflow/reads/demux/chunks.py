@@ -41,7 +41,7 @@ class ChunkResult:
     status_lengths: Counter = field(default_factory=Counter)  # (status, length bin)
     distances: Counter = field(default_factory=Counter)  # (end, 'best'/'second', distance)
     clipped: int = 0  # reads assigned with a barcode cut by the read's end
-    tandem: int = 0  # regions taken from the last of a read's tandem inserts
+    tandem: Counter = field(default_factory=Counter)  # per well: regions from tandem reads
 
 
 _WORKER: Demultiplexer | None = None
@@ -71,11 +71,11 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
     qualities: Counter = Counter()
     status_lengths: Counter = Counter()
     distances: Counter = Counter()
-    clipped = tandem = 0
+    clipped = 0
+    tandem: Counter = Counter()
     for name, seq, quality, phred in records:
         call = demux.classify(seq)
         clipped += call.clipped
-        tandem += call.tandem and call.region is not None
         status[call.status] += 1
         status_lengths[call.status, length_bin(len(seq))] += 1
         if call.fwd_distance >= 0:
@@ -97,6 +97,7 @@ def process_chunk(demux: Demultiplexer, records: list[Read]) -> ChunkResult:
             reads_per_well[call.well] += 1
             if call.region is not None:
                 regions_per_well[call.well] += 1
+                tandem[call.well] += call.tandem  # the last of the read's tandem inserts
                 left, right = call.context
                 shown = "" if quality is None else f"{quality:.1f}"  # the read's mean Phred
                 assert call.read_span is not None

@@ -5,6 +5,7 @@ well, and the region between the flanks.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 from utrflow.reads.barcodes import EndFit, fit_end
 from utrflow.reads.demux.align import Hit, equalities_for, search, search_distance
@@ -104,24 +105,55 @@ class Demultiplexer:
         next one starting right after the one before. A region holding a flank (inserts between
         repeated upstream flanks alone) stays a chimera's (`holds_flank`): a damaged junction
         of two amplicons looks the same."""
+        spans = self._copies(interior)
+        return (*spans[-1], len(spans)) if spans else None
+
+    def _copies(self, interior: str, first: bool = False) -> list[tuple[int, int]]:
+        """Each tandem copy's bases between its flanks, in order (one for most reads; none
+        when a flank is missing); `first` as `_pair` takes it."""
         if not self.upstream and not self.downstream:
-            return None
-        span, copies = self._pair(interior, 0, len(interior)), 1
+            return []
+        span = self._pair(interior, 0, len(interior), first)
+        spans = [span] if span is not None else []
         # a next copy's upstream flank must end right after this copy's downstream flank: a
         # second amplicon (a chimera) has its spacers, primers and barcodes between them
         while span is not None and self.upstream and self.downstream:
             limit = span[1] + len(self.downstream) + len(self.upstream) + TANDEM_GAP + self.k_up
-            after = self._pair(interior, span[1] + 1, limit)
-            if after is None:
-                break
-            span, copies = after, copies + 1
-        if span is None:
-            return None
-        return span[0], span[1], copies
+            span = self._pair(interior, span[1] + 1, limit, first)
+            spans += [span] if span is not None else []
+        return spans
 
-    def _pair(self, interior: str, position: int, limit: int) -> tuple[int, int] | None:
+    def _tandem(self, interior: str, span: tuple[int, int]) -> tuple[int, int, int] | None:
+        """A region holding a flank, read as tandem copies whose first downstream flank read
+        errors made a worse hit than a later copy's: the copies chained again, each ending at
+        its first downstream flank (`_pair`'s `first`). The last copy and the count when the
+        chain ends at the same downstream flank as `span` and that copy holds no flank; None
+        otherwise (a chimera's junction is too wide to chain, and stays a chimera)."""
+        spans = self._copies(interior, first=True)
+        if len(spans) < 2 or spans[-1][1] != span[1]:
+            return None
+        if self.holds_flank(interior[spans[-1][0] : spans[-1][1]]):
+            return None
+        return (*spans[-1], len(spans))
+
+    def _without_junctions(self, interior: str) -> str:
+        """`interior` less the bases joining its tandem copies (a copy's downstream flank and
+        the next one's upstream flank), which read errors can bring near a primer's loose
+        threshold; a chimera's junction, with its primers, is no tandem junction and stays."""
+        spans = self._copies(interior)
+        kept, start = [], 0
+        for (_, end), (begin, _) in pairwise(spans):
+            kept.append(interior[start:end])
+            start = begin
+        return "".join(kept) + interior[start:]
+
+    def _pair(
+        self, interior: str, position: int, limit: int, first: bool = False
+    ) -> tuple[int, int] | None:
         """The first upstream flank in `interior[position:limit]` and the downstream flank
-        after it: the bases between them, or None."""
+        after it: the bases between them, or None. The downstream flank is the best hit after
+        the upstream one; with `first`, the first hit within its threshold (in a read of
+        tandem copies the best may be a later copy's)."""
         start = position
         if position >= min(limit, len(interior)):
             return None
@@ -135,6 +167,11 @@ class Demultiplexer:
             d, s, _ = search(self.downstream, interior[start:], self.k_down)
             if d < 0:
                 return None
+            while first and s > 0:  # an earlier hit, wholly before this one
+                d, earlier, _ = search(self.downstream, interior[start : start + s], self.k_down)
+                if d < 0:
+                    break
+                s = earlier
             stop = start + s
         return start, stop
 
@@ -174,7 +211,11 @@ class Demultiplexer:
         start = fwd_hit[2] + 1 if fwd_hit[0] >= 0 else 0
         stop = n - 1 - rev_hit[2] if rev_hit[0] >= 0 else n
         interior = oriented[start:stop]
-        if self.settings.chimera_check and self._chimeric(interior):
+        if (
+            self.settings.chimera_check
+            and self._chimeric(interior)
+            and self._chimeric(self._without_junctions(interior))
+        ):
             return Call("chimera", strand=strand)
         fwd = self.fwd_end.next_to(fwd_window, fwd_hit[1]) if fwd_hit[0] >= 0 else None
         rev = self.rev_end.next_to(rev_window, rev_hit[1]) if rev_hit[0] >= 0 else None
@@ -219,7 +260,12 @@ class Demultiplexer:
         span = found[:2] if found is not None else None
         region = interior[span[0] : span[1]] if span is not None else None
         if region is not None and self.settings.chimera_check and self.holds_flank(region):
-            return Call("chimera", strand=strand)  # a junction too damaged to show its primers
+            assert span is not None
+            found = self._tandem(interior, span)
+            if found is None:
+                return Call("chimera", strand=strand)  # a junction too damaged to show primers
+            span = found[:2]
+            region = interior[span[0] : span[1]]
         rev = rev if self.layout.rev else None
         return Call(
             status,

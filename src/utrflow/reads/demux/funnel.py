@@ -28,7 +28,7 @@ class GroupTally:
     status_lengths: Counter = field(default_factory=Counter)
     distances: Counter = field(default_factory=Counter)
     clipped: int = 0
-    tandem: int = 0
+    tandem: Counter = field(default_factory=Counter)  # per well: regions from tandem reads
 
     def add(self, result: ChunkResult) -> None:
         self.status.update(result.status)
@@ -39,10 +39,11 @@ class GroupTally:
         self.status_lengths.update(result.status_lengths)
         self.distances.update(result.distances)
         self.clipped += result.clipped
-        self.tandem += result.tandem
+        self.tandem.update(result.tandem)
 
 
-WELL_COUNT_COLUMNS = ("plate", "well", "role", "reads", "regions")
+# tandem_inserts: regions taken from the last of a read's tandem inserts (`classify`)
+WELL_COUNT_COLUMNS = ("plate", "well", "role", "reads", "regions", "tandem_inserts")
 
 
 def well_counts(
@@ -58,6 +59,7 @@ def well_counts(
             "role": roles.get((plate, well), "sample"),
             "reads": tally.reads_per_well.get(i, 0),
             "regions": tally.regions_per_well.get(i, 0),
+            "tandem_inserts": tally.tandem.get(i, 0),
         }
         for i, (plate, well) in enumerate(layout.wells)
     ]
@@ -127,7 +129,7 @@ def group_funnel(
         "regions_per_plate": {p: int(regions_by_plate[p]) for p in group.plates},
         # assigned reads whose barcode the read's end cut, scored over the bases present
         "clipped_assigned": int(tally.clipped),
-        "tandem_inserts": int(tally.tandem),
+        "tandem_inserts": int(sum(tally.tandem.values())),
         "wells_with_reads": int(sum(1 for v in tally.reads_per_well.values() if v > 0)),
         "read_qc": {
             "length_bin": LENGTH_BIN,
