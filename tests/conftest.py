@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -130,15 +132,63 @@ def tiny_config() -> dict:
     return tiny_settings()
 
 
+# The modules that start first, in this order: the longest single tests (the noise ceiling's
+# training, the resumed runs, SLURM), then the modules that build the session's shared runs
+# (finished_run), so that both workers build them side by side, then the ones that only read
+# them: last of all the settings audit, which reads every shared run (were it first, one worker
+# would build them all one after the other while the other waited on their locks).
+FIRST = (
+    "test_quality.py",
+    "test_reruns.py",
+    "test_cluster.py",
+    "test_workflow.py",
+    "test_report_browser.py",
+    "test_workflow_tf.py",
+    "test_workflow_reads.py",
+    "test_design_truth.py",
+    "test_no_nan_text.py",
+    "test_settings_contract.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The modules with the most whole-workflow (`slow`) tests first, each module's tests in
-    their own order: `make test` hands whole modules to its workers in this order
+    """FIRST, then the modules with the most whole-workflow (`slow`) tests, each module's tests
+    in their own order: `make test` hands whole modules to its workers in this order
     (--dist loadscope --no-loadscope-reorder), so the long ones start at once instead of
     ending the run alone on one core."""
     module = {item: item.nodeid.split("::")[0] for item in items}
     slow = Counter(module[item] for item in items if item.get_closest_marker("slow"))
     first_seen = {name: i for i, name in enumerate(dict.fromkeys(module.values()))}
-    items.sort(key=lambda item: (-slow[module[item]], first_seen[module[item]]))
+
+    def rank(name: str) -> tuple[int, int, int]:
+        base = Path(name).name
+        first = FIRST.index(base) if base in FIRST else len(FIRST)
+        return first, -slow[name], first_seen[name]
+
+    items.sort(key=lambda item: rank(module[item]))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Under pytest-xdist (`make test`): each worker's busy seconds and when its last test
+    ended, counted from the session's first test. A worker that ends long before the other
+    shows a tail that the order above should cure (a long module started too late)."""
+    busy: Counter[str] = Counter()
+    ended: dict[str, float] = {}
+    began = float("inf")
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            node, stop = getattr(report, "node", None), getattr(report, "stop", 0.0)
+            if node is None or not stop:
+                continue
+            worker = node.gateway.id
+            busy[worker] += report.duration
+            ended[worker] = max(ended.get(worker, 0.0), stop)
+            began = min(began, report.start)
+    if busy:
+        terminalreporter.write_sep("=", "pytest-xdist workers")
+        for worker in sorted(busy):
+            at = ended[worker] - began
+            terminalreporter.write_line(f"{worker}: busy {busy[worker]:.0f} s, done at {at:.0f} s")
 
 
 @pytest.fixture(scope="session")
@@ -150,9 +200,16 @@ def shared_runs(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Pat
     return root
 
 
+# Each shared run notes the settings its commands were given and read (UTRFLOW_SETTINGS_AUDIT,
+# utrflow/cli/audit.py) in this file of its working directory: the settings audit
+# (test_settings_contract) reads the session's shared runs instead of making runs of its own.
+AUDIT_LOG = "settings_audit.jsonl"
+
+
 def finished_run(root: Path, name: str, make: Callable[[Path], None], *targets: str) -> Path:
     """The working directory of workflow run `name`, made by `make(workdir)` and run once per
-    test session, whichever worker asks first (the others wait for it, then read it).
+    test session, whichever worker asks first (the others wait for it, then read it). Its
+    commands note their settings in AUDIT_LOG.
 
     Tests that only read outputs share it; a test that edits or kills a run works on a copy
     (`shutil.copytree`). A failed run is remembered, so every test that needs it fails at once
@@ -167,7 +224,8 @@ def finished_run(root: Path, name: str, make: Callable[[Path], None], *targets: 
             try:
                 workdir.mkdir()
                 make(workdir)
-                run = run_workflow(workdir, *targets)
+                audit = workflow_env(UTRFLOW_SETTINGS_AUDIT=str(workdir / AUDIT_LOG))
+                run = run_workflow(workdir, *targets, env=audit)
             except Exception as error:  # a broken set-up or a run past its backstop
                 failed.write_text(f"{type(error).__name__}: {error}")
                 raise
@@ -214,3 +272,96 @@ def make_pilot_run(workdir: Path) -> None:
 def pilot_run(shared_runs: Path) -> Path:
     """make_pilot_run's run, finished once per session (it must end well, with its report)."""
     return finished_run(shared_runs, "pilot_run", make_pilot_run)
+
+
+def labelled_rows(seed: int, n: int, covariate: str = "") -> pd.DataFrame:
+    """`n` random 15-24 nt sequences labelled by their GG count plus noise (and, with
+    `covariate`, plus twice a uniform covariate column of that name): a user's own table."""
+    rng = np.random.default_rng(seed)
+    seqs = ["".join(rng.choice(list("ACGT"), rng.integers(15, 25))) for _ in range(n)]
+    labels = np.array([s.count("GG") for s in seqs]) + rng.normal(0, 0.3, n)
+    table = pd.DataFrame({"sequence": seqs, "label": labels})
+    if covariate:
+        table[covariate] = rng.random(n)
+        table["label"] += 2 * table[covariate]
+    return table
+
+
+def make_table_run(workdir: Path) -> None:
+    """A user's own table (source: table) at a relative path, nothing simulated: preset auto,
+    two members, 2-fold cross-validation, a small design and new sequences to score."""
+    (workdir / "data").mkdir()
+    labelled_rows(3, 300).to_csv(workdir / "data" / "lab.csv", index=False)
+    (workdir / "new.fa").write_text(">a\nACGTAGGAGGATATACATG\n")
+    model = {**TINY_MODEL, "ensemble": 2}
+    write_config(
+        workdir,
+        {
+            "source": "table",
+            "table": "data/lab.csv",
+            "split": {"folds": 2},
+            "model": model,
+            "baselines": {"kmer_max": 2},
+            "design": {"n_designs": 8, "steps": 40},
+            "predict": {"input": "new.fa"},
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def table_run(shared_runs: Path) -> Path:
+    """make_table_run's run (the user-table tests of test_workflow and test_no_nan_text)."""
+    return finished_run(shared_runs, "table_run", make_table_run)
+
+
+def make_tiny_table_run(workdir: Path) -> None:
+    """tiny_settings() as it is (a simulated table, preset auto, a forced design) and two new
+    sequences to score."""
+    (workdir / "new.fa").write_text(">a\nACGTAGGAGGATATACATG\n>b\nCCCCCCCCCCCCCCC\n")
+    write_config(workdir, {**tiny_settings(), "predict": {"input": "new.fa"}})
+
+
+@pytest.fixture(scope="session")
+def tiny_table_run(shared_runs: Path) -> Path:
+    """make_tiny_table_run's run (test_workflow's simulated workflow)."""
+    return finished_run(shared_runs, "tiny_table_run", make_tiny_table_run)
+
+
+def make_covariates_run(workdir: Path) -> None:
+    """A user's table with a numeric covariate: a custom stack of layers (a fixed architecture:
+    under preset auto a baseline may win here, and the members of a baseline are one
+    deterministic refit, with no spread to assert), two members, a split by sequence cluster
+    and 2-fold cross-validation."""
+    labelled_rows(1, 400, covariate="access").to_csv(workdir / "lab.tsv", sep="\t", index=False)
+    conv = {"conv": {"filters": 16, "kernel_size": 5}}
+    layers = [conv, conv, {"dense": 8}]
+    model = {**TINY_MODEL, "preset": "custom", "layers": layers}
+    write_config(
+        workdir,
+        {
+            "source": "table",
+            "table": "lab.tsv",
+            "model": {**model, "covariates": ["access"], "ensemble": 2},
+            "split": {"method": "by_cluster", "cluster_distance": 2, "folds": 2},
+            "baselines": {"kmer_max": 2},
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def covariates_run(shared_runs: Path) -> Path:
+    """make_covariates_run's run (test_workflow's covariates test)."""
+    return finished_run(shared_runs, "covariates_run", make_covariates_run)
+
+
+def make_tf_demo_run(workdir: Path) -> None:
+    """The shipped TF-binding demo as it is (about 40 s on 2 cores): classification with the
+    accessibility covariate."""
+    example = REPO / "examples" / "tf_binding" / "config" / "config.yaml"
+    write_config(workdir, yaml.safe_load(example.read_text()))
+
+
+@pytest.fixture(scope="session")
+def tf_demo_run(shared_runs: Path) -> Path:
+    """make_tf_demo_run's run (test_workflow_tf's demo test)."""
+    return finished_run(shared_runs, "tf_demo_run", make_tf_demo_run)

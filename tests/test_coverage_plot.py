@@ -10,6 +10,7 @@ import pytest
 from test_report_render import LEGIBLE_PX, made_up_model, plate_table, rendered
 
 from utrflow.report import coverage
+from utrflow.stats import share_interval
 
 SCALED = {
     "level": 0.9, "halfwidth": 2.88, "normalized": True, "floor": 0.024,
@@ -21,19 +22,22 @@ SCALED = {
 }  # fmt: skip
 
 
-def test_the_wilson_interval_of_a_share_is_known() -> None:
-    low, high = coverage.wilson(0.9, 100)
-    assert low == pytest.approx(0.826, abs=0.001) and high == pytest.approx(0.945, abs=0.001)
-    assert coverage.wilson(1.0, 20)[1] == 1.0 and coverage.wilson(0.5, 0) == (0.0, 1.0)
+def test_the_interval_of_a_share_is_known() -> None:
+    """The bars' 95 % interval is the exact (Clopper-Pearson) one the well calls use
+    (utrflow.stats): 90 of 100 -> (0.8238, 0.9510), as R's binom.test gives."""
+    low, high = share_interval(90, 100)
+    assert low == pytest.approx(0.8238, abs=0.0001) and high == pytest.approx(0.9510, abs=0.0001)
+    assert share_interval(20, 20)[1] == 1.0 and share_interval(0, 0) == (0.0, 1.0)
 
 
 def test_a_share_of_one_or_zero_on_few_rows_lies_inside_its_interval_and_draws() -> None:
-    # 6 of 6 covered: the plain Wilson formula's upper end came out 0.9999999999999999, so the
+    # 6 of 6 covered: the Wilson formula's upper end once came out 0.9999999999999999, so the
     # figure's error bar was negative and matplotlib refused the whole report (a tiny run's test
     # split with every label inside).
     for share, n in ((1.0, 6), (0.0, 6), (1.0, 1), (5 / 7, 7)):
-        low, high = coverage.wilson(share, n)
+        low, high = share_interval(round(share * n), n)
         assert low <= share <= high
+    assert share_interval(6, 6)[1] == 1.0 and share_interval(0, 6)[0] == 0.0
     small = {"level": 0.9, "halfwidth": 0.5, "coverage": {"validation": 1.0, "test": 0.0},
              "n": {"validation": 6, "test": 6}}  # fmt: skip
     assert coverage.figure(small).startswith("data:image/png")

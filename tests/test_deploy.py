@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, SNAKEFILE, TINY_MODEL, run_workflow, workflow_env, write_config
+from conftest import (
+    NO_CLUSTER,
+    REPO,
+    SNAKEFILE,
+    TINY_MODEL,
+    run_workflow,
+    workflow_env,
+    write_config,
+)
 
 from utrflow.errors import InputError
 from utrflow.preflight import check_commands
@@ -48,7 +56,8 @@ def test_the_catalog_file_names_the_deployment_and_the_report() -> None:
 
 def test_utrflow_missing_from_path_stops_before_any_job_in_one_line(tmp_path: Path) -> None:
     write_config(tmp_path, {"simulate": {"n_sequences": 60}})
-    env = {**workflow_env(), "PATH": "/usr/bin:/bin"}  # snakemake by its path, no venv active
+    # snakemake by its path, no venv active (and no SLURM controller to wait for: NO_CLUSTER)
+    env = {**workflow_env(), "PATH": f"{NO_CLUSTER}:/usr/bin:/bin"}
     run = run_workflow(tmp_path, "-n", env=env, timeout=120)
     assert run.returncode == 1
     lines = [line for line in run.stderr.splitlines() if line.startswith("utrflow:")]

@@ -1,14 +1,13 @@
-"""The same config gives the same bytes, no read is lost, and a killed job leaves nothing that
-looks finished.
+"""A killed job leaves nothing that looks finished: atomic outputs, and a demultiplexing job
+killed while its reads stream.
 
-One simulated experiment (two plates with reads, a third whose reads file is empty) runs through
-the whole workflow twice, in two directories, on 2 cores with demultiplexing over 2 processes.
+(The same config giving the same bytes, and no read lost, are checked in test_reruns.py on its
+uninterrupted run and its killed-and-resumed run of one experiment: two whole runs fewer.)
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 import signal
 import subprocess
@@ -18,10 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import BIN, TINY_MODEL, run_workflow, write_config
+from conftest import BIN, TINY_MODEL, write_config
 
 from utrflow import io
-from utrflow.reads.files import iter_records
 from utrflow.simulate.run import simulate_run
 from utrflow.simulate.run_settings import RunSimulation
 
@@ -64,65 +62,6 @@ def simulated(tmp_path_factory) -> Path:
     empty = Path(plates.loc[plates["plate"] == EMPTY_PLATE, "reads"].item())
     empty.write_bytes(gzip.compress(b""))
     return run
-
-
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory, simulated: Path) -> list[tuple[Path, str]]:
-    """(working directory, stderr) of two whole runs of the same config."""
-    out = []
-    for name, targets in (("first", []), ("second", ["results/model/metrics.json"])):
-        workdir = tmp_path_factory.mktemp(name)
-        reads_experiment(workdir, simulated)
-        result = run_workflow(workdir, *targets)  # the second stops at the metrics
-        assert result.returncode == 0, result.stderr[-3000:]
-        out.append((workdir, result.stderr))
-    return out
-
-
-@pytest.mark.slow
-def test_the_same_config_gives_byte_identical_tables_and_metrics(two_runs) -> None:
-    (first, _), (second, _) = two_runs
-    for output in (
-        "results/table/labelled.tsv",
-        "results/model/metrics.json",
-        "results/model/predictions.tsv",
-        "results/encode/split.tsv",
-        "results/demux/P01/assignments.tsv.gz",
-        "results/consensus/P02.tsv",
-    ):
-        assert (first / output).read_bytes() == (second / output).read_bytes(), output
-    metrics = json.loads((first / "results/model/metrics.json").read_text())
-    assert metrics["test"]["n"] > 0  # a real model was scored, not two empty files compared
-
-
-@pytest.mark.slow
-def test_every_read_appears_exactly_once_in_the_assignments(two_runs, simulated) -> None:
-    workdir, _ = two_runs[0]
-    truth = pd.read_csv(simulated / "truth_reads.tsv.gz", sep="\t", keep_default_na=False)
-    plates = pd.read_csv(workdir / "run" / "plates.tsv", sep="\t")
-    total = 0
-    for plate, reads in zip(plates["plate"], plates["reads"], strict=True):
-        given = [name for name, _ in iter_records(workdir / reads)]
-        assignments = pd.read_csv(
-            workdir / f"results/demux/{plate}/assignments.tsv.gz", sep="\t", keep_default_na=False
-        )
-        funnel = json.loads((workdir / f"results/demux/{plate}/funnel.json").read_text())
-        assert assignments["read_id"].tolist() == given  # each once, in file order
-        assert funnel["reads"] == len(given) == sum(funnel["status"].values())
-        total += len(given)
-    emptied = truth["plate"] == EMPTY_PLATE
-    assert total == (~emptied).sum() > 0
-
-
-@pytest.mark.slow
-def test_an_empty_reads_file_is_warned_about_and_reported(two_runs) -> None:
-    workdir, stderr = two_runs[0]
-    warnings = [line for line in stderr.splitlines() if line.startswith("utrflow: warning:")]
-    assert len(warnings) == 1 and "holds no reads; plate(s) P03" in warnings[0]
-    table = pd.read_csv(workdir / "results/table/labelled.tsv", sep="\t", keep_default_na=False)
-    assert table.loc[table["plate"] == EMPTY_PLATE, "qc"].isin(["no_reads", "blank"]).all()
-    report = (workdir / "results/report/report.html").read_text()
-    assert f"Plate {EMPTY_PLATE}: no reads at all" in report
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,10 +12,9 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_MODEL, run_workflow, write_config
+from conftest import TINY_MODEL
 
 NAN = re.compile(r"(?<![A-Za-z])nan(?![A-Za-z])", re.IGNORECASE)
 EMBEDDED = re.compile(r"data:[a-z]+/[a-z+.-]+;base64,[A-Za-z0-9+/=]+")  # figures in the report
@@ -59,20 +58,14 @@ def assert_no_nan_text(results: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_a_table_mode_run_writes_no_nan(tmp_path: Path) -> None:
-    rng = np.random.default_rng(3)
-    seqs = ["".join(rng.choice(list("ACGT"), rng.integers(15, 25))) for _ in range(300)]
-    labels = [s.count("GG") + rng.normal(0, 0.3) for s in seqs]
-    pd.DataFrame({"sequence": seqs, "label": labels}).to_csv(tmp_path / "lab.csv", index=False)
-    (tmp_path / "new.fa").write_text(">a\nACGTAGGAGGATATACATG\n")
-    config = {"source": "table", "table": "lab.csv", "split": {"folds": 2}, **SMALL}
-    write_config(tmp_path, {**config, "predict": {"input": "new.fa"}})
-    run = run_workflow(tmp_path)
-    assert run.returncode == 0, run.stderr[-3000:]
-    texts = assert_no_nan_text(tmp_path / "results")
-    designs = pd.read_csv(tmp_path / "results/design/next_library.csv")
+def test_a_table_mode_run_writes_no_nan(table_run: Path) -> None:
+    """The session's user-table run (conftest.table_run): two members, 2-fold
+    cross-validation, a design and new sequences scored."""
+    texts = assert_no_nan_text(table_run / "results")
+    designs = pd.read_csv(table_run / "results/design/next_library.csv")
     assert designs["nearest_measured"].str.fullmatch(r"row \d+").all()  # the table's own rows
     assert {"model/crossval.json", "report/report.html", "design/next_library.csv"} <= set(texts)
+    assert "predict/predictions.tsv" in texts
 
 
 @pytest.mark.slow

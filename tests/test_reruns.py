@@ -1,11 +1,13 @@
-"""Incremental reruns and resuming a killed run, on one small simulated reads experiment.
+"""Incremental reruns, resuming a killed run, and the same config giving the same bytes, on one
+small simulated reads experiment (two plates with reads, a third whose reads file is empty,
+demultiplexed over 2 processes).
 
 Each rerun case edits the config, asks Snakemake for the jobs it would run (a dry run), and puts
-the config back. A new plate is tested in test_workflow.py (reads pipeline); here: nothing
-changed, a model parameter, the ensemble size, the GPU request, a demultiplexing threshold, a
-consensus threshold and a plate's new reader file. Resume: SIGKILL the whole run during
-demultiplexing, then again during training, finish with --rerun-incomplete, and compare with
-the uninterrupted run.
+the config back. A new plate is tested in test_workflow_reads.py; here: nothing changed, a model
+parameter, the ensemble size, the GPU request, a demultiplexing threshold, a consensus threshold
+and a plate's new reader file. Resume: SIGKILL the whole run during demultiplexing, then again
+during training, finish with --rerun-incomplete in a second directory, and compare with the
+uninterrupted run: the same config gives byte-identical tables and metrics, and no read is lost.
 """
 
 from __future__ import annotations
@@ -20,17 +22,20 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import run_workflow, workflow_command, workflow_env, write_config
 from workflow_checks import jobs_planned, reads_config
 
+from utrflow.reads.files import iter_records
 from utrflow.simulate.run import simulate_run
 from utrflow.simulate.run_settings import RunSimulation
 
 pytestmark = pytest.mark.slow  # one whole run of the reads pipeline, and a killed one
 
-PLATES = ("P01", "P02")
+PLATES = ("P01", "P02", "P03")
+EMPTY_PLATE = "P03"
 SIMULATION = RunSimulation(n_variants=150, n_plates=len(PLATES), reads_per_well_mean=8, seed=5)
 
 
@@ -39,18 +44,28 @@ def make_experiment(workdir: Path) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     with contextlib.chdir(workdir):
         simulate_run(SIMULATION, Path("run"))
+        plates = pd.read_csv(Path("run/plates.tsv"), sep="\t")
+        empty = Path(plates.loc[plates["plate"] == EMPTY_PLATE, "reads"].item())
+        empty.write_bytes(gzip.compress(b""))
+    config = reads_config(workdir / "run")
     # Without the next-library design: a minute less, and nothing here is about it.
-    write_config(workdir, {**reads_config(workdir / "run"), "design": {"n_designs": 0}})
+    demux = {**config["demux"], "chunk_reads": 500}  # several chunks on 2 processes
+    write_config(workdir, {**config, "demux": demux, "design": {"n_designs": 0}})
 
 
 @pytest.fixture(scope="module")
-def experiment(tmp_path_factory) -> Path:
-    """The experiment, run once to the end without interruption."""
+def uninterrupted(tmp_path_factory) -> tuple[Path, str]:
+    """The experiment, run once to the end without interruption: its directory and stderr."""
     workdir = tmp_path_factory.mktemp("reruns")
     make_experiment(workdir)
     run = run_workflow(workdir)
     assert run.returncode == 0, run.stderr[-3000:]
-    return workdir
+    return workdir, run.stderr
+
+
+@pytest.fixture(scope="module")
+def experiment(uninterrupted: tuple[Path, str]) -> Path:
+    return uninterrupted[0]
 
 
 @contextlib.contextmanager
@@ -202,8 +217,11 @@ def gunzipped(path: Path) -> bytes:
         return handle.read()
 
 
-def test_a_run_killed_during_demux_and_training_resumes_to_the_same_outputs(experiment, tmp_path):
-    workdir = tmp_path / "killed"
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory) -> Path:
+    """The same experiment in a second directory: killed during demultiplexing, resumed,
+    killed during training, and resumed to the end."""
+    workdir = tmp_path_factory.mktemp("killed")
     make_experiment(workdir)
     results = workdir / "results"
 
@@ -217,11 +235,14 @@ def test_a_run_killed_during_demux_and_training_resumes_to_the_same_outputs(expe
     assert (results / "demux/P01/funnel.json").exists()  # the first resume got past demux
     unlock(workdir)
 
-    resumed = run_workflow(workdir, "--rerun-incomplete")
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert jobs_planned(workdir) == {}
+    finished = run_workflow(workdir, "--rerun-incomplete")
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return workdir
 
-    reference = experiment / "results"
+
+def test_a_run_killed_during_demux_and_training_resumes_to_the_same_outputs(experiment, resumed):
+    assert jobs_planned(resumed) == {}
+    results, reference = resumed / "results", experiment / "results"
     for plate in PLATES:
         demux = Path("demux") / plate
         counts = demux / "well_counts.tsv"
@@ -234,3 +255,50 @@ def test_a_run_killed_during_demux_and_training_resumes_to_the_same_outputs(expe
         assert (results / table).read_bytes() == (reference / table).read_bytes(), table
     metrics = json.loads((results / "model/metrics.json").read_text())
     assert metrics == json.loads((reference / "model/metrics.json").read_text())
+
+
+# -- the same config, the same bytes; no read lost ---------------------------------------------
+
+
+def test_the_same_config_gives_byte_identical_tables_and_metrics(experiment, resumed) -> None:
+    """Two runs of one config in two directories (the second killed and resumed twice)."""
+    for output in (
+        "results/table/labelled.tsv",
+        "results/model/metrics.json",
+        "results/model/predictions.tsv",
+        "results/encode/split.tsv",
+        "results/demux/P01/assignments.tsv.gz",
+        "results/consensus/P02.tsv",
+    ):
+        assert (experiment / output).read_bytes() == (resumed / output).read_bytes(), output
+    metrics = json.loads((experiment / "results/model/metrics.json").read_text())
+    assert metrics["test"]["n"] > 0  # a real model was scored, not two empty files compared
+
+
+def test_every_read_appears_exactly_once_in_the_assignments(experiment) -> None:
+    truth = pd.read_csv(experiment / "run" / "truth_reads.tsv.gz", sep="\t", keep_default_na=False)
+    plates = pd.read_csv(experiment / "run" / "plates.tsv", sep="\t")
+    total = 0
+    for plate, reads in zip(plates["plate"], plates["reads"], strict=True):
+        given = [name for name, _ in iter_records(experiment / reads)]
+        assignments = pd.read_csv(
+            experiment / f"results/demux/{plate}/assignments.tsv.gz",
+            sep="\t",
+            keep_default_na=False,
+        )
+        funnel = json.loads((experiment / f"results/demux/{plate}/funnel.json").read_text())
+        assert assignments["read_id"].tolist() == given  # each once, in file order
+        assert funnel["reads"] == len(given) == sum(funnel["status"].values())
+        total += len(given)
+    emptied = truth["plate"] == EMPTY_PLATE
+    assert total == (~emptied).sum() > 0
+
+
+def test_an_empty_reads_file_is_warned_about_and_reported(uninterrupted) -> None:
+    workdir, stderr = uninterrupted
+    warnings = [line for line in stderr.splitlines() if line.startswith("utrflow: warning:")]
+    assert len(warnings) == 1 and "holds no reads; plate(s) P03" in warnings[0]
+    table = pd.read_csv(workdir / "results/table/labelled.tsv", sep="\t", keep_default_na=False)
+    assert table.loc[table["plate"] == EMPTY_PLATE, "qc"].isin(["no_reads", "blank"]).all()
+    report = (workdir / "results/report/report.html").read_text()
+    assert f"Plate {EMPTY_PLATE}: no reads at all" in report

@@ -2,9 +2,10 @@
 it reads, each rule passes exactly those, and the command reads every one of them.
 
 A key a job reads but is not passed makes a config change silently not rerun it (and the job
-runs on a default); a key passed but not read reruns it for nothing. The audit runs the whole
-workflow on small configs that reach every command and branch, with every command noting the
-keys it read (UTRFLOW_SETTINGS_AUDIT), and holds each rule's params to those notes.
+runs on a default); a key passed but not read reruns it for nothing. The audit reads the
+session's shared whole-workflow runs (conftest), small configs that together reach every command
+and branch, made with every command noting the keys it read (UTRFLOW_SETTINGS_AUDIT), and holds
+each rule's params to those notes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TINY_MODEL, run_workflow, workflow_env, write_config
+import yaml
+from conftest import AUDIT_LOG, REPO, TINY_MODEL, workflow_env, write_config
 
 from utrflow import cli, config
 from utrflow import settings as settings_module
@@ -183,70 +185,55 @@ PRESET_SHAPE = {
 
 # -- the audit --------------------------------------------------------------------------------
 
-TINY_RUN = {
-    "n_variants": 60,
-    "n_plates": 1,
-    "reads_per_well_mean": 6,
-    "chunk_reads": 2000,
+# The session's shared runs (conftest), each run once with every command noting its settings
+# (conftest.AUDIT_LOG); together they reach every command and branch:
+AUDITED_RUNS = {
+    # reads and plates: simulated plates through demux, consensus and link; preset auto (a
+    # search of two candidates), two members, interpretation, a design
+    "tiny_whole_run": {"source": "simulate", "simulate.level": "run", "resources.ensemble": 2},
+    # a pilot plate too small to train on: the model stage's not-run records
+    "pilot_run": {"simulate.level": "run"},
+    # a user's table: two members, k-fold, new sequences scored, a design
+    "table_run": {"source": "table", "split.folds": 2, "predict.input": "new.fa"},
+    # a simulated table (the UTR simulator), a forced design, new sequences scored
+    "tiny_table_run": {"simulate.kind": "utr", "design.force": True, "predict.input": "new.fa"},
+    # a custom stack with a covariate (and the model without it), a split by cluster, k-fold
+    "covariates_run": {"model.preset": "custom", "model.covariates": ["access"], "split.folds": 2},
+    # classification with a covariate (the TF-binding simulator): the threshold, ROC-AUC
+    "tf_demo_run": {"simulate.kind": "tf_binding", "model.task": "classification"},
 }
-AUDITED_CONFIGS = {
-    # Every model command and branch: a custom stack, two members, k-fold, new sequences.
-    "table": {
-        "seed": 3,
-        "simulate": {"n_sequences": 300, "min_length": 20, "max_length": 30},
-        "model": {
-            "preset": "custom",
-            "layers": [{"conv": {"filters": 8, "kernel_size": 5}}, {"dense": 4}],
-            "epochs": 2,
-            "patience": 1,
-            "batch_size": 32,
-            "ensemble": 2,
-        },
-        "split": {"folds": 2},
-        "baselines": {"kmer_max": 2},
-        "design": {"n_designs": 4, "steps": 10, "force": True},
-        "predict": {"input": "new.csv"},
-    },
-    # The reads and plates commands, preset auto (a search of two candidates), and k-fold.
-    "run": {
-        "seed": 3,
-        "simulate": {"level": "run", "run": TINY_RUN},
-        "model": {**TINY_MODEL, "epochs": 2},
-        "split": {"folds": 2},
-        "baselines": {"kmer_max": 2},
-        "design": {"n_designs": 4, "steps": 10, "force": True},
-    },
-    # Classification with a covariate: the model without covariates, the threshold.
-    "classification": {
-        "seed": 3,
-        "simulate": {"kind": "tf_binding", "n_sequences": 300, "accessibility": True},
-        "model": {
-            **TINY_MODEL,
-            "epochs": 2,
-            "task": "classification",
-            "covariates": ["accessibility"],
-        },
-        "baselines": {"kmer_max": 2},
-    },
-}
+
+
+def configured(workdir: Path, dotted: str) -> object:
+    """A key of the run's config/config.yaml as validated (defaults filled in)."""
+    written = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    value: object = config.validate(written)
+    for part in dotted.split("."):
+        value = value[part]  # type: ignore[index]
+    return value
 
 
 @pytest.fixture(scope="module")
-def audit(tmp_path_factory) -> dict[str, dict[str, set[str]]]:
+def audit(request: pytest.FixtureRequest) -> dict[str, dict[str, set[str]]]:
     """command -> {"given": keys passed, "read": keys read}, over all audited runs."""
     notes: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"given": set(), "read": set()})
-    for name, settings in AUDITED_CONFIGS.items():
-        workdir = tmp_path_factory.mktemp(f"audit_{name}")
-        write_config(workdir, settings)
-        (workdir / "new.csv").write_text("sequence\n" + "ACGTACGTACGTACGTACGT\n" * 3)
-        log = workdir / "audit.jsonl"
-        run = run_workflow(workdir, env=workflow_env(UTRFLOW_SETTINGS_AUDIT=str(log)))
-        assert run.returncode == 0, run.stderr[-3000:]
-        for line in log.read_text().splitlines():
+    for name in AUDITED_RUNS:
+        workdir = request.getfixturevalue(name)
+        for line in (workdir / AUDIT_LOG).read_text().splitlines():
             note = json.loads(line)
             notes[note["command"]]["given"] |= set(note["given"])
             notes[note["command"]]["read"] |= set(note["read"])
     return dict(notes)
+
+
+@pytest.mark.slow
+def test_the_audited_runs_reach_every_branch_they_are_audited_for(request):
+    """The audit is only as wide as the shared runs' configs: each still holds the branch it
+    is audited for (a shared run made smaller would silently narrow the audit)."""
+    for name, branch in AUDITED_RUNS.items():
+        workdir = request.getfixturevalue(name)
+        for key, value in branch.items():
+            assert configured(workdir, key) == value, (name, key)
 
 
 # Commands for use by hand that no rule runs (the link job normalizes every plate itself).

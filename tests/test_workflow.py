@@ -7,45 +7,43 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, TINY_MODEL, run_workflow, write_config
+import yaml
+from conftest import REPO, run_workflow, write_config
 from workflow_checks import METRIC_KEYS, check_contract
 
 
 @pytest.mark.slow
-def test_simulated_workflow_from_another_directory(tmp_path, tiny_config):
-    (tmp_path / "new.fa").write_text(">a\nACGTAGGAGGATATACATG\n>b\nCCCCCCCCCCCCCCC\n")
-    write_config(tmp_path, {**tiny_config, "predict": {"input": "new.fa"}})
-    run = run_workflow(tmp_path)
-    assert run.returncode == 0, run.stderr[-3000:]
-    metrics = check_contract(tmp_path)
+def test_simulated_workflow_from_another_directory(tiny_table_run, tiny_config):
+    """The session's run of tiny_settings() (conftest.tiny_table_run), run with --directory."""
+    metrics = check_contract(tiny_table_run)
     ceiling = metrics["noise_ceiling"]["r2"]["test"]
     assert 0.5 < ceiling <= 1.0
     assert metrics["noise_ceiling"]["test_fraction_reached"] == pytest.approx(
         metrics["test"]["r2"] / ceiling
     )
-    truth = pd.read_csv(tmp_path / "results" / "simulated" / "truth_wells.tsv", sep="\t")
+    truth = pd.read_csv(tiny_table_run / "results" / "simulated" / "truth_wells.tsv", sep="\t")
     assert {"plate", "well", "variant_id", "sequence", "mixed", "role", "true_label"} <= set(truth)
-    report = (tmp_path / "results" / "report" / "report.html").read_text()
+    report = (tiny_table_run / "results" / "report" / "report.html").read_text()
     assert "noise ceiling" in report
-    designs = pd.read_csv(tmp_path / "results" / "design" / "next_library.csv")
+    designs = pd.read_csv(tiny_table_run / "results" / "design" / "next_library.csv")
     assert len(designs) == tiny_config["design"]["n_designs"]
     assert {"id", "sequence", "predicted", "predicted_sd", "target_bin", "nearest_measured",
             "distance"} <= set(designs)  # fmt: skip
-    order = pd.read_csv(tmp_path / "results" / "design" / "oligo_order.csv")
+    order = pd.read_csv(tiny_table_run / "results" / "design" / "oligo_order.csv")
     assert all(u in o for u, o in zip(order["utr"], order["oligo"], strict=True))
     assert (order["length"] > order["utr"].str.len()).all()  # flanks added
-    summary = json.loads((tmp_path / "results" / "design" / "summary.json").read_text())
+    summary = json.loads((tiny_table_run / "results" / "design" / "summary.json").read_text())
     assert "measured_top5_true_mean" in summary["simulated_truth"]
     assert '<section id="design">' in report
     # preset auto (the default): two tiny candidates and the three baselines in the contest
-    board = pd.read_csv(tmp_path / "results" / "model" / "leaderboard.tsv", sep="\t")
+    board = pd.read_csv(tiny_table_run / "results" / "model" / "leaderboard.tsv", sep="\t")
     assert (board["kind"] == "cnn").sum() == 2 and (board["kind"] == "baseline").sum() == 3
     # a small table is ranked by cross-validation (the CNNs, not cross-validated, after)
     ranked = (
         board["cv_r2_score"].dropna() if "cv_r2_score" in board else board["validation_r2_score"]
     )
     assert board["selected"].sum() == 1 and ranked.is_monotonic_decreasing
-    curve = pd.read_csv(tmp_path / "results" / "model" / "learning_curve.tsv", sep="\t")
+    curve = pd.read_csv(tiny_table_run / "results" / "model" / "learning_curve.tsv", sep="\t")
     assert sorted(set(curve["fraction"])) == [0.25, 0.5, 0.75, 1.0]
     assert "Learning curve over training-set size" in report and "Model contest" in report
     # A small table: the gate reads the contest's score cross-validated over every train and
@@ -53,74 +51,39 @@ def test_simulated_workflow_from_another_directory(tmp_path, tiny_config):
     assert summary["model"]["scored_by"] == "cross-validated"
     assert summary["model"]["validation_n"] > 100  # design.min_validation_rows
     assert designs["exploratory"].all() or not summary["forced"]
-    scored = pd.read_csv(tmp_path / "results" / "predict" / "predictions.tsv", sep="\t")
+    scored = pd.read_csv(tiny_table_run / "results" / "predict" / "predictions.tsv", sep="\t")
     assert scored["id"].tolist() == ["a", "b"]
     assert np.isfinite(scored["prediction"]).all() and (scored["prediction_sd"] == 0).all()
     # Nothing changed: nothing reruns.
-    again = run_workflow(tmp_path, "--dry-run")
+    again = run_workflow(tiny_table_run, "--dry-run")
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
 @pytest.mark.slow
-def test_user_table_with_relative_path(tmp_path):
-    rng = np.random.default_rng(0)
-    seqs = ["".join(rng.choice(list("ACGT"), rng.integers(15, 25))) for _ in range(300)]
-    labels = [s.count("GG") + rng.normal(0, 0.3) for s in seqs]
-    (tmp_path / "data").mkdir()
-    pd.DataFrame({"sequence": seqs, "label": labels}).to_csv(
-        tmp_path / "data" / "lab.csv", index=False
+def test_user_table_with_relative_path(table_run):
+    """The session's user-table run (conftest.table_run): `table: data/lab.csv`."""
+    assert yaml.safe_load((table_run / "config" / "config.yaml").read_text())["table"] == (
+        "data/lab.csv"
     )
-    write_config(
-        tmp_path,
-        {
-            "source": "table",
-            "table": "data/lab.csv",
-            "model": dict(TINY_MODEL),
-            "baselines": {"kmer_max": 2},
-        },
-    )
-    run = run_workflow(tmp_path)
-    assert run.returncode == 0, run.stderr[-3000:]
-    metrics = check_contract(tmp_path)
+    metrics = check_contract(table_run)
     assert "noise_ceiling" not in metrics
-    assert not (tmp_path / "results" / "simulated").exists()
+    assert not (table_run / "results" / "simulated").exists()
 
 
 @pytest.mark.slow
-def test_covariates_ensemble_cluster_split_and_crossvalidation(tmp_path):
-    rng = np.random.default_rng(1)
-    seqs = ["".join(rng.choice(list("ACGT"), rng.integers(15, 25))) for _ in range(400)]
-    access = rng.random(400)
-    labels = [s.count("GG") + 2 * a + rng.normal(0, 0.3) for s, a in zip(seqs, access, strict=True)]
-    pd.DataFrame({"sequence": seqs, "label": labels, "access": access}).to_csv(
-        tmp_path / "lab.tsv", sep="\t", index=False
-    )
-    # A fixed architecture: under preset auto a baseline may win here, and the members of a
-    # baseline are one deterministic refit (no spread to assert).
-    model = {**TINY_MODEL, "preset": "seed", "covariates": ["access"], "ensemble": 2}
-    write_config(
-        tmp_path,
-        {
-            "source": "table",
-            "table": "lab.tsv",
-            "model": model,
-            "split": {"method": "by_cluster", "cluster_distance": 2, "folds": 2},
-            "baselines": {"kmer_max": 2},
-        },
-    )
-    run = run_workflow(tmp_path)
-    assert run.returncode == 0, run.stderr[-3000:]
-    metrics = check_contract(tmp_path)
+def test_covariates_ensemble_cluster_split_and_crossvalidation(covariates_run):
+    """The session's covariates run (conftest.covariates_run)."""
+    metrics = check_contract(covariates_run)
     assert len(metrics["members"]) == 2
     assert metrics["ensemble_spread"]["test_mean_sd"] > 0
     assert set(metrics["without_covariates"]["test"]) >= METRIC_KEYS["regression"]
-    predictions = pd.read_csv(tmp_path / "results" / "model" / "predictions.tsv", sep="\t")
+    predictions = pd.read_csv(covariates_run / "results" / "model" / "predictions.tsv", sep="\t")
     assert (predictions["prediction_sd"] >= 0).all()
-    crossval = json.loads((tmp_path / "results" / "model" / "crossval.json").read_text())
+    crossval = json.loads((covariates_run / "results" / "model" / "crossval.json").read_text())
     assert [f["fold"] for f in crossval["folds"]] == [0, 1]
     assert set(crossval["summary"]) == {"r2_mean", "r2_sd"}
-    report = (tmp_path / "results" / "report" / "report.html").read_text()
+    report = (covariates_run / "results" / "report" / "report.html").read_text()
     assert "Cross-validation (2 folds)" in report and "CNN without covariates" in report
 
 

@@ -13,19 +13,14 @@ from workflow_checks import check_contract
 
 
 @pytest.mark.slow
-def test_tf_binding_classification_demo(tmp_path):
-    example = yaml.safe_load(
-        (REPO / "examples" / "tf_binding" / "config" / "config.yaml").read_text()
-    )
-    write_config(tmp_path, example)  # the shipped demo as it is (about 40 s on 2 cores)
-    run = run_workflow(tmp_path)
-    assert run.returncode == 0, run.stderr[-3000:]
-    metrics = check_contract(tmp_path, task="classification")
+def test_tf_binding_classification_demo(tf_demo_run):
+    """The shipped demo as it is, run once per session (conftest.tf_demo_run)."""
+    metrics = check_contract(tf_demo_run, task="classification")
     auc = metrics["test"]["roc_auc"]
     assert auc > 0.95  # the lecture's motif plus the accessibility gate is learnable
     # Accessibility carries what the sequence cannot: without it the CNN must do worse.
     assert auc > metrics["without_covariates"]["test"]["roc_auc"] + 0.03
-    report = (tmp_path / "results" / "report" / "report.html").read_text()
+    report = (tf_demo_run / "results" / "report" / "report.html").read_text()
     assert "ROC" in report and "Confusion matrix" in report
 
 

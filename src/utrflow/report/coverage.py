@@ -17,21 +17,11 @@ import numpy as np
 from markupsafe import Markup, escape
 
 from utrflow.report.figures import SPLIT_COLORS, Png, figure_to_data_uri, style
+from utrflow.stats import share_interval
 
 SPLITS = ("train", "validation", "test")
 THIRDS = {"narrow": "test, narrowest third", "middle": "test, middle third",
           "wide": "test, widest third"}  # fmt: skip
-
-
-def wilson(share: float, n: int) -> tuple[float, float]:
-    """The 95 % Wilson interval of a share observed on n rows."""
-    if n <= 0:
-        return 0.0, 1.0
-    z = 1.96
-    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    # Rounding can leave an end a hair on the wrong side of a share of 0 or 1 (6 of 6: 0.99…9).
-    return float(min(max(centre - half, 0.0), share)), float(max(min(centre + half, 1.0), share))
 
 
 def bars(intervals: dict[str, Any]) -> list[tuple[str, float, int, str]]:
@@ -53,9 +43,15 @@ def figure(intervals: dict[str, Any]) -> Png:
     fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(shown) + 1.6))
     y = np.arange(len(shown))[::-1]
     values = [b[1] for b in shown]
-    ranges = [wilson(b[1], b[2]) for b in shown]
-    errors = np.array([[v - lo for v, (lo, _) in zip(values, ranges, strict=True)],
-                       [hi - v for v, (_, hi) in zip(values, ranges, strict=True)]])  # fmt: skip
+    ranges = [share_interval(round(v * rows), rows) for _, v, rows, _ in shown]
+    # Each bar's value is a rounded share: an end never crosses it (a negative error bar made
+    # matplotlib refuse the whole report once).
+    errors = np.array(
+        [
+            [max(v - lo, 0.0) for v, (lo, _) in zip(values, ranges, strict=True)],
+            [max(hi - v, 0.0) for v, (_, hi) in zip(values, ranges, strict=True)],
+        ]
+    )
     ax.barh(y, values, color=[b[3] for b in shown], height=0.6, xerr=errors, capsize=3)
     ax.axvspan(level - 0.05, min(level + 0.05, 1.0), color="#c6f6d5", alpha=0.5, lw=0,
                label="within 5 points")  # fmt: skip

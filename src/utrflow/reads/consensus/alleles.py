@@ -29,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 from utrflow.reads.consensus.background import SiteCounts, SiteRates, site_counts
 from utrflow.reads.consensus.poa import _distances, polish
 from utrflow.reads.consensus.posterior import MAX_PHRED, MIN_PHRED
-from utrflow.reads.consensus.qc import at_most
+from utrflow.stats import at_most, share_interval
 
 FALSE_ALLELE_RATE = 0.01  # the chance that a pure well's errors alone seed a second allele
 MIN_EDIT_RATE = 0.002  # the least per-read chance of any one edit: no error is impossible
@@ -368,25 +368,6 @@ def quality_error(qualities: Sequence[str]) -> float:
         return 0.0
     clipped = np.clip(phred.astype(np.float64) - 33, MIN_PHRED, MAX_PHRED)
     return float(np.mean(10 ** (-clipped / 10)))
-
-
-def share_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson interval of a share seen `k` times in `n`, by bisection on the binomial
-    tails (each side (1 - confidence) / 2)."""
-    if n <= 0:
-        return 0.0, 1.0
-    tail = (1 - confidence) / 2
-
-    def solve(test: Callable[[float], bool]) -> float:
-        low, high = 0.0, 1.0
-        for _ in range(40):
-            mid = (low + high) / 2
-            low, high = (mid, high) if test(mid) else (low, mid)
-        return (low + high) / 2
-
-    lower = 0.0 if k == 0 else solve(lambda p: 1 - at_most(k - 1, n, p) < tail)
-    upper = 1.0 if k == n else solve(lambda p: at_most(k, n, p) > tail)
-    return lower, upper
 
 
 def minor_bound(k: int, n: int) -> float:

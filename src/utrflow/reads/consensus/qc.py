@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 from utrflow.config import section_defaults
+from utrflow.stats import at_most
 
 MATCHES = ("exact", "synthesis_variant", "ambiguous", "unmatched")
 CONSENSUS_COLUMNS = [
@@ -79,11 +80,6 @@ def purity_established(n_reads: int, n_other: int, max_minor: float) -> bool:
     if max_minor <= 0 or n_reads <= 0:
         return max_minor <= 0 and n_reads > 0
     return at_most(n_other, n_reads, max_minor) < 1 - PURITY_CONFIDENCE
-
-
-def at_most(k: int, n: int, p: float) -> float:
-    """P(X <= k) for X ~ Binomial(n, p)."""
-    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
 
 
 def variant_confirmed(backing: int, n_reads: int, confidence: float) -> bool:
