@@ -50,6 +50,21 @@ def test_the_well_table_says_how_each_well_was_called() -> None:
     assert body.count('<td class="t">posterior</td>') == 64
     assert '<th data-numeric="1">artefacts</th>' in body  # regions left out (#32)
     assert '<th data-numeric="1">tandem</th>' in body  # regions from tandem reads
+    table["artefact_regions"], table["tandem_inserts"] = 0, 0  # a run that saw neither
+    quiet = rendered(table)
+    body = quiet[quiet.index('id="wells-table"') :]
+    assert "artefacts</th>" not in body and "tandem</th>" not in body  # no column of zeros
+
+
+def test_the_reads_table_counts_clipped_barcode_ends_and_tandem_inserts() -> None:
+    funnel = {"group": "G1", "plates": ["P01"], "reads": 100, "clipped_assigned": 1234,
+              "tandem_inserts": 56, "status": {"assigned": 70, "chimera": 30},
+              "status_fraction": {"assigned": 0.7, "chimera": 0.3}}  # fmt: skip
+    html = rendered(plate_table(1, distinct=60), funnels=[funnel])
+    reads = html[html.index("<h3>Reads</h3>") :]
+    reads = reads[: reads.index("</table>")]
+    assert "clipped barcode end</th>" in reads and "tandem inserts</th>" in reads
+    assert "<td>1,234</td><td>56</td></tr>" in reads
 
 
 def test_wells_to_measure_are_counted_against_the_library_size() -> None:

@@ -95,9 +95,6 @@ STATUS_COLORS = {
 OTHER_STATUS = "#2d3748"  # a status this report does not know yet still gets its bar
 
 
-FUNNEL_EXTRAS = ("clipped_assigned", "tandem_inserts")  # funnel.json counts shown by the bars
-
-
 def funnel_counts(funnels: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """Reads per status and read group, for every status any funnel counts (the known ones in
     STATUS_COLORS order, then any other): the bars add up to every read of the group."""
@@ -115,9 +112,6 @@ def funnel_bars(funnels: list[dict[str, Any]]) -> Png:
         color = STATUS_COLORS.get(status, OTHER_STATUS)
         ax.barh(names, values, left=left, color=color, label=status, height=0.6)
         left += values
-    for y, funnel in enumerate(funnels):  # counts within the assigned reads, beside each bar
-        extra = [f"{funnel.get(k, 0):,} {k.replace('_', ' ')}" for k in FUNNEL_EXTRAS]
-        ax.text(left[y], y, "  " + " · ".join(extra), va="center", fontsize=7)
     ax.invert_yaxis()
     style(ax, "Demultiplexing funnel: every read's status", "reads", "")
     ax.legend(title="read status", loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -364,6 +358,8 @@ def section(
                 "reads": f["reads"],
                 "assigned": f["status"].get("assigned", 0),
                 "share": f["status_fraction"].get("assigned", 0.0),
+                "clipped": f.get("clipped_assigned", 0),
+                "tandem": f.get("tandem_inserts", 0),
             }
             for f in funnels or []
         ],

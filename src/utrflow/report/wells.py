@@ -110,9 +110,20 @@ def reason_counts(table: pd.DataFrame) -> list[tuple[str, int]]:
     return sorted(((r, n) for r, n in counts.items() if n), key=lambda item: order.get(item[0], 99))
 
 
+COUNTED_ONLY_WHEN_SEEN = {"artefact_regions", "tandem_inserts"}
+
+
+def _all_zero(table: pd.DataFrame, column: str) -> bool:
+    """A count most runs never see (artefact regions, tandem inserts) gets no column of zeros:
+    the table stays narrow enough for a laptop screen."""
+    if column not in COUNTED_ONLY_WHEN_SEEN:
+        return False
+    return not pd.to_numeric(table[column], errors="coerce").fillna(0).any()
+
+
 def well_table(table: pd.DataFrame) -> dict[str, Any]:
     """Every well as table rows (with its reasons for the filter), and the counts per reason."""
-    columns = [(c, h) for c, h in COLUMNS if c in table]
+    columns = [(c, h) for c, h in COLUMNS if c in table and not _all_zero(table, c)]
     rows = []
     for _, row in table.iterrows():
         reasons = reasons_of(row)
