@@ -10,6 +10,7 @@ R9 is found more often than without the background.
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -36,14 +37,30 @@ def one_edit_neighbours(seq: str) -> set[str]:
     return out
 
 
+def keys_by_edit_key(seq: str, ends: tuple[int, int]) -> Counter:
+    """Each distinct one-edit neighbour of `seq` keyed by `edit_key` (the first edit that
+    makes it): what `opportunities`, written out for speed, must count."""
+    made: dict[str, tuple] = {}
+    for i, here in enumerate(seq):
+        made.setdefault(seq[:i] + seq[i + 1 :], edit_key(seq, "delete", i, here, ends))
+        for b in "ACGT".replace(here, ""):
+            made.setdefault(seq[:i] + b + seq[i + 1 :], edit_key(seq, "replace", i, b, ends))
+    for i in range(len(seq) + 1):
+        for b in "ACGT":
+            made.setdefault(seq[:i] + b + seq[i:], edit_key(seq, "insert", i, b, ends))
+    return Counter(made.values())
+
+
 def test_every_distinct_one_edit_neighbour_is_one_opportunity_and_a_run_one_key() -> None:
     """The sites counted for a call are its distinct one-edit neighbours, each once (a run's
-    deletions and its insertions are one string each), and a run's edits share one key
-    wherever the alignment put them."""
+    deletions and its insertions are one string each), keyed as `edit_key` keys them, and a
+    run's edits share one key wherever the alignment put them."""
     rng = random.Random(1)
     for _ in range(100):
         seq = "".join(rng.choice("ACGT") for _ in range(rng.randint(1, 14)))
         assert sum(opportunities(seq).values()) == len(one_edit_neighbours(seq)), seq
+        for ends in ((0, 0), (min(3, len(seq) // 3), min(2, len(seq) // 3))):
+            assert opportunities(seq, ends) == keys_by_edit_key(seq, ends), (seq, ends)
     call = "ACGGGGTA"
     assert len({edit_key(call, "delete", i, "G") for i in range(2, 6)}) == 1
     assert len({edit_key(call, "insert", i, "G") for i in range(2, 7)}) == 1
