@@ -292,7 +292,7 @@ def contest(
         & validated["name"].map(lambda n: bool(cnn_names & set(_members(n))))
     ]
     mixed = mixed.assign(description=mixed["description"] + " on validation")
-    key = "roc_auc" if task == "classification" else "r2_score"
+    key = search.score_name(task)
     labels = predictions["label"].to_numpy(dtype=float)
     scored, ranked = cv_rank(labels, oof, task, threshold, seed)
     rows = _cv_means(predictions, board, ranked, task, threshold)
@@ -453,9 +453,11 @@ def at_least_the_bar(
     validation residuals set ±0.63 and covered 80 % of the test rows. The winner only won by
     beating the leader's cross-validated score, so the leader's honest out-of-fold quantile
     is an interval it is claimed to clear: with it the demo's test coverage is 90 %."""
-    key = next((c for c in board.columns if c.startswith("cv_") and c != "cv_rmse"), None)
-    scored = board if key is None else board[board[key].notna()]
-    if key is None or scored.empty:
+    from utrflow.model import search
+
+    key = "cv_" + search.score_name("regression")  # intervals are a regression's
+    scored = board[board[key].notna()] if key in board.columns else board.iloc[0:0]
+    if scored.empty:
         return made
     leader = str(scored.loc[scored[key].idxmax(), "name"])
     names = _members(leader)
