@@ -108,8 +108,7 @@ def observe_well(
     needed = max(2, math.ceil(settings.min_allele_share * len(seqs)))
     rates = None
     if background is not None:
-        ends = (len(flanks[0]), len(flanks[1]))
-        rates = site_rates(background, first.sites if first else None, ends)
+        rates = site_rates(background, first.sites if first else None, _ends(flanks))
     near, split, (error, shared), grown = well.split(
         kept_reads, first_call[0], needed, rates, first
     )
@@ -152,7 +151,7 @@ def recheck_well(
     the second allele it finds is the first look's (most wells: then nothing changes, and
     nothing more is computed)."""
     kept_reads = _kept(regions, qualities, settings.max_reads)
-    ends = (len(flanks[0]), len(flanks[1]))
+    ends = _ends(flanks)
     rates = site_rates(background, first.sites, ends)
     if not kept_reads or rates is None or first.seeding is None:
         return None
@@ -177,6 +176,11 @@ def _enough(shared: Shared, needed: int) -> Shared:
     least = max(2, needed // 2)
     kept = Counter({seq: n for seq, n in votes.items() if n >= least})
     return kept, {seq: first[seq] for seq in kept}, kinds
+
+
+def _ends(flanks: tuple[str, str]) -> tuple[int, int]:
+    """Bases of flank at each end of a call (where no allele differs)."""
+    return len(flanks[0]), len(flanks[1])
 
 
 def _kept(regions: Sequence[str], qualities: Sequence[str], most: int) -> list[tuple[str, str]]:
@@ -238,7 +242,7 @@ class _Well:
 
     @property
     def ends(self) -> tuple[int, int]:
-        return len(self.flanks[0]), len(self.flanks[1])
+        return _ends(self.flanks)
 
     def split(
         self,
